@@ -1,0 +1,342 @@
+"""Denoising autoencoder (dA), the deeplearning.net tutorial's model, on PyTensor.
+
+A denoising autoencoder takes an input x in [0, 1]^d, corrupts it into x~ (here with
+masking noise: each component is set to 0 with probability ``corruption_level``), maps
+x~ to a hidden code
+
+    y = s(W x~ + b)
+
+and reconstructs
+
+    z = s(W' y + b'),    W' = W^T (tied weights, the tutorial's default).
+
+It is trained to make z close to the *uncorrupted* x, with the cross-entropy
+
+    L(x, z) = - sum_k [x_k log z_k + (1 - x_k) log(1 - z_k)].
+
+With a = W' y + b' this equals sum_k softplus(a_k) - x_k a_k, which is what the graph
+computes: one transcendental pair per element instead of a sigmoid and two logs, and
+no log(0) when z saturates in float32.
+
+References: P. Vincent, H. Larochelle, Y. Bengio and P.-A. Manzagol, "Extracting and
+Composing Robust Features with Denoising Autoencoders", ICML 2008; Y. Bengio, "Learning
+Deep Architectures for AI", Foundations and Trends in ML, 2009 (section 7.2).
+
+Run ``python dA.py --help`` for the training script (the tutorial's ``test_dA``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import utils  # configures the engine before PyTensor is imported
+from utils import (
+    MetricsLog,
+    TutorialError,
+    base_parser,
+    check_positive,
+    check_random_state,
+    compile_mode,
+    ensure_output_dir,
+    load_dataset,
+    minibatch_givens,
+    n_batches,
+    params_to_arrays,
+    run_cli,
+    save_filters_image,
+    save_params,
+    sgd_updates,
+    shared_dataset,
+    shared_param,
+    shared_rng,
+    train_epochs,
+)
+
+import pytensor  # noqa: E402
+import pytensor.tensor as pt  # noqa: E402
+
+LOSSES = ("cross_entropy", "squared_error")
+DECODERS = ("sigmoid", "linear")
+
+
+class dA:
+    """Denoising autoencoder with tied weights (by default), as in the tutorial.
+
+    Parameters
+    ----------
+    numpy_rng : int, numpy.random.Generator or numpy.random.RandomState
+        Draws the initial weights.
+    theano_rng : None, int, numpy Generator or shared generator, optional
+        Source of the corruption noise. None seeds one from ``numpy_rng``. A PyTensor
+        shared generator is used as is; its next state is part of the updates returned
+        by :meth:`get_cost_updates`, so every call of a compiled function draws fresh
+        noise and a run is reproducible from one seed.
+    input : TensorVariable, shape (batch, n_visible), optional
+        Symbolic input; a new ``pt.matrix("x")`` when None. Pass the output of a lower
+        layer to stack dAs.
+    n_visible, n_hidden : int
+    W : shared variable (n_visible, n_hidden), optional
+        Shared by identity when given (the SdA shares it with an MLP hidden layer).
+    bhid, bvis : shared variables (n_hidden,), (n_visible,), optional
+    tied_weights : bool, default True
+        False gives the decoder its own matrix ``W_prime`` (in ``params``).
+    W_prime : shared variable (n_hidden, n_visible), optional
+        Decoder weights when ``tied_weights=False``.
+    loss : {"cross_entropy", "squared_error"}
+        Reconstruction loss, summed over features and averaged over the minibatch.
+        Cross-entropy needs inputs in [0, 1].
+    decoder : {"sigmoid", "linear"}
+        Output non-linearity. "linear" (only with squared error) suits real-valued input.
+    name : str
+        Prefix of the shared variables' names ("dA.W", ...).
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor, pytensor.tensor as pt
+    >>> from dA import dA
+    >>> x = pt.matrix("x")
+    >>> da = dA(np.random.default_rng(0), input=x, n_visible=16, n_hidden=4)
+    >>> cost, updates = da.get_cost_updates(corruption_level=0.3, learning_rate=0.1)
+    >>> train = pytensor.function([x], cost, updates=updates)
+    >>> float(train(np.full((2, 16), 0.5, dtype=pytensor.config.floatX))) > 0
+    True
+    """
+
+    def __init__(
+        self,
+        numpy_rng,
+        theano_rng=None,
+        input=None,
+        n_visible=784,
+        n_hidden=500,
+        W=None,
+        bhid=None,
+        bvis=None,
+        *,
+        tied_weights=True,
+        W_prime=None,
+        loss="cross_entropy",
+        decoder="sigmoid",
+        name="dA",
+    ):
+        check_positive(n_visible=n_visible, n_hidden=n_hidden)
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
+        if decoder == "linear" and loss == "cross_entropy":
+            raise ValueError("a linear decoder needs loss='squared_error' (cross-entropy needs outputs in (0, 1))")
+        if tied_weights and W_prime is not None:
+            raise ValueError("W_prime is only used with tied_weights=False")
+        numpy_rng = check_random_state(numpy_rng)
+        self.n_visible = int(n_visible)
+        self.n_hidden = int(n_hidden)
+        self.loss = loss
+        self.decoder = decoder
+        self.tied_weights = bool(tied_weights)
+        floatX = pytensor.config.floatX
+
+        def init_W(rows, cols):
+            # The tutorial's range: 4 * sqrt(6 / (fan_in + fan_out)), suited to sigmoids.
+            bound = 4 * np.sqrt(6.0 / (n_hidden + n_visible))
+            return lambda: numpy_rng.uniform(low=-bound, high=bound, size=(rows, cols))
+
+        self.W = shared_param(W, f"{name}.W", (n_visible, n_hidden), init_W(n_visible, n_hidden))
+        self.b = shared_param(bhid, f"{name}.b", (n_hidden,), lambda: np.zeros(n_hidden, dtype=floatX))
+        self.b_prime = shared_param(bvis, f"{name}.b_prime", (n_visible,), lambda: np.zeros(n_visible, dtype=floatX))
+        if self.tied_weights:
+            self.W_prime = self.W.T
+        else:
+            self.W_prime = shared_param(W_prime, f"{name}.W_prime", (n_hidden, n_visible), init_W(n_hidden, n_visible))
+        self.theano_rng = shared_rng(theano_rng, numpy_rng, name=f"{name}.rng")
+        self.x = pt.matrix("x", dtype=floatX) if input is None else input
+        self.params = [self.W, self.b, self.b_prime]
+        if not self.tied_weights:
+            self.params.append(self.W_prime)
+        self._rng_update = None
+
+    def check_input(self, X, what="input"):
+        """Validate a numeric batch for this model (width, finite, [0, 1] for cross-entropy)."""
+        return utils.validate_x(X, what, unit_interval=self.loss == "cross_entropy", n_features=self.n_visible)
+
+    # -- graph builders --------------------------------------------------------------
+
+    def get_corrupted_input(self, input, corruption_level):
+        """Masking noise: keep each component with probability ``1 - corruption_level``.
+
+        ``corruption_level`` may be a number or a symbolic scalar. The mask is drawn as
+        ``uniform >= corruption_level`` (the same Bernoulli(1 - level) as the tutorial's
+        binomial, about 3x cheaper to draw), cast to floatX. A level that is the Python
+        number 0 returns ``input`` itself and draws nothing.
+        """
+        if isinstance(corruption_level, (int, float, np.number)):
+            if not 0 <= corruption_level < 1:
+                raise ValueError(f"corruption_level must be in [0, 1), got {corruption_level}")
+            if corruption_level == 0:
+                return input
+        floatX = pytensor.config.floatX
+        next_rng, u = pt.random.uniform(
+            0.0, 1.0, size=input.shape, rng=self.theano_rng, dtype=floatX, return_next_rng=True
+        )
+        # Remember the generator's next state: get_cost_updates advances it, and a caller
+        # compiling this graph directly adds ``da.noise_updates()`` to its updates.
+        self._rng_update = next_rng
+        level = pt.cast(corruption_level, floatX)
+        return pt.switch(pt.ge(u, level), input, pt.zeros((), dtype=input.dtype))
+
+    def noise_updates(self):
+        """``[(theano_rng, next state)]`` for the last corrupted input built, or ``[]``."""
+        return [] if self._rng_update is None else [(self.theano_rng, self._rng_update)]
+
+    def get_hidden_values(self, input):
+        """Code ``y = sigmoid(input W + b)``; ``input`` symbolic, shape (batch, n_visible)."""
+        return pt.sigmoid(pt.dot(input, self.W) + self.b)
+
+    def _decoder_preactivation(self, hidden):
+        return pt.dot(hidden, self.W_prime) + self.b_prime
+
+    def get_reconstructed_input(self, hidden):
+        """Reconstruction ``z = sigmoid(hidden W' + b')`` (or linear), shape (batch, n_visible)."""
+        a = self._decoder_preactivation(hidden)
+        return a if self.decoder == "linear" else pt.sigmoid(a)
+
+    def get_reconstruction_cost(self, x, hidden):
+        """Per-example reconstruction loss of ``x`` from ``hidden``, shape (batch,)."""
+        a = self._decoder_preactivation(hidden)
+        if self.loss == "cross_entropy":
+            # -[x log s(a) + (1 - x) log(1 - s(a))] == softplus(a) - x a, exactly.
+            return pt.sum(pt.softplus(a) - x * a, axis=1)
+        z = a if self.decoder == "linear" else pt.sigmoid(a)
+        return pt.sum(pt.sqr(z - x), axis=1)
+
+    def get_cost_updates(self, corruption_level, learning_rate):
+        """One SGD step of the denoising criterion: returns ``(cost, updates)``.
+
+        ``cost`` is the mean over the minibatch of the reconstruction loss of the clean
+        ``self.x`` from the code of its corrupted version. ``updates`` holds the SGD
+        steps of ``params`` and, when noise is drawn, the noise generator's next state.
+        """
+        tilde_x = self.get_corrupted_input(self.x, corruption_level)
+        y = self.get_hidden_values(tilde_x)
+        cost = pt.mean(self.get_reconstruction_cost(self.x, y))
+        updates = sgd_updates(cost, self.params, learning_rate)
+        if tilde_x is not self.x:
+            updates += self.noise_updates()
+        return cost, updates
+
+
+# -- the training run -----------------------------------------------------------------
+
+
+def run_dA(
+    dataset=None,
+    learning_rate=0.1,
+    training_epochs=15,
+    batch_size=20,
+    n_hidden=500,
+    corruption_levels=(0.0, 0.3),
+    seed=123,
+    output_dir="dA_plots",
+    precision="float32",
+    mode=None,
+    data_dir=None,
+    tied_weights=True,
+    loss="cross_entropy",
+    decoder="sigmoid",
+    log=print,
+):
+    """The tutorial's ``test_dA``: train a dA at each corruption level, save filters.
+
+    For each level writes ``filters_corruption_<pct>.png`` (the first 100 filters as
+    10x10 tiles), ``dA_corruption_<pct>.npz`` (trained parameters), and appends to
+    ``metrics.jsonl`` in ``output_dir``. Returns ``{level: list of epoch mean costs}``.
+    """
+    check_positive(learning_rate=learning_rate, training_epochs=training_epochs,
+                   batch_size=batch_size, n_hidden=n_hidden)
+    for c in corruption_levels:
+        if not 0 <= c < 1:
+            raise TutorialError(f"corruption levels must be in [0, 1), got {c}")
+    out = ensure_output_dir(output_dir)
+    with pytensor.config.change_flags(floatX=precision):
+        ds = load_dataset(dataset, data_root=data_dir, log=log)
+        utils.validate_x(ds.train[0], what=f"{ds.name} train", unit_interval=loss == "cross_entropy")
+        train_x, _ = shared_dataset(ds.train, name="train")
+        n_train_batches = n_batches(train_x, batch_size)
+        metrics = MetricsLog(out / "metrics.jsonl")
+        log(f"dataset {ds.name}: {ds.train[0].shape[0]} training rows of {ds.n_features} features; "
+            f"engine {utils.ENGINE.get('backend', 'user')}, {precision}")
+        history = {}
+        for level in corruption_levels:
+            pct = int(round(level * 100))
+            rng = np.random.default_rng(seed)
+            index = pt.lscalar("index")
+            x = pt.matrix("x", dtype=precision)
+            da = dA(rng, input=x, n_visible=ds.n_features, n_hidden=n_hidden, tied_weights=tied_weights,
+                    loss=loss, decoder=decoder, name=f"dA{pct}")
+            cost, updates = da.get_cost_updates(corruption_level=level, learning_rate=learning_rate)
+            t0 = time.perf_counter()
+            train_da = pytensor.function(
+                [index], cost, updates=updates,
+                givens=minibatch_givens(index, batch_size, [(x, train_x)]),
+                mode=compile_mode(mode),
+            )
+            log(f"corruption {pct}%: compiled in {time.perf_counter() - t0:.1f}s")
+            t0 = time.perf_counter()
+            res = train_epochs(train_da, n_train_batches, training_epochs, label=f"[{pct}%] ",
+                               log=log, metrics=metrics)
+            minutes = (time.perf_counter() - t0) / 60
+            log(f"The {pct}% corruption code for file dA.py ran for {minutes:.2f}m")
+            history[level] = res.costs
+            arrays = {p.name.split(".", 1)[1]: p.get_value() for p in da.params}
+            save_params(out / f"dA_corruption_{pct}.npz", arrays, corruption_level=level,
+                        epochs_done=len(res.costs), interrupted=res.interrupted, n_hidden=n_hidden,
+                        dataset=ds.name, loss=loss, tied_weights=tied_weights, precision=precision)
+            if ds.image_shape is not None:
+                save_filters_image(da.W.get_value(borrow=True), ds.image_shape, out / f"filters_corruption_{pct}.png")
+            else:
+                log("inputs are not square images; filter image skipped")
+            metrics.write(phase=f"dA{pct}", final_cost=res.costs[-1] if res.costs else None,
+                          minutes=round(minutes, 4), interrupted=res.interrupted)
+            if res.interrupted:
+                log(f"saved the interrupted model to {out / f'dA_corruption_{pct}.npz'}")
+                break
+    return history
+
+
+def test_dA(**kwargs):
+    """The tutorial's name for :func:`run_dA`."""
+    return run_dA(**kwargs)
+
+
+test_dA.__test__ = False  # a demo, not a pytest test
+
+
+def main(argv=None) -> int:
+    p = base_parser(__doc__, "example:\n  python dA.py --dataset fashion-mnist --epochs 15",
+                    epochs=15, learning_rate=0.1, batch_size=20, seed=123, output_dir="dA_plots")
+    p.add_argument("--hidden", type=int, default=500, help="hidden units (default %(default)s)")
+    p.add_argument("--corruption", type=float, nargs="+", default=[0.0, 0.3],
+                   help="corruption levels, each in [0, 1) (default 0.0 0.3)")
+    p.add_argument("--untied", action="store_true", help="give the decoder its own weights W'")
+    p.add_argument("--loss", choices=LOSSES, default="cross_entropy", help="reconstruction loss")
+    p.add_argument("--decoder", choices=DECODERS, default="sigmoid", help="decoder non-linearity")
+    args = p.parse_args(argv)
+
+    def body():
+        run_dA(
+            dataset=args.dataset, learning_rate=args.learning_rate, training_epochs=args.epochs,
+            batch_size=args.batch_size, n_hidden=args.hidden, corruption_levels=tuple(args.corruption),
+            seed=args.seed, output_dir=Path(args.output_dir), precision=args.precision, mode=args.mode,
+            data_dir=args.data_dir, tied_weights=not args.untied, loss=args.loss, decoder=args.decoder,
+        )
+        return 0
+
+    return run_cli(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

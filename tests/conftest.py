@@ -1,0 +1,32 @@
+"""Shared fixtures: tiny synthetic data, float64 for exact numeric checks."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import utils  # noqa: E402  (configures the engine before pytensor is imported)
+import pytensor  # noqa: E402
+
+
+@pytest.fixture
+def float64():
+    """Run a test in float64 so finite differences are meaningful."""
+    with pytensor.config.change_flags(floatX="float64"):
+        yield
+
+
+@pytest.fixture
+def tiny():
+    """A learnable 4x4-pixel, 3-class problem: 200/50/50 rows."""
+    return utils.make_synthetic(n_train=200, n_valid=50, n_test=50, img_shape=(4, 4), n_classes=3, seed=0)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

@@ -1,0 +1,280 @@
+"""dA: gradients against finite differences and a numpy step, noise, training, CLI."""
+
+import json
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+import utils
+from dA import dA, main, run_dA
+
+
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def numpy_sgd_step(X, mask, W, b, bp, Wp, lr, loss, decoder):
+    """An independent numpy implementation of one dA SGD step; returns new params and cost."""
+    n = X.shape[0]
+    tx = X * mask
+    h = sigmoid(tx @ W + b)
+    Wd = W.T if Wp is None else Wp
+    a = h @ Wd + bp
+    if loss == "cross_entropy":
+        z = sigmoid(a)
+        cost = -np.sum(X * np.log(z) + (1 - X) * np.log(1 - z), axis=1).mean()
+        da = (z - X) / n
+    else:
+        z = a if decoder == "linear" else sigmoid(a)
+        cost = np.sum((z - X) ** 2, axis=1).mean()
+        dz = 2 * (z - X) / n
+        da = dz if decoder == "linear" else dz * z * (1 - z)
+    g_wd = h.T @ da
+    g_bp = da.sum(0)
+    dpre = (da @ Wd.T) * h * (1 - h)
+    g_w = tx.T @ dpre
+    g_b = dpre.sum(0)
+    if Wp is None:
+        g_w = g_w + g_wd.T
+        return dict(W=W - lr * g_w, b=b - lr * g_b, bp=bp - lr * g_bp), cost
+    return dict(W=W - lr * g_w, b=b - lr * g_b, bp=bp - lr * g_bp, Wp=Wp - lr * g_wd), cost
+
+
+CONFIGS = [
+    dict(tied_weights=True, loss="cross_entropy", decoder="sigmoid"),
+    dict(tied_weights=False, loss="cross_entropy", decoder="sigmoid"),
+    dict(tied_weights=True, loss="squared_error", decoder="sigmoid"),
+    dict(tied_weights=False, loss="squared_error", decoder="linear"),
+]
+
+
+def _randomise(da, rng):
+    # Non-zero biases so every gradient term is exercised.
+    for p in da.params:
+        v = p.get_value()
+        p.set_value(v + 0.1 * rng.standard_normal(v.shape))
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{'tied' if c['tied_weights'] else 'untied'}-{c['loss']}-{c['decoder']}")
+def test_sgd_step_matches_numpy(float64, rng, cfg):
+    X = rng.random((7, 12))
+    x = pt.matrix("x")
+    da = dA(np.random.default_rng(0), theano_rng=5, input=x, n_visible=12, n_hidden=5, **cfg)
+    _randomise(da, rng)
+    before = {p.name: p.get_value() for p in da.params}
+    cost, updates = da.get_cost_updates(corruption_level=0.3, learning_rate=0.05)
+    # The mask the graph will draw: same generator state, same uniform draw.
+    twin = np.random.default_rng()
+    twin.bit_generator.state = da.theano_rng.get_value().bit_generator.state
+    mask = (twin.uniform(0.0, 1.0, size=X.shape) >= 0.3).astype(float)
+    f = pytensor.function([x], cost, updates=updates)
+    got_cost = f(X)
+    Wp = None if cfg["tied_weights"] else before["dA.W_prime"]
+    want, want_cost = numpy_sgd_step(X, mask, before["dA.W"], before["dA.b"], before["dA.b_prime"], Wp,
+                                     0.05, cfg["loss"], cfg["decoder"])
+    np.testing.assert_allclose(got_cost, want_cost, rtol=1e-10)
+    np.testing.assert_allclose(da.W.get_value(), want["W"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(da.b.get_value(), want["b"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(da.b_prime.get_value(), want["bp"], rtol=1e-9, atol=1e-12)
+    if not cfg["tied_weights"]:
+        np.testing.assert_allclose(da.W_prime.get_value(), want["Wp"], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{'tied' if c['tied_weights'] else 'untied'}-{c['loss']}-{c['decoder']}")
+def test_gradients_match_finite_differences(float64, rng, cfg):
+    X = rng.random((5, 6))
+    x = pt.matrix("x")
+    da = dA(np.random.default_rng(1), input=x, n_visible=6, n_hidden=3, **cfg)
+    _randomise(da, rng)
+    cost = pt.mean(da.get_reconstruction_cost(x, da.get_hidden_values(x)))
+    f_cost = pytensor.function([x], cost)
+    f_grads = pytensor.function([x], pytensor.grad(cost, da.params))
+    eps = 1e-6
+    for p, g in zip(da.params, f_grads(X)):
+        v = p.get_value()
+        num = np.zeros_like(v)
+        for idx in np.ndindex(v.shape):
+            for sign in (1, -1):
+                w = v.copy()
+                w[idx] += sign * eps
+                p.set_value(w)
+                num[idx] += sign * f_cost(X) / (2 * eps)
+        p.set_value(v)
+        np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-8, err_msg=p.name)
+
+
+def test_cross_entropy_equals_tutorial_formula(float64, rng):
+    X = rng.random((4, 6))
+    x = pt.matrix("x")
+    da = dA(np.random.default_rng(2), input=x, n_visible=6, n_hidden=3)
+    _randomise(da, rng)
+    y = da.get_hidden_values(x)
+    z = da.get_reconstructed_input(y)
+    tutorial = -pt.sum(x * pt.log(z) + (1 - x) * pt.log(1 - z), axis=1)
+    f = pytensor.function([x], [da.get_reconstruction_cost(x, y), tutorial])
+    ours, theirs = f(X)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+def test_shapes_dtypes_and_tutorial_init():
+    da = dA(np.random.RandomState(123), n_visible=20, n_hidden=7)
+    assert da.W.get_value().shape == (20, 7)
+    assert da.W.get_value().dtype == pytensor.config.floatX
+    bound = 4 * np.sqrt(6.0 / 27)
+    want = np.random.RandomState(123).uniform(-bound, bound, size=(20, 7)).astype(pytensor.config.floatX)
+    np.testing.assert_array_equal(da.W.get_value(), want)
+    assert np.all(da.b.get_value() == 0) and np.all(da.b_prime.get_value() == 0)
+    assert da.params == [da.W, da.b, da.b_prime]
+    assert [p.name for p in da.params] == ["dA.W", "dA.b", "dA.b_prime"]
+    X = np.full((3, 20), 0.5, dtype=pytensor.config.floatX)
+    h = da.get_hidden_values(da.x).eval({da.x: X})
+    z = da.get_reconstructed_input(da.get_hidden_values(da.x)).eval({da.x: X})
+    assert h.shape == (3, 7) and h.dtype == pytensor.config.floatX
+    assert z.shape == (3, 20) and z.dtype == pytensor.config.floatX
+
+
+def test_weights_are_shared_by_identity():
+    W = pytensor.shared(np.zeros((6, 3), dtype=pytensor.config.floatX), name="W")
+    b = pytensor.shared(np.zeros(3, dtype=pytensor.config.floatX), name="b")
+    da = dA(0, n_visible=6, n_hidden=3, W=W, bhid=b)
+    assert da.W is W and da.b is b
+    with pytest.raises(TypeError, match="shared variable"):
+        dA(0, n_visible=6, n_hidden=3, W=np.zeros((6, 3)))
+    with pytest.raises(ValueError, match=r"shape \(6, 3\)"):
+        dA(0, n_visible=6, n_hidden=3, W=pytensor.shared(np.zeros((3, 6))))
+
+
+def test_untied_has_its_own_decoder():
+    da = dA(0, n_visible=6, n_hidden=3, tied_weights=False)
+    assert da.W_prime in da.params and len(da.params) == 4
+    assert da.W_prime.get_value().shape == (3, 6)
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="linear decoder"):
+        dA(0, n_visible=4, n_hidden=2, decoder="linear")
+    with pytest.raises(ValueError, match="loss must be"):
+        dA(0, n_visible=4, n_hidden=2, loss="hinge")
+    with pytest.raises(ValueError, match="n_hidden must be > 0, got 0"):
+        dA(0, n_visible=4, n_hidden=0)
+    da = dA(0, n_visible=4, n_hidden=2)
+    with pytest.raises(ValueError, match=r"corruption_level must be in \[0, 1\), got 1.2"):
+        da.get_corrupted_input(da.x, 1.2)
+
+
+def _mask_fn(da, level):
+    tilde = da.get_corrupted_input(da.x, level)
+    return pytensor.function([da.x], tilde, updates=da.noise_updates())
+
+
+def test_corruption_fraction_fresh_noise_and_reproducible():
+    X = np.ones((400, 250), dtype=pytensor.config.floatX)
+    da = dA(0, theano_rng=7, n_visible=250, n_hidden=2)
+    f = _mask_fn(da, 0.3)
+    m1, m2 = f(X), f(X)
+    assert abs((m1 == 0).mean() - 0.3) < 0.01
+    assert set(np.unique(m1)) <= {0.0, 1.0}
+    assert not np.array_equal(m1, m2), "each call must draw fresh noise"
+    twin = dA(0, theano_rng=7, n_visible=250, n_hidden=2)
+    g = _mask_fn(twin, 0.3)
+    np.testing.assert_array_equal(g(X), m1)
+    np.testing.assert_array_equal(g(X), m2)
+
+
+def test_corruption_zero_is_identity():
+    da = dA(0, n_visible=5, n_hidden=2)
+    assert da.get_corrupted_input(da.x, 0.0) is da.x
+    X = np.random.default_rng(0).random((3, 5)).astype(pytensor.config.floatX)
+    level = pt.scalar("level")
+    tilde = da.get_corrupted_input(da.x, level)
+    f = pytensor.function([da.x, level], tilde, updates=da.noise_updates())
+    np.testing.assert_array_equal(f(X, 0.0), X)
+
+
+def _train(tiny, seed, epochs=3, level=0.3):
+    train_x, _ = utils.shared_dataset(tiny.train)
+    index = pt.lscalar()
+    x = pt.matrix("x")
+    da = dA(np.random.default_rng(seed), input=x, n_visible=16, n_hidden=8)
+    cost, updates = da.get_cost_updates(level, 0.1)
+    f = pytensor.function([index], cost, updates=updates, givens=utils.minibatch_givens(index, 10, [(x, train_x)]))
+    res = utils.train_epochs(f, utils.n_batches(train_x, 10), epochs, log=lambda *_: None)
+    return da, res.costs
+
+
+def test_training_lowers_cost_and_is_reproducible(tiny):
+    da1, costs = _train(tiny, seed=3, epochs=8)
+    assert costs[-1] < 0.8 * costs[0]
+    da2, costs2 = _train(tiny, seed=3, epochs=8)
+    assert costs == costs2
+    for p, q in zip(da1.params, da2.params):
+        np.testing.assert_array_equal(p.get_value(), q.get_value())
+    da3, _ = _train(tiny, seed=4, epochs=1)
+    assert not np.array_equal(da3.W.get_value(), da1.W.get_value())
+
+
+def test_check_input_errors():
+    da = dA(0, n_visible=4, n_hidden=2)
+    ok = np.full((2, 4), 0.5)
+    assert da.check_input(ok) is not None
+    with pytest.raises(utils.DataError, match=r"must lie in \[0, 1\]"):
+        da.check_input(ok * 3)
+    bad = ok.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(utils.DataError, match="NaN"):
+        da.check_input(bad)
+    with pytest.raises(utils.DataError, match="inputs have 5 features, the model expects 4"):
+        da.check_input(np.full((2, 5), 0.5))
+    se = dA(0, n_visible=4, n_hidden=2, loss="squared_error", decoder="linear")
+    se.check_input(ok * 3)  # real values are fine for squared error
+
+
+def test_cli_help(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    assert "--corruption" in capsys.readouterr().out
+
+
+def test_cli_tiny_run_writes_outputs(tmp_path, capsys):
+    rc = main(["--dataset", "synthetic", "--epochs", "1", "--hidden", "9", "--batch-size", "10",
+               "--output-dir", str(tmp_path)])
+    assert rc == 0
+    for name in ("filters_corruption_0.png", "filters_corruption_30.png", "dA_corruption_0.npz",
+                 "dA_corruption_30.npz", "metrics.jsonl"):
+        assert (tmp_path / name).is_file(), name
+    arrays, meta = utils.load_params(tmp_path / "dA_corruption_30.npz")
+    assert arrays["W"].shape == (16, 9) and meta["corruption_level"] == 0.3
+    lines = [json.loads(s) for s in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert any(r.get("epoch") == 0 and r.get("phase") == "[30%]" for r in lines)
+    from PIL import Image
+    img = Image.open(tmp_path / "filters_corruption_30.png")
+    assert img.size == (3 * 4 + 2, 3 * 4 + 2)  # 9 filters -> 3x3 tiles of 4x4, 1-pixel spacing
+    out = capsys.readouterr().out
+    assert "Training epoch 0, cost" in out
+
+
+def test_cli_bad_inputs_one_line(tmp_path, capsys):
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    rc = main(["--dataset", "synthetic", "--epochs", "1", "--output-dir", str(blocked / "sub")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith("error: output directory") and "\n" not in err
+    rc = main(["--dataset", "synthetic", "--epochs", "1", "--corruption", "1.5", "--output-dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "corruption levels must be in [0, 1), got 1.5" in err
+    rc = main(["--dataset", "nope", "--epochs", "1", "--output-dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "unknown dataset 'nope'" in err and "\n" not in err
+
+
+def test_cross_entropy_rejects_out_of_range_data(tmp_path):
+    ds = utils.make_synthetic()
+    ds.train = (ds.train[0] * 2, ds.train[1])
+    with pytest.raises(utils.DataError, match=r"must lie in \[0, 1\]"):
+        run_dA(dataset=ds, training_epochs=1, n_hidden=4, output_dir=tmp_path, log=lambda *_: None)
+    ds.train = (np.where(ds.train[0] > 1, np.nan, ds.train[0]), ds.train[1])
+    with pytest.raises(utils.DataError, match="NaN"):
+        run_dA(dataset=ds, training_epochs=1, n_hidden=4, output_dir=tmp_path, log=lambda *_: None)
