@@ -920,6 +920,241 @@ def train_epochs(
     return result
 
 
+def mean_error(fn, n: int) -> float:
+    """Mean of ``fn(i)`` over minibatches ``0..n-1`` (a validation or test error)."""
+    return float(np.mean([fn(i) for i in range(n)]))
+
+
+@dataclass
+class EarlyStoppingState:
+    """Everything the early-stopping loop needs to resume exactly (JSON-able)."""
+
+    patience: int
+    validation_frequency: int
+    epoch: int = 0  # epochs completed
+    best_validation_loss: float = math.inf
+    best_iter: int = -1
+    test_score: float = math.nan
+    done: bool = False
+
+    def to_meta(self) -> dict:
+        return {k: (repr(v) if isinstance(v, float) and not math.isfinite(v) else v) for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_meta(cls, meta: Mapping) -> "EarlyStoppingState":
+        return cls(**{k: (float(v) if isinstance(v, str) else v) for k, v in meta.items()})
+
+
+@dataclass
+class EarlyStoppingResult:
+    state: EarlyStoppingState
+    interrupted: bool = False
+    seconds: float = 0.0
+    epoch_seconds: list = field(default_factory=list)
+
+    @property
+    def best_validation_loss(self):
+        return self.state.best_validation_loss
+
+    @property
+    def test_score(self):
+        return self.state.test_score
+
+    @property
+    def epochs(self):
+        return self.state.epoch
+
+
+def early_stopping(
+    train_fn,
+    n_train_batches: int,
+    validate: Callable[[], float],
+    test: Callable[[], float],
+    params: Sequence,
+    *,
+    n_epochs: int = 1000,
+    patience: int = 5000,
+    patience_increase: float = 2,
+    improvement_threshold: float = 0.995,
+    validation_frequency: int | None = None,
+    state: EarlyStoppingState | None = None,
+    best_params: Mapping[str, np.ndarray] | None = None,
+    on_improvement=None,
+    on_epoch_end=None,
+    log=print,
+    metrics: MetricsLog | None = None,
+    label: str = "",
+) -> EarlyStoppingResult:
+    """The one early-stopping loop (the tutorial's, exactly), shared by every script.
+
+    Trains with ``train_fn(minibatch_index) -> cost``. Every ``validation_frequency``
+    minibatches (default ``min(n_train_batches, patience // 2)``) it calls
+    ``validate()``; a new best validation error snapshots ``params``, computes
+    ``test()`` (the test error of the best model) and calls ``on_improvement(state)``;
+    an improvement by more than ``1 - improvement_threshold`` (relative) extends
+    ``patience`` to ``iter * patience_increase``. It stops when ``patience <= iter``
+    (counted in minibatch iterations) or after ``n_epochs``.
+
+    At the end the best parameters are restored into ``params``, also after Ctrl-C
+    (``interrupted=True`` in the result) and before a :class:`TrainingDiverged` error
+    for a NaN or infinite cost. ``on_epoch_end(state, best_params)`` runs after each
+    epoch (for checkpoints); passing a saved ``state`` and ``best_params`` resumes.
+    """
+    if n_train_batches <= 0:
+        raise TutorialError("no full minibatch: the training set is smaller than the batch size")
+    check_positive(n_epochs=n_epochs, patience=patience)
+    params = list(params)
+    if state is None:
+        freq = validation_frequency or min(n_train_batches, patience // 2)
+        state = EarlyStoppingState(patience=patience, validation_frequency=max(1, int(freq)))
+    best = dict(best_params) if best_params is not None else None
+    result = EarlyStoppingResult(state=state)
+    costs = np.empty(n_train_batches)
+    t_start = time.perf_counter()
+    try:
+        while state.epoch < n_epochs and not state.done:
+            epoch = state.epoch + 1
+            t0 = time.perf_counter()
+            n_done = 0
+            for minibatch_index in range(n_train_batches):
+                cost = float(train_fn(minibatch_index))
+                if not math.isfinite(cost):
+                    raise TrainingDiverged(
+                        f"{label}cost became {cost} at epoch {epoch}, minibatch {minibatch_index}; best parameters "
+                        "restored and nothing saved; lower the learning rate"
+                    )
+                costs[minibatch_index] = cost
+                n_done += 1
+                it = (epoch - 1) * n_train_batches + minibatch_index
+                if (it + 1) % state.validation_frequency == 0:
+                    this_validation_loss = validate()
+                    log(f"{label}epoch {epoch}, minibatch {minibatch_index + 1}/{n_train_batches}, "
+                        f"validation error {this_validation_loss * 100:f} %")
+                    if metrics is not None:
+                        metrics.write(phase=label.strip(" :") or "finetune", epoch=epoch, iter=it,
+                                      validation_error=this_validation_loss)
+                    if this_validation_loss < state.best_validation_loss:
+                        if this_validation_loss < state.best_validation_loss * improvement_threshold:
+                            state.patience = max(state.patience, int(it * patience_increase))
+                        state.best_validation_loss = this_validation_loss
+                        state.best_iter = it
+                        best = params_to_arrays(params)
+                        state.test_score = test()
+                        log(f"{label}     epoch {epoch}, minibatch {minibatch_index + 1}/{n_train_batches}, "
+                            f"test error of best model {state.test_score * 100:f} %")
+                        if metrics is not None:
+                            metrics.write(phase=label.strip(" :") or "finetune", epoch=epoch, iter=it,
+                                          test_error=state.test_score)
+                        if on_improvement is not None:
+                            on_improvement(state)
+                if state.patience <= it:
+                    state.done = True
+                    break
+            state.epoch = epoch
+            secs = time.perf_counter() - t0
+            result.epoch_seconds.append(secs)
+            mean_cost = float(costs[:n_done].mean())
+            log(f"{label}epoch {epoch} done: mean cost {mean_cost:.5f}, {secs:.2f}s")
+            if metrics is not None:
+                metrics.write(phase=label.strip(" :") or "finetune", epoch=epoch, cost=mean_cost, seconds=round(secs, 4))
+            if on_epoch_end is not None:
+                on_epoch_end(state, best)
+    except KeyboardInterrupt:
+        log(f"{label}interrupted; keeping the best parameters found so far")
+        result.interrupted = True
+    except TrainingDiverged:
+        if best is not None:
+            set_params_from_arrays(params, best, source="best snapshot")
+        raise
+    if best is not None:
+        set_params_from_arrays(params, best, source="best snapshot")
+    result.seconds = time.perf_counter() - t_start
+    return result
+
+
+def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, mode=None, updates=None):
+    """Compile the tutorial's three functions of a minibatch index: train, validate, test.
+
+    ``datasets`` is what :func:`load_data` returns; ``x`` and ``y`` are the symbolic
+    inputs the graphs were built on. Only ``params`` are trained (pass a subset to freeze
+    the rest). Returns ``(train_fn, validate_fn, test_fn)``; the last two give the
+    minibatch's error rate.
+    """
+    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = datasets
+    index = pt.lscalar("index")
+    mode = compile_mode(mode)
+    if updates is None:
+        updates = sgd_updates(cost, params, learning_rate)
+    train_fn = pytensor.function([index], cost, updates=updates, mode=mode,
+                                 givens=minibatch_givens(index, batch_size, [(x, train_x), (y, train_y)]))
+    validate_fn = pytensor.function([index], errors, mode=mode,
+                                    givens=minibatch_givens(index, batch_size, [(x, valid_x), (y, valid_y)]))
+    test_fn = pytensor.function([index], errors, mode=mode,
+                                givens=minibatch_givens(index, batch_size, [(x, test_x), (y, test_y)]))
+    return train_fn, validate_fn, test_fn
+
+
+def train_classifier(
+    build,
+    *,
+    dataset=None,
+    learning_rate,
+    n_epochs,
+    batch_size,
+    patience,
+    output_dir,
+    model_file,
+    precision="float32",
+    mode=None,
+    data_dir=None,
+    seed=1234,
+    log=print,
+    model_meta=None,
+):
+    """Load data, build a classifier, train it with :func:`early_stopping`, save the best.
+
+    ``build(x, y, n_in, n_out, numpy_rng) -> (classifier, cost)`` makes the model on the
+    symbolic input ``x`` and labels ``y``; the classifier has ``errors(y)`` and ``params``. The best model
+    is written (atomically, ``.npz``) to ``output_dir/model_file`` at each improvement,
+    so a diverged or interrupted run never replaces it with worse parameters.
+    Returns ``(classifier, EarlyStoppingResult, Dataset)``.
+    """
+    check_positive(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size)
+    out = ensure_output_dir(output_dir)
+    with pytensor.config.change_flags(floatX=precision):
+        ds = load_dataset(dataset, data_root=data_dir, log=log)
+        datasets = [shared_dataset(s, name=nm) for s, nm in zip(ds.splits, ("train", "valid", "test"))]
+        n_train, n_valid, n_test = (n_batches(d[0], batch_size) for d in datasets)
+        if min(n_valid, n_test) <= 0:
+            raise TutorialError(f"batch size {batch_size} is larger than the validation or test set")
+        x = pt.matrix("x", dtype=precision)
+        y = pt.ivector("y")
+        classifier, cost = build(x, y, ds.n_features, ds.n_classes, check_random_state(seed))
+        t0 = time.perf_counter()
+        train_fn, validate_fn, test_fn = compile_classifier(
+            x, y, cost, classifier.errors(y), classifier.params, datasets, batch_size, learning_rate, mode)
+        log(f"dataset {ds.name}: {n_train} training minibatches of {batch_size}; "
+            f"compiled in {time.perf_counter() - t0:.1f}s; engine {ENGINE.get('backend', 'user')}, {precision}")
+        path = out / model_file
+        meta = dict(model_meta or {}, n_in=ds.n_features, n_out=ds.n_classes, dataset=ds.name)
+
+        def save_best(state):
+            save_params(path, params_to_arrays(classifier.params), **meta,
+                        validation_error=state.best_validation_loss, test_error=state.test_score)
+
+        result = early_stopping(
+            train_fn, n_train, lambda: mean_error(validate_fn, n_valid), lambda: mean_error(test_fn, n_test),
+            classifier.params, n_epochs=n_epochs, patience=patience, on_improvement=save_best, log=log,
+            metrics=MetricsLog(out / "metrics.jsonl"),
+        )
+    per_epoch = result.seconds / max(1, len(result.epoch_seconds))
+    log(f"Optimization complete with best validation score of {result.best_validation_loss * 100:f} %, "
+        f"with test performance {result.test_score * 100:f} %")
+    log(f"The code ran for {result.epochs} epochs, with {result.epochs / max(result.seconds, 1e-9):f} epochs/sec "
+        f"({per_epoch:.2f}s per epoch); best model saved to {path}")
+    return classifier, result, ds
+
+
 # --------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------
@@ -944,6 +1179,9 @@ def base_parser(module_doc: str, epilog: str, **defaults) -> argparse.ArgumentPa
                    help="SGD learning rate (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=defaults["batch_size"], help="minibatch size (default %(default)s)")
     p.add_argument("--seed", type=int, default=defaults.get("seed", 123), help="random seed (default %(default)s)")
+    if "patience" in defaults:
+        p.add_argument("--patience", type=int, default=defaults["patience"],
+                       help="early-stopping patience in minibatch iterations (default %(default)s)")
     p.add_argument("--output-dir", default=defaults["output_dir"], help="where outputs go (default %(default)s)")
     p.add_argument("--precision", choices=("float32", "float64"), default="float32",
                    help="floating-point precision (default float32, the tutorial's advice for speed)")

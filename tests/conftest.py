@@ -30,3 +30,25 @@ def tiny():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def assert_grads_match_fd(cost, params, givens_values, eps=1e-6, rtol=1e-6, atol=1e-8):
+    """Compare ``pytensor.grad(cost, params)`` with central finite differences (float64).
+
+    ``givens_values`` maps the symbolic inputs of ``cost`` to numeric values.
+    """
+    inputs = list(givens_values)
+    values = [givens_values[k] for k in inputs]
+    f_cost = pytensor.function(inputs, cost)
+    f_grads = pytensor.function(inputs, pytensor.grad(cost, params))
+    for p, g in zip(params, f_grads(*values)):
+        v = p.get_value()
+        num = np.zeros_like(v)
+        for idx in np.ndindex(v.shape):
+            for sign in (1, -1):
+                w = v.copy()
+                w[idx] += sign * eps
+                p.set_value(w)
+                num[idx] += sign * f_cost(*values) / (2 * eps)
+        p.set_value(v)
+        np.testing.assert_allclose(g, num, rtol=rtol, atol=atol, err_msg=p.name)

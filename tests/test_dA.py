@@ -8,6 +8,7 @@ import pytensor.tensor as pt
 import pytest
 
 import utils
+from conftest import assert_grads_match_fd
 from dA import dA, main, run_dA
 
 
@@ -89,20 +90,7 @@ def test_gradients_match_finite_differences(float64, rng, cfg):
     da = dA(np.random.default_rng(1), input=x, n_visible=6, n_hidden=3, **cfg)
     _randomise(da, rng)
     cost = pt.mean(da.get_reconstruction_cost(x, da.get_hidden_values(x)))
-    f_cost = pytensor.function([x], cost)
-    f_grads = pytensor.function([x], pytensor.grad(cost, da.params))
-    eps = 1e-6
-    for p, g in zip(da.params, f_grads(X)):
-        v = p.get_value()
-        num = np.zeros_like(v)
-        for idx in np.ndindex(v.shape):
-            for sign in (1, -1):
-                w = v.copy()
-                w[idx] += sign * eps
-                p.set_value(w)
-                num[idx] += sign * f_cost(X) / (2 * eps)
-        p.set_value(v)
-        np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-8, err_msg=p.name)
+    assert_grads_match_fd(cost, da.params, {x: X})
 
 
 def test_cross_entropy_equals_tutorial_formula(float64, rng):

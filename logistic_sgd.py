@@ -1,0 +1,174 @@
+"""Multi-class logistic regression trained by minibatch SGD, the tutorial's first model.
+
+The model is
+
+    P(Y = i | x, W, b) = softmax_i(x W + b),    y_pred = argmax_i P(Y = i | x, W, b),
+
+trained by minimising the mean negative log-likelihood of the labels with minibatch
+stochastic gradient descent and early stopping on a validation set. It is the top layer
+of the MLP and of the stacked denoising autoencoder.
+
+References: C. M. Bishop, "Pattern Recognition and Machine Learning", section 4.3.2.
+
+Run ``python logistic_sgd.py --help`` for the training script (the tutorial's
+``sgd_optimization_mnist``) and ``--predict`` for the tutorial's ``predict``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import utils  # configures the engine before PyTensor is imported
+from utils import (
+    DataError,
+    base_parser,
+    load_data,  # noqa: F401  (the tutorial's entry point, re-exported here)
+    load_dataset,
+    load_params,
+    run_cli,
+    set_params_from_arrays,
+    shared_param,
+    train_classifier,
+)
+
+import pytensor  # noqa: E402
+import pytensor.tensor as pt  # noqa: E402
+
+
+class LogisticRegression:
+    """Multi-class logistic regression, as in the tutorial.
+
+    Parameters
+    ----------
+    input : TensorVariable, shape (batch, n_in)
+        Symbolic minibatch of inputs.
+    n_in, n_out : int
+        Input dimension and number of classes.
+    W, b : shared variables, optional
+        Shared by identity when given; zeros of shape (n_in, n_out), (n_out,) otherwise
+        (the tutorial's initialisation).
+    name : str
+        Prefix of the shared variables' names.
+
+    Examples
+    --------
+    >>> import pytensor.tensor as pt
+    >>> x, y = pt.matrix("x"), pt.ivector("y")
+    >>> clf = LogisticRegression(x, n_in=4, n_out=3)
+    >>> cost = clf.negative_log_likelihood(y)
+    """
+
+    def __init__(self, input, n_in, n_out, W=None, b=None, *, name="logreg"):
+        utils.check_positive(n_in=n_in, n_out=n_out)
+        floatX = pytensor.config.floatX
+        self.W = shared_param(W, f"{name}.W", (n_in, n_out), lambda: np.zeros((n_in, n_out), dtype=floatX))
+        self.b = shared_param(b, f"{name}.b", (n_out,), lambda: np.zeros(n_out, dtype=floatX))
+        self.input = input
+        self.n_in, self.n_out = int(n_in), int(n_out)
+        activation = pt.dot(input, self.W) + self.b
+        # p(y|x) and its log from one stable log-softmax.
+        self.log_p_y_given_x = pt.special.log_softmax(activation, axis=1)
+        self.p_y_given_x = pt.special.softmax(activation, axis=1)
+        self.y_pred = pt.argmax(self.p_y_given_x, axis=1)
+        self.params = [self.W, self.b]
+
+    def _check_labels(self, y):
+        if y.ndim != self.y_pred.ndim:
+            raise TypeError(f"y should have the same number of dimensions as y_pred ({self.y_pred.ndim}), got {y.ndim}")
+        if not y.dtype.startswith(("int", "uint")):
+            raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
+
+    def negative_log_likelihood(self, y):
+        """Mean over the minibatch of ``-log P(Y = y_i | x_i)``; ``y`` an int vector."""
+        self._check_labels(y)
+        return -pt.mean(self.log_p_y_given_x[pt.arange(y.shape[0]), y])
+
+    def errors(self, y):
+        """Fraction of the minibatch misclassified (zero-one loss); ``y`` an int vector."""
+        self._check_labels(y)
+        return pt.mean(pt.neq(self.y_pred, y))
+
+
+def run_logistic(
+    dataset=None,
+    learning_rate=0.13,
+    n_epochs=1000,
+    batch_size=600,
+    patience=5000,
+    seed=1234,
+    output_dir="logistic_sgd_out",
+    precision="float32",
+    mode=None,
+    data_dir=None,
+    log=print,
+):
+    """The tutorial's ``sgd_optimization_mnist``: train, early-stop, save ``best_model.npz``.
+
+    Returns ``(classifier, EarlyStoppingResult)``.
+    """
+
+    def build(x, y, n_in, n_out, _rng):
+        clf = LogisticRegression(input=x, n_in=n_in, n_out=n_out)
+        return clf, clf.negative_log_likelihood(y)
+
+    clf, result, _ = train_classifier(
+        build, dataset=dataset, learning_rate=learning_rate, n_epochs=n_epochs,
+        batch_size=batch_size, patience=patience, output_dir=output_dir, model_file="best_model.npz",
+        precision=precision, mode=mode, data_dir=data_dir, seed=seed, log=log,
+        model_meta={"model": "LogisticRegression"},
+    )
+    return clf, result
+
+
+def predict(model_path="logistic_sgd_out/best_model.npz", dataset=None, n=10, data_dir=None, log=print):
+    """The tutorial's ``predict``: load the saved model, print predictions for the first test rows."""
+    arrays, meta = load_params(model_path)
+    if meta.get("model") != "LogisticRegression" or "logreg.W" not in arrays:
+        raise DataError(f"{model_path} is not a saved LogisticRegression (model={meta.get('model')!r})")
+    n_in, n_out = arrays["logreg.W"].shape
+    ds = load_dataset(dataset if dataset is not None else meta.get("dataset"), data_root=data_dir, log=log)
+    if ds.n_features != n_in:
+        raise DataError(f"{model_path} expects {n_in} input features, dataset {ds.name} has {ds.n_features}")
+    x = pt.matrix("x", dtype=str(arrays["logreg.W"].dtype))
+    clf = LogisticRegression(x, n_in, n_out)
+    set_params_from_arrays(clf.params, arrays, source=str(model_path))
+    predict_model = pytensor.function([x], clf.y_pred)
+    predicted = predict_model(ds.test[0][:n].astype(x.dtype))
+    log(f"Predicted values for the first {len(predicted)} examples in test set:")
+    log(str(predicted))
+    return predicted
+
+
+def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset=None, batch_size=600, **kwargs):
+    """The tutorial's name for :func:`run_logistic`."""
+    return run_logistic(dataset=dataset, learning_rate=learning_rate, n_epochs=n_epochs,
+                        batch_size=batch_size, **kwargs)
+
+
+def main(argv=None) -> int:
+    p = base_parser(__doc__, "examples:\n  python logistic_sgd.py --dataset fashion-mnist\n"
+                    "  python logistic_sgd.py --predict --dataset fashion-mnist",
+                    epochs=1000, learning_rate=0.13, batch_size=600, seed=1234, output_dir="logistic_sgd_out",
+                    patience=5000)
+    p.add_argument("--predict", action="store_true",
+                   help="instead of training, load OUTPUT_DIR/best_model.npz and print the first test predictions")
+    args = p.parse_args(argv)
+
+    def body():
+        if args.predict:
+            predict(Path(args.output_dir) / "best_model.npz", dataset=args.dataset, data_dir=args.data_dir)
+        else:
+            run_logistic(dataset=args.dataset, learning_rate=args.learning_rate, n_epochs=args.epochs,
+                         batch_size=args.batch_size, patience=args.patience, seed=args.seed,
+                         output_dir=Path(args.output_dir), precision=args.precision, mode=args.mode,
+                         data_dir=args.data_dir)
+        return 0
+
+    return run_cli(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Multilayer perceptron: one hidden layer under a logistic regression, the tutorial's MLP.
+
+    f(x) = softmax(b2 + W2 s(b1 + W1 x)),    s = tanh (or sigmoid)
+
+trained by minibatch SGD on the negative log-likelihood plus L1 and L2 penalties on the
+weights, with the same early stopping as ``logistic_sgd``. ``HiddenLayer`` accepts its
+``W`` and ``b`` as shared variables, which is how the stacked denoising autoencoder
+shares weights between its MLP layers and its dA layers.
+
+References: X. Glorot and Y. Bengio, "Understanding the difficulty of training deep
+feedforward neural networks", AISTATS 2010 (the initialisation); Y. LeCun, L. Bottou,
+G. Orr and K.-R. Mueller, "Efficient BackProp", 1998.
+
+Run ``python mlp.py --help`` for the training script (the tutorial's ``test_mlp``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import utils  # configures the engine before PyTensor is imported
+from logistic_sgd import LogisticRegression
+from utils import base_parser, check_random_state, run_cli, shared_param, train_classifier
+
+import pytensor  # noqa: E402
+import pytensor.tensor as pt  # noqa: E402
+
+
+class HiddenLayer:
+    """Fully connected layer ``activation(input W + b)``, as in the tutorial.
+
+    Parameters
+    ----------
+    rng : int, numpy Generator or RandomState
+        Draws the initial weights: uniform in +-sqrt(6 / (n_in + n_out)), four times
+        that for a sigmoid activation.
+    input : TensorVariable, shape (batch, n_in)
+    n_in, n_out : int
+    W : shared variable (n_in, n_out), optional
+        Shared by identity when given (the SdA passes its dA's weights here).
+    b : shared variable (n_out,), optional
+    activation : callable or None
+        ``pt.tanh`` (default), ``pt.sigmoid``, or None for a linear layer.
+    name : str
+        Prefix of the shared variables' names.
+    """
+
+    def __init__(self, rng, input, n_in, n_out, W=None, b=None, activation=pt.tanh, *, name="hidden"):
+        utils.check_positive(n_in=n_in, n_out=n_out)
+        rng = check_random_state(rng)
+        self.input = input
+        floatX = pytensor.config.floatX
+
+        def init_W():
+            bound = np.sqrt(6.0 / (n_in + n_out))
+            if activation is pt.sigmoid:
+                bound *= 4
+            return rng.uniform(low=-bound, high=bound, size=(n_in, n_out))
+
+        self.W = shared_param(W, f"{name}.W", (n_in, n_out), init_W)
+        self.b = shared_param(b, f"{name}.b", (n_out,), lambda: np.zeros(n_out, dtype=floatX))
+        lin_output = pt.dot(input, self.W) + self.b
+        self.output = lin_output if activation is None else activation(lin_output)
+        self.params = [self.W, self.b]
+
+
+class MLP:
+    """One hidden layer (tanh) and a logistic-regression output layer.
+
+    Parameters
+    ----------
+    rng : int, numpy Generator or RandomState
+    input : TensorVariable, shape (batch, n_in)
+    n_in, n_hidden, n_out : int
+
+    Attributes
+    ----------
+    L1, L2_sqr : symbolic scalars
+        Sum of absolute values and of squares of both weight matrices (not biases).
+    negative_log_likelihood, errors : callables of the label vector ``y``
+    params : list of the four shared variables
+    """
+
+    def __init__(self, rng, input, n_in, n_hidden, n_out):
+        rng = check_random_state(rng)
+        self.hiddenLayer = HiddenLayer(rng=rng, input=input, n_in=n_in, n_out=n_hidden, activation=pt.tanh)
+        self.logRegressionLayer = LogisticRegression(input=self.hiddenLayer.output, n_in=n_hidden, n_out=n_out)
+        self.L1 = pt.sum(pt.abs(self.hiddenLayer.W)) + pt.sum(pt.abs(self.logRegressionLayer.W))
+        self.L2_sqr = pt.sum(self.hiddenLayer.W**2) + pt.sum(self.logRegressionLayer.W**2)
+        self.negative_log_likelihood = self.logRegressionLayer.negative_log_likelihood
+        self.errors = self.logRegressionLayer.errors
+        self.params = self.hiddenLayer.params + self.logRegressionLayer.params
+        self.input = input
+
+
+def run_mlp(
+    dataset=None,
+    learning_rate=0.01,
+    L1_reg=0.00,
+    L2_reg=0.0001,
+    n_epochs=1000,
+    batch_size=20,
+    n_hidden=500,
+    patience=10000,
+    seed=1234,
+    output_dir="mlp_out",
+    precision="float32",
+    mode=None,
+    data_dir=None,
+    log=print,
+):
+    """The tutorial's ``test_mlp``: train with early stopping, save ``best_model.npz``.
+
+    Returns ``(classifier, EarlyStoppingResult)``.
+    """
+    if L1_reg < 0 or L2_reg < 0:
+        raise utils.TutorialError(f"L1_reg and L2_reg must be >= 0, got {L1_reg}, {L2_reg}")
+    utils.check_positive(n_hidden=n_hidden)
+
+    def build(x, y, n_in, n_out, rng):
+        clf = MLP(rng=rng, input=x, n_in=n_in, n_hidden=n_hidden, n_out=n_out)
+        cost = clf.negative_log_likelihood(y) + L1_reg * clf.L1 + L2_reg * clf.L2_sqr
+        return clf, cost
+
+    clf, result, _ = train_classifier(
+        build, dataset=dataset, learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size,
+        patience=patience, output_dir=output_dir, model_file="best_model.npz", precision=precision,
+        mode=mode, data_dir=data_dir, seed=seed, log=log,
+        model_meta={"model": "MLP", "n_hidden": n_hidden, "L1_reg": L1_reg, "L2_reg": L2_reg},
+    )
+    return clf, result
+
+
+def test_mlp(learning_rate=0.01, L1_reg=0.00, L2_reg=0.0001, n_epochs=1000, dataset=None, batch_size=20,
+             n_hidden=500, **kwargs):
+    """The tutorial's name for :func:`run_mlp`."""
+    return run_mlp(dataset=dataset, learning_rate=learning_rate, L1_reg=L1_reg, L2_reg=L2_reg,
+                   n_epochs=n_epochs, batch_size=batch_size, n_hidden=n_hidden, **kwargs)
+
+
+test_mlp.__test__ = False  # a demo, not a pytest test
+
+
+def main(argv=None) -> int:
+    p = base_parser(__doc__, "example:\n  python mlp.py --dataset fashion-mnist --epochs 100",
+                    epochs=1000, learning_rate=0.01, batch_size=20, seed=1234, output_dir="mlp_out", patience=10000)
+    p.add_argument("--hidden", type=int, default=500, help="hidden units (default %(default)s)")
+    p.add_argument("--l1", type=float, default=0.0, help="L1 penalty weight (default %(default)s)")
+    p.add_argument("--l2", type=float, default=0.0001, help="L2 penalty weight (default %(default)s)")
+    args = p.parse_args(argv)
+
+    def body():
+        run_mlp(dataset=args.dataset, learning_rate=args.learning_rate, L1_reg=args.l1, L2_reg=args.l2,
+                n_epochs=args.epochs, batch_size=args.batch_size, n_hidden=args.hidden, patience=args.patience,
+                seed=args.seed, output_dir=Path(args.output_dir), precision=args.precision, mode=args.mode,
+                data_dir=args.data_dir)
+        return 0
+
+    return run_cli(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""LogisticRegression: exact values, gradients, label checks, CLI and predict."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+import utils
+from conftest import assert_grads_match_fd
+from logistic_sgd import LogisticRegression, main, predict, run_logistic
+
+
+def test_zero_init_and_exact_values(float64):
+    x, y = pt.matrix("x"), pt.ivector("y")
+    clf = LogisticRegression(x, n_in=2, n_out=3)
+    assert np.all(clf.W.get_value() == 0) and np.all(clf.b.get_value() == 0)
+    X = np.array([[1.0, 0.0], [0.0, 1.0]])
+    Y = np.array([0, 2], dtype="int32")
+    f = pytensor.function([x, y], [clf.negative_log_likelihood(y), clf.errors(y), clf.p_y_given_x])
+    nll, err, p = f(X, Y)
+    assert nll == pytest.approx(np.log(3))
+    np.testing.assert_allclose(p, 1 / 3)
+    clf.W.set_value(np.array([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    nll, err, p = f(X, Y)
+    p0 = np.exp(2) / (np.exp(2) + 2)
+    p1 = 1 / (np.e + 2)
+    assert nll == pytest.approx(-(np.log(p0) + np.log(p1)) / 2)
+    assert err == 0.5  # second row predicts class 1, not 2
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+
+
+def test_gradients_fd_and_numpy(float64, rng):
+    x, y = pt.matrix("x"), pt.ivector("y")
+    clf = LogisticRegression(x, n_in=4, n_out=3)
+    clf.W.set_value(rng.standard_normal((4, 3)))
+    clf.b.set_value(rng.standard_normal(3))
+    X = rng.random((6, 4))
+    Y = rng.integers(0, 3, 6).astype("int32")
+    cost = clf.negative_log_likelihood(y)
+    assert_grads_match_fd(cost, clf.params, {x: X, y: Y})
+    gW, gb = pytensor.function([x, y], pytensor.grad(cost, clf.params))(X, Y)
+    a = X @ clf.W.get_value() + clf.b.get_value()
+    p = np.exp(a - a.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    d = (p - np.eye(3)[Y]) / 6
+    np.testing.assert_allclose(gW, X.T @ d, rtol=1e-10)
+    np.testing.assert_allclose(gb, d.sum(0), rtol=1e-10, atol=1e-15)
+
+
+def test_label_checks():
+    clf = LogisticRegression(pt.matrix("x"), 2, 3)
+    with pytest.raises(TypeError, match="same number of dimensions"):
+        clf.errors(pt.imatrix("y"))
+    with pytest.raises(TypeError, match="integer class labels, got dtype float"):
+        clf.errors(pt.vector("y"))
+    with pytest.raises(TypeError, match="integer class labels"):
+        clf.negative_log_likelihood(pt.vector("y"))
+
+
+def test_shares_passed_weights():
+    W = pytensor.shared(np.zeros((2, 3), dtype=pytensor.config.floatX))
+    clf = LogisticRegression(pt.matrix("x"), 2, 3, W=W)
+    assert clf.W is W and clf.params[0] is W
+
+
+def test_training_learns_synthetic(tiny, tmp_path):
+    clf, res = run_logistic(dataset=tiny, batch_size=10, n_epochs=30, output_dir=tmp_path, log=lambda *_: None)
+    assert res.test_score < 0.1
+    arrays, meta = utils.load_params(tmp_path / "best_model.npz")
+    np.testing.assert_array_equal(arrays["logreg.W"], clf.W.get_value())
+    assert meta["model"] == "LogisticRegression" and meta["n_in"] == 16
+
+
+def test_cli_help():
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+
+
+def test_cli_train_then_predict(tmp_path, capsys):
+    assert main(["--dataset", "synthetic", "--epochs", "3", "--batch-size", "10", "--output-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "best_model.npz").is_file()
+    capsys.readouterr()
+    assert main(["--predict", "--dataset", "synthetic", "--output-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Predicted values for the first 10 examples" in out
+    got = predict(tmp_path / "best_model.npz", dataset="synthetic", log=lambda *_: None)
+    assert got.shape == (10,)
+
+
+def test_predict_errors(tmp_path, capsys):
+    assert main(["--predict", "--dataset", "synthetic", "--output-dir", str(tmp_path)]) == 2
+    assert "not found" in capsys.readouterr().err
+    utils.save_params(tmp_path / "best_model.npz", {"logreg.W": np.zeros((5, 3)), "logreg.b": np.zeros(3)},
+                      model="LogisticRegression")
+    assert main(["--predict", "--dataset", "synthetic", "--output-dir", str(tmp_path)]) == 2
+    assert "expects 5 input features" in capsys.readouterr().err
+    utils.save_params(tmp_path / "best_model.npz", {"x": np.zeros(3)}, model="MLP")
+    assert main(["--predict", "--dataset", "synthetic", "--output-dir", str(tmp_path)]) == 2
+    assert "not a saved LogisticRegression" in capsys.readouterr().err
