@@ -1,0 +1,539 @@
+"""Stacked denoising autoencoders (SdA): greedy layer-wise pretraining, then fine-tuning.
+
+An SdA is an MLP of sigmoid hidden layers with a logistic regression on top, where each
+hidden layer ``k`` is also the encoder of a denoising autoencoder ``dA_layers[k]`` that
+shares its weights ``W`` and hidden bias ``b`` by identity (the dA's visible bias
+``b_prime`` is its own). Training has two phases:
+
+1. Greedy layer-wise unsupervised pretraining. Layer 0's dA learns to denoise the input;
+   then layer k's dA learns to denoise the codes of layer k-1, whose parameters stay
+   fixed and whose decoders are no longer used. No labels are needed.
+2. Supervised fine-tuning of the whole network (or only the top classifier) by minibatch
+   SGD on the negative log-likelihood, with the tutorial's early stopping.
+
+Because the lower layers are frozen while layer k pretrains, their codes can be computed
+once for the whole training set instead of again for every minibatch: the tutorial's
+own speed-up, on by default here (``precompute_codes``); both ways give the same result.
+
+References: P. Vincent, H. Larochelle, I. Lajoie, Y. Bengio and P.-A. Manzagol,
+"Stacked Denoising Autoencoders: Learning Useful Representations in a Deep Network with a
+Local Denoising Criterion", JMLR 11, 2010; Y. Bengio, P. Lamblin, D. Popovici and H.
+Larochelle, "Greedy Layer-Wise Training of Deep Networks", NIPS 2006.
+
+Run ``python SdA.py --help`` for the training script (the tutorial's ``test_SdA``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import utils  # configures the engine before PyTensor is imported
+from dA import dA
+from logistic_sgd import LogisticRegression
+from mlp import HiddenLayer
+from utils import (
+    DataError,
+    EarlyStoppingState,
+    MetricsLog,
+    TutorialError,
+    base_parser,
+    check_random_state,
+    compile_classifier,
+    compile_mode,
+    early_stopping,
+    ensure_output_dir,
+    load_dataset,
+    load_params,
+    mean_error,
+    minibatch_givens,
+    n_batches,
+    params_to_arrays,
+    run_cli,
+    save_filters_image,
+    save_params,
+    set_params_from_arrays,
+    shared_dataset,
+    shared_rng,
+    train_epochs,
+)
+
+import pytensor  # noqa: E402
+import pytensor.tensor as pt  # noqa: E402
+
+FINETUNE_MODES = ("all", "top")
+
+
+class PretrainFunction:
+    """One layer's compiled pretraining step: ``fn(index, corruption=level_k, lr=0.1) -> cost``.
+
+    (PyTensor 3 dropped inputs with default values, so the defaults live here.) With
+    precomputed codes (``codes_fn`` and ``buffer`` given), the first call, and the first
+    after :meth:`release`, passes the training set through the frozen lower layers once,
+    minibatch by minibatch with the same shapes as the recomputing function, into the
+    shared ``buffer`` that the compiled step slices.
+    """
+
+    def __init__(self, sda, fn, corruption, lr=0.1, codes_fn=None, buffer=None, n_rows=0, batch_size=1):
+        self.sda, self.fn, self.corruption, self.lr = sda, fn, corruption, lr
+        self.codes_fn, self.buffer, self.n_rows, self.batch_size = codes_fn, buffer, n_rows, batch_size
+        self.ready = codes_fn is None
+
+    def prepare(self):
+        """Compute the lower layers' codes for the whole training set (once per layer)."""
+        for other in self.sda._pretrain_wrappers:  # at most one layer's codes in memory
+            if other is not self:
+                other.release()
+        n = self.n_rows // self.batch_size
+        width = self.buffer.get_value(borrow=True).shape[1]
+        codes = np.empty((n * self.batch_size, width), dtype=self.buffer.dtype)
+        for i in range(n):
+            codes[i * self.batch_size: (i + 1) * self.batch_size] = self.codes_fn(i)
+        self.buffer.set_value(codes, borrow=True)
+        self.ready = True
+
+    def release(self):
+        """Free the codes buffer (recomputed on the next call)."""
+        if self.buffer is not None:
+            width = self.buffer.get_value(borrow=True).shape[1]
+            self.buffer.set_value(np.zeros((0, width), dtype=self.buffer.dtype))
+            self.ready = False
+
+    def __call__(self, index, corruption=None, lr=None):
+        if not self.ready:
+            self.prepare()
+        return self.fn(index, self.corruption if corruption is None else corruption, self.lr if lr is None else lr)
+
+
+class SdA:
+    """Stacked denoising autoencoder, as in the tutorial.
+
+    Parameters
+    ----------
+    numpy_rng : int, numpy Generator or RandomState
+        Draws the initial weights of every layer.
+    theano_rng : None, int, numpy Generator or shared generator, optional
+        Noise source shared by all dA layers; seeded from ``numpy_rng`` when None.
+    n_ins : int
+        Input dimension.
+    hidden_layers_sizes : sequence of int
+        Width of each hidden layer (at least one).
+    n_outs : int
+        Number of classes.
+    corruption_levels : sequence of float in [0, 1)
+        Masking-noise level of each layer's dA, one per hidden layer. These are the
+        levels used by default in pretraining (the original code ignored them).
+
+    Attributes
+    ----------
+    sigmoid_layers : list of HiddenLayer
+    dA_layers : list of dA, ``dA_layers[k].W is sigmoid_layers[k].W``
+    logLayer : LogisticRegression
+    params : list of the MLP's parameters (hidden layers, then the logistic layer)
+    n_layers : int
+    x, y : the symbolic input matrix and label vector
+    finetune_cost, errors : symbolic scalars
+    """
+
+    def __init__(
+        self,
+        numpy_rng,
+        theano_rng=None,
+        n_ins=784,
+        hidden_layers_sizes=(1000, 1000, 1000),
+        n_outs=10,
+        corruption_levels=(0.1, 0.2, 0.3),
+    ):
+        hidden_layers_sizes = tuple(int(h) for h in hidden_layers_sizes)
+        corruption_levels = tuple(float(c) for c in corruption_levels)
+        if not hidden_layers_sizes:
+            raise ValueError("hidden_layers_sizes must name at least one layer, got ()")
+        if len(corruption_levels) != len(hidden_layers_sizes):
+            raise ValueError(
+                f"corruption_levels must have one entry per hidden layer ({len(hidden_layers_sizes)}), "
+                f"got {len(corruption_levels)}"
+            )
+        for c in corruption_levels:
+            if not 0 <= c < 1:
+                raise ValueError(f"corruption levels must be in [0, 1), got {c}")
+        utils.check_positive(n_ins=n_ins, n_outs=n_outs, **{f"hidden layer {i}": h for i, h in enumerate(hidden_layers_sizes)})
+        numpy_rng = check_random_state(numpy_rng)
+        self.n_ins, self.n_outs = int(n_ins), int(n_outs)
+        self.hidden_layers_sizes = hidden_layers_sizes
+        self.corruption_levels = corruption_levels
+        self.n_layers = len(hidden_layers_sizes)
+        self.theano_rng = shared_rng(theano_rng, numpy_rng, name="SdA.rng")
+        self.sigmoid_layers = []
+        self.dA_layers = []
+        self.params = []
+        self.x = pt.matrix("x", dtype=pytensor.config.floatX)
+        self.y = pt.ivector("y")
+        for i, n_out in enumerate(hidden_layers_sizes):
+            input_size = n_ins if i == 0 else hidden_layers_sizes[i - 1]
+            layer_input = self.x if i == 0 else self.sigmoid_layers[-1].output
+            sigmoid_layer = HiddenLayer(rng=numpy_rng, input=layer_input, n_in=input_size, n_out=n_out,
+                                        activation=pt.sigmoid, name=f"layer{i}")
+            self.sigmoid_layers.append(sigmoid_layer)
+            self.params.extend(sigmoid_layer.params)
+            self.dA_layers.append(dA(numpy_rng=numpy_rng, theano_rng=self.theano_rng, input=layer_input,
+                                     n_visible=input_size, n_hidden=n_out, W=sigmoid_layer.W,
+                                     bhid=sigmoid_layer.b, name=f"dA{i}"))
+        self.logLayer = LogisticRegression(input=self.sigmoid_layers[-1].output, n_in=hidden_layers_sizes[-1],
+                                           n_out=n_outs)
+        self.params.extend(self.logLayer.params)
+        self.finetune_cost = self.logLayer.negative_log_likelihood(self.y)
+        self.errors = self.logLayer.errors(self.y)
+        self._pretrain_wrappers = []
+        self._codes_fns = {}
+
+    @property
+    def all_params(self):
+        """Every shared parameter: the MLP's, then each dA's own visible bias."""
+        return self.params + [d.b_prime for d in self.dA_layers]
+
+    def pretraining_functions(self, train_set_x, batch_size, precompute_codes=False, mode=None):
+        """One compiled function per layer: ``fn(index, corruption=level_k, lr=0.1) -> cost``.
+
+        Function k does one SGD step of layer k's dA on minibatch ``index``; only that
+        dA's parameters (``W_k``, ``b_k``, its ``b_prime``) and the noise generator
+        change. With ``precompute_codes`` the functions of layers k > 0 read the codes of
+        layer k-1, computed once for the whole training set on their first call, instead
+        of recomputing the lower layers for every minibatch.
+        """
+        utils.check_positive(batch_size=batch_size)
+        index = pt.lscalar("index")
+        corruption_level = pt.scalar("corruption", dtype=pytensor.config.floatX)
+        learning_rate = pt.scalar("lr", dtype=pytensor.config.floatX)
+        mode = compile_mode(mode)
+        n_rows = train_set_x.get_value(borrow=True).shape[0]
+        fns = []
+        for k, da in enumerate(self.dA_layers):
+            cost, updates = da.get_cost_updates(corruption_level, learning_rate)
+            inputs = [index, corruption_level, learning_rate]
+            if k == 0 or not precompute_codes:
+                fn = pytensor.function(inputs, cost, updates=updates, mode=mode,
+                                       givens=minibatch_givens(index, batch_size, [(self.x, train_set_x)]))
+                fns.append(PretrainFunction(self, fn, self.corruption_levels[k]))
+                continue
+            below = self.sigmoid_layers[k - 1].output
+            buffer = pytensor.shared(np.zeros((0, self.hidden_layers_sizes[k - 1]), dtype=pytensor.config.floatX),
+                                     name=f"codes{k - 1}")
+            fn = pytensor.function(inputs, cost, updates=updates, mode=mode,
+                                   givens=minibatch_givens(index, batch_size, [(below, buffer)]))
+            codes_fn = pytensor.function([index], below, mode=mode,
+                                         givens=minibatch_givens(index, batch_size, [(self.x, train_set_x)]))
+            wrapper = PretrainFunction(self, fn, self.corruption_levels[k], codes_fn=codes_fn, buffer=buffer,
+                                       n_rows=n_rows, batch_size=batch_size)
+            self._pretrain_wrappers.append(wrapper)
+            fns.append(wrapper)
+        return fns
+
+    def build_finetune_functions(self, datasets, batch_size, learning_rate, params=None, mode=None):
+        """The tutorial's fine-tuning functions: ``(train_fn, valid_score, test_score)``.
+
+        ``train_fn(index)`` does one SGD step on the fine-tuning cost; ``valid_score()``
+        and ``test_score()`` return the list of per-minibatch error rates. ``params``
+        (default all of ``self.params``) are the ones trained; pass
+        ``self.logLayer.params`` to fine-tune only the top classifier.
+        """
+        params = self.params if params is None else list(params)
+        train_fn, valid_fn, test_fn = compile_classifier(
+            self.x, self.y, self.finetune_cost, self.errors, params, datasets, batch_size, learning_rate, mode)
+        n_valid = n_batches(datasets[1][0], batch_size)
+        n_test = n_batches(datasets[2][0], batch_size)
+
+        def valid_score():
+            return [valid_fn(i) for i in range(n_valid)]
+
+        def test_score():
+            return [test_fn(i) for i in range(n_test)]
+
+        return train_fn, valid_score, test_score
+
+    def get_codes(self, X, layer=-1, chunk=1000):
+        """Codes of hidden layer ``layer`` (default the top) for numeric rows ``X``."""
+        X = utils.validate_x(X, "input", unit_interval=True, n_features=self.n_ins)
+        layer = range(self.n_layers)[layer]
+        fn = self._codes_fns.get(layer)
+        if fn is None:
+            fn = self._codes_fns[layer] = pytensor.function([self.x], self.sigmoid_layers[layer].output)
+        X = X.astype(self.x.dtype, copy=False)
+        return np.concatenate([fn(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)] or
+                              [np.zeros((0, self.hidden_layers_sizes[layer]), dtype=self.x.dtype)])
+
+
+# -- checkpoints ----------------------------------------------------------------------
+
+
+def _rng_state(sda):
+    return sda.theano_rng.get_value(borrow=True).bit_generator.state
+
+
+def _set_rng_state(sda, state):
+    gen = np.random.default_rng()
+    gen.bit_generator.state = state
+    sda.theano_rng.set_value(gen, borrow=True)
+
+
+def save_checkpoint(path, sda, config, phase, layer=0, epoch=0, es_state=None, best=None):
+    """Write every parameter, the noise generator's state and the progress, atomically."""
+    arrays = params_to_arrays(sda.all_params)
+    if best is not None:
+        arrays.update({"best." + k: v for k, v in best.items()})
+    save_params(path, arrays, config=config, phase=phase, layer=layer, epoch=epoch, rng_state=_rng_state(sda),
+                early_stopping=es_state.to_meta() if es_state is not None else None)
+
+
+def load_checkpoint(path, sda, config):
+    """Restore a checkpoint into ``sda``; return its progress meta and best snapshot."""
+    arrays, meta = load_params(path)
+    saved = meta.get("config", {})
+    for key, value in config.items():
+        if saved.get(key) != value:
+            raise DataError(
+                f"checkpoint {path} was made with {key}={saved.get(key)!r}, this run has {value!r}; "
+                "use the same options or another --output-dir"
+            )
+    set_params_from_arrays(sda.all_params, arrays, source=str(path))
+    _set_rng_state(sda, meta["rng_state"])
+    best = {k[5:]: v for k, v in arrays.items() if k.startswith("best.")} or None
+    return meta, best
+
+
+# -- features ---------------------------------------------------------------------------
+
+
+def features_comparison(sda, ds, max_iter=200, log=print):
+    """Train one scikit-learn logistic regression on raw pixels, on top-layer codes, and on
+    both; return ``{name: test error}``."""
+    from sklearn.linear_model import LogisticRegression as SkLogReg
+
+    (Xtr, ytr), _, (Xte, yte) = ds.splits
+    Ctr, Cte = sda.get_codes(Xtr), sda.get_codes(Xte)
+    sets = {
+        "raw pixels": (Xtr, Xte),
+        "top-layer codes": (Ctr, Cte),
+        "raw + codes": (np.hstack([Xtr, Ctr]), np.hstack([Xte, Cte])),
+    }
+    errors = {}
+    for name, (A, B) in sets.items():
+        t0 = time.perf_counter()
+        clf = SkLogReg(max_iter=max_iter)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # lbfgs may stop at max_iter; the error is still what it is
+            clf.fit(A, ytr)
+        errors[name] = float(np.mean(clf.predict(B) != yte))
+        log(f"  features {name:16s}: test error {errors[name] * 100:6.2f} %  ({A.shape[1]} features, "
+            f"{time.perf_counter() - t0:.1f}s)")
+    return errors
+
+
+# -- the training run -------------------------------------------------------------------
+
+
+def run_SdA(
+    dataset=None,
+    finetune_lr=0.1,
+    pretraining_epochs=15,
+    pretrain_lr=0.001,
+    training_epochs=1000,
+    batch_size=1,
+    hidden_layers_sizes=(1000, 1000, 1000),
+    corruption_levels=(0.1, 0.2, 0.3),
+    finetune="all",
+    n_labels=None,
+    precompute_codes=True,
+    seed=89677,
+    output_dir="SdA_out",
+    precision="float32",
+    mode=None,
+    data_dir=None,
+    resume=False,
+    fresh=False,
+    features=False,
+    log=print,
+):
+    """The tutorial's ``test_SdA``: pretrain layer by layer, fine-tune, report, checkpoint.
+
+    Writes to ``output_dir``: ``checkpoint.npz`` after every pretraining and fine-tuning
+    epoch (``resume=True`` continues from it and ends with exactly the parameters of an
+    uninterrupted run), ``filters_layer0.png`` after pretraining, ``SdA_model.npz`` (the
+    final parameters) and ``metrics.jsonl``. ``n_labels`` fine-tunes on only the first N
+    labelled training rows (pretraining always uses all rows). Returns a dict of results.
+    """
+    utils.check_positive(finetune_lr=finetune_lr, training_epochs=training_epochs, batch_size=batch_size)
+    if pretraining_epochs < 0:
+        raise TutorialError(f"pretraining_epochs must be >= 0, got {pretraining_epochs}")
+    if pretraining_epochs > 0:
+        utils.check_positive(pretrain_lr=pretrain_lr)
+    if finetune not in FINETUNE_MODES:
+        raise TutorialError(f"finetune must be one of {FINETUNE_MODES}, got {finetune!r}")
+    if n_labels is not None and n_labels < batch_size:
+        raise TutorialError(f"n_labels must be at least the batch size {batch_size}, got {n_labels}")
+    out = ensure_output_dir(output_dir)
+    ckpt = out / "checkpoint.npz"
+    if ckpt.exists() and not (resume or fresh):
+        raise TutorialError(f"{ckpt} exists: pass --resume to continue that run, or --fresh to start over")
+    results = {}
+    with pytensor.config.change_flags(floatX=precision):
+        ds = load_dataset(dataset, data_root=data_dir, log=log)
+        utils.validate_x(ds.train[0], what=f"{ds.name} train", unit_interval=True)
+        if n_labels is not None and n_labels > ds.train[0].shape[0]:
+            raise TutorialError(f"n_labels {n_labels} is more than the {ds.train[0].shape[0]} training rows")
+        try:
+            sda = SdA(numpy_rng=np.random.default_rng(seed), n_ins=ds.n_features,
+                      hidden_layers_sizes=hidden_layers_sizes, n_outs=ds.n_classes,
+                      corruption_levels=corruption_levels)
+        except ValueError as exc:  # a bad configuration: one line for the command line
+            raise TutorialError(str(exc)) from None
+        config = dict(dataset=ds.name, n_ins=ds.n_features, hidden_layers_sizes=list(sda.hidden_layers_sizes),
+                      n_outs=ds.n_classes, corruption_levels=list(sda.corruption_levels), batch_size=batch_size,
+                      pretraining_epochs=pretraining_epochs, pretrain_lr=pretrain_lr, finetune_lr=finetune_lr,
+                      finetune=finetune, n_labels=n_labels, seed=seed, precision=precision)
+        progress = {"phase": "pretrain", "layer": 0, "epoch": 0}
+        best = None
+        if resume and ckpt.exists():
+            progress, best = load_checkpoint(ckpt, sda, config)
+            log(f"resuming from {ckpt}: phase {progress['phase']}, layer {progress['layer']}, "
+                f"epoch {progress['epoch']}")
+        elif resume:
+            log(f"no checkpoint in {out}; starting a fresh run")
+        metrics = MetricsLog(out / "metrics.jsonl")
+        train_x, train_y = shared_dataset(ds.train, name="train")
+        n_train = n_batches(train_x, batch_size)
+        log(f"dataset {ds.name}: {ds.train[0].shape[0]} training rows; hidden layers {list(sda.hidden_layers_sizes)}; "
+            f"minibatch {batch_size}; engine {utils.ENGINE.get('backend', 'user')}, {precision}")
+
+        # ---- greedy layer-wise pretraining
+        if progress["phase"] == "pretrain" and pretraining_epochs > 0:
+            t0 = time.perf_counter()
+            fns = sda.pretraining_functions(train_x, batch_size, precompute_codes=precompute_codes, mode=mode)
+            log(f"... pre-training the model (functions compiled in {time.perf_counter() - t0:.1f}s)")
+            t_pre = time.perf_counter()
+            for k in range(progress["layer"], sda.n_layers):
+                start = progress["epoch"] if k == progress["layer"] else 0
+                fn, level = fns[k], sda.corruption_levels[k]
+
+                def step(i, fn=fn, level=level):
+                    return fn(i, corruption=level, lr=pretrain_lr)
+
+                def checkpoint(epoch, _cost, k=k):
+                    save_checkpoint(ckpt, sda, config, "pretrain", layer=k, epoch=epoch + 1)
+
+                t_layer = time.perf_counter()
+                res = train_epochs(step, n_train, pretraining_epochs, start_epoch=start,
+                                   label=f"Pre-training layer {k}: ", log=log, metrics=metrics,
+                                   on_epoch_end=checkpoint)
+                if res.interrupted:
+                    log(f"stopped; run again with --resume to continue from {ckpt}")
+                    return {"interrupted": True}
+                results[f"pretrain_layer{k}_seconds"] = time.perf_counter() - t_layer
+            for wrapper in sda._pretrain_wrappers:
+                wrapper.release()
+            results["pretrain_seconds"] = time.perf_counter() - t_pre
+            log(f"The pretraining code for file SdA.py ran for {results['pretrain_seconds'] / 60:.2f}m")
+            progress = {"phase": "finetune", "layer": 0, "epoch": 0}
+            save_checkpoint(ckpt, sda, config, "finetune")
+            if features:
+                log("features from the pretrained network, scikit-learn logistic regression on each:")
+                results["features"] = features_comparison(sda, ds, log=log)
+                metrics.write(phase="features", **{k.replace(" ", "_"): v for k, v in results["features"].items()})
+        if ds.image_shape is not None:
+            save_filters_image(sda.sigmoid_layers[0].W.get_value(borrow=True), ds.image_shape,
+                               out / "filters_layer0.png")
+
+        # ---- supervised fine-tuning
+        if progress["phase"] == "finetune":
+            if n_labels is None:
+                datasets = [(train_x, train_y)]
+            else:
+                datasets = [shared_dataset((ds.train[0][:n_labels], ds.train[1][:n_labels]), name="labelled")]
+            datasets += [shared_dataset(ds.valid, name="valid"), shared_dataset(ds.test, name="test")]
+            n_ft = n_batches(datasets[0][0], batch_size)
+            trainable = sda.params if finetune == "all" else sda.logLayer.params
+            t0 = time.perf_counter()
+            train_fn, valid_score, test_score = sda.build_finetune_functions(datasets, batch_size, finetune_lr,
+                                                                             params=trainable, mode=mode)
+            log(f"... fine-tuning {'the whole network' if finetune == 'all' else 'the top layer only'} on "
+                f"{n_ft * batch_size} labelled rows (functions compiled in {time.perf_counter() - t0:.1f}s)")
+            es_meta = progress.get("early_stopping")
+            state = EarlyStoppingState.from_meta(es_meta) if es_meta else None
+
+            def checkpoint_ft(st, best_now):
+                save_checkpoint(ckpt, sda, config, "finetune", epoch=st.epoch, es_state=st, best=best_now)
+
+            res = early_stopping(
+                train_fn, n_ft, lambda: float(np.mean(valid_score())), lambda: float(np.mean(test_score())),
+                trainable, n_epochs=training_epochs, patience=10 * n_ft, patience_increase=2.0,
+                improvement_threshold=0.995, state=state, best_params=best, on_epoch_end=checkpoint_ft,
+                log=log, metrics=metrics,
+            )
+            results.update(best_validation_error=res.best_validation_loss, test_error=res.test_score,
+                           finetune_epochs=res.epochs, finetune_seconds=res.seconds,
+                           finetune_epoch_seconds=float(np.mean(res.epoch_seconds)) if res.epoch_seconds else None)
+            if res.interrupted:
+                log(f"stopped; the best parameters so far are in memory; run again with --resume to continue "
+                    f"from {ckpt}")
+                save_params(out / "SdA_model.npz", params_to_arrays(sda.all_params), config=config, interrupted=True)
+                return dict(results, interrupted=True)
+            log(f"Optimization complete with best validation score of {res.best_validation_loss * 100:f} %, "
+                f"on iteration {res.state.best_iter + 1}, with test performance {res.test_score * 100:f} %")
+            log(f"The training code for file SdA.py ran for {res.seconds / 60:.2f}m ({res.epochs} epochs)")
+            save_checkpoint(ckpt, sda, config, "done", es_state=res.state)
+        save_params(out / "SdA_model.npz", params_to_arrays(sda.all_params), config=config)
+    results["model"] = sda
+    return results
+
+
+def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001, training_epochs=1000, dataset=None,
+             batch_size=1, **kwargs):
+    """The tutorial's name for :func:`run_SdA`."""
+    return run_SdA(dataset=dataset, finetune_lr=finetune_lr, pretraining_epochs=pretraining_epochs,
+                   pretrain_lr=pretrain_lr, training_epochs=training_epochs, batch_size=batch_size, **kwargs)
+
+
+test_SdA.__test__ = False  # a demo, not a pytest test
+
+
+def main(argv=None) -> int:
+    p = base_parser(__doc__, "examples:\n  python SdA.py --dataset fashion-mnist --batch-size 20\n"
+                    "  python SdA.py --dataset fashion-mnist --batch-size 20 --n-labels 1000 --output-dir few\n"
+                    "  python SdA.py --resume   # continue an interrupted run",
+                    epochs=1000, learning_rate=0.1, batch_size=1, seed=89677, output_dir="SdA_out")
+    p.add_argument("--pretrain-epochs", type=int, default=15, help="pretraining epochs per layer (default %(default)s)")
+    p.add_argument("--pretrain-lr", type=float, default=0.001, help="pretraining learning rate (default %(default)s)")
+    p.add_argument("--hidden", type=int, nargs="+", default=[1000, 1000, 1000],
+                   help="hidden layer sizes (default 1000 1000 1000)")
+    p.add_argument("--corruption", type=float, nargs="+", default=[0.1, 0.2, 0.3],
+                   help="corruption level of each layer (default 0.1 0.2 0.3)")
+    p.add_argument("--finetune", choices=FINETUNE_MODES, default="all",
+                   help="fine-tune the whole network (default) or only the top classifier")
+    p.add_argument("--n-labels", type=int, default=None,
+                   help="fine-tune on only the first N labelled training rows (pretraining uses all)")
+    p.add_argument("--recompute-codes", action="store_true",
+                   help="recompute lower layers for every minibatch instead of precomputing their codes once")
+    p.add_argument("--features", action="store_true",
+                   help="after pretraining, compare a logistic regression on raw pixels, codes, raw + codes")
+    p.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint.npz")
+    p.add_argument("--fresh", action="store_true", help="start over even if OUTPUT_DIR has a checkpoint")
+    args = p.parse_args(argv)
+
+    def body():
+        run_SdA(dataset=args.dataset, finetune_lr=args.learning_rate, pretraining_epochs=args.pretrain_epochs,
+                pretrain_lr=args.pretrain_lr, training_epochs=args.epochs, batch_size=args.batch_size,
+                hidden_layers_sizes=tuple(args.hidden), corruption_levels=tuple(args.corruption),
+                finetune=args.finetune, n_labels=args.n_labels, precompute_codes=not args.recompute_codes,
+                seed=args.seed, output_dir=Path(args.output_dir), precision=args.precision, mode=args.mode,
+                data_dir=args.data_dir, resume=args.resume, fresh=args.fresh, features=args.features)
+        return 0
+
+    return run_cli(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""SdA: weight sharing, layer-wise pretraining, frozen layers, precomputed codes, resume, CLI."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+import utils
+from conftest import assert_grads_match_fd
+from SdA import SdA, main, run_SdA
+
+
+def _values(params):
+    return {p.name: p.get_value().copy() for p in params}
+
+
+def test_structure_and_sharing_by_identity():
+    sda = SdA(np.random.default_rng(0), n_ins=16, hidden_layers_sizes=(8, 6), n_outs=3, corruption_levels=(0.1, 0.3))
+    assert sda.n_layers == 2 and len(sda.dA_layers) == 2 and len(sda.sigmoid_layers) == 2
+    for k in range(2):
+        assert sda.dA_layers[k].W is sda.sigmoid_layers[k].W
+        assert sda.dA_layers[k].b is sda.sigmoid_layers[k].b
+        assert sda.dA_layers[k].b_prime not in sda.params
+        assert sda.dA_layers[k].theano_rng is sda.theano_rng
+    assert sda.dA_layers[1].x is sda.sigmoid_layers[0].output
+    assert sda.params == [sda.sigmoid_layers[0].W, sda.sigmoid_layers[0].b, sda.sigmoid_layers[1].W,
+                          sda.sigmoid_layers[1].b, sda.logLayer.W, sda.logLayer.b]
+    assert sda.sigmoid_layers[1].W.get_value().shape == (8, 6)
+    X = np.random.default_rng(0).random((5, 16))
+    assert sda.get_codes(X).shape == (5, 6) and sda.get_codes(X, layer=0).shape == (5, 8)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(hidden_layers_sizes=(), corruption_levels=()), "at least one layer"),
+    (dict(hidden_layers_sizes=(4, 4), corruption_levels=(0.1,)), "one entry per hidden layer"),
+    (dict(hidden_layers_sizes=(4,), corruption_levels=(1.0,)), r"in \[0, 1\), got 1.0"),
+    (dict(hidden_layers_sizes=(0,), corruption_levels=(0.1,)), "must be > 0, got 0"),
+])
+def test_bad_configurations(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SdA(0, n_ins=4, n_outs=2, **kwargs)
+
+
+@pytest.mark.parametrize("precompute", [False, True])
+def test_pretraining_layer_k_changes_only_layer_k(tiny, precompute):
+    sda = SdA(np.random.default_rng(1), n_ins=16, hidden_layers_sizes=(8, 6), n_outs=3, corruption_levels=(0.2, 0.3))
+    train_x, _ = utils.shared_dataset(tiny.train)
+    fns = sda.pretraining_functions(train_x, batch_size=10, precompute_codes=precompute)
+    for k in range(2):
+        before = _values(sda.all_params)
+        rng_before = sda.theano_rng.get_value().bit_generator.state
+        for i in range(5):
+            fns[k](i, lr=0.1)
+        after = _values(sda.all_params)
+        own = {sda.sigmoid_layers[k].W.name, sda.sigmoid_layers[k].b.name, sda.dA_layers[k].b_prime.name}
+        for name in before:
+            moved = not np.array_equal(before[name], after[name])
+            assert moved == (name in own), name
+        assert sda.theano_rng.get_value().bit_generator.state != rng_before  # fresh noise was drawn
+
+
+def test_pretraining_uses_the_given_corruption_levels():
+    sda = SdA(0, n_ins=40, hidden_layers_sizes=(5,), n_outs=2, corruption_levels=(0.25,))
+    X = pytensor.shared(np.ones((200, 40), dtype=pytensor.config.floatX))
+    fn = sda.pretraining_functions(X, batch_size=200)[0]
+    assert fn.corruption == 0.25
+    # the same step with the level passed explicitly gives the same result
+    twin = SdA(0, n_ins=40, hidden_layers_sizes=(5,), n_outs=2, corruption_levels=(0.9,))
+    fn2 = twin.pretraining_functions(X, batch_size=200)[0]
+    assert fn(0) == fn2(0, corruption=0.25)
+
+
+def test_precomputed_codes_equal_recomputing(tiny, float64):
+    results = []
+    for precompute in (False, True):
+        sda = SdA(np.random.default_rng(2), n_ins=16, hidden_layers_sizes=(8, 6, 5), n_outs=3,
+                  corruption_levels=(0.1, 0.2, 0.3))
+        train_x, _ = utils.shared_dataset(tiny.train)
+        fns = sda.pretraining_functions(train_x, batch_size=10, precompute_codes=precompute)
+        costs = [fns[k](i, lr=0.05) for k in range(3) for _ in range(2) for i in range(20)]
+        results.append((costs, _values(sda.all_params)))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    for name in results[0][1]:
+        np.testing.assert_allclose(results[0][1][name], results[1][1][name], rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+def test_finetune_top_leaves_hidden_layers(tiny):
+    sda = SdA(np.random.default_rng(3), n_ins=16, hidden_layers_sizes=(8, 6), n_outs=3, corruption_levels=(0.1, 0.2))
+    datasets = [utils.shared_dataset(s) for s in tiny.splits]
+    train_fn, valid_score, test_score = sda.build_finetune_functions(datasets, 10, 0.1, params=sda.logLayer.params)
+    before = _values(sda.all_params)
+    for i in range(20):
+        train_fn(i)
+    after = _values(sda.all_params)
+    for name in before:
+        assert np.array_equal(before[name], after[name]) == (not name.startswith("logreg")), name
+    assert len(valid_score()) == 5 and all(0 <= e <= 1 for e in test_score())
+    train_all, _, _ = sda.build_finetune_functions(datasets, 10, 0.1)
+    train_all(0)
+    assert not np.array_equal(sda.sigmoid_layers[0].W.get_value(), after["layer0.W"])
+
+
+def test_finetune_gradients_match_finite_differences(float64, rng):
+    sda = SdA(np.random.default_rng(4), n_ins=5, hidden_layers_sizes=(4, 3), n_outs=3, corruption_levels=(0.1, 0.2))
+    X = rng.random((6, 5))
+    Y = rng.integers(0, 3, 6).astype("int32")
+    sda.logLayer.W.set_value(rng.standard_normal((3, 3)))
+    assert_grads_match_fd(sda.finetune_cost, sda.params, {sda.x: X, sda.y: Y})
+
+
+SMALL = dict(dataset="synthetic", hidden_layers_sizes=(8, 6), corruption_levels=(0.1, 0.2), batch_size=10,
+             pretraining_epochs=2, pretrain_lr=0.1, training_epochs=4, finetune_lr=0.1, seed=7)
+
+
+def _final(path):
+    return utils.load_params(path / "SdA_model.npz")[0]
+
+
+def _interrupting_log(trigger, seen):
+    def log(msg):
+        if trigger in msg and not seen:
+            seen.append(msg)
+            raise KeyboardInterrupt
+    return log
+
+
+@pytest.mark.parametrize("trigger", [
+    "Pre-training layer 0: Training epoch 1",  # inside layer 0, after its first epoch
+    "Pre-training layer 1: Training epoch 0",  # between layers
+    "epoch 3 done",                            # during fine-tuning
+])
+def test_resume_equals_uninterrupted(tmp_path, trigger):
+    full = run_SdA(output_dir=tmp_path / "full", log=lambda *_: None, **SMALL)
+    seen = []
+    part = run_SdA(output_dir=tmp_path / "part", log=_interrupting_log(trigger, seen), **SMALL)
+    assert seen and part.get("interrupted")
+    with pytest.raises(utils.TutorialError, match="pass --resume"):
+        run_SdA(output_dir=tmp_path / "part", log=lambda *_: None, **SMALL)
+    resumed = run_SdA(output_dir=tmp_path / "part", resume=True, log=lambda *_: None, **SMALL)
+    a, b = _final(tmp_path / "full"), _final(tmp_path / "part")
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert resumed["test_error"] == full["test_error"]
+
+
+def test_resume_with_other_options_is_refused(tmp_path):
+    run_SdA(output_dir=tmp_path, log=lambda *_: None, **dict(SMALL, training_epochs=1))
+    with pytest.raises(utils.DataError, match="was made with batch_size=10, this run has 20"):
+        run_SdA(output_dir=tmp_path, resume=True, log=lambda *_: None, **dict(SMALL, batch_size=20))
+
+
+def test_few_labels_and_top_mode(tmp_path):
+    res = run_SdA(output_dir=tmp_path, n_labels=50, finetune="top", log=lambda *_: None, **SMALL)
+    assert 0 <= res["test_error"] <= 1
+    pre = utils.load_params(tmp_path / "checkpoint.npz")[0]
+    assert "layer0.W" in pre
+    with pytest.raises(utils.TutorialError, match="n_labels 5000 is more than the 200 training rows"):
+        run_SdA(output_dir=tmp_path / "b", n_labels=5000, log=lambda *_: None, **SMALL)
+
+
+def test_cli_help_and_tiny_run(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    rc = main(["--dataset", "synthetic", "--hidden", "8", "6", "--corruption", "0.1", "0.2", "--batch-size", "10",
+               "--pretrain-epochs", "1", "--epochs", "2", "--features", "--output-dir", str(tmp_path)])
+    assert rc == 0
+    for name in ("checkpoint.npz", "SdA_model.npz", "filters_layer0.png", "metrics.jsonl"):
+        assert (tmp_path / name).is_file(), name
+    out = capsys.readouterr().out
+    assert "Pre-training layer 1: Training epoch 0" in out and "raw + codes" in out
+    assert "test performance" in out
+    rc = main(["--dataset", "synthetic", "--hidden", "8", "6", "--corruption", "0.1", "--output-dir", str(tmp_path / "x")])
+    assert rc == 2 and "one entry per hidden layer" in capsys.readouterr().err
