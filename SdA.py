@@ -43,13 +43,11 @@ from utils import (
     base_parser,
     check_random_state,
     compile_classifier,
-    compile_mode,
     early_stopping,
     ensure_output_dir,
     load_dataset,
     load_params,
-    mean_error,
-    minibatch_givens,
+    minibatch_function,
     n_batches,
     params_to_arrays,
     run_cli,
@@ -204,27 +202,22 @@ class SdA:
         of recomputing the lower layers for every minibatch.
         """
         utils.check_positive(batch_size=batch_size)
-        index = pt.lscalar("index")
         corruption_level = pt.scalar("corruption", dtype=pytensor.config.floatX)
         learning_rate = pt.scalar("lr", dtype=pytensor.config.floatX)
-        mode = compile_mode(mode)
         n_rows = train_set_x.get_value(borrow=True).shape[0]
         fns = []
         for k, da in enumerate(self.dA_layers):
             cost, updates = da.get_cost_updates(corruption_level, learning_rate)
-            inputs = [index, corruption_level, learning_rate]
+            extra = (corruption_level, learning_rate)
             if k == 0 or not precompute_codes:
-                fn = pytensor.function(inputs, cost, updates=updates, mode=mode,
-                                       givens=minibatch_givens(index, batch_size, [(self.x, train_set_x)]))
+                fn = minibatch_function([(self.x, train_set_x)], cost, batch_size, updates, extra, mode)
                 fns.append(PretrainFunction(self, fn, self.corruption_levels[k]))
                 continue
             below = self.sigmoid_layers[k - 1].output
             buffer = pytensor.shared(np.zeros((0, self.hidden_layers_sizes[k - 1]), dtype=pytensor.config.floatX),
                                      name=f"codes{k - 1}")
-            fn = pytensor.function(inputs, cost, updates=updates, mode=mode,
-                                   givens=minibatch_givens(index, batch_size, [(below, buffer)]))
-            codes_fn = pytensor.function([index], below, mode=mode,
-                                         givens=minibatch_givens(index, batch_size, [(self.x, train_set_x)]))
+            fn = minibatch_function([(below, buffer)], cost, batch_size, updates, extra, mode)
+            codes_fn = minibatch_function([(self.x, train_set_x)], below, batch_size, mode=mode)
             wrapper = PretrainFunction(self, fn, self.corruption_levels[k], codes_fn=codes_fn, buffer=buffer,
                                        n_rows=n_rows, batch_size=batch_size)
             self._pretrain_wrappers.append(wrapper)

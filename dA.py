@@ -40,12 +40,10 @@ from utils import (
     base_parser,
     check_positive,
     check_random_state,
-    compile_mode,
     ensure_output_dir,
     load_dataset,
-    minibatch_givens,
+    minibatch_function,
     n_batches,
-    params_to_arrays,
     run_cli,
     save_filters_image,
     save_params,
@@ -273,17 +271,12 @@ def run_dA(
         for level in corruption_levels:
             pct = int(round(level * 100))
             rng = np.random.default_rng(seed)
-            index = pt.lscalar("index")
             x = pt.matrix("x", dtype=precision)
             da = dA(rng, input=x, n_visible=ds.n_features, n_hidden=n_hidden, tied_weights=tied_weights,
                     loss=loss, decoder=decoder, name=f"dA{pct}")
             cost, updates = da.get_cost_updates(corruption_level=level, learning_rate=learning_rate)
             t0 = time.perf_counter()
-            train_da = pytensor.function(
-                [index], cost, updates=updates,
-                givens=minibatch_givens(index, batch_size, [(x, train_x)]),
-                mode=compile_mode(mode),
-            )
+            train_da = minibatch_function([(x, train_x)], cost, batch_size, updates=updates, mode=mode)
             log(f"corruption {pct}%: compiled in {time.perf_counter() - t0:.1f}s")
             t0 = time.perf_counter()
             res = train_epochs(train_da, n_train_batches, training_epochs, label=f"[{pct}%] ",

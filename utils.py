@@ -39,6 +39,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
@@ -850,6 +851,46 @@ def minibatch_givens(index, batch_size, pairs):
     return {var: data[index * batch_size: (index + 1) * batch_size] for var, data in pairs}
 
 
+def is_jax_mode(mode) -> bool:
+    """True when functions compiled with ``mode`` run on JAX."""
+    if mode in (None, "default"):
+        mode = pytensor.config.mode
+    return str(mode).upper() == "JAX"
+
+
+def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=(), mode=None):
+    """Compile a function of a minibatch index: ``f(index, *extra_inputs)``.
+
+    ``pairs`` are (symbolic variable, shared data) whose rows ``index * batch_size`` to
+    ``(index + 1) * batch_size`` stand in for the variable. The C and Numba back ends
+    slice the shared data inside the graph (``givens``, as the tutorial does), so the
+    data stays where the function runs. JAX cannot slice with a traced index, so in JAX
+    mode the variables become ordinary inputs and the rows are sliced on the host; the
+    returned callable hides the difference.
+    """
+    mode = compile_mode(mode)
+    extra_inputs = list(extra_inputs)
+    if not is_jax_mode(mode):
+        index = pt.lscalar("index")
+        return pytensor.function([index, *extra_inputs], outputs, updates=updates, mode=mode,
+                                 givens=minibatch_givens(index, batch_size, pairs))
+    # Expected and harmless here: the generator's state is threaded through ``updates``,
+    # and JAX without x64 computes float32 uniforms for float32 graphs.
+    warnings.filterwarnings("ignore", message="The RandomType SharedVariables")
+    warnings.filterwarnings("ignore", message="Explicitly requested dtype")
+    placeholders = [var.type(name=f"{var.name or 'input'}_batch") for var, _ in pairs]
+    f = pytensor.function([*placeholders, *extra_inputs], outputs, updates=updates, mode=mode,
+                          givens=[(var, ph) for (var, _), ph in zip(pairs, placeholders)])
+    data = [d for _, d in pairs]
+
+    def step(index, *extra):
+        lo = index * batch_size
+        return f(*[d.get_value(borrow=True)[lo: lo + batch_size] for d in data], *extra)
+
+    step.maker = f.maker
+    return step
+
+
 def n_batches(shared_or_array, batch_size) -> int:
     """Number of full minibatches (the tutorial drops the last partial one)."""
     n = (shared_or_array.get_value(borrow=True) if isinstance(shared_or_array, SharedVariable) else shared_or_array).shape[0]
@@ -1081,16 +1122,11 @@ def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learnin
     minibatch's error rate.
     """
     (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = datasets
-    index = pt.lscalar("index")
-    mode = compile_mode(mode)
     if updates is None:
         updates = sgd_updates(cost, params, learning_rate)
-    train_fn = pytensor.function([index], cost, updates=updates, mode=mode,
-                                 givens=minibatch_givens(index, batch_size, [(x, train_x), (y, train_y)]))
-    validate_fn = pytensor.function([index], errors, mode=mode,
-                                    givens=minibatch_givens(index, batch_size, [(x, valid_x), (y, valid_y)]))
-    test_fn = pytensor.function([index], errors, mode=mode,
-                                givens=minibatch_givens(index, batch_size, [(x, test_x), (y, test_y)]))
+    train_fn = minibatch_function([(x, train_x), (y, train_y)], cost, batch_size, updates=updates, mode=mode)
+    validate_fn = minibatch_function([(x, valid_x), (y, valid_y)], errors, batch_size, mode=mode)
+    test_fn = minibatch_function([(x, test_x), (y, test_y)], errors, batch_size, mode=mode)
     return train_fn, validate_fn, test_fn
 
 

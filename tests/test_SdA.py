@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytensor
-import pytensor.tensor as pt
 import pytest
 
 import utils

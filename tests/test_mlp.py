@@ -31,7 +31,7 @@ def test_hidden_layer_shares_by_identity():
 
 
 def test_penalties_and_outputs(float64, rng):
-    x, y = pt.matrix("x"), pt.ivector("y")
+    x = pt.matrix("x")
     m = MLP(rng, x, n_in=4, n_hidden=3, n_out=2)
     W1, W2 = m.hiddenLayer.W.get_value(), m.logRegressionLayer.W.get_value()
     assert float(m.L1.eval()) == pytest.approx(np.abs(W1).sum() + np.abs(W2).sum())

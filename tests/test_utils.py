@@ -3,7 +3,6 @@
 import gzip
 import hashlib
 import http.server
-import io
 import pickle
 import struct
 import threading

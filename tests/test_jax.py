@@ -1,0 +1,62 @@
+"""The JAX path: fresh noise through explicit updates, host-side minibatches, same results as C."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+import utils
+from dA import dA, run_dA
+
+pytest.importorskip("jax")
+
+
+def test_noise_advances_only_through_updates():
+    da = dA(0, theano_rng=7, n_visible=300, n_hidden=2)
+    tilde = da.get_corrupted_input(da.x, 0.3)
+    X = np.ones((200, 300), dtype=pytensor.config.floatX)
+    f = pytensor.function([da.x], tilde, updates=da.noise_updates(), mode="JAX")
+    a, b = np.asarray(f(X)), np.asarray(f(X))
+    assert not np.array_equal(a, b), "with the generator update, every call draws fresh noise"
+    assert abs((a == 0).mean() - 0.3) < 0.01 and abs((b == 0).mean() - 0.3) < 0.01
+    g = pytensor.function([da.x], tilde, mode="JAX")
+    assert np.array_equal(np.asarray(g(X)), np.asarray(g(X))), "without it the JAX generator does not advance"
+
+
+def _train(tiny, mode, level, seed=3, epochs=3):
+    train_x, _ = utils.shared_dataset(tiny.train)
+    x = pt.matrix("x")
+    da = dA(np.random.default_rng(seed), theano_rng=11, input=x, n_visible=16, n_hidden=8)
+    cost, updates = da.get_cost_updates(level, 0.1)
+    step = utils.minibatch_function([(x, train_x)], cost, 10, updates=updates, mode=mode)
+    res = utils.train_epochs(step, utils.n_batches(train_x, 10), epochs, log=lambda *_: None)
+    return da, res.costs
+
+
+def test_jax_equals_c_without_noise(tiny):
+    da_c, costs_c = _train(tiny, "CVM", 0.0)
+    da_j, costs_j = _train(tiny, "JAX", 0.0)
+    np.testing.assert_allclose(costs_j, costs_c, rtol=1e-5)
+    for p, q in zip(da_c.params, da_j.params):
+        np.testing.assert_allclose(np.asarray(q.get_value()), p.get_value(), rtol=1e-4, atol=1e-5)
+
+
+def test_jax_matches_c_in_distribution_with_noise(tiny):
+    _, costs_c = _train(tiny, "CVM", 0.3, epochs=6)
+    _, costs_j = _train(tiny, "JAX", 0.3, epochs=6)
+    assert costs_j[-1] < 0.85 * costs_j[0]
+    np.testing.assert_allclose(costs_j, costs_c, rtol=0.05)
+
+
+def test_dA_cli_path_runs_in_jax_mode(tmp_path):
+    history = run_dA(dataset="synthetic", training_epochs=2, n_hidden=6, batch_size=10, mode="JAX",
+                     output_dir=tmp_path, log=lambda *_: None)
+    assert len(history[0.3]) == 2 and (tmp_path / "filters_corruption_30.png").is_file()
+
+
+def test_SdA_pretraining_and_finetuning_in_jax_mode(tmp_path):
+    from SdA import run_SdA
+    res = run_SdA(dataset="synthetic", hidden_layers_sizes=(8, 6), corruption_levels=(0.1, 0.2), batch_size=10,
+                  pretraining_epochs=1, pretrain_lr=0.1, training_epochs=2, mode="JAX", output_dir=tmp_path,
+                  log=lambda *_: None)
+    assert 0 <= res["test_error"] <= 1
