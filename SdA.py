@@ -253,6 +253,7 @@ class SdA:
         fn = self._codes_fns.get(layer)
         if fn is None:
             fn = self._codes_fns[layer] = pytensor.function([self.x], self.sigmoid_layers[layer].output)
+        utils.sync_shared()  # values a JAX training step left are read by this function too
         X = X.astype(self.x.dtype, copy=False)
         return np.concatenate([fn(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)] or
                               [np.zeros((0, self.hidden_layers_sizes[layer]), dtype=self.x.dtype)])
@@ -379,7 +380,7 @@ def run_SdA(
         if n_labels is not None and n_labels > ds.train[0].shape[0]:
             raise TutorialError(f"n_labels {n_labels} is more than the {ds.train[0].shape[0]} training rows")
         try:
-            sda = SdA(numpy_rng=np.random.default_rng(seed), n_ins=ds.n_features,
+            sda = SdA(numpy_rng=utils.tutorial_rng(seed), n_ins=ds.n_features,
                       hidden_layers_sizes=hidden_layers_sizes, n_outs=ds.n_classes,
                       corruption_levels=corruption_levels)
         except ValueError as exc:  # a bad configuration: one line for the command line

@@ -270,7 +270,7 @@ def run_dA(
         history = {}
         for level in corruption_levels:
             pct = int(round(level * 100))
-            rng = np.random.default_rng(seed)
+            rng = utils.tutorial_rng(seed)  # re-seeded per level, as the tutorial does
             x = pt.matrix("x", dtype=precision)
             da = dA(rng, input=x, n_visible=ds.n_features, n_hidden=n_hidden, tied_weights=tied_weights,
                     loss=loss, decoder=decoder, name=f"dA{pct}")

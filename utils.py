@@ -40,6 +40,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
@@ -79,40 +80,56 @@ def _find_blas() -> str | None:
 def configure_engine(environ: Mapping[str, str] | None = None) -> dict:
     """Choose the fastest measured PyTensor configuration, leaving user settings alone.
 
-    Measured on the dA epoch (see ``bench/``): the C back end linked against a system
-    OpenBLAS is the fastest CPU configuration, ahead of the Numba back end (PyTensor's
-    own default), which in turn is far ahead of the C back end without BLAS (what a plain
-    ``pip install pytensor`` gives). So when a BLAS library is found the library sets
-    ``mode=CVM`` and ``blas__ldflags``; when none is found it keeps the Numba default and
-    prints one line saying what to install. Precision defaults to float32, the
-    tutorial's own advice for speed.
+    Measured on the dA epoch (``python bench/bench.py``, numbers in the README), fastest
+    first: JAX (XLA fuses the element-wise work and vectorises its transcendentals), the
+    C back end linked against a system OpenBLAS, PyTensor's own default (the Numba back
+    end), and far behind, the C back end without BLAS (what a plain ``pip install
+    pytensor`` gives). So the library makes two choices:
 
-    Any flag already named in ``PYTENSOR_FLAGS`` wins. When PyTensor was imported before
-    this module, the flags are left as they are.
+    - PyTensor's process-wide default, used by every ``pytensor.function`` compiled
+      without a mode (yours included): ``mode=CVM`` with ``blas__ldflags`` when a system
+      OpenBLAS is found; otherwise the Numba default and one line saying what to install.
+    - The mode of the library's training functions (:func:`minibatch_function`, used by
+      every script with ``--mode default``): JAX when it is installed (``pip install
+      jax``), else the process-wide default. JAX stays out of the process-wide default
+      because its functions keep private copies of shared random generators.
+
+    Precision defaults to float32, the tutorial's own advice for speed. Any flag already
+    named in ``PYTENSOR_FLAGS`` wins, and naming ``mode`` or ``linker`` there makes both
+    choices the user's. When PyTensor was imported before this module, its flags are left
+    as they are.
     """
+    import importlib.util
+
     env = os.environ if environ is None else environ
     user_flags = env.get("PYTENSOR_FLAGS", "")
     named = {part.split("=", 1)[0].strip() for part in user_flags.split(",") if "=" in part}
+    user_mode = bool({"mode", "linker"} & named)
+    has_jax = importlib.util.find_spec("jax") is not None
+    ENGINE.update(train_mode="JAX" if has_jax and not user_mode else None)
     if "pytensor" in sys.modules:
-        ENGINE.update(chosen_by="user (PyTensor was imported before utils)")
+        ENGINE.update(backend="as configured before utils was imported", chosen_by="user")
         return ENGINE
-    extra = []
-    if "floatX" not in named:
-        extra.append("floatX=float32")
+    extra = [] if "floatX" in named else ["floatX=float32"]
     blas = None if "blas__ldflags" in named else _find_blas()
-    if blas and not ({"mode", "linker"} & named):
-        extra += ["mode=CVM", "blas__ldflags=" + blas]
-        ENGINE.update(backend="C (CVM) + " + blas[2:], blas=blas)
-    elif "blas__ldflags" not in named and not ({"mode", "linker"} & named):
-        ENGINE.update(backend="Numba (no system BLAS found)", blas=None)
-        print(
-            "note: no system BLAS found; using PyTensor's Numba back end. For full speed "
-            "install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas-dev; "
-            "macOS: brew install openblas).",
-            file=sys.stderr,
-        )
+    if blas:
+        extra.append("blas__ldflags=" + blas)
+    if user_mode:
+        default = "user PYTENSOR_FLAGS"
+    elif blas:
+        extra.append("mode=CVM")
+        default = "C (CVM) + " + blas.split()[-1][2:]
     else:
-        ENGINE.update(backend="user PYTENSOR_FLAGS")
+        default = "Numba (no system BLAS found)"
+        if not has_jax:
+            print(
+                "note: no system BLAS found; using PyTensor's Numba back end. For full speed install JAX "
+                "(pip install jax) or OpenBLAS (Debian/Ubuntu: apt-get install libopenblas-dev; macOS: brew "
+                "install openblas).",
+                file=sys.stderr,
+            )
+    ENGINE.update(default=default, blas=blas,
+                  backend=f"JAX (training), {default} (other graphs)" if ENGINE["train_mode"] else default)
     if extra:
         env["PYTENSOR_FLAGS"] = ",".join(filter(None, [user_flags, *extra]))
     ENGINE.update(flags=env.get("PYTENSOR_FLAGS", ""), chosen_by="library")
@@ -154,6 +171,15 @@ def check_random_state(seed) -> np.random.Generator | np.random.RandomState:
     if isinstance(seed, (np.random.Generator, np.random.RandomState)):
         return seed
     raise TypeError(f"expected an int seed, a numpy Generator or RandomState, got {type(seed).__name__}")
+
+
+def tutorial_rng(seed: int) -> np.random.RandomState:
+    """The tutorial's weight generator, ``numpy.random.RandomState(seed)``.
+
+    The ``run_*`` scripts use it so that, from the tutorial's seed, they start from the
+    tutorial's exact initial weights.
+    """
+    return np.random.RandomState(seed)
 
 
 def _draw_seed(numpy_rng) -> int:
@@ -384,7 +410,7 @@ def params_to_arrays(params: Iterable) -> dict[str, np.ndarray]:
     for p in params:
         if p.name in out:
             raise ValueError(f"duplicate parameter name {p.name!r}")
-        out[p.name] = p.get_value(borrow=False)
+        out[p.name] = np.array(p.get_value(borrow=True))  # a numpy copy, also of a JAX array
     return out
 
 
@@ -858,15 +884,37 @@ def is_jax_mode(mode) -> bool:
     return str(mode).upper() == "JAX"
 
 
+def _split_noise_updates(updates):
+    """Separate shared-generator updates (``rng -> next state of a draw``) from the rest."""
+    from pytensor.tensor.random.op import RandomVariable
+    from pytensor.tensor.random.type import RandomType
+
+    pairs = list(updates.items()) if isinstance(updates, dict) else list(updates or [])
+    kept, draws = [], []
+    for var, new in pairs:
+        if isinstance(var.type, RandomType) and new.owner is not None and isinstance(new.owner.op, RandomVariable):
+            draws.append((var, new.owner))
+        else:
+            kept.append((var, new))
+    return kept, draws
+
+
 def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=(), mode=None):
     """Compile a function of a minibatch index: ``f(index, *extra_inputs)``.
 
     ``pairs`` are (symbolic variable, shared data) whose rows ``index * batch_size`` to
     ``(index + 1) * batch_size`` stand in for the variable. The C and Numba back ends
     slice the shared data inside the graph (``givens``, as the tutorial does), so the
-    data stays where the function runs. JAX cannot slice with a traced index, so in JAX
-    mode the variables become ordinary inputs and the rows are sliced on the host; the
-    returned callable hides the difference.
+    data stays where the function runs.
+
+    JAX cannot slice with a traced index, and it runs each compiled function on a private
+    copy of a shared random generator (so the generator's state could not be
+    checkpointed, and functions sharing one generator would replay the same noise). So in
+    JAX mode the minibatch rows are sliced on the host and passed in, and every noise
+    draw whose generator is advanced in ``updates`` is made on the host by the same
+    random-variable op the C back end runs, from the same shared generator, and passed in
+    too: the masks are the C back end's, bit for bit, and the generator's state is
+    always the shared variable's. The returned callable hides the difference.
     """
     mode = compile_mode(mode)
     extra_inputs = list(extra_inputs)
@@ -874,21 +922,67 @@ def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=()
         index = pt.lscalar("index")
         return pytensor.function([index, *extra_inputs], outputs, updates=updates, mode=mode,
                                  givens=minibatch_givens(index, batch_size, pairs))
-    # Expected and harmless here: the generator's state is threaded through ``updates``,
-    # and JAX without x64 computes float32 uniforms for float32 graphs.
-    warnings.filterwarnings("ignore", message="The RandomType SharedVariables")
+    # JAX without x64 computes float32 uniforms for float32 graphs; expected and harmless.
     warnings.filterwarnings("ignore", message="Explicitly requested dtype")
+    warnings.filterwarnings("ignore", message="Skipping Assert")  # shape checks JAX tracing drops
+    if pytensor.config.floatX != "float32":
+        raise TutorialError("JAX mode runs in float32 here; use --precision float32 or another --mode")
+    kept, draws = _split_noise_updates(updates)
     placeholders = [var.type(name=f"{var.name or 'input'}_batch") for var, _ in pairs]
-    f = pytensor.function([*placeholders, *extra_inputs], outputs, updates=updates, mode=mode,
-                          givens=[(var, ph) for (var, _), ph in zip(pairs, placeholders)])
+    draw_vars = [node.outputs[1] for _, node in draws]
+    noise_inputs = [v.type(name="noise") for v in draw_vars]
+    batch_givens = list(zip([var for var, _ in pairs], placeholders))
+    f = pytensor.function([*placeholders, *noise_inputs, *extra_inputs], outputs, updates=kept, mode=mode,
+                          givens=batch_givens + list(zip(draw_vars, noise_inputs)), on_unused_input="ignore")
     data = [d for _, d in pairs]
+    size_fn = None
+    if draws:
+        # Each draw's size and parameters (shapes of the minibatch, constants): computed on
+        # the host with the Python linker, once per input shape.
+        from pytensor.compile.mode import Mode
+
+        size_fn = pytensor.function([*placeholders, *extra_inputs], [i for _, n in draws for i in n.inputs[1:]],
+                                    givens=batch_givens, mode=Mode(linker="py", optimizer="fast_run"),
+                                    on_unused_input="ignore")
+    size_cache = {}
 
     def step(index, *extra):
         lo = index * batch_size
-        return f(*[d.get_value(borrow=True)[lo: lo + batch_size] for d in data], *extra)
+        batch = [d.get_value(borrow=True)[lo: lo + batch_size] for d in data]
+        noise = []
+        if draws:
+            key = tuple(b.shape for b in batch)
+            meta = size_cache.get(key)
+            if meta is None:
+                meta = size_cache[key] = size_fn(*batch, *extra)
+            pos = 0
+            for rng_var, node in draws:
+                n_args = len(node.inputs) - 1
+                out = [[None], [None]]
+                node.op.perform(node, [rng_var.get_value(borrow=True), *meta[pos: pos + n_args]], out)
+                pos += n_args
+                rng_var.set_value(out[0][0], borrow=True)
+                noise.append(out[1][0])
+        return f(*batch, *noise, *extra)
 
+    _JAX_UPDATED.update(var for var, _ in kept)
     step.maker = f.maker
     return step
+
+
+#: Shared variables that JAX functions update: between calls they hold JAX arrays, which
+#: the C back end cannot read. :func:`sync_shared` turns them back into numpy arrays; the
+#: training loops call it after every epoch, so checkpoints, images and any C function
+#: compiled afterwards see plain arrays (zero-copy on the CPU).
+_JAX_UPDATED: "weakref.WeakSet" = weakref.WeakSet()
+
+
+def sync_shared() -> None:
+    """Give every shared variable updated by a JAX function a numpy value again."""
+    for var in list(_JAX_UPDATED):
+        value = var.get_value(borrow=True)
+        if not isinstance(value, np.ndarray):
+            var.set_value(np.asarray(value), borrow=True)
 
 
 def n_batches(shared_or_array, batch_size) -> int:
@@ -946,6 +1040,7 @@ def train_epochs(
                 if now - last > progress_every:
                     last = now
                     log(f"  {label}epoch {epoch}: {i + 1}/{n_train_batches} minibatches, {now - t0:.0f}s")
+            sync_shared()
             secs = time.perf_counter() - t0
             mean = float(costs.mean())
             result.costs.append(mean)
@@ -958,6 +1053,8 @@ def train_epochs(
     except KeyboardInterrupt:
         log(f"{label}interrupted; keeping the parameters trained so far")
         result.interrupted = True
+    finally:
+        sync_shared()
     return result
 
 
@@ -1092,6 +1189,7 @@ def early_stopping(
                     state.done = True
                     break
             state.epoch = epoch
+            sync_shared()
             secs = time.perf_counter() - t0
             result.epoch_seconds.append(secs)
             mean_cost = float(costs[:n_done].mean())
@@ -1104,9 +1202,11 @@ def early_stopping(
         log(f"{label}interrupted; keeping the best parameters found so far")
         result.interrupted = True
     except TrainingDiverged:
+        sync_shared()
         if best is not None:
             set_params_from_arrays(params, best, source="best snapshot")
         raise
+    sync_shared()
     if best is not None:
         set_params_from_arrays(params, best, source="best snapshot")
     result.seconds = time.perf_counter() - t_start
@@ -1165,7 +1265,7 @@ def train_classifier(
             raise TutorialError(f"batch size {batch_size} is larger than the validation or test set")
         x = pt.matrix("x", dtype=precision)
         y = pt.ivector("y")
-        classifier, cost = build(x, y, ds.n_features, ds.n_classes, check_random_state(seed))
+        classifier, cost = build(x, y, ds.n_features, ds.n_classes, tutorial_rng(seed))
         t0 = time.perf_counter()
         train_fn, validate_fn, test_fn = compile_classifier(
             x, y, cost, classifier.errors(y), classifier.params, datasets, batch_size, learning_rate, mode)
@@ -1234,9 +1334,15 @@ def check_positive(**values) -> None:
 
 
 def compile_mode(mode: str | None):
-    """Map the ``--mode`` flag to what ``pytensor.function(mode=...)`` takes."""
+    """Map the ``--mode`` flag to what ``pytensor.function(mode=...)`` takes.
+
+    None or "default" is the library's measured choice for training functions
+    (``ENGINE["train_mode"]``: JAX when installed, else PyTensor's configured default).
+    """
     if mode in (None, "default"):
-        return None
+        # JAX here runs in float32 only (enabling its x64 switch is process-wide and turns
+        # float32 graphs into float64 ones), so float64 work uses the configured default.
+        return ENGINE.get("train_mode") if pytensor.config.floatX == "float32" else None
     if mode not in MODES:
         raise TutorialError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     return mode
