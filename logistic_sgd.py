@@ -82,9 +82,15 @@ class LogisticRegression:
             raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
 
     def negative_log_likelihood(self, y):
-        """Mean over the minibatch of ``-log P(Y = y_i | x_i)``; ``y`` an int vector."""
+        """Mean over the minibatch of ``-log P(Y = y_i | x_i)``; ``y`` an int vector.
+
+        The tutorial's ``log_p[arange(n), y]`` is written as a one-hot selection: same
+        value and gradient, and it compiles on JAX, whose ``arange`` over a minibatch
+        longer than 127 rows PyTensor 3.0 mis-types (int8 overflow).
+        """
         self._check_labels(y)
-        return -pt.mean(self.log_p_y_given_x[pt.arange(y.shape[0]), y])
+        one_hot = pt.eq(y[:, None], np.arange(self.n_out, dtype="int32")[None, :])
+        return -pt.mean(pt.sum(pt.switch(one_hot, self.log_p_y_given_x, 0), axis=1))
 
     def errors(self, y):
         """Fraction of the minibatch misclassified (zero-one loss); ``y`` an int vector."""

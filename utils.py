@@ -130,15 +130,24 @@ def configure_engine(environ: Mapping[str, str] | None = None) -> dict:
             )
     ENGINE.update(default=default, blas=blas,
                   backend=f"JAX (training), {default} (other graphs)" if ENGINE["train_mode"] else default)
-    if extra:
-        env["PYTENSOR_FLAGS"] = ",".join(filter(None, [user_flags, *extra]))
-    ENGINE.update(flags=env.get("PYTENSOR_FLAGS", ""), chosen_by="library")
+    ENGINE.update(flags=",".join(filter(None, [user_flags, *extra])), chosen_by="library")
     return ENGINE
 
 
 configure_engine()
+# PyTensor reads PYTENSOR_FLAGS once, at import: hand it the chosen flags for that moment
+# only, so that child processes still see the user's own environment.
+_user_flags = os.environ.get("PYTENSOR_FLAGS")
+if ENGINE.get("chosen_by") == "library":
+    os.environ["PYTENSOR_FLAGS"] = ENGINE["flags"]
+try:
+    import pytensor  # noqa: E402  (configured above on purpose)
+finally:
+    if _user_flags is None:
+        os.environ.pop("PYTENSOR_FLAGS", None)
+    else:
+        os.environ["PYTENSOR_FLAGS"] = _user_flags
 
-import pytensor  # noqa: E402  (configured above on purpose)
 import pytensor.tensor as pt  # noqa: E402
 from pytensor.compile.sharedvalue import SharedVariable  # noqa: E402
 

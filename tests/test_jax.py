@@ -84,3 +84,14 @@ def test_SdA_resume_is_exact_in_jax_mode(tmp_path):
     b = utils.load_params(tmp_path / "part" / "SdA_model.npz")[0]
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_classifiers_train_in_jax_mode_with_large_minibatches(tmp_path):
+    # minibatches over 127 rows once broke JAX's arange in the negative log-likelihood
+    from logistic_sgd import run_logistic
+    ds = utils.make_synthetic(n_train=600, n_valid=300, n_test=300)
+    clf, res = run_logistic(dataset=ds, batch_size=300, n_epochs=3, mode="JAX", output_dir=tmp_path,
+                            log=lambda *_: None)
+    _, res_c = run_logistic(dataset=ds, batch_size=300, n_epochs=3, mode="CVM", output_dir=tmp_path / "c",
+                            log=lambda *_: None)
+    assert res.test_score == pytest.approx(res_c.test_score)
