@@ -967,11 +967,12 @@ def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=()
             pos = 0
             for rng_var, node in draws:
                 n_args = len(node.inputs) - 1
-                out = [[None], [None]]
-                node.op.perform(node, [rng_var.get_value(borrow=True), *meta[pos: pos + n_args]], out)
+                size, *params = meta[pos: pos + n_args]
                 pos += n_args
-                rng_var.set_value(out[0][0], borrow=True)
-                noise.append(out[1][0])
+                # What the C back end's in-place random op does: draw from the shared
+                # generator itself, advancing it (no copy of the generator per step).
+                draw = node.op.rng_fn(rng_var.get_value(borrow=True), *params, None if size is None else tuple(size))
+                noise.append(np.asarray(draw, dtype=node.op.dtype))
         return f(*batch, *noise, *extra)
 
     _JAX_UPDATED.update(var for var, _ in kept)
@@ -1003,6 +1004,21 @@ def n_batches(shared_or_array, batch_size) -> int:
 # --------------------------------------------------------------------------------------
 # Training loops
 # --------------------------------------------------------------------------------------
+
+
+def _checked_cost(cost, label, epoch, index, note="") -> float:
+    """The minibatch cost as a float; a NaN or infinite one stops training with one line."""
+    cost = float(cost)
+    if not math.isfinite(cost):
+        raise TrainingDiverged(f"{label}cost became {cost} at epoch {epoch}, minibatch {index}; {note}"
+                               "lower the learning rate")
+    return cost
+
+
+def _report_epoch(log, metrics, label, default_phase, epoch, mean, secs, text) -> None:
+    log(text)
+    if metrics is not None:
+        metrics.write(phase=label.strip(" :") or default_phase, epoch=epoch, cost=mean, seconds=round(secs, 4))
 
 
 @dataclass
@@ -1039,12 +1055,7 @@ def train_epochs(
         for epoch in range(start_epoch, n_epochs):
             t0 = last = time.perf_counter()
             for i in range(n_train_batches):
-                costs[i] = step(i)
-                if not math.isfinite(costs[i]):
-                    raise TrainingDiverged(
-                        f"{label}cost became {costs[i]} at epoch {epoch}, minibatch {i}; "
-                        "lower the learning rate"
-                    )
+                costs[i] = _checked_cost(step(i), label, epoch, i)
                 now = time.perf_counter()
                 if now - last > progress_every:
                     last = now
@@ -1054,9 +1065,8 @@ def train_epochs(
             mean = float(costs.mean())
             result.costs.append(mean)
             result.seconds.append(secs)
-            log(f"{label}Training epoch {epoch}, cost {mean:.4f} ({secs:.2f}s)")
-            if metrics is not None:
-                metrics.write(phase=label.strip(" :") or "train", epoch=epoch, cost=mean, seconds=round(secs, 4))
+            _report_epoch(log, metrics, label, "train", epoch, mean, secs,
+                          f"{label}Training epoch {epoch}, cost {mean:.4f} ({secs:.2f}s)")
             if on_epoch_end is not None:
                 on_epoch_end(epoch, mean)
     except KeyboardInterrupt:
@@ -1164,13 +1174,8 @@ def early_stopping(
             t0 = time.perf_counter()
             n_done = 0
             for minibatch_index in range(n_train_batches):
-                cost = float(train_fn(minibatch_index))
-                if not math.isfinite(cost):
-                    raise TrainingDiverged(
-                        f"{label}cost became {cost} at epoch {epoch}, minibatch {minibatch_index}; best parameters "
-                        "restored and nothing saved; lower the learning rate"
-                    )
-                costs[minibatch_index] = cost
+                costs[minibatch_index] = _checked_cost(train_fn(minibatch_index), label, epoch, minibatch_index,
+                                                       "best parameters restored and nothing saved; ")
                 n_done += 1
                 it = (epoch - 1) * n_train_batches + minibatch_index
                 if (it + 1) % state.validation_frequency == 0:
@@ -1202,9 +1207,8 @@ def early_stopping(
             secs = time.perf_counter() - t0
             result.epoch_seconds.append(secs)
             mean_cost = float(costs[:n_done].mean())
-            log(f"{label}epoch {epoch} done: mean cost {mean_cost:.5f}, {secs:.2f}s")
-            if metrics is not None:
-                metrics.write(phase=label.strip(" :") or "finetune", epoch=epoch, cost=mean_cost, seconds=round(secs, 4))
+            _report_epoch(log, metrics, label, "finetune", epoch, mean_cost, secs,
+                          f"{label}epoch {epoch} done: mean cost {mean_cost:.5f}, {secs:.2f}s")
             if on_epoch_end is not None:
                 on_epoch_end(state, best)
     except KeyboardInterrupt:
