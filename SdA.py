@@ -267,9 +267,7 @@ def _rng_state(sda):
 
 
 def _set_rng_state(sda, state):
-    gen = np.random.default_rng()
-    gen.bit_generator.state = state
-    sda.theano_rng.set_value(gen, borrow=True)
+    sda.theano_rng.set_value(utils.generator_from_state(state), borrow=True)
 
 
 def save_checkpoint(path, sda, config, phase, layer=0, epoch=0, es_state=None, best=None):
@@ -371,6 +369,8 @@ def run_SdA(
         raise TutorialError(f"n_labels must be at least the batch size {batch_size}, got {n_labels}")
     out = ensure_output_dir(output_dir)
     ckpt = out / "checkpoint.npz"
+    if resume and fresh:
+        raise TutorialError("--resume and --fresh contradict each other; pass one")
     if ckpt.exists() and not (resume or fresh):
         raise TutorialError(f"{ckpt} exists: pass --resume to continue that run, or --fresh to start over")
     results = {}
@@ -389,7 +389,7 @@ def run_SdA(
                       n_outs=ds.n_classes, corruption_levels=list(sda.corruption_levels), batch_size=batch_size,
                       pretraining_epochs=pretraining_epochs, pretrain_lr=pretrain_lr, finetune_lr=finetune_lr,
                       finetune=finetune, n_labels=n_labels, seed=seed, precision=precision)
-        progress = {"phase": "pretrain", "layer": 0, "epoch": 0}
+        progress = {"phase": "pretrain" if pretraining_epochs > 0 else "finetune", "layer": 0, "epoch": 0}
         best = None
         if resume and ckpt.exists():
             progress, best = load_checkpoint(ckpt, sda, config)
@@ -397,6 +397,9 @@ def run_SdA(
                 f"epoch {progress['epoch']}")
         elif resume:
             log(f"no checkpoint in {out}; starting a fresh run")
+        if features and progress["phase"] != "pretrain":
+            log("note: --features runs right after pretraining, which this run does not do (resumed past it, "
+                "or --pretrain-epochs 0); skipped")
         metrics = MetricsLog(out / "metrics.jsonl")
         train_x, train_y = shared_dataset(ds.train, name="train")
         n_train = n_batches(train_x, batch_size)
@@ -433,13 +436,13 @@ def run_SdA(
             log(f"The pretraining code for file SdA.py ran for {results['pretrain_seconds'] / 60:.2f}m")
             progress = {"phase": "finetune", "layer": 0, "epoch": 0}
             save_checkpoint(ckpt, sda, config, "finetune")
+            if ds.image_shape is not None:
+                save_filters_image(sda.sigmoid_layers[0].W.get_value(borrow=True), ds.image_shape,
+                                   out / "filters_layer0.png")
             if features:
                 log("features from the pretrained network, scikit-learn logistic regression on each:")
                 results["features"] = features_comparison(sda, ds, log=log)
                 metrics.write(phase="features", **{k.replace(" ", "_"): v for k, v in results["features"].items()})
-        if ds.image_shape is not None:
-            save_filters_image(sda.sigmoid_layers[0].W.get_value(borrow=True), ds.image_shape,
-                               out / "filters_layer0.png")
 
         # ---- supervised fine-tuning
         if progress["phase"] == "finetune":
@@ -473,12 +476,15 @@ def run_SdA(
             if res.interrupted:
                 log(f"stopped; the best parameters so far are in memory; run again with --resume to continue "
                     f"from {ckpt}")
-                save_params(out / "SdA_model.npz", params_to_arrays(sda.all_params), config=config, interrupted=True)
+                utils.keep_previous(out / "SdA_model.npz")
+                save_params(out / "SdA_model.npz", params_to_arrays(sda.all_params), config=config,
+                            interrupted=True)
                 return dict(results, interrupted=True)
             log(f"Optimization complete with best validation score of {res.best_validation_loss * 100:f} %, "
                 f"on iteration {res.state.best_iter + 1}, with test performance {res.test_score * 100:f} %")
             log(f"The training code for file SdA.py ran for {res.seconds / 60:.2f}m ({res.epochs} epochs)")
             save_checkpoint(ckpt, sda, config, "done", es_state=res.state)
+        utils.keep_previous(out / "SdA_model.npz")
         save_params(out / "SdA_model.npz", params_to_arrays(sda.all_params), config=config)
     results["model"] = sda
     return results

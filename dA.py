@@ -137,6 +137,9 @@ class dA:
         self.decoder = decoder
         self.tied_weights = bool(tied_weights)
         floatX = pytensor.config.floatX
+        # The noise seed is drawn before the weights, in the tutorial's order, so that
+        # RandomState(123) gives the tutorial's exact initial weights.
+        self.theano_rng = shared_rng(theano_rng, numpy_rng, name=f"{name}.rng")
 
         def init_W(rows, cols):
             # The tutorial's range: 4 * sqrt(6 / (fan_in + fan_out)), suited to sigmoids.
@@ -150,7 +153,6 @@ class dA:
             self.W_prime = self.W.T
         else:
             self.W_prime = shared_param(W_prime, f"{name}.W_prime", (n_hidden, n_visible), init_W(n_hidden, n_visible))
-        self.theano_rng = shared_rng(theano_rng, numpy_rng, name=f"{name}.rng")
         self.x = pt.matrix("x", dtype=floatX) if input is None else input
         self.params = [self.W, self.b, self.b_prime]
         if not self.tied_weights:
@@ -271,9 +273,13 @@ def run_dA(
         for level in corruption_levels:
             pct = int(round(level * 100))
             rng = utils.tutorial_rng(seed)  # re-seeded per level, as the tutorial does
+            theano_rng = int(rng.randint(2**30))  # test_dA draws the noise seed first
             x = pt.matrix("x", dtype=precision)
-            da = dA(rng, input=x, n_visible=ds.n_features, n_hidden=n_hidden, tied_weights=tied_weights,
-                    loss=loss, decoder=decoder, name=f"dA{pct}")
+            try:
+                da = dA(rng, theano_rng=theano_rng, input=x, n_visible=ds.n_features, n_hidden=n_hidden,
+                        tied_weights=tied_weights, loss=loss, decoder=decoder, name=f"dA{pct}")
+            except ValueError as exc:  # a bad option combination: one line for the command line
+                raise TutorialError(str(exc)) from None
             cost, updates = da.get_cost_updates(corruption_level=level, learning_rate=learning_rate)
             t0 = time.perf_counter()
             train_da = minibatch_function([(x, train_x)], cost, batch_size, updates=updates, mode=mode)
@@ -284,7 +290,8 @@ def run_dA(
             minutes = (time.perf_counter() - t0) / 60
             log(f"The {pct}% corruption code for file dA.py ran for {minutes:.2f}m")
             history[level] = res.costs
-            arrays = {p.name.split(".", 1)[1]: p.get_value() for p in da.params}
+            arrays = {p.name.split(".", 1)[1]: np.asarray(p.get_value()) for p in da.params}
+            utils.keep_previous(out / f"dA_corruption_{pct}.npz")
             save_params(out / f"dA_corruption_{pct}.npz", arrays, corruption_level=level,
                         epochs_done=len(res.costs), interrupted=res.interrupted, n_hidden=n_hidden,
                         dataset=ds.name, loss=loss, tied_weights=tied_weights, precision=precision)

@@ -213,14 +213,20 @@ def shared_rng(theano_rng, numpy_rng, name: str = "rng"):
     if isinstance(theano_rng, (int, np.integer)):
         gen = np.random.default_rng(int(theano_rng))
     elif isinstance(theano_rng, np.random.Generator):
-        gen = np.random.default_rng()
-        gen.bit_generator.state = theano_rng.bit_generator.state
+        gen = generator_from_state(theano_rng.bit_generator.state)  # a copy: the caller's stays untouched
     else:
         raise TypeError(
             "theano_rng must be None, an int seed, a numpy Generator or a shared "
             f"generator, got {type(theano_rng).__name__}"
         )
     return pytensor.shared(gen, name=name)
+
+
+def generator_from_state(state: Mapping) -> np.random.Generator:
+    """A numpy Generator in ``state`` (a ``bit_generator.state`` dict, any bit generator)."""
+    bit_gen = getattr(np.random, state["bit_generator"])()
+    bit_gen.state = state
+    return np.random.Generator(bit_gen)
 
 
 def shared_param(value, name: str, shape: tuple[int, ...], init: Callable[[], np.ndarray]):
@@ -396,6 +402,21 @@ def save_params(path, arrays: Mapping[str, np.ndarray], **meta) -> Path:
     np.savez(buf, **payload)
     atomic_write_bytes(path, buf.getvalue())
     return Path(path)
+
+
+def keep_previous(path) -> Path | None:
+    """Before a run replaces ``path``, move an existing file to ``<name>.previous.npz``.
+
+    So a new (or interrupted) run never destroys the model a finished run left there; one
+    previous copy is kept.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    backup = path.with_name(path.name[: -len(".npz")] + ".previous.npz" if path.name.endswith(".npz")
+                            else path.name + ".previous")
+    os.replace(path, backup)
+    return backup
 
 
 def load_params(path) -> tuple[dict[str, np.ndarray], dict]:
@@ -633,6 +654,10 @@ def read_idx(path) -> np.ndarray:
     return np.frombuffer(raw, dtype=dt, offset=header).reshape(shape)
 
 
+def _has_idx(directory: Path) -> bool:
+    return all(_find_idx(directory, stem) for stem in IDX_NAMES)
+
+
 def _find_idx(directory: Path, stem: str) -> Path | None:
     for name in (stem + ".gz", stem, stem.replace("-idx", ".idx")):
         if (directory / name).is_file():
@@ -717,8 +742,12 @@ def download(url: str, dest, sha256: str, timeout=60.0, progress=True) -> Path:
     left behind and a :class:`DataError` says what happened.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix="." + dest.name + ".", suffix=".part")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix="." + dest.name + ".", suffix=".part")
+    except OSError as exc:
+        raise DataError(f"cannot write to {dest.parent} ({exc.strerror or exc}); set --data-dir or "
+                        "AUTOENCODERS_DATA to a writable folder") from None
     h = hashlib.sha256()
     got = 0
     try:
@@ -775,7 +804,7 @@ def _local_mnist(root: Path) -> Dataset | None:
     if (root / "mnist.pkl.gz").is_file():
         return load_mnist_pkl(root / "mnist.pkl.gz")
     for d in (root / "mnist", root):
-        if all(_find_idx(d, s) for s in IDX_NAMES):
+        if _has_idx(d):
             return load_idx_dataset(d, name="mnist")
     return None
 
@@ -818,7 +847,7 @@ def load_dataset(dataset=None, data_root=None, download_ok=True, log=print) -> D
         return load_idx_dataset(root / "mnist", name="mnist")
     if name == "fashion-mnist":
         for d in (root / "fashion-mnist", FASHION_MNIST_SYSTEM_DIR):
-            if all(_find_idx(d, s) for s in IDX_NAMES):
+            if _has_idx(d):
                 return load_idx_dataset(d, name="fashion-mnist")
         raise DataError(
             f"Fashion-MNIST not found in {root / 'fashion-mnist'} or {FASHION_MNIST_SYSTEM_DIR}; "
@@ -863,7 +892,11 @@ def load_data(dataset=None, **kwargs):
     ``dataset`` is anything :func:`load_dataset` accepts (or a :class:`Dataset`); x comes
     back in floatX, y as int32, all as shared variables.
     """
-    ds = load_dataset(dataset, **kwargs)
+    return shared_splits(load_dataset(dataset, **kwargs))
+
+
+def shared_splits(ds: Dataset):
+    """A :class:`Dataset`'s three splits as ``[(x, y), ...]`` shared variables."""
     return [shared_dataset(split, name=nm) for split, nm in zip(ds.splits, ("train", "valid", "test"))]
 
 
@@ -960,10 +993,17 @@ def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=()
         batch = [d.get_value(borrow=True)[lo: lo + batch_size] for d in data]
         noise = []
         if draws:
-            key = tuple(b.shape for b in batch)
-            meta = size_cache.get(key)
+            # Sizes depend on the minibatch's shape; a draw's parameters may depend on the
+            # scalar extra inputs (a binomial's p, say), so they are part of the key too.
+            try:
+                key = (tuple(b.shape for b in batch), tuple(float(e) for e in extra))
+            except (TypeError, ValueError):  # a non-scalar extra input: no caching
+                key = None
+            meta = size_cache.get(key) if key is not None else None
             if meta is None:
-                meta = size_cache[key] = size_fn(*batch, *extra)
+                meta = size_fn(*batch, *extra)
+                if key is not None:
+                    size_cache[key] = meta
             pos = 0
             for rng_var, node in draws:
                 n_args = len(node.inputs) - 1
@@ -1187,7 +1227,7 @@ def early_stopping(
                                       validation_error=this_validation_loss)
                     if this_validation_loss < state.best_validation_loss:
                         if this_validation_loss < state.best_validation_loss * improvement_threshold:
-                            state.patience = max(state.patience, int(it * patience_increase))
+                            state.patience = max(state.patience, it * patience_increase)
                         state.best_validation_loss = this_validation_loss
                         state.best_iter = it
                         best = params_to_arrays(params)
@@ -1272,7 +1312,7 @@ def train_classifier(
     out = ensure_output_dir(output_dir)
     with pytensor.config.change_flags(floatX=precision):
         ds = load_dataset(dataset, data_root=data_dir, log=log)
-        datasets = [shared_dataset(s, name=nm) for s, nm in zip(ds.splits, ("train", "valid", "test"))]
+        datasets = shared_splits(ds)
         n_train, n_valid, n_test = (n_batches(d[0], batch_size) for d in datasets)
         if min(n_valid, n_test) <= 0:
             raise TutorialError(f"batch size {batch_size} is larger than the validation or test set")
@@ -1285,6 +1325,7 @@ def train_classifier(
         log(f"dataset {ds.name}: {n_train} training minibatches of {batch_size}; "
             f"compiled in {time.perf_counter() - t0:.1f}s; engine {ENGINE.get('backend', 'user')}, {precision}")
         path = out / model_file
+        keep_previous(path)
         meta = dict(model_meta or {}, n_in=ds.n_features, n_out=ds.n_classes, dataset=ds.name)
 
         def save_best(state):

@@ -63,10 +63,13 @@ def test_pretraining_uses_the_given_corruption_levels():
     X = pytensor.shared(np.ones((200, 40), dtype=pytensor.config.floatX))
     fn = sda.pretraining_functions(X, batch_size=200)[0]
     assert fn.corruption == 0.25
-    # the same step with the level passed explicitly gives the same result
+    # the same step with the level passed explicitly gives the same result ...
     twin = SdA(0, n_ins=40, hidden_layers_sizes=(5,), n_outs=2, corruption_levels=(0.9,))
     fn2 = twin.pretraining_functions(X, batch_size=200)[0]
     assert fn(0) == fn2(0, corruption=0.25)
+    # ... and the level is really used: another one gives another cost
+    third = SdA(0, n_ins=40, hidden_layers_sizes=(5,), n_outs=2, corruption_levels=(0.9,))
+    assert third.pretraining_functions(X, batch_size=200)[0](0) != fn2(0, corruption=0.25)
 
 
 def test_precomputed_codes_equal_recomputing(tiny, float64):
@@ -156,6 +159,17 @@ def test_few_labels_and_top_mode(tmp_path):
     assert "layer0.W" in pre
     with pytest.raises(utils.TutorialError, match="n_labels 5000 is more than the 200 training rows"):
         run_SdA(output_dir=tmp_path / "b", n_labels=5000, log=lambda *_: None, **SMALL)
+
+
+def test_no_pretraining_still_finetunes(tmp_path):
+    res = run_SdA(output_dir=tmp_path, log=lambda *_: None, **dict(SMALL, pretraining_epochs=0))
+    assert res["finetune_epochs"] > 0 and 0 <= res["test_error"] <= 1
+    assert not (tmp_path / "filters_layer0.png").exists()  # written after pretraining only
+
+
+def test_resume_and_fresh_together_refused(tmp_path):
+    with pytest.raises(utils.TutorialError, match="contradict"):
+        run_SdA(output_dir=tmp_path, resume=True, fresh=True, log=lambda *_: None, **SMALL)
 
 
 def test_cli_help_and_tiny_run(tmp_path, capsys):

@@ -95,3 +95,31 @@ def test_classifiers_train_in_jax_mode_with_large_minibatches(tmp_path):
     _, res_c = run_logistic(dataset=ds, batch_size=300, n_epochs=3, mode="CVM", output_dir=tmp_path / "c",
                             log=lambda *_: None)
     assert res.test_score == pytest.approx(res_c.test_score)
+
+
+def test_jax_masks_are_the_c_masks_bit_for_bit():
+    X = pytensor.shared(np.ones((60, 50), dtype=pytensor.config.floatX))
+    masks = {}
+    for mode in ("CVM", "JAX"):
+        x = pt.matrix("x")
+        da = dA(0, theano_rng=21, input=x, n_visible=50, n_hidden=3)
+        tilde = da.get_corrupted_input(x, 0.4)
+        f = utils.minibatch_function([(x, X)], tilde, 20, updates=da.noise_updates(), mode=mode)
+        masks[mode] = [np.asarray(f(i)) for i in range(3)]
+    for a, b in zip(masks["CVM"], masks["JAX"]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_jax_host_draws_follow_extra_inputs():
+    # a draw whose parameter is an input of the function (the tutorial's binomial(p=1-level))
+    X = pytensor.shared(np.ones((20, 400), dtype=pytensor.config.floatX))
+    means = {}
+    for mode in ("CVM", "JAX"):
+        x, level = pt.matrix("x"), pt.scalar("level")
+        rng = pytensor.shared(np.random.default_rng(3))
+        next_rng, mask = pt.random.binomial(1, 1 - level, size=x.shape, rng=rng, return_next_rng=True)
+        f = utils.minibatch_function([(x, X)], pt.mean(x * mask), 20, updates=[(rng, next_rng)],
+                                     extra_inputs=[level], mode=mode)
+        means[mode] = [float(f(0, 0.0)), float(f(0, 0.9)), float(f(0, 0.0))]
+    assert means["JAX"][0] == 1.0 and means["JAX"][1] < 0.2 and means["JAX"][2] == 1.0
+    np.testing.assert_allclose(means["JAX"], means["CVM"])

@@ -278,6 +278,15 @@ def test_save_load_params_roundtrip_atomic(tmp_path):
         utils.load_params(tmp_path / "none.npz")
 
 
+def test_keep_previous(tmp_path):
+    path = tmp_path / "best_model.npz"
+    assert utils.keep_previous(path) is None
+    utils.save_params(path, {"W": np.ones(2)})
+    assert utils.keep_previous(path) == tmp_path / "best_model.previous.npz"
+    assert not path.exists()
+    np.testing.assert_array_equal(utils.load_params(tmp_path / "best_model.previous.npz")[0]["W"], np.ones(2))
+
+
 def test_interrupted_write_keeps_old_file(tmp_path, monkeypatch):
     path = tmp_path / "m.npz"
     utils.save_params(path, {"W": np.ones(3)})
