@@ -5,7 +5,6 @@ from pathlib import Path
 from setuptools import setup
 
 HERE = Path(__file__).parent
-MODULES = [m for m in ("utils", "logistic_sgd", "mlp", "dA", "SdA") if (HERE / f"{m}.py").exists()]
 
 setup(
     name="autoencoders-tutorial",
@@ -15,7 +14,7 @@ setup(
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
     python_requires=">=3.10",
-    py_modules=MODULES,
+    py_modules=["utils", "logistic_sgd", "mlp", "dA", "SdA"],
     install_requires=[
         "pytensor>=3.0,<4",
         "numpy>=1.24",
