@@ -22,7 +22,7 @@ setup(
         "scikit-learn>=1.2",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6"],
+        "test": ["pytest>=7"],
         "jax": ["jax>=0.4"],
     },
 )
