@@ -404,7 +404,7 @@ def run_SdA(
         train_x, train_y = shared_dataset(ds.train, name="train")
         n_train = n_batches(train_x, batch_size)
         log(f"dataset {ds.name}: {ds.train[0].shape[0]} training rows; hidden layers {list(sda.hidden_layers_sizes)}; "
-            f"minibatch {batch_size}; engine {utils.ENGINE.get('backend', 'user')}, {precision}")
+            f"minibatch {batch_size}; engine {utils.describe_mode(mode)}, {precision}")
 
         # ---- greedy layer-wise pretraining
         if progress["phase"] == "pretrain" and pretraining_epochs > 0:

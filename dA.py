@@ -268,7 +268,7 @@ def run_dA(
         n_train_batches = n_batches(train_x, batch_size)
         metrics = MetricsLog(out / "metrics.jsonl")
         log(f"dataset {ds.name}: {ds.train[0].shape[0]} training rows of {ds.n_features} features; "
-            f"engine {utils.ENGINE.get('backend', 'user')}, {precision}")
+            f"engine {utils.describe_mode(mode)}, {precision}")
         history = {}
         for level in corruption_levels:
             pct = int(round(level * 100))

@@ -1323,7 +1323,7 @@ def train_classifier(
         train_fn, validate_fn, test_fn = compile_classifier(
             x, y, cost, classifier.errors(y), classifier.params, datasets, batch_size, learning_rate, mode)
         log(f"dataset {ds.name}: {n_train} training minibatches of {batch_size}; "
-            f"compiled in {time.perf_counter() - t0:.1f}s; engine {ENGINE.get('backend', 'user')}, {precision}")
+            f"compiled in {time.perf_counter() - t0:.1f}s; engine {describe_mode(mode)}, {precision}")
         path = out / model_file
         keep_previous(path)
         meta = dict(model_meta or {}, n_in=ds.n_features, n_out=ds.n_classes, dataset=ds.name)
@@ -1400,6 +1400,14 @@ def compile_mode(mode: str | None):
     if mode not in MODES:
         raise TutorialError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     return mode
+
+
+def describe_mode(mode=None) -> str:
+    """Which back end the training functions of a run with ``--mode mode`` use, in words."""
+    chosen = compile_mode(mode)
+    if chosen is None:
+        return ENGINE.get("default", str(pytensor.config.mode))
+    return str(chosen)
 
 
 def run_cli(main_body: Callable[[], int]) -> int:
