@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -314,8 +315,6 @@ def features_comparison(sda, ds, max_iter=200, log=print):
     for name, (A, B) in sets.items():
         t0 = time.perf_counter()
         clf = SkLogReg(max_iter=max_iter)
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # lbfgs may stop at max_iter; the error is still what it is
             clf.fit(A, ytr)

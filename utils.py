@@ -519,8 +519,6 @@ class Dataset:
     test: tuple[np.ndarray, np.ndarray]
     name: str = "data"
     image_shape: tuple[int, int] | None = None
-    source: str = ""
-    notes: list = field(default_factory=list)
 
     @property
     def n_features(self) -> int:
@@ -621,7 +619,7 @@ def load_mnist_pkl(path) -> Dataset:
     widths = {X.shape[1] for X, _ in splits}
     if len(widths) != 1:
         raise DataError(f"{path}: train, valid and test have different widths {sorted(widths)}")
-    return _with_image_shape(Dataset(*splits, name=path.name, source=str(path)))
+    return _with_image_shape(Dataset(*splits, name=path.name))
 
 
 def read_idx(path) -> np.ndarray:
@@ -692,7 +690,7 @@ def load_idx_dataset(directory, name=None, n_valid=10000) -> Dataset:
     cut = X.shape[0] - n_valid
     ds = Dataset(
         (X[:cut], y[:cut]), (X[cut:], y[cut:]), (flat(te_x), te_y.astype(np.int64)),
-        name=name or directory.name, image_shape=img_shape, source=str(directory),
+        name=name or directory.name, image_shape=img_shape,
     )
     for split, nm in zip(ds.splits, ("train", "valid", "test")):
         validate_xy(*split, what=f"{ds.name} {nm}")
@@ -709,7 +707,7 @@ def load_digits_dataset(seed=0) -> Dataset:
     perm = np.random.default_rng(seed).permutation(len(y))
     n_tr, n_va = int(0.6 * len(y)), int(0.2 * len(y))
     tr, va, te = perm[:n_tr], perm[n_tr:n_tr + n_va], perm[n_tr + n_va:]
-    return Dataset((X[tr], y[tr]), (X[va], y[va]), (X[te], y[te]), name="digits", image_shape=(8, 8), source="sklearn")
+    return Dataset((X[tr], y[tr]), (X[va], y[va]), (X[te], y[te]), name="digits", image_shape=(8, 8))
 
 
 def make_synthetic(n_train=200, n_valid=50, n_test=50, img_shape=(4, 4), n_classes=3, seed=0) -> Dataset:
@@ -1016,7 +1014,6 @@ def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=()
         return f(*batch, *noise, *extra)
 
     _JAX_UPDATED.update(var for var, _ in kept)
-    step.maker = f.maker
     return step
 
 
@@ -1266,7 +1263,7 @@ def early_stopping(
     return result
 
 
-def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, mode=None, updates=None):
+def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, mode=None):
     """Compile the tutorial's three functions of a minibatch index: train, validate, test.
 
     ``datasets`` is what :func:`load_data` returns; ``x`` and ``y`` are the symbolic
@@ -1275,8 +1272,7 @@ def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learnin
     minibatch's error rate.
     """
     (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = datasets
-    if updates is None:
-        updates = sgd_updates(cost, params, learning_rate)
+    updates = sgd_updates(cost, params, learning_rate)
     train_fn = minibatch_function([(x, train_x), (y, train_y)], cost, batch_size, updates=updates, mode=mode)
     validate_fn = minibatch_function([(x, valid_x), (y, valid_y)], errors, batch_size, mode=mode)
     test_fn = minibatch_function([(x, test_x), (y, test_y)], errors, batch_size, mode=mode)
