@@ -32,36 +32,18 @@ from pathlib import Path
 
 import numpy as np
 
-import utils  # configures the engine before PyTensor is imported
+from autoencoders_tutorial.cli import base_parser, run_cli
+from autoencoders_tutorial.datasets import load_dataset, shared_dataset, validate_x
+from autoencoders_tutorial.engine import describe_mode, host_function, pt, pytensor  # PyTensor, configured
+from autoencoders_tutorial.errors import TutorialError, check_corruption, check_positive
+from autoencoders_tutorial.files import MetricsLog, ensure_output_dir, keep_previous, params_to_arrays, save_params
+from autoencoders_tutorial.graph import compile_classifier, minibatch_function, n_batches
+from autoencoders_tutorial.images import save_filters_image
+from autoencoders_tutorial.rng import check_random_state, shared_rng, tutorial_rng
+from autoencoders_tutorial.training import Progress, finetune, load_checkpoint, pretrain_layers, save_checkpoint
 from dA import dA
 from logistic_sgd import LogisticRegression
 from mlp import HiddenLayer
-from utils import (
-    DataError,
-    EarlyStoppingState,
-    MetricsLog,
-    TutorialError,
-    base_parser,
-    check_random_state,
-    compile_classifier,
-    early_stopping,
-    ensure_output_dir,
-    load_dataset,
-    load_params,
-    minibatch_function,
-    n_batches,
-    params_to_arrays,
-    run_cli,
-    save_filters_image,
-    save_params,
-    set_params_from_arrays,
-    shared_dataset,
-    shared_rng,
-    train_epochs,
-)
-
-import pytensor  # noqa: E402
-import pytensor.tensor as pt  # noqa: E402
 
 FINETUNE_MODES = ("all", "top")
 
@@ -149,16 +131,15 @@ class SdA:
         hidden_layers_sizes = tuple(int(h) for h in hidden_layers_sizes)
         corruption_levels = tuple(float(c) for c in corruption_levels)
         if not hidden_layers_sizes:
-            raise ValueError("hidden_layers_sizes must name at least one layer, got ()")
+            raise TutorialError("hidden_layers_sizes must name at least one layer, got ()")
         if len(corruption_levels) != len(hidden_layers_sizes):
-            raise ValueError(
+            raise TutorialError(
                 f"corruption_levels must have one entry per hidden layer ({len(hidden_layers_sizes)}), "
                 f"got {len(corruption_levels)}"
             )
         for c in corruption_levels:
-            if not 0 <= c < 1:
-                raise ValueError(f"corruption levels must be in [0, 1), got {c}")
-        utils.check_positive(n_ins=n_ins, n_outs=n_outs, **{f"hidden layer {i}": h for i, h in enumerate(hidden_layers_sizes)})
+            check_corruption(c)
+        check_positive(n_ins=n_ins, n_outs=n_outs, **{f"hidden layer {i}": h for i, h in enumerate(hidden_layers_sizes)})
         numpy_rng = check_random_state(numpy_rng)
         self.n_ins, self.n_outs = int(n_ins), int(n_outs)
         self.hidden_layers_sizes = hidden_layers_sizes
@@ -202,7 +183,7 @@ class SdA:
         layer k-1, computed once for the whole training set on their first call, instead
         of recomputing the lower layers for every minibatch.
         """
-        utils.check_positive(batch_size=batch_size)
+        check_positive(batch_size=batch_size)
         corruption_level = pt.scalar("corruption", dtype=pytensor.config.floatX)
         learning_rate = pt.scalar("lr", dtype=pytensor.config.floatX)
         n_rows = train_set_x.get_value(borrow=True).shape[0]
@@ -249,51 +230,14 @@ class SdA:
 
     def get_codes(self, X, layer=-1, chunk=1000):
         """Codes of hidden layer ``layer`` (default the top) for numeric rows ``X``."""
-        X = utils.validate_x(X, "input", unit_interval=True, n_features=self.n_ins)
+        X = validate_x(X, "input", unit_interval=True, n_features=self.n_ins)
         layer = range(self.n_layers)[layer]
         fn = self._codes_fns.get(layer)
         if fn is None:
-            fn = self._codes_fns[layer] = pytensor.function([self.x], self.sigmoid_layers[layer].output)
-        utils.sync_shared()  # values a JAX training step left are read by this function too
+            fn = self._codes_fns[layer] = host_function([self.x], self.sigmoid_layers[layer].output)
         X = X.astype(self.x.dtype, copy=False)
         return np.concatenate([fn(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)] or
                               [np.zeros((0, self.hidden_layers_sizes[layer]), dtype=self.x.dtype)])
-
-
-# -- checkpoints ----------------------------------------------------------------------
-
-
-def _rng_state(sda):
-    return sda.theano_rng.get_value(borrow=True).bit_generator.state
-
-
-def _set_rng_state(sda, state):
-    sda.theano_rng.set_value(utils.generator_from_state(state), borrow=True)
-
-
-def save_checkpoint(path, sda, config, phase, layer=0, epoch=0, es_state=None, best=None):
-    """Write every parameter, the noise generator's state and the progress, atomically."""
-    arrays = params_to_arrays(sda.all_params)
-    if best is not None:
-        arrays.update({"best." + k: v for k, v in best.items()})
-    save_params(path, arrays, config=config, phase=phase, layer=layer, epoch=epoch, rng_state=_rng_state(sda),
-                early_stopping=es_state.to_meta() if es_state is not None else None)
-
-
-def load_checkpoint(path, sda, config):
-    """Restore a checkpoint into ``sda``; return its progress meta and best snapshot."""
-    arrays, meta = load_params(path)
-    saved = meta.get("config", {})
-    for key, value in config.items():
-        if saved.get(key) != value:
-            raise DataError(
-                f"checkpoint {path} was made with {key}={saved.get(key)!r}, this run has {value!r}; "
-                "use the same options or another --output-dir"
-            )
-    set_params_from_arrays(sda.all_params, arrays, source=str(path))
-    _set_rng_state(sda, meta["rng_state"])
-    best = {k[5:]: v for k, v in arrays.items() if k.startswith("best.")} or None
-    return meta, best
 
 
 # -- features ---------------------------------------------------------------------------
@@ -327,6 +271,77 @@ def features_comparison(sda, ds, max_iter=200, log=print):
 # -- the training run -------------------------------------------------------------------
 
 
+def _check_options(finetune_lr, pretraining_epochs, pretrain_lr, training_epochs, batch_size, finetune, n_labels,
+                   resume, fresh):
+    check_positive(finetune_lr=finetune_lr, training_epochs=training_epochs, batch_size=batch_size)
+    if pretraining_epochs < 0:
+        raise TutorialError(f"pretraining_epochs must be >= 0, got {pretraining_epochs}")
+    if pretraining_epochs > 0:
+        check_positive(pretrain_lr=pretrain_lr)
+    if finetune not in FINETUNE_MODES:
+        raise TutorialError(f"finetune must be one of {FINETUNE_MODES}, got {finetune!r}")
+    if n_labels is not None and n_labels < batch_size:
+        raise TutorialError(f"n_labels must be at least the batch size {batch_size}, got {n_labels}")
+    if resume and fresh:
+        raise TutorialError("--resume and --fresh contradict each other; pass one")
+
+
+def _pretrain_phase(sda, ds, train_x, progress, checkpoint, *, epochs, lr, batch_size, precompute_codes, mode,
+                    features, out, metrics, log):
+    """Greedy layer-wise pretraining from ``progress``; then the filter image and the features table.
+
+    Returns the phase's results, or None when Ctrl-C stopped it.
+    """
+    t0 = time.perf_counter()
+    fns = sda.pretraining_functions(train_x, batch_size, precompute_codes=precompute_codes, mode=mode)
+    log(f"... pre-training the model (functions compiled in {time.perf_counter() - t0:.1f}s)")
+    t_pre = time.perf_counter()
+    seconds = pretrain_layers(fns, n_batches(train_x, batch_size), epochs, lr, progress, checkpoint=checkpoint,
+                              log=log, metrics=metrics)
+    for wrapper in sda._pretrain_wrappers:  # free the precomputed codes
+        wrapper.release()
+    if seconds is None:
+        return None
+    results = {f"pretrain_layer{k}_seconds": s for k, s in seconds.items()}
+    results["pretrain_seconds"] = time.perf_counter() - t_pre
+    log(f"The pretraining code for file SdA.py ran for {results['pretrain_seconds'] / 60:.2f}m")
+    if ds.image_shape is not None:
+        save_filters_image(sda.sigmoid_layers[0].W.get_value(borrow=True), ds.image_shape, out / "filters_layer0.png")
+    if features:
+        log("features from the pretrained network, scikit-learn logistic regression on each:")
+        results["features"] = features_comparison(sda, ds, log=log)
+        metrics.write(phase="features", **{k.replace(" ", "_"): v for k, v in results["features"].items()})
+    return results
+
+
+def _finetune_phase(sda, ds, train_xy, progress, checkpoint, *, finetune_mode, n_labels, batch_size, lr, epochs,
+                    mode, metrics, log):
+    """Supervised fine-tuning (all layers or the top only, on all or the first ``n_labels`` rows)."""
+    if n_labels is None:
+        datasets = [train_xy]
+    else:
+        datasets = [shared_dataset((ds.train[0][:n_labels], ds.train[1][:n_labels]), name="labelled")]
+    datasets += [shared_dataset(ds.valid, name="valid"), shared_dataset(ds.test, name="test")]
+    n_ft = n_batches(datasets[0][0], batch_size)
+    trainable = sda.params if finetune_mode == "all" else sda.logLayer.params
+    t0 = time.perf_counter()
+    train_fn, valid_score, test_score = sda.build_finetune_functions(datasets, batch_size, lr, params=trainable,
+                                                                     mode=mode)
+    log(f"... fine-tuning {'the whole network' if finetune_mode == 'all' else 'the top layer only'} on "
+        f"{n_ft * batch_size} labelled rows (functions compiled in {time.perf_counter() - t0:.1f}s)")
+    res = finetune(train_fn, n_ft, lambda: float(np.mean(valid_score())), lambda: float(np.mean(test_score())),
+                   trainable, progress, checkpoint=checkpoint, n_epochs=epochs, patience=10 * n_ft, log=log,
+                   metrics=metrics)
+    results = dict(best_validation_error=res.best_validation_loss, test_error=res.test_score,
+                   finetune_epochs=res.epochs, finetune_seconds=res.seconds,
+                   finetune_epoch_seconds=float(np.mean(res.epoch_seconds)) if res.epoch_seconds else None)
+    if not res.interrupted:
+        log(f"Optimization complete with best validation score of {res.best_validation_loss * 100:f} %, "
+            f"on iteration {res.state.best_iter + 1}, with test performance {res.test_score * 100:f} %")
+        log(f"The training code for file SdA.py ran for {res.seconds / 60:.2f}m ({res.epochs} epochs)")
+    return results, res.interrupted
+
+
 def run_SdA(
     dataset=None,
     finetune_lr=0.1,
@@ -357,137 +372,66 @@ def run_SdA(
     final parameters) and ``metrics.jsonl``. ``n_labels`` fine-tunes on only the first N
     labelled training rows (pretraining always uses all rows). Returns a dict of results.
     """
-    utils.check_positive(finetune_lr=finetune_lr, training_epochs=training_epochs, batch_size=batch_size)
-    if pretraining_epochs < 0:
-        raise TutorialError(f"pretraining_epochs must be >= 0, got {pretraining_epochs}")
-    if pretraining_epochs > 0:
-        utils.check_positive(pretrain_lr=pretrain_lr)
-    if finetune not in FINETUNE_MODES:
-        raise TutorialError(f"finetune must be one of {FINETUNE_MODES}, got {finetune!r}")
-    if n_labels is not None and n_labels < batch_size:
-        raise TutorialError(f"n_labels must be at least the batch size {batch_size}, got {n_labels}")
+    _check_options(finetune_lr, pretraining_epochs, pretrain_lr, training_epochs, batch_size, finetune, n_labels,
+                   resume, fresh)
     out = ensure_output_dir(output_dir)
     ckpt = out / "checkpoint.npz"
-    if resume and fresh:
-        raise TutorialError("--resume and --fresh contradict each other; pass one")
     if ckpt.exists() and not (resume or fresh):
         raise TutorialError(f"{ckpt} exists: pass --resume to continue that run, or --fresh to start over")
-    results = {}
     with pytensor.config.change_flags(floatX=precision):
         ds = load_dataset(dataset, data_root=data_dir, log=log)
-        utils.validate_x(ds.train[0], what=f"{ds.name} train", unit_interval=True)
+        validate_x(ds.train[0], what=f"{ds.name} train", unit_interval=True)
         if n_labels is not None and n_labels > ds.train[0].shape[0]:
             raise TutorialError(f"n_labels {n_labels} is more than the {ds.train[0].shape[0]} training rows")
-        try:
-            sda = SdA(numpy_rng=utils.tutorial_rng(seed), n_ins=ds.n_features,
-                      hidden_layers_sizes=hidden_layers_sizes, n_outs=ds.n_classes,
-                      corruption_levels=corruption_levels)
-        except ValueError as exc:  # a bad configuration: one line for the command line
-            raise TutorialError(str(exc)) from None
+        sda = SdA(numpy_rng=tutorial_rng(seed), n_ins=ds.n_features, hidden_layers_sizes=hidden_layers_sizes,
+                  n_outs=ds.n_classes, corruption_levels=corruption_levels)
         config = dict(dataset=ds.name, n_ins=ds.n_features, hidden_layers_sizes=list(sda.hidden_layers_sizes),
                       n_outs=ds.n_classes, corruption_levels=list(sda.corruption_levels), batch_size=batch_size,
                       pretraining_epochs=pretraining_epochs, pretrain_lr=pretrain_lr, finetune_lr=finetune_lr,
                       finetune=finetune, n_labels=n_labels, seed=seed, precision=precision)
-        progress = {"phase": "pretrain" if pretraining_epochs > 0 else "finetune", "layer": 0, "epoch": 0}
-        best = None
+        progress = Progress("pretrain" if pretraining_epochs > 0 else "finetune")
         if resume and ckpt.exists():
-            progress, best = load_checkpoint(ckpt, sda, config)
-            log(f"resuming from {ckpt}: phase {progress['phase']}, layer {progress['layer']}, "
-                f"epoch {progress['epoch']}")
+            progress = load_checkpoint(ckpt, sda.all_params, sda.theano_rng, config)
+            log(f"resuming from {ckpt}: {progress.describe()}")
         elif resume:
             log(f"no checkpoint in {out}; starting a fresh run")
-        if features and progress["phase"] != "pretrain":
+        if features and progress.phase != "pretrain":
             log("note: --features runs right after pretraining, which this run does not do (resumed past it, "
                 "or --pretrain-epochs 0); skipped")
+
+        def checkpoint(p):
+            save_checkpoint(ckpt, sda.all_params, sda.theano_rng, config, p)
+
         metrics = MetricsLog(out / "metrics.jsonl")
         train_x, train_y = shared_dataset(ds.train, name="train")
-        n_train = n_batches(train_x, batch_size)
         log(f"dataset {ds.name}: {ds.train[0].shape[0]} training rows; hidden layers {list(sda.hidden_layers_sizes)}; "
-            f"minibatch {batch_size}; engine {utils.describe_mode(mode)}, {precision}")
-
-        # ---- greedy layer-wise pretraining
-        if progress["phase"] == "pretrain" and pretraining_epochs > 0:
-            t0 = time.perf_counter()
-            fns = sda.pretraining_functions(train_x, batch_size, precompute_codes=precompute_codes, mode=mode)
-            log(f"... pre-training the model (functions compiled in {time.perf_counter() - t0:.1f}s)")
-            t_pre = time.perf_counter()
-            for k in range(progress["layer"], sda.n_layers):
-                start = progress["epoch"] if k == progress["layer"] else 0
-                fn, level = fns[k], sda.corruption_levels[k]
-
-                def step(i, fn=fn, level=level):
-                    return fn(i, corruption=level, lr=pretrain_lr)
-
-                def checkpoint(epoch, _cost, k=k):
-                    save_checkpoint(ckpt, sda, config, "pretrain", layer=k, epoch=epoch + 1)
-
-                t_layer = time.perf_counter()
-                res = train_epochs(step, n_train, pretraining_epochs, start_epoch=start,
-                                   label=f"Pre-training layer {k}: ", log=log, metrics=metrics,
-                                   on_epoch_end=checkpoint)
-                if res.interrupted:
-                    log(f"stopped; run again with --resume to continue from {ckpt}")
-                    return {"interrupted": True}
-                results[f"pretrain_layer{k}_seconds"] = time.perf_counter() - t_layer
-            for wrapper in sda._pretrain_wrappers:
-                wrapper.release()
-            results["pretrain_seconds"] = time.perf_counter() - t_pre
-            log(f"The pretraining code for file SdA.py ran for {results['pretrain_seconds'] / 60:.2f}m")
-            progress = {"phase": "finetune", "layer": 0, "epoch": 0}
-            save_checkpoint(ckpt, sda, config, "finetune")
-            if ds.image_shape is not None:
-                save_filters_image(sda.sigmoid_layers[0].W.get_value(borrow=True), ds.image_shape,
-                                   out / "filters_layer0.png")
-            if features:
-                log("features from the pretrained network, scikit-learn logistic regression on each:")
-                results["features"] = features_comparison(sda, ds, log=log)
-                metrics.write(phase="features", **{k.replace(" ", "_"): v for k, v in results["features"].items()})
-
-        # ---- supervised fine-tuning
-        if progress["phase"] == "finetune":
-            if n_labels is None:
-                datasets = [(train_x, train_y)]
-            else:
-                datasets = [shared_dataset((ds.train[0][:n_labels], ds.train[1][:n_labels]), name="labelled")]
-            datasets += [shared_dataset(ds.valid, name="valid"), shared_dataset(ds.test, name="test")]
-            n_ft = n_batches(datasets[0][0], batch_size)
-            trainable = sda.params if finetune == "all" else sda.logLayer.params
-            t0 = time.perf_counter()
-            train_fn, valid_score, test_score = sda.build_finetune_functions(datasets, batch_size, finetune_lr,
-                                                                             params=trainable, mode=mode)
-            log(f"... fine-tuning {'the whole network' if finetune == 'all' else 'the top layer only'} on "
-                f"{n_ft * batch_size} labelled rows (functions compiled in {time.perf_counter() - t0:.1f}s)")
-            es_meta = progress.get("early_stopping")
-            state = EarlyStoppingState.from_meta(es_meta) if es_meta else None
-
-            def checkpoint_ft(st, best_now):
-                save_checkpoint(ckpt, sda, config, "finetune", epoch=st.epoch, es_state=st, best=best_now)
-
-            res = early_stopping(
-                train_fn, n_ft, lambda: float(np.mean(valid_score())), lambda: float(np.mean(test_score())),
-                trainable, n_epochs=training_epochs, patience=10 * n_ft, patience_increase=2.0,
-                improvement_threshold=0.995, state=state, best_params=best, on_epoch_end=checkpoint_ft,
-                log=log, metrics=metrics,
-            )
-            results.update(best_validation_error=res.best_validation_loss, test_error=res.test_score,
-                           finetune_epochs=res.epochs, finetune_seconds=res.seconds,
-                           finetune_epoch_seconds=float(np.mean(res.epoch_seconds)) if res.epoch_seconds else None)
-            if res.interrupted:
+            f"minibatch {batch_size}; engine {describe_mode(mode)}, {precision}")
+        results = {}
+        if progress.phase == "pretrain":
+            pre = _pretrain_phase(sda, ds, train_x, progress, checkpoint, epochs=pretraining_epochs, lr=pretrain_lr,
+                                  batch_size=batch_size, precompute_codes=precompute_codes, mode=mode,
+                                  features=features, out=out, metrics=metrics, log=log)
+            if pre is None:
+                log(f"stopped; run again with --resume to continue from {ckpt}")
+                return {"interrupted": True}
+            results.update(pre)
+        interrupted = False
+        if progress.phase == "finetune":
+            ft, interrupted = _finetune_phase(sda, ds, (train_x, train_y), progress, checkpoint,
+                                              finetune_mode=finetune, n_labels=n_labels, batch_size=batch_size,
+                                              lr=finetune_lr, epochs=training_epochs, mode=mode, metrics=metrics,
+                                              log=log)
+            results.update(ft)
+            if interrupted:
                 log(f"stopped; the best parameters so far are in memory; run again with --resume to continue "
                     f"from {ckpt}")
-                utils.keep_previous(out / "SdA_model.npz")
-                save_params(out / "SdA_model.npz", params_to_arrays(sda.all_params), config=config,
-                            interrupted=True)
-                return dict(results, interrupted=True)
-            log(f"Optimization complete with best validation score of {res.best_validation_loss * 100:f} %, "
-                f"on iteration {res.state.best_iter + 1}, with test performance {res.test_score * 100:f} %")
-            log(f"The training code for file SdA.py ran for {res.seconds / 60:.2f}m ({res.epochs} epochs)")
-            save_checkpoint(ckpt, sda, config, "done", es_state=res.state)
-        utils.keep_previous(out / "SdA_model.npz")
-        save_params(out / "SdA_model.npz", params_to_arrays(sda.all_params), config=config)
+        keep_previous(out / "SdA_model.npz")
+        save_params(out / "SdA_model.npz", params_to_arrays(sda.all_params), config=config,
+                    **({"interrupted": True} if interrupted else {}))
+    if interrupted:
+        return dict(results, interrupted=True)
     results["model"] = sda
     return results
-
 
 def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001, training_epochs=1000, dataset=None,
              batch_size=1, **kwargs):

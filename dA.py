@@ -33,29 +33,15 @@ from pathlib import Path
 
 import numpy as np
 
-import utils  # configures the engine before PyTensor is imported
-from utils import (
-    MetricsLog,
-    TutorialError,
-    base_parser,
-    check_positive,
-    check_random_state,
-    ensure_output_dir,
-    load_dataset,
-    minibatch_function,
-    n_batches,
-    run_cli,
-    save_filters_image,
-    save_params,
-    sgd_updates,
-    shared_dataset,
-    shared_param,
-    shared_rng,
-    train_epochs,
-)
-
-import pytensor  # noqa: E402
-import pytensor.tensor as pt  # noqa: E402
+from autoencoders_tutorial.cli import base_parser, run_cli
+from autoencoders_tutorial.datasets import load_dataset, shared_dataset, validate_x
+from autoencoders_tutorial.engine import describe_mode, pt, pytensor  # PyTensor, configured
+from autoencoders_tutorial.errors import TutorialError, check_corruption, check_positive
+from autoencoders_tutorial.files import MetricsLog, ensure_output_dir, keep_previous, save_params
+from autoencoders_tutorial.graph import minibatch_function, n_batches, sgd_updates
+from autoencoders_tutorial.images import save_filters_image
+from autoencoders_tutorial.rng import check_random_state, shared_param, shared_rng, tutorial_rng
+from autoencoders_tutorial.training import train_epochs
 
 LOSSES = ("cross_entropy", "squared_error")
 DECODERS = ("sigmoid", "linear")
@@ -123,13 +109,13 @@ class dA:
     ):
         check_positive(n_visible=n_visible, n_hidden=n_hidden)
         if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+            raise TutorialError(f"loss must be one of {LOSSES}, got {loss!r}")
         if decoder not in DECODERS:
-            raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
+            raise TutorialError(f"decoder must be one of {DECODERS}, got {decoder!r}")
         if decoder == "linear" and loss == "cross_entropy":
-            raise ValueError("a linear decoder needs loss='squared_error' (cross-entropy needs outputs in (0, 1))")
+            raise TutorialError("a linear decoder needs loss='squared_error' (cross-entropy needs outputs in (0, 1))")
         if tied_weights and W_prime is not None:
-            raise ValueError("W_prime is only used with tied_weights=False")
+            raise TutorialError("W_prime is only used with tied_weights=False")
         numpy_rng = check_random_state(numpy_rng)
         self.n_visible = int(n_visible)
         self.n_hidden = int(n_hidden)
@@ -161,7 +147,7 @@ class dA:
 
     def check_input(self, X, what="input"):
         """Validate a numeric batch for this model (width, finite, [0, 1] for cross-entropy)."""
-        return utils.validate_x(X, what, unit_interval=self.loss == "cross_entropy", n_features=self.n_visible)
+        return validate_x(X, what, unit_interval=self.loss == "cross_entropy", n_features=self.n_visible)
 
     # -- graph builders --------------------------------------------------------------
 
@@ -174,9 +160,7 @@ class dA:
         number 0 returns ``input`` itself and draws nothing.
         """
         if isinstance(corruption_level, (int, float, np.number)):
-            if not 0 <= corruption_level < 1:
-                raise ValueError(f"corruption_level must be in [0, 1), got {corruption_level}")
-            if corruption_level == 0:
+            if check_corruption(corruption_level) == 0:
                 return input
         floatX = pytensor.config.floatX
         next_rng, u = pt.random.uniform(
@@ -258,28 +242,24 @@ def run_dA(
     check_positive(learning_rate=learning_rate, training_epochs=training_epochs,
                    batch_size=batch_size, n_hidden=n_hidden)
     for c in corruption_levels:
-        if not 0 <= c < 1:
-            raise TutorialError(f"corruption levels must be in [0, 1), got {c}")
+        check_corruption(c)
     out = ensure_output_dir(output_dir)
     with pytensor.config.change_flags(floatX=precision):
         ds = load_dataset(dataset, data_root=data_dir, log=log)
-        utils.validate_x(ds.train[0], what=f"{ds.name} train", unit_interval=loss == "cross_entropy")
+        validate_x(ds.train[0], what=f"{ds.name} train", unit_interval=loss == "cross_entropy")
         train_x, _ = shared_dataset(ds.train, name="train")
         n_train_batches = n_batches(train_x, batch_size)
         metrics = MetricsLog(out / "metrics.jsonl")
         log(f"dataset {ds.name}: {ds.train[0].shape[0]} training rows of {ds.n_features} features; "
-            f"engine {utils.describe_mode(mode)}, {precision}")
+            f"engine {describe_mode(mode)}, {precision}")
         history = {}
         for level in corruption_levels:
             pct = int(round(level * 100))
-            rng = utils.tutorial_rng(seed)  # re-seeded per level, as the tutorial does
+            rng = tutorial_rng(seed)  # re-seeded per level, as the tutorial does
             theano_rng = int(rng.randint(2**30))  # test_dA draws the noise seed first
             x = pt.matrix("x", dtype=precision)
-            try:
-                da = dA(rng, theano_rng=theano_rng, input=x, n_visible=ds.n_features, n_hidden=n_hidden,
-                        tied_weights=tied_weights, loss=loss, decoder=decoder, name=f"dA{pct}")
-            except ValueError as exc:  # a bad option combination: one line for the command line
-                raise TutorialError(str(exc)) from None
+            da = dA(rng, theano_rng=theano_rng, input=x, n_visible=ds.n_features, n_hidden=n_hidden,
+                    tied_weights=tied_weights, loss=loss, decoder=decoder, name=f"dA{pct}")
             cost, updates = da.get_cost_updates(corruption_level=level, learning_rate=learning_rate)
             t0 = time.perf_counter()
             train_da = minibatch_function([(x, train_x)], cost, batch_size, updates=updates, mode=mode)
@@ -291,7 +271,7 @@ def run_dA(
             log(f"The {pct}% corruption code for file dA.py ran for {minutes:.2f}m")
             history[level] = res.costs
             arrays = {p.name.split(".", 1)[1]: np.asarray(p.get_value()) for p in da.params}
-            utils.keep_previous(out / f"dA_corruption_{pct}.npz")
+            keep_previous(out / f"dA_corruption_{pct}.npz")
             save_params(out / f"dA_corruption_{pct}.npz", arrays, corruption_level=level,
                         epochs_done=len(res.costs), interrupted=res.interrupted, n_hidden=n_hidden,
                         dataset=ds.name, loss=loss, tied_weights=tied_weights, precision=precision)

@@ -21,21 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-import utils  # configures the engine before PyTensor is imported
-from utils import (
-    DataError,
-    base_parser,
-    load_data,  # noqa: F401  (the tutorial's entry point, re-exported here)
-    load_dataset,
-    load_params,
-    run_cli,
-    set_params_from_arrays,
-    shared_param,
-    train_classifier,
-)
-
-import pytensor  # noqa: E402
-import pytensor.tensor as pt  # noqa: E402
+from autoencoders_tutorial.cli import base_parser, run_cli
+from autoencoders_tutorial.datasets import load_data, load_dataset  # noqa: F401  (load_data: the tutorial's)
+from autoencoders_tutorial.engine import host_function, pt, pytensor  # PyTensor, configured
+from autoencoders_tutorial.errors import DataError, check_positive
+from autoencoders_tutorial.files import load_params, set_params_from_arrays
+from autoencoders_tutorial.rng import shared_param
+from autoencoders_tutorial.training import train_classifier
 
 
 class LogisticRegression:
@@ -62,7 +54,7 @@ class LogisticRegression:
     """
 
     def __init__(self, input, n_in, n_out, W=None, b=None, *, name="logreg"):
-        utils.check_positive(n_in=n_in, n_out=n_out)
+        check_positive(n_in=n_in, n_out=n_out)
         floatX = pytensor.config.floatX
         self.W = shared_param(W, f"{name}.W", (n_in, n_out), lambda: np.zeros((n_in, n_out), dtype=floatX))
         self.b = shared_param(b, f"{name}.b", (n_out,), lambda: np.zeros(n_out, dtype=floatX))
@@ -141,7 +133,7 @@ def predict(model_path="logistic_sgd_out/best_model.npz", dataset=None, n=10, da
     x = pt.matrix("x", dtype=str(arrays["logreg.W"].dtype))
     clf = LogisticRegression(x, n_in, n_out)
     set_params_from_arrays(clf.params, arrays, source=str(model_path))
-    predict_model = pytensor.function([x], clf.y_pred)
+    predict_model = host_function([x], clf.y_pred)
     predicted = predict_model(ds.test[0][:n].astype(x.dtype))
     log(f"Predicted values for the first {len(predicted)} examples in test set:")
     log(str(predicted))

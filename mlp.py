@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-import utils  # configures the engine before PyTensor is imported
+from autoencoders_tutorial.cli import base_parser, run_cli
+from autoencoders_tutorial.engine import pt, pytensor  # PyTensor, configured
+from autoencoders_tutorial.errors import TutorialError, check_positive
+from autoencoders_tutorial.rng import check_random_state, shared_param
+from autoencoders_tutorial.training import train_classifier
 from logistic_sgd import LogisticRegression
-from utils import base_parser, check_random_state, run_cli, shared_param, train_classifier
-
-import pytensor  # noqa: E402
-import pytensor.tensor as pt  # noqa: E402
 
 
 class HiddenLayer:
@@ -49,7 +49,7 @@ class HiddenLayer:
     """
 
     def __init__(self, rng, input, n_in, n_out, W=None, b=None, activation=pt.tanh, *, name="hidden"):
-        utils.check_positive(n_in=n_in, n_out=n_out)
+        check_positive(n_in=n_in, n_out=n_out)
         rng = check_random_state(rng)
         self.input = input
         floatX = pytensor.config.floatX
@@ -117,8 +117,8 @@ def run_mlp(
     Returns ``(classifier, EarlyStoppingResult)``.
     """
     if L1_reg < 0 or L2_reg < 0:
-        raise utils.TutorialError(f"L1_reg and L2_reg must be >= 0, got {L1_reg}, {L2_reg}")
-    utils.check_positive(n_hidden=n_hidden)
+        raise TutorialError(f"L1_reg and L2_reg must be >= 0, got {L1_reg}, {L2_reg}")
+    check_positive(n_hidden=n_hidden)
 
     def build(x, y, n_in, n_out, rng):
         clf = MLP(rng=rng, input=x, n_in=n_in, n_hidden=n_hidden, n_out=n_out)

@@ -240,7 +240,7 @@ def main(argv=None):
     _, source = load_rows(10)
     gflops = matmul_gflops()
     try:
-        import jax  # noqa: F401
+        import jax
         has_jax = True
     except ImportError:
         has_jax = False

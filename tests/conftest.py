@@ -1,6 +1,12 @@
-"""Shared fixtures: tiny synthetic data, float64 for exact numeric checks."""
+"""Shared fixtures: tiny synthetic data, float64 for exact numeric checks, a local HTTP server."""
 
+import gzip
+import http.server
+import os
+import struct
+import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import utils  # noqa: E402  (configures the engine before pytensor is imported)
-import pytensor  # noqa: E402
+from autoencoders_tutorial import datasets
+from autoencoders_tutorial.engine import pytensor
+
+#: The back ends the end-to-end tests run on: the C back end's ``givens`` path, and JAX's
+#: host path when JAX is installed (CI installs it).
+MODES = ["CVM", pytest.param("JAX", marks=pytest.mark.skipif(
+    __import__("importlib").util.find_spec("jax") is None, reason="JAX not installed"))]
 
 
 @pytest.fixture
@@ -24,7 +35,7 @@ def float64():
 @pytest.fixture
 def tiny():
     """A learnable 4x4-pixel, 3-class problem: 200/50/50 rows."""
-    return utils.make_synthetic(n_train=200, n_valid=50, n_test=50, img_shape=(4, 4), n_classes=3, seed=0)
+    return datasets.make_synthetic(n_train=200, n_valid=50, n_test=50, img_shape=(4, 4), n_classes=3, seed=0)
 
 
 @pytest.fixture
@@ -52,3 +63,64 @@ def assert_grads_match_fd(cost, params, givens_values, eps=1e-6, rtol=1e-6, atol
                 num[idx] += sign * f_cost(*values) / (2 * eps)
         p.set_value(v)
         np.testing.assert_allclose(g, num, rtol=rtol, atol=atol, err_msg=p.name)
+
+
+def write_idx(path, arr, compress):
+    """Write ``arr`` (uint8) as an MNIST-format IDX file, gzipped or raw."""
+    header = struct.pack(">HBB", 0, 0x08, arr.ndim) + struct.pack(">" + "I" * arr.ndim, *arr.shape)
+    data = header + arr.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(data) if compress else data)
+    return path
+
+
+def idx_dir(tmp_path, compress=True, n_train=30, n_test=7):
+    """A folder of the four MNIST IDX files with random 3x2 images."""
+    rng = np.random.default_rng(0)
+    sfx = ".gz" if compress else ""
+    d = tmp_path / "idx"
+    d.mkdir()
+    write_idx(d / f"train-images-idx3-ubyte{sfx}", rng.integers(0, 256, (n_train, 3, 2), dtype=np.uint8), compress)
+    write_idx(d / f"train-labels-idx1-ubyte{sfx}", rng.integers(0, 10, n_train, dtype=np.uint8), compress)
+    write_idx(d / f"t10k-images-idx3-ubyte{sfx}", rng.integers(0, 256, (n_test, 3, 2), dtype=np.uint8), compress)
+    write_idx(d / f"t10k-labels-idx1-ubyte{sfx}", rng.integers(0, 10, n_test, dtype=np.uint8), compress)
+    return d
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    files: dict = {}
+    cut: set = set()
+
+    def do_GET(self):
+        name = self.path.rsplit("/", 1)[-1]
+        body = self.files.get(name)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2] if name in self.cut else body)
+        self.wfile.flush()
+        if name in self.cut:
+            self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    """A local HTTP server on 127.0.0.1: ``(base_url, handler)``; set ``handler.files``."""
+    _Handler.files, _Handler.cut = {}, set()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/", _Handler
+    httpd.shutdown()
+
+
+def run_python(args, cwd, **env):
+    """Run ``python args...`` in ``cwd`` with the library importable as if installed."""
+    full_env = dict(os.environ, PYTHONPATH=str(ROOT), **env)
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+                          timeout=300)

@@ -3,9 +3,11 @@
 import numpy as np
 import pytensor
 import pytest
+from conftest import MODES, assert_grads_match_fd
 
-import utils
-from conftest import assert_grads_match_fd
+from autoencoders_tutorial.datasets import shared_dataset
+from autoencoders_tutorial.errors import DataError, TutorialError
+from autoencoders_tutorial.files import load_params
 from SdA import SdA, main, run_SdA
 
 
@@ -43,7 +45,7 @@ def test_bad_configurations(kwargs, match):
 @pytest.mark.parametrize("precompute", [False, True])
 def test_pretraining_layer_k_changes_only_layer_k(tiny, precompute):
     sda = SdA(np.random.default_rng(1), n_ins=16, hidden_layers_sizes=(8, 6), n_outs=3, corruption_levels=(0.2, 0.3))
-    train_x, _ = utils.shared_dataset(tiny.train)
+    train_x, _ = shared_dataset(tiny.train)
     fns = sda.pretraining_functions(train_x, batch_size=10, precompute_codes=precompute)
     for k in range(2):
         before = _values(sda.all_params)
@@ -77,7 +79,7 @@ def test_precomputed_codes_equal_recomputing(tiny, float64):
     for precompute in (False, True):
         sda = SdA(np.random.default_rng(2), n_ins=16, hidden_layers_sizes=(8, 6, 5), n_outs=3,
                   corruption_levels=(0.1, 0.2, 0.3))
-        train_x, _ = utils.shared_dataset(tiny.train)
+        train_x, _ = shared_dataset(tiny.train)
         fns = sda.pretraining_functions(train_x, batch_size=10, precompute_codes=precompute)
         costs = [fns[k](i, lr=0.05) for k in range(3) for _ in range(2) for i in range(20)]
         results.append((costs, _values(sda.all_params)))
@@ -88,7 +90,7 @@ def test_precomputed_codes_equal_recomputing(tiny, float64):
 
 def test_finetune_top_leaves_hidden_layers(tiny):
     sda = SdA(np.random.default_rng(3), n_ins=16, hidden_layers_sizes=(8, 6), n_outs=3, corruption_levels=(0.1, 0.2))
-    datasets = [utils.shared_dataset(s) for s in tiny.splits]
+    datasets = [shared_dataset(s) for s in tiny.splits]
     train_fn, valid_score, test_score = sda.build_finetune_functions(datasets, 10, 0.1, params=sda.logLayer.params)
     before = _values(sda.all_params)
     for i in range(20):
@@ -115,7 +117,7 @@ SMALL = dict(dataset="synthetic", hidden_layers_sizes=(8, 6), corruption_levels=
 
 
 def _final(path):
-    return utils.load_params(path / "SdA_model.npz")[0]
+    return load_params(path / "SdA_model.npz")[0]
 
 
 def _interrupting_log(trigger, seen):
@@ -126,19 +128,21 @@ def _interrupting_log(trigger, seen):
     return log
 
 
-@pytest.mark.parametrize("trigger", [
-    "Pre-training layer 0: Training epoch 1",  # inside layer 0, after its first epoch
-    "Pre-training layer 1: Training epoch 0",  # between layers
-    "epoch 3 done",                            # during fine-tuning
+@pytest.mark.parametrize("trigger, mode", [
+    ("Pre-training layer 0: Training epoch 1", "CVM"),  # inside layer 0, after its first epoch
+    ("Pre-training layer 1: Training epoch 0", "CVM"),  # between layers
+    ("epoch 3 done", "CVM"),                            # during fine-tuning
+    pytest.param("Pre-training layer 1: Training epoch 1", "JAX", marks=MODES[1].marks),  # inside layer 1, on JAX
 ])
-def test_resume_equals_uninterrupted(tmp_path, trigger):
-    full = run_SdA(output_dir=tmp_path / "full", log=lambda *_: None, **SMALL)
+def test_resume_equals_uninterrupted(tmp_path, trigger, mode):
+    kw = dict(SMALL, mode=mode)
+    full = run_SdA(output_dir=tmp_path / "full", log=lambda *_: None, **kw)
     seen = []
-    part = run_SdA(output_dir=tmp_path / "part", log=_interrupting_log(trigger, seen), **SMALL)
+    part = run_SdA(output_dir=tmp_path / "part", log=_interrupting_log(trigger, seen), **kw)
     assert seen and part.get("interrupted")
-    with pytest.raises(utils.TutorialError, match="pass --resume"):
-        run_SdA(output_dir=tmp_path / "part", log=lambda *_: None, **SMALL)
-    resumed = run_SdA(output_dir=tmp_path / "part", resume=True, log=lambda *_: None, **SMALL)
+    with pytest.raises(TutorialError, match="pass --resume"):
+        run_SdA(output_dir=tmp_path / "part", log=lambda *_: None, **kw)
+    resumed = run_SdA(output_dir=tmp_path / "part", resume=True, log=lambda *_: None, **kw)
     a, b = _final(tmp_path / "full"), _final(tmp_path / "part")
     assert a.keys() == b.keys()
     for name in a:
@@ -148,16 +152,16 @@ def test_resume_equals_uninterrupted(tmp_path, trigger):
 
 def test_resume_with_other_options_is_refused(tmp_path):
     run_SdA(output_dir=tmp_path, log=lambda *_: None, **dict(SMALL, training_epochs=1))
-    with pytest.raises(utils.DataError, match="was made with batch_size=10, this run has 20"):
+    with pytest.raises(DataError, match="was made with batch_size=10, this run has 20"):
         run_SdA(output_dir=tmp_path, resume=True, log=lambda *_: None, **dict(SMALL, batch_size=20))
 
 
 def test_few_labels_and_top_mode(tmp_path):
     res = run_SdA(output_dir=tmp_path, n_labels=50, finetune="top", log=lambda *_: None, **SMALL)
     assert 0 <= res["test_error"] <= 1
-    pre = utils.load_params(tmp_path / "checkpoint.npz")[0]
+    pre = load_params(tmp_path / "checkpoint.npz")[0]
     assert "layer0.W" in pre
-    with pytest.raises(utils.TutorialError, match="n_labels 5000 is more than the 200 training rows"):
+    with pytest.raises(TutorialError, match="n_labels 5000 is more than the 200 training rows"):
         run_SdA(output_dir=tmp_path / "b", n_labels=5000, log=lambda *_: None, **SMALL)
 
 
@@ -168,21 +172,23 @@ def test_no_pretraining_still_finetunes(tmp_path):
 
 
 def test_resume_and_fresh_together_refused(tmp_path):
-    with pytest.raises(utils.TutorialError, match="contradict"):
+    with pytest.raises(TutorialError, match="contradict"):
         run_SdA(output_dir=tmp_path, resume=True, fresh=True, log=lambda *_: None, **SMALL)
 
 
-def test_cli_help_and_tiny_run(tmp_path, capsys):
+@pytest.mark.parametrize("mode", MODES)
+def test_cli_help_and_tiny_run(tmp_path, capsys, mode):
     with pytest.raises(SystemExit) as e:
         main(["--help"])
     assert e.value.code == 0
     rc = main(["--dataset", "synthetic", "--hidden", "8", "6", "--corruption", "0.1", "0.2", "--batch-size", "10",
-               "--pretrain-epochs", "1", "--epochs", "2", "--features", "--output-dir", str(tmp_path)])
+               "--pretrain-epochs", "1", "--epochs", "2", "--features", "--output-dir", str(tmp_path),
+               "--mode", mode])
     assert rc == 0
     for name in ("checkpoint.npz", "SdA_model.npz", "filters_layer0.png", "metrics.jsonl"):
         assert (tmp_path / name).is_file(), name
     out = capsys.readouterr().out
     assert "Pre-training layer 1: Training epoch 0" in out and "raw + codes" in out
-    assert "test performance" in out
+    assert "test performance" in out and f"engine {mode}, float32" in out
     rc = main(["--dataset", "synthetic", "--hidden", "8", "6", "--corruption", "0.1", "--output-dir", str(tmp_path / "x")])
     assert rc == 2 and "one entry per hidden layer" in capsys.readouterr().err

@@ -6,9 +6,11 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from conftest import MODES, assert_grads_match_fd
 
-import utils
-from conftest import assert_grads_match_fd
+from autoencoders_tutorial import datasets, graph, training
+from autoencoders_tutorial.errors import DataError
+from autoencoders_tutorial.files import load_params
 from dA import dA, main, run_dA
 
 
@@ -150,7 +152,7 @@ def test_bad_options():
     with pytest.raises(ValueError, match="n_hidden must be > 0, got 0"):
         dA(0, n_visible=4, n_hidden=0)
     da = dA(0, n_visible=4, n_hidden=2)
-    with pytest.raises(ValueError, match=r"corruption_level must be in \[0, 1\), got 1.2"):
+    with pytest.raises(ValueError, match=r"^corruption_level must be in \[0, 1\), got 1.2$"):
         da.get_corrupted_input(da.x, 1.2)
 
 
@@ -184,13 +186,13 @@ def test_corruption_zero_is_identity():
 
 
 def _train(tiny, seed, epochs=3, level=0.3):
-    train_x, _ = utils.shared_dataset(tiny.train)
+    train_x, _ = datasets.shared_dataset(tiny.train)
     index = pt.lscalar()
     x = pt.matrix("x")
     da = dA(np.random.default_rng(seed), input=x, n_visible=16, n_hidden=8)
     cost, updates = da.get_cost_updates(level, 0.1)
-    f = pytensor.function([index], cost, updates=updates, givens=utils.minibatch_givens(index, 10, [(x, train_x)]))
-    res = utils.train_epochs(f, utils.n_batches(train_x, 10), epochs, log=lambda *_: None)
+    f = pytensor.function([index], cost, updates=updates, givens=graph.minibatch_givens(index, 10, [(x, train_x)]))
+    res = training.train_epochs(f, graph.n_batches(train_x, 10), epochs, log=lambda *_: None)
     return da, res.costs
 
 
@@ -208,14 +210,14 @@ def test_training_lowers_cost_and_is_reproducible(tiny):
 def test_check_input_errors():
     da = dA(0, n_visible=4, n_hidden=2)
     ok = np.full((2, 4), 0.5)
-    assert da.check_input(ok) is not None
-    with pytest.raises(utils.DataError, match=r"must lie in \[0, 1\]"):
+    np.testing.assert_array_equal(da.check_input(ok), ok)
+    with pytest.raises(DataError, match=r"must lie in \[0, 1\]"):
         da.check_input(ok * 3)
     bad = ok.copy()
     bad[0, 0] = np.nan
-    with pytest.raises(utils.DataError, match="NaN"):
+    with pytest.raises(DataError, match="NaN"):
         da.check_input(bad)
-    with pytest.raises(utils.DataError, match="inputs have 5 features, the model expects 4"):
+    with pytest.raises(DataError, match="inputs have 5 features, the model expects 4"):
         da.check_input(np.full((2, 5), 0.5))
     se = dA(0, n_visible=4, n_hidden=2, loss="squared_error", decoder="linear")
     se.check_input(ok * 3)  # real values are fine for squared error
@@ -228,14 +230,15 @@ def test_cli_help(capsys):
     assert "--corruption" in capsys.readouterr().out
 
 
-def test_cli_tiny_run_writes_outputs(tmp_path, capsys):
+@pytest.mark.parametrize("mode", MODES)
+def test_cli_tiny_run_writes_outputs(tmp_path, capsys, mode):
     rc = main(["--dataset", "synthetic", "--epochs", "1", "--hidden", "9", "--batch-size", "10",
-               "--output-dir", str(tmp_path)])
+               "--output-dir", str(tmp_path), "--mode", mode])
     assert rc == 0
     for name in ("filters_corruption_0.png", "filters_corruption_30.png", "dA_corruption_0.npz",
                  "dA_corruption_30.npz", "metrics.jsonl"):
         assert (tmp_path / name).is_file(), name
-    arrays, meta = utils.load_params(tmp_path / "dA_corruption_30.npz")
+    arrays, meta = load_params(tmp_path / "dA_corruption_30.npz")
     assert arrays["W"].shape == (16, 9) and meta["corruption_level"] == 0.3
     lines = [json.loads(s) for s in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert any(r.get("epoch") == 0 and r.get("phase") == "[30%]" for r in lines)
@@ -243,7 +246,7 @@ def test_cli_tiny_run_writes_outputs(tmp_path, capsys):
     img = Image.open(tmp_path / "filters_corruption_30.png")
     assert img.size == (3 * 4 + 2, 3 * 4 + 2)  # 9 filters -> 3x3 tiles of 4x4, 1-pixel spacing
     out = capsys.readouterr().out
-    assert "Training epoch 0, cost" in out
+    assert "Training epoch 0, cost" in out and f"engine {mode}, float32" in out
 
 
 def test_cli_bad_inputs_one_line(tmp_path, capsys):
@@ -254,7 +257,7 @@ def test_cli_bad_inputs_one_line(tmp_path, capsys):
     assert rc == 2 and err.startswith("error: output directory") and "\n" not in err
     rc = main(["--dataset", "synthetic", "--epochs", "1", "--corruption", "1.5", "--output-dir", str(tmp_path)])
     err = capsys.readouterr().err.strip()
-    assert rc == 2 and "corruption levels must be in [0, 1), got 1.5" in err
+    assert rc == 2 and "corruption_level must be in [0, 1), got 1.5" in err
     rc = main(["--dataset", "nope", "--epochs", "1", "--output-dir", str(tmp_path)])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "unknown dataset 'nope'" in err and "\n" not in err
@@ -267,10 +270,10 @@ def test_cli_bad_inputs_one_line(tmp_path, capsys):
 
 
 def test_cross_entropy_rejects_out_of_range_data(tmp_path):
-    ds = utils.make_synthetic()
+    ds = datasets.make_synthetic()
     ds.train = (ds.train[0] * 2, ds.train[1])
-    with pytest.raises(utils.DataError, match=r"must lie in \[0, 1\]"):
+    with pytest.raises(DataError, match=r"must lie in \[0, 1\]"):
         run_dA(dataset=ds, training_epochs=1, n_hidden=4, output_dir=tmp_path, log=lambda *_: None)
     ds.train = (np.where(ds.train[0] > 1, np.nan, ds.train[0]), ds.train[1])
-    with pytest.raises(utils.DataError, match="NaN"):
+    with pytest.raises(DataError, match="NaN"):
         run_dA(dataset=ds, training_epochs=1, n_hidden=4, output_dir=tmp_path, log=lambda *_: None)

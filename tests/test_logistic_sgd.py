@@ -4,9 +4,9 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from conftest import MODES, assert_grads_match_fd
 
-import utils
-from conftest import assert_grads_match_fd
+from autoencoders_tutorial.files import load_params, save_params
 from logistic_sgd import LogisticRegression, main, predict, run_logistic
 
 
@@ -66,7 +66,7 @@ def test_shares_passed_weights():
 def test_training_learns_synthetic(tiny, tmp_path):
     clf, res = run_logistic(dataset=tiny, batch_size=10, n_epochs=30, output_dir=tmp_path, log=lambda *_: None)
     assert res.test_score < 0.1
-    arrays, meta = utils.load_params(tmp_path / "best_model.npz")
+    arrays, meta = load_params(tmp_path / "best_model.npz")
     np.testing.assert_array_equal(arrays["logreg.W"], clf.W.get_value())
     assert meta["model"] == "LogisticRegression" and meta["n_in"] == 16
 
@@ -77,8 +77,10 @@ def test_cli_help():
     assert e.value.code == 0
 
 
-def test_cli_train_then_predict(tmp_path, capsys):
-    assert main(["--dataset", "synthetic", "--epochs", "3", "--batch-size", "10", "--output-dir", str(tmp_path)]) == 0
+@pytest.mark.parametrize("mode", MODES)
+def test_cli_train_then_predict(tmp_path, capsys, mode):
+    assert main(["--dataset", "synthetic", "--epochs", "3", "--batch-size", "10", "--output-dir", str(tmp_path),
+                 "--mode", mode]) == 0
     assert (tmp_path / "best_model.npz").is_file()
     capsys.readouterr()
     assert main(["--predict", "--dataset", "synthetic", "--output-dir", str(tmp_path)]) == 0
@@ -91,10 +93,24 @@ def test_cli_train_then_predict(tmp_path, capsys):
 def test_predict_errors(tmp_path, capsys):
     assert main(["--predict", "--dataset", "synthetic", "--output-dir", str(tmp_path)]) == 2
     assert "not found" in capsys.readouterr().err
-    utils.save_params(tmp_path / "best_model.npz", {"logreg.W": np.zeros((5, 3)), "logreg.b": np.zeros(3)},
+    save_params(tmp_path / "best_model.npz", {"logreg.W": np.zeros((5, 3)), "logreg.b": np.zeros(3)},
                       model="LogisticRegression")
     assert main(["--predict", "--dataset", "synthetic", "--output-dir", str(tmp_path)]) == 2
     assert "expects 5 input features" in capsys.readouterr().err
-    utils.save_params(tmp_path / "best_model.npz", {"x": np.zeros(3)}, model="MLP")
+    save_params(tmp_path / "best_model.npz", {"x": np.zeros(3)}, model="MLP")
     assert main(["--predict", "--dataset", "synthetic", "--output-dir", str(tmp_path)]) == 2
     assert "not a saved LogisticRegression" in capsys.readouterr().err
+
+
+def test_jax_and_c_train_the_same_with_large_minibatches(tmp_path):
+    # minibatches over 127 rows once broke JAX's arange in the negative log-likelihood
+    pytest.importorskip("jax")
+    from autoencoders_tutorial.datasets import make_synthetic
+
+    ds = make_synthetic(n_train=600, n_valid=300, n_test=300)
+    clf, res = run_logistic(dataset=ds, batch_size=300, n_epochs=3, mode="JAX", output_dir=tmp_path,
+                            log=lambda *_: None)
+    clf_c, res_c = run_logistic(dataset=ds, batch_size=300, n_epochs=3, mode="CVM", output_dir=tmp_path / "c",
+                                log=lambda *_: None)
+    assert res.test_score == pytest.approx(res_c.test_score)
+    np.testing.assert_allclose(clf.W.get_value(), clf_c.W.get_value(), rtol=1e-4, atol=1e-6)

@@ -4,9 +4,9 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from conftest import MODES, assert_grads_match_fd
 
-import utils
-from conftest import assert_grads_match_fd
+from autoencoders_tutorial.files import load_params
 from mlp import MLP, HiddenLayer, main, run_mlp
 
 
@@ -57,16 +57,17 @@ def test_training_learns_synthetic(tiny, tmp_path):
     clf, res = run_mlp(dataset=tiny, n_hidden=8, batch_size=10, n_epochs=40, learning_rate=0.1,
                        output_dir=tmp_path, log=lambda *_: None)
     assert res.test_score < 0.1
-    arrays, meta = utils.load_params(tmp_path / "best_model.npz")
+    arrays, meta = load_params(tmp_path / "best_model.npz")
     assert meta["model"] == "MLP" and arrays["hidden.W"].shape == (16, 8)
 
 
-def test_cli(tmp_path, capsys):
+@pytest.mark.parametrize("mode", MODES)
+def test_cli(tmp_path, capsys, mode):
     with pytest.raises(SystemExit) as e:
         main(["--help"])
     assert e.value.code == 0
     assert main(["--dataset", "synthetic", "--epochs", "2", "--hidden", "5", "--batch-size", "10",
-                 "--output-dir", str(tmp_path)]) == 0
+                 "--output-dir", str(tmp_path), "--mode", mode]) == 0
     assert (tmp_path / "best_model.npz").is_file() and (tmp_path / "metrics.jsonl").is_file()
     assert main(["--dataset", "synthetic", "--l2", "-1", "--output-dir", str(tmp_path)]) == 2
     assert "must be >= 0" in capsys.readouterr().err

@@ -1,0 +1,22 @@
+"""The machinery below the tutorial's models: engine set-up, data, files, loops, images, CLI.
+
+The tutorial's own files (``dA.py``, ``SdA.py``, ``logistic_sgd.py``, ``mlp.py``) sit on
+top of this package and import from it; nothing here imports them. One module per
+concern (imports flow downwards, ``engine`` at the bottom)::
+
+    engine     PyTensor set-up before its first import, modes, every JAX workaround
+    errors     the error types the command line prints as one line; value checks
+    rng        seeds, generators, shared parameters
+    images     tile_raster_images, scale_to_unit_interval, filter sheets
+    files      atomic writes, .npz parameter files, checkpoints, the metrics log
+    download   the checked MNIST download
+    datasets   Dataset, readers (pkl.gz, IDX, digits, synthetic), validation, load_data
+    graph      sgd_updates, minibatch functions, compiled classifiers
+    training   the epoch loop, the early-stopping loop, pretraining and fine-tuning steps
+    cli        the shared command-line flags and run_cli
+
+Importing this package itself imports nothing heavy (not even PyTensor); importing any
+of its modules but ``errors`` configures the engine first.
+"""
+
+__version__ = "0.2.0"

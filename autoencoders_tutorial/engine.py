@@ -1,0 +1,350 @@
+"""The engine: PyTensor's set-up, the modes, and every JAX/PyTensor workaround, in one place.
+
+Importing this module configures PyTensor with the fastest set-up measured here (see
+:func:`configure_engine`) *before* PyTensor is first imported: some flags, the BLAS link
+line among them, are read once, at import. When PyTensor was imported first, the same
+set-up is applied to ``pytensor.config`` at run time wherever the value is still
+PyTensor's own default; what cannot be applied is named in one warning.
+
+The JAX back end needs three workarounds, all here and nowhere else:
+
+- it cannot slice a shared dataset with a traced index, so the minibatch is sliced on
+  the host (:func:`jax_minibatch_function`);
+- it gives each compiled function a private copy of a shared random generator, so every
+  noise draw is made on the host with the C back end's op and the shared generator
+  itself, and passed in (same masks bit for bit; the state stays checkpointable);
+- shared variables it updates hold JAX arrays between calls, which C functions cannot
+  read: :func:`sync_shared` (called by the training loops when they end) and
+  :func:`host_function` give them numpy values again.
+
+Nothing is printed at import; :data:`ENGINE` holds what was chosen and why, and its
+``note`` (if any) is printed by the command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import sys
+import warnings
+import weakref
+from collections.abc import Mapping
+
+import numpy as np
+
+from .errors import TutorialError
+
+#: What the library chose for the engine, and why; filled by :func:`configure_engine`.
+ENGINE: dict = {}
+
+#: The ``--mode`` choices; "default" is the library's measured choice.
+MODES = ("default", "CVM", "C", "NUMBA", "JAX", "FAST_COMPILE")
+
+_BLAS_DIRS = (
+    "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib",
+    "/opt/homebrew/opt/openblas/lib", "/usr/local/opt/openblas/lib",
+)
+
+_NO_BLAS_NOTE = (
+    "note: no system BLAS found; using PyTensor's Numba back end. For full speed install JAX "
+    "(pip install jax) or OpenBLAS (Debian/Ubuntu: apt-get install libopenblas-dev; macOS: brew install openblas)."
+)
+
+
+def _find_blas() -> str | None:
+    """Return linker flags for a system OpenBLAS that can be linked, or None.
+
+    Linking needs the development file (``libopenblas.so`` / ``.dylib``), not only the
+    runtime ``.so.0``, so look for that file itself.
+    """
+    for d in _BLAS_DIRS:
+        for ext in (".so", ".dylib"):
+            if os.path.exists(os.path.join(d, "libopenblas" + ext)):
+                if d.startswith(("/usr/lib", "/usr/local/lib")):
+                    return "-lopenblas"
+                return f"-L{d} -Wl,-rpath,{d} -lopenblas"
+    return None
+
+
+def configure_engine(environ: Mapping[str, str] | None = None) -> dict:
+    """Choose the fastest measured PyTensor configuration, leaving user settings alone.
+
+    Measured on the dA epoch (``python bench/bench.py``, numbers in the README), fastest
+    first: JAX (XLA fuses the element-wise work and vectorises its transcendentals), the
+    C back end linked against a system OpenBLAS, PyTensor's own default (the Numba back
+    end), and far behind, the C back end without BLAS (what a plain ``pip install
+    pytensor`` gives). So the library makes two choices:
+
+    - PyTensor's process-wide default, used by every ``pytensor.function`` compiled
+      without a mode (yours included): ``mode=CVM`` with ``blas__ldflags`` when a system
+      OpenBLAS is found; otherwise the Numba default and a note saying what to install.
+    - The mode of the library's training functions (``--mode default``): JAX when it is
+      installed (``pip install jax``), else the process-wide default. JAX stays out of
+      the process-wide default because its functions keep private copies of shared
+      random generators.
+
+    Precision defaults to float32, the tutorial's own advice for speed. Any flag named in
+    ``PYTENSOR_FLAGS`` wins, and naming ``mode`` or ``linker`` there makes both choices
+    the user's. Fills and returns :data:`ENGINE`; ``ENGINE["settings"]`` are the flags
+    to apply (nothing is applied here).
+    """
+    env = os.environ if environ is None else environ
+    user_flags = env.get("PYTENSOR_FLAGS", "")
+    named = {part.split("=", 1)[0].strip() for part in user_flags.split(",") if "=" in part}
+    user_mode = bool({"mode", "linker"} & named)
+    has_jax = importlib.util.find_spec("jax") is not None
+    settings = {} if "floatX" in named else {"floatX": "float32"}
+    blas = None if "blas__ldflags" in named else _find_blas()
+    if blas:
+        settings["blas__ldflags"] = blas
+    note = None
+    if user_mode:
+        default = "user PYTENSOR_FLAGS"
+    elif blas:
+        settings["mode"] = "CVM"
+        default = "C (CVM) + " + blas.split()[-1][2:]
+    else:
+        default = "Numba (no system BLAS found)"
+        note = None if has_jax else _NO_BLAS_NOTE
+    train_mode = "JAX" if has_jax and not user_mode else None
+    ENGINE.clear()
+    ENGINE.update(train_mode=train_mode, default=default, blas=blas, settings=settings, note=note,
+                  backend=f"JAX (training), {default} (other graphs)" if train_mode else default,
+                  flags=",".join(filter(None, [user_flags, *(f"{k}={v}" for k, v in settings.items())])),
+                  chosen_by="library", skipped={})
+    return ENGINE
+
+
+def _apply_after_import(config) -> dict:
+    """PyTensor was imported before the library: set what is still PyTensor's default.
+
+    Returns ``{flag: why it was skipped}`` for the settings that could not be applied
+    (a value set already, by ``PYTENSOR_FLAGS`` or in code, or one PyTensor refuses at
+    run time). A lazy default (the BLAS probe) is never evaluated here.
+    """
+    skipped = {}
+    params = getattr(config, "_config_var_dict", {})
+    for flag, value in ENGINE["settings"].items():
+        param = params.get(flag)
+        if param is not None and hasattr(param, "val"):  # read or set already
+            current, default = param.val, param.default
+            untouched = getattr(param, "is_default", True) and (
+                (not callable(default) and str(current) == str(default)) or (flag == "blas__ldflags" and not current))
+            if not untouched:
+                if str(current) != str(value):
+                    skipped[flag] = f"already set to {current!r} in this process"
+                continue
+        try:
+            setattr(config, flag, value)
+        except Exception as exc:  # noqa: BLE001  (PyTensor raises several kinds for a frozen flag)
+            skipped[flag] = f"PyTensor refused it ({exc})"
+    return skipped
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside this package and importlib."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(("<frozen", here)):
+        # warnings itself skips importlib's frames when it counts the stack
+        level += not frame.f_code.co_filename.startswith("<frozen")
+        frame = frame.f_back
+    return level
+
+
+def _import_pytensor():
+    """Import PyTensor with the chosen flags (or apply them after a user's earlier import)."""
+    configure_engine()
+    if "pytensor" in sys.modules:
+        import pytensor
+
+        ENGINE["skipped"] = _apply_after_import(pytensor.config)
+        if ENGINE["skipped"]:
+            ENGINE["chosen_by"] = "partly the library (PyTensor was imported first)"
+            what = "; ".join(f"{k}={ENGINE['settings'][k]} ({why})" for k, why in ENGINE["skipped"].items())
+            warnings.warn(
+                f"PyTensor was imported before the autoencoder library, which skipped {what}; import dA (or "
+                f"autoencoders_tutorial.engine) before pytensor, or set PYTENSOR_FLAGS={ENGINE['flags']}",
+                stacklevel=_caller_stacklevel(),
+            )
+        return pytensor
+    # PyTensor reads PYTENSOR_FLAGS once, at import: hand it the chosen flags for that
+    # moment only, so that child processes still see the user's own environment.
+    user_flags = os.environ.get("PYTENSOR_FLAGS")
+    os.environ["PYTENSOR_FLAGS"] = ENGINE["flags"]
+    try:
+        import pytensor
+    finally:
+        if user_flags is None:
+            os.environ.pop("PYTENSOR_FLAGS", None)
+        else:
+            os.environ["PYTENSOR_FLAGS"] = user_flags
+    return pytensor
+
+
+pytensor = _import_pytensor()
+
+import pytensor.tensor as pt  # noqa: F401  (configured above; the models import it from here)
+
+# -- modes --------------------------------------------------------------------------------
+
+
+def compile_mode(mode: str | None):
+    """Map the ``--mode`` flag to what ``pytensor.function(mode=...)`` takes.
+
+    None or "default" is the library's measured choice for training functions
+    (``ENGINE["train_mode"]``: JAX when installed, else PyTensor's configured default).
+    """
+    if mode in (None, "default"):
+        # JAX here runs in float32 only (enabling its x64 switch is process-wide and turns
+        # float32 graphs into float64 ones), so float64 work uses the configured default.
+        return ENGINE.get("train_mode") if pytensor.config.floatX == "float32" else None
+    if mode not in MODES:
+        raise TutorialError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    return mode
+
+
+def describe_mode(mode=None) -> str:
+    """Which back end the training functions of a run with ``--mode mode`` use, in words."""
+    chosen = compile_mode(mode)
+    if chosen is None:
+        return ENGINE.get("default", str(pytensor.config.mode))
+    return str(chosen)
+
+
+def is_jax_mode(mode) -> bool:
+    """True when functions compiled with ``mode`` run on JAX."""
+    if mode in (None, "default"):
+        mode = pytensor.config.mode
+    return str(mode).upper() == "JAX"
+
+
+# -- the JAX host path --------------------------------------------------------------------
+
+#: Shared variables that JAX functions update: between calls they hold JAX arrays.
+_JAX_UPDATED: weakref.WeakSet = weakref.WeakSet()
+
+
+def sync_shared() -> None:
+    """Give every shared variable updated by a JAX function a numpy value again.
+
+    The training loops call it once, when they end (normally, on Ctrl-C or on an error),
+    so checkpoints, images and any C function compiled afterwards see plain arrays
+    (zero-copy on the CPU).
+    """
+    for var in list(_JAX_UPDATED):
+        value = var.get_value(borrow=True)
+        if not isinstance(value, np.ndarray):
+            var.set_value(np.asarray(value), borrow=True)
+
+
+def host_function(inputs, outputs):
+    """``pytensor.function(inputs, outputs)`` in PyTensor's default mode, safe after JAX training.
+
+    The returned callable first gives JAX-updated shared variables numpy values, so a C
+    function can read parameters that a JAX step changed a moment ago.
+    """
+    fn = pytensor.function(inputs, outputs)
+
+    def call(*args):
+        sync_shared()
+        return fn(*args)
+
+    call.function = fn
+    return call
+
+
+@contextlib.contextmanager
+def _quiet_jax():
+    """Scope for compiling and tracing JAX functions: silence two expected warnings."""
+    with warnings.catch_warnings():
+        # JAX without x64 computes float32 uniforms for float32 graphs; expected and harmless.
+        warnings.filterwarnings("ignore", message="Explicitly requested dtype")
+        warnings.filterwarnings("ignore", message="Skipping Assert")  # shape checks JAX tracing drops
+        yield
+
+
+def _split_noise_updates(updates):
+    """Separate shared-generator updates (``rng -> next state of a draw``) from the rest."""
+    from pytensor.tensor.random.op import RandomVariable
+    from pytensor.tensor.random.type import RandomType
+
+    pairs = list(updates.items()) if isinstance(updates, dict) else list(updates or [])
+    kept, draws = [], []
+    for var, new in pairs:
+        if isinstance(var.type, RandomType) and new.owner is not None and isinstance(new.owner.op, RandomVariable):
+            draws.append((var, new.owner))
+        else:
+            kept.append((var, new))
+    return kept, draws
+
+
+def jax_minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=(), mode="JAX"):
+    """The JAX form of :func:`autoencoders_tutorial.graph.minibatch_function`: ``f(index, *extra)``.
+
+    The minibatch rows are sliced on the host and passed in, and every noise draw whose
+    generator is advanced in ``updates`` is made on the host by the same random-variable
+    op the C back end runs, from the same shared generator, and passed in too: the masks
+    are the C back end's, bit for bit, and the generator's state is always the shared
+    variable's.
+    """
+    if pytensor.config.floatX != "float32":
+        raise TutorialError("JAX mode runs in float32 here; use --precision float32 or another --mode")
+    extra_inputs = list(extra_inputs)
+    kept, draws = _split_noise_updates(updates)
+    placeholders = [var.type(name=f"{var.name or 'input'}_batch") for var, _ in pairs]
+    draw_vars = [node.outputs[1] for _, node in draws]
+    noise_inputs = [v.type(name="noise") for v in draw_vars]
+    batch_givens = list(zip([var for var, _ in pairs], placeholders))
+    with _quiet_jax():
+        f = pytensor.function([*placeholders, *noise_inputs, *extra_inputs], outputs, updates=kept, mode=mode,
+                              givens=batch_givens + list(zip(draw_vars, noise_inputs)), on_unused_input="ignore")
+    data = [d for _, d in pairs]
+    size_fn = None
+    if draws:
+        # Each draw's size and parameters (shapes of the minibatch, constants): computed on
+        # the host with the Python linker, once per input shape.
+        from pytensor.compile.mode import Mode
+
+        size_fn = pytensor.function([*placeholders, *extra_inputs], [i for _, n in draws for i in n.inputs[1:]],
+                                    givens=batch_givens, mode=Mode(linker="py", optimizer="fast_run"),
+                                    on_unused_input="ignore")
+    size_cache = {}
+    traced = set()
+
+    def step(index, *extra):
+        lo = index * batch_size
+        batch = [d.get_value(borrow=True)[lo: lo + batch_size] for d in data]
+        noise = []
+        shapes = tuple(b.shape for b in batch)
+        if draws:
+            # Sizes depend on the minibatch's shape; a draw's parameters may depend on the
+            # scalar extra inputs (a binomial's p, say), so they are part of the key too.
+            try:
+                key = (shapes, tuple(float(e) for e in extra))
+            except (TypeError, ValueError):  # a non-scalar extra input: no caching
+                key = None
+            meta = size_cache.get(key) if key is not None else None
+            if meta is None:
+                meta = size_fn(*batch, *extra)
+                if key is not None:
+                    size_cache[key] = meta
+            pos = 0
+            for rng_var, node in draws:
+                n_args = len(node.inputs) - 1
+                size, *params = meta[pos: pos + n_args]
+                pos += n_args
+                # What the C back end's in-place random op does: draw from the shared
+                # generator itself, advancing it (no copy of the generator per step).
+                draw = node.op.rng_fn(rng_var.get_value(borrow=True), *params, None if size is None else tuple(size))
+                noise.append(np.asarray(draw, dtype=node.op.dtype))
+        if shapes in traced:
+            return f(*batch, *noise, *extra)
+        with _quiet_jax():  # the first call of a shape traces the graph: scope its warnings
+            out = f(*batch, *noise, *extra)
+        traced.add(shapes)
+        return out
+
+    _JAX_UPDATED.update(var for var, _ in kept)
+    return step

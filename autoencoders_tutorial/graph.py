@@ -1,0 +1,88 @@
+"""Graph helpers: SGD updates, minibatch functions of an index, the classifiers' three functions.
+
+The tutorial's pattern, written once::
+
+    train = pytensor.function([index], cost, updates=updates,
+                              givens={x: train_set_x[index * batch_size: (index + 1) * batch_size]})
+
+is :func:`minibatch_function`; on JAX it hands over to
+:func:`autoencoders_tutorial.engine.jax_minibatch_function`, which hides the difference.
+"""
+
+from __future__ import annotations
+
+from pytensor.compile.sharedvalue import SharedVariable
+
+from .engine import compile_mode, is_jax_mode, jax_minibatch_function, pt, pytensor
+
+
+def sgd_updates(cost, params, learning_rate):
+    """Plain SGD: ``[(p, p - learning_rate * d cost / d p) for p in params]``.
+
+    >>> import numpy as np
+    >>> w = pytensor.shared(np.array(3.0), name="w")
+    >>> [(p, new)] = sgd_updates(w ** 2, [w], 0.25)
+    >>> float(new.eval())  # 3 - 0.25 * 2 * 3
+    1.5
+    """
+    params = list(params)
+    for p in params:
+        if not isinstance(p, SharedVariable):
+            raise ValueError(f"sgd_updates needs shared variables, got {p!r}")
+    grads = pytensor.grad(cost, params)
+    lr = pt.as_tensor_variable(learning_rate)
+    return [(p, p - pt.cast(lr, p.dtype) * g) for p, g in zip(params, grads)]
+
+
+def minibatch_givens(index, batch_size, pairs):
+    """``givens`` that slice each shared dataset to minibatch ``index``.
+
+    ``pairs`` is a sequence of (symbolic variable, shared data).
+    """
+    return {var: data[index * batch_size: (index + 1) * batch_size] for var, data in pairs}
+
+
+def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=(), mode=None):
+    """Compile a function of a minibatch index: ``f(index, *extra_inputs)``.
+
+    ``pairs`` are (symbolic variable, shared data) whose rows ``index * batch_size`` to
+    ``(index + 1) * batch_size`` stand in for the variable. ``mode`` is a ``--mode``
+    value (None: the library's measured choice). The C and Numba back ends slice the
+    shared data inside the graph (``givens``, as the tutorial does), so the data stays
+    where the function runs; JAX slices on the host (see the engine module).
+
+    >>> import numpy as np
+    >>> data = pytensor.shared(np.arange(12.0).reshape(6, 2))
+    >>> x = pt.dmatrix("x")
+    >>> row_sums = minibatch_function([(x, data)], x.sum(axis=1), batch_size=2, mode="CVM")
+    >>> row_sums(1).tolist()  # rows 2 and 3
+    [9.0, 13.0]
+    """
+    mode = compile_mode(mode)
+    if is_jax_mode(mode):
+        return jax_minibatch_function(pairs, outputs, batch_size, updates, extra_inputs, mode)
+    index = pt.lscalar("index")
+    return pytensor.function([index, *extra_inputs], outputs, updates=updates, mode=mode,
+                             givens=minibatch_givens(index, batch_size, pairs))
+
+
+def n_batches(shared_or_array, batch_size) -> int:
+    """Number of full minibatches (the tutorial drops the last partial one)."""
+    data = shared_or_array.get_value(borrow=True) if isinstance(shared_or_array, SharedVariable) else shared_or_array
+    return data.shape[0] // batch_size
+
+
+def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, mode=None):
+    """Compile the tutorial's three functions of a minibatch index: train, validate, test.
+
+    ``datasets`` is what :func:`autoencoders_tutorial.datasets.load_data` returns; ``x``
+    and ``y`` are the symbolic inputs the graphs were built on. Only ``params`` are
+    trained (pass a subset to freeze the rest). Returns ``(train_fn, validate_fn,
+    test_fn)``; the last two give the minibatch's error rate.
+    """
+    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = datasets
+    updates = sgd_updates(cost, params, learning_rate)
+    train_fn = minibatch_function([(x, train_x), (y, train_y)], cost, batch_size, updates=updates, mode=mode)
+    validate_fn = minibatch_function([(x, valid_x), (y, valid_y)], errors, batch_size, mode=mode)
+    test_fn = minibatch_function([(x, test_x), (y, test_y)], errors, batch_size, mode=mode)
+    return train_fn, validate_fn, test_fn

@@ -1,0 +1,119 @@
+"""Images: the tutorial's ``tile_raster_images`` and ``scale_to_unit_interval``, and filter sheets.
+
+This module needs numpy (and pillow to write a PNG), not PyTensor, so ``utils.py`` can
+re-export the tutorial's two helpers without configuring the engine.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .files import atomic_write_bytes
+
+
+def scale_to_unit_interval(ndar, eps=1e-8):
+    """Scale all values of ``ndar`` to lie in [0, 1] (the tutorial's helper)."""
+    ndar = np.array(ndar, dtype=float, copy=True)
+    ndar -= ndar.min()
+    ndar *= 1.0 / (ndar.max() + eps)
+    return ndar
+
+
+def tile_raster_images(
+    X,
+    img_shape,
+    tile_shape,
+    tile_spacing=(0, 0),
+    scale_rows_to_unit_interval=True,
+    output_pixel_vals=True,
+):
+    """Tile the rows of ``X`` (each a flattened image) into one big image.
+
+    The tutorial's function, same semantics.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_images, h * w), or a 4-tuple of such arrays or None
+        One row per image. A 4-tuple gives the R, G, B and alpha channels; a None channel
+        is filled with zeros, or, for alpha, made fully opaque.
+    img_shape : (h, w)
+    tile_shape : (rows, cols)
+        Number of images down and across; missing images leave the tile blank.
+    tile_spacing : (h, w)
+        Pixels between tiles.
+    scale_rows_to_unit_interval : bool
+        Scale each row to [0, 1] before tiling.
+    output_pixel_vals : bool
+        True: uint8 in 0-255 (ready for an image file). False: X's float values.
+
+    Returns
+    -------
+    ndarray, 2-D (one channel) or 3-D with 4 channels last.
+    """
+    if len(img_shape) != 2 or len(tile_shape) != 2 or len(tile_spacing) != 2:
+        raise ValueError("img_shape, tile_shape and tile_spacing must each have 2 entries")
+    out_shape = [
+        (ishp + tsp) * tshp - tsp for ishp, tshp, tsp in zip(img_shape, tile_shape, tile_spacing)
+    ]
+
+    if isinstance(X, tuple):
+        if len(X) != 4:
+            raise ValueError(f"a tuple of channels must have 4 entries (RGBA), got {len(X)}")
+        dt = "uint8" if output_pixel_vals else next((x.dtype for x in X if x is not None), np.float64)
+        out_array = np.zeros((out_shape[0], out_shape[1], 4), dtype=dt)
+        channel_defaults = [0, 0, 0, 255] if output_pixel_vals else [0.0, 0.0, 0.0, 1.0]
+        for i in range(4):
+            if X[i] is None:
+                out_array[:, :, i] = np.zeros(out_shape, dtype=dt) + channel_defaults[i]
+            else:
+                out_array[:, :, i] = tile_raster_images(
+                    X[i], img_shape, tile_shape, tile_spacing,
+                    scale_rows_to_unit_interval, output_pixel_vals,
+                )
+        return out_array
+
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != img_shape[0] * img_shape[1]:
+        raise ValueError(
+            f"X must be 2-D with {img_shape[0] * img_shape[1]} columns for images of shape "
+            f"{tuple(img_shape)}, got shape {X.shape}"
+        )
+    H, W = img_shape
+    Hs, Ws = tile_spacing
+    dt = "uint8" if output_pixel_vals else X.dtype
+    out_array = np.zeros(out_shape, dtype=dt)
+    for tile_row in range(tile_shape[0]):
+        for tile_col in range(tile_shape[1]):
+            idx = tile_row * tile_shape[1] + tile_col
+            if idx >= X.shape[0]:
+                continue
+            this_img = X[idx].reshape(img_shape)
+            if scale_rows_to_unit_interval:
+                this_img = scale_to_unit_interval(this_img)
+            c = 255 if output_pixel_vals else 1
+            out_array[
+                tile_row * (H + Hs): tile_row * (H + Hs) + H,
+                tile_col * (W + Ws): tile_col * (W + Ws) + W,
+            ] = this_img * c
+    return out_array
+
+
+def save_filters_image(W, img_shape, path, n_filters=100, tile_spacing=(1, 1)) -> Path:
+    """Write the first ``n_filters`` columns of ``W`` as a square grid of tiles (PNG)."""
+    from PIL import Image
+
+    n = min(n_filters, W.shape[1])
+    side = max(1, math.ceil(math.sqrt(n)))
+    tiles = tile_raster_images(
+        X=np.asarray(W)[:, :n].T, img_shape=img_shape, tile_shape=(side, side), tile_spacing=tile_spacing
+    )
+    path = Path(path)
+    buf = io.BytesIO()
+    Image.fromarray(tiles).save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+

@@ -1,0 +1,91 @@
+"""Randomness: seeds, numpy generators, PyTensor shared generators, shared parameters.
+
+Randomness comes in two parts, both from one seed: a numpy generator for the initial
+weights, and a PyTensor shared generator for the corruption noise whose next state is
+part of a compiled function's updates (fresh noise on every call, checkpointable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+from pytensor.compile.sharedvalue import SharedVariable
+
+from .engine import pytensor
+
+
+def check_random_state(seed) -> np.random.Generator | np.random.RandomState:
+    """Normalise ``seed`` (None, int, Generator or RandomState) to a numpy generator.
+
+    A RandomState is passed through unchanged, so code seeded the tutorial's way
+    (``numpy.random.RandomState(123)``) draws the tutorial's exact weights.
+    """
+    if seed is None or isinstance(seed, (int, np.integer)):
+        return np.random.default_rng(seed)
+    if isinstance(seed, (np.random.Generator, np.random.RandomState)):
+        return seed
+    raise TypeError(f"expected an int seed, a numpy Generator or RandomState, got {type(seed).__name__}")
+
+
+def tutorial_rng(seed: int) -> np.random.RandomState:
+    """The tutorial's weight generator, ``numpy.random.RandomState(seed)``.
+
+    The ``run_*`` scripts use it so that, from the tutorial's seed, they start from the
+    tutorial's exact initial weights.
+    """
+    return np.random.RandomState(seed)
+
+
+def _draw_seed(numpy_rng) -> int:
+    if isinstance(numpy_rng, np.random.RandomState):
+        return int(numpy_rng.randint(2**30))
+    return int(numpy_rng.integers(2**30))
+
+
+def shared_rng(theano_rng, numpy_rng, name: str = "rng"):
+    """Return a PyTensor shared random generator for noise.
+
+    ``theano_rng`` may be None (seeded from ``numpy_rng``, as the tutorial does with
+    ``numpy_rng.randint(2 ** 30)``), an int seed, a numpy Generator (copied), or an
+    existing shared generator (used as is, so layers can share one stream).
+    """
+    if isinstance(theano_rng, SharedVariable):
+        if not isinstance(theano_rng.get_value(borrow=True), np.random.Generator):
+            raise TypeError("theano_rng must hold a numpy Generator")
+        return theano_rng
+    if theano_rng is None:
+        theano_rng = _draw_seed(numpy_rng)
+    if isinstance(theano_rng, (int, np.integer)):
+        gen = np.random.default_rng(int(theano_rng))
+    elif isinstance(theano_rng, np.random.Generator):
+        gen = generator_from_state(theano_rng.bit_generator.state)  # a copy: the caller's stays untouched
+    else:
+        raise TypeError(
+            "theano_rng must be None, an int seed, a numpy Generator or a shared "
+            f"generator, got {type(theano_rng).__name__}"
+        )
+    return pytensor.shared(gen, name=name)
+
+
+def generator_from_state(state: Mapping) -> np.random.Generator:
+    """A numpy Generator in ``state`` (a ``bit_generator.state`` dict, any bit generator)."""
+    bit_gen = getattr(np.random, state["bit_generator"])()
+    bit_gen.state = state
+    return np.random.Generator(bit_gen)
+
+
+def shared_param(value, name: str, shape: tuple[int, ...], init: Callable[[], np.ndarray]):
+    """``None`` -> a new shared variable from ``init()``; a shared variable -> itself.
+
+    Anything else is a TypeError: weights are shared by identity, never copied.
+    """
+    if value is None:
+        return pytensor.shared(np.asarray(init(), dtype=pytensor.config.floatX), name=name, borrow=True)
+    if not isinstance(value, SharedVariable):
+        raise TypeError(f"{name} must be None or a shared variable, got {type(value).__name__}")
+    got = value.get_value(borrow=True).shape
+    if tuple(got) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(got)}")
+    return value
+

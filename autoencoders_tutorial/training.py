@@ -1,0 +1,391 @@
+"""Training: the one epoch loop, the one early-stopping loop, and the steps built on them.
+
+- :func:`train_epochs` runs a step function over every minibatch for some epochs (the dA,
+  each SdA pretraining layer);
+- :func:`early_stopping` is the tutorial's patience loop (logistic regression, the MLP,
+  SdA fine-tuning);
+- :func:`train_classifier` is the whole ``logistic_sgd.py`` / ``mlp.py`` run on it;
+- :func:`pretrain_layers` and :func:`finetune` are the two phases of ``SdA.py``, which
+  keep a :class:`Progress` that :func:`save_checkpoint` writes and
+  :func:`load_checkpoint` restores, so a resumed run ends exactly where an uninterrupted
+  one does.
+
+Both loops stop on a NaN or infinite cost with one line (:class:`TrainingDiverged`),
+stop cleanly on Ctrl-C, and give JAX-updated parameters numpy values when they end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .datasets import load_dataset, shared_splits
+from .engine import describe_mode, pt, pytensor, sync_shared
+from .errors import DataError, TrainingDiverged, TutorialError, check_positive
+from .files import (
+    MetricsLog,
+    ensure_output_dir,
+    keep_previous,
+    load_params,
+    params_to_arrays,
+    save_params,
+    set_params_from_arrays,
+)
+from .graph import compile_classifier, n_batches
+from .rng import generator_from_state, tutorial_rng
+
+# -- what both loops share -----------------------------------------------------------------
+
+
+def _checked_cost(cost, label, epoch, index, note="") -> float:
+    """The minibatch cost as a float; a NaN or infinite one stops training with one line."""
+    cost = float(cost)
+    if not math.isfinite(cost):
+        raise TrainingDiverged(f"{label}cost became {cost} at epoch {epoch}, minibatch {index}; {note}"
+                               "lower the learning rate")
+    return cost
+
+
+@contextlib.contextmanager
+def _stoppable(result, log, label, kept):
+    """Ctrl-C ends a loop cleanly (``result.interrupted``); whatever ends it, JAX values are synced."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        log(f"{label}interrupted; keeping the {kept} so far")
+        result.interrupted = True
+    finally:
+        sync_shared()
+
+
+def _end_epoch(result, t0, costs, log, metrics, label, phase, epoch, text) -> float:
+    """The epoch tail of both loops: time, mean cost, the printed line, the metrics record."""
+    secs = time.perf_counter() - t0
+    mean = float(np.mean(costs))
+    result.epoch_seconds.append(secs)
+    log(text.format(mean=mean, secs=secs))
+    if metrics is not None:
+        metrics.write(phase=label.strip(" :") or phase, epoch=epoch, cost=mean, seconds=round(secs, 4))
+    return mean
+
+
+def _no_minibatch(n_train_batches):
+    if n_train_batches <= 0:
+        raise TutorialError("no full minibatch: the training set is smaller than the batch size")
+
+
+# -- the epoch loop --------------------------------------------------------------------------
+
+
+@dataclass
+class EpochResult:
+    costs: list
+    interrupted: bool = False
+    epoch_seconds: list = field(default_factory=list)
+
+    @property
+    def seconds(self):  # the name this result had before
+        return self.epoch_seconds
+
+
+def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int = 0, label: str = "", log=print,
+                 metrics: MetricsLog | None = None, on_epoch_end=None, progress_every: float = 15.0) -> EpochResult:
+    """The one epoch loop: call ``step(i)`` for every minibatch, ``n_epochs`` times.
+
+    Prints each epoch's mean cost and seconds (and progress inside long epochs), writes a
+    metrics record, and calls ``on_epoch_end(epoch, mean_cost)`` (e.g. to checkpoint).
+    A NaN or infinite cost raises :class:`TrainingDiverged`; Ctrl-C stops cleanly after
+    the current minibatch and returns with ``interrupted=True``.
+    """
+    _no_minibatch(n_train_batches)
+    result = EpochResult(costs=[])
+    costs = np.empty(n_train_batches)
+    with _stoppable(result, log, label, "parameters trained"):
+        for epoch in range(start_epoch, n_epochs):
+            t0 = last = time.perf_counter()
+            for i in range(n_train_batches):
+                costs[i] = _checked_cost(step(i), label, epoch, i)
+                now = time.perf_counter()
+                if now - last > progress_every:
+                    last = now
+                    log(f"  {label}epoch {epoch}: {i + 1}/{n_train_batches} minibatches, {now - t0:.0f}s")
+            mean = _end_epoch(result, t0, costs, log, metrics, label, "train", epoch,
+                              f"{label}Training epoch {epoch}, cost {{mean:.4f}} ({{secs:.2f}}s)")
+            result.costs.append(mean)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, mean)
+    return result
+
+
+# -- the early-stopping loop -----------------------------------------------------------------
+
+
+def mean_error(fn, n: int) -> float:
+    """Mean of ``fn(i)`` over minibatches ``0..n-1`` (a validation or test error)."""
+    return float(np.mean([fn(i) for i in range(n)]))
+
+
+@dataclass
+class EarlyStoppingState:
+    """Everything the early-stopping loop needs to resume exactly (JSON-able)."""
+
+    patience: int
+    validation_frequency: int
+    epoch: int = 0  # epochs completed
+    best_validation_loss: float = math.inf
+    best_iter: int = -1
+    test_score: float = math.nan
+    done: bool = False
+
+    def to_meta(self) -> dict:
+        return {k: (repr(v) if isinstance(v, float) and not math.isfinite(v) else v) for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_meta(cls, meta: Mapping) -> EarlyStoppingState:
+        return cls(**{k: (float(v) if isinstance(v, str) else v) for k, v in meta.items()})
+
+
+@dataclass
+class EarlyStoppingResult:
+    state: EarlyStoppingState
+    interrupted: bool = False
+    seconds: float = 0.0
+    epoch_seconds: list = field(default_factory=list)
+
+    @property
+    def best_validation_loss(self):
+        return self.state.best_validation_loss
+
+    @property
+    def test_score(self):
+        return self.state.test_score
+
+    @property
+    def epochs(self):
+        return self.state.epoch
+
+
+def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float], test: Callable[[], float],
+                   params: Sequence, *, n_epochs: int = 1000, patience: int = 5000, patience_increase: float = 2,
+                   improvement_threshold: float = 0.995, validation_frequency: int | None = None,
+                   state: EarlyStoppingState | None = None, best_params: Mapping[str, np.ndarray] | None = None,
+                   on_improvement=None, on_epoch_end=None, log=print, metrics: MetricsLog | None = None,
+                   label: str = "") -> EarlyStoppingResult:
+    """The one early-stopping loop (the tutorial's, exactly), shared by every script.
+
+    Trains with ``train_fn(minibatch_index) -> cost``. Every ``validation_frequency``
+    minibatches (default ``min(n_train_batches, patience // 2)``) it calls
+    ``validate()``; a new best validation error snapshots ``params``, computes
+    ``test()`` (the test error of the best model) and calls ``on_improvement(state)``;
+    an improvement by more than ``1 - improvement_threshold`` (relative) extends
+    ``patience`` to ``iter * patience_increase``. It stops when ``patience <= iter``
+    (counted in minibatch iterations) or after ``n_epochs``.
+
+    At the end the best parameters are restored into ``params``, also after Ctrl-C
+    (``interrupted=True`` in the result) and before a :class:`TrainingDiverged` error
+    for a NaN or infinite cost. ``on_epoch_end(state, best_params)`` runs after each
+    epoch (for checkpoints); passing a saved ``state`` and ``best_params`` resumes.
+    """
+    _no_minibatch(n_train_batches)
+    check_positive(n_epochs=n_epochs, patience=patience)
+    params = list(params)
+    if state is None:
+        freq = validation_frequency or min(n_train_batches, patience // 2)
+        state = EarlyStoppingState(patience=patience, validation_frequency=max(1, int(freq)))
+    best = dict(best_params) if best_params is not None else None
+    result = EarlyStoppingResult(state=state)
+    phase = label.strip(" :") or "finetune"
+    costs = np.empty(n_train_batches)
+    t_start = time.perf_counter()
+    try:
+        with _stoppable(result, log, label, "best parameters found"):
+            while state.epoch < n_epochs and not state.done:
+                epoch = state.epoch + 1
+                t0 = time.perf_counter()
+                n_done = 0
+                for minibatch_index in range(n_train_batches):
+                    costs[minibatch_index] = _checked_cost(train_fn(minibatch_index), label, epoch, minibatch_index,
+                                                           "best parameters restored and nothing saved; ")
+                    n_done += 1
+                    it = (epoch - 1) * n_train_batches + minibatch_index
+                    if (it + 1) % state.validation_frequency == 0:
+                        this_validation_loss = validate()
+                        log(f"{label}epoch {epoch}, minibatch {minibatch_index + 1}/{n_train_batches}, "
+                            f"validation error {this_validation_loss * 100:f} %")
+                        if metrics is not None:
+                            metrics.write(phase=phase, epoch=epoch, iter=it, validation_error=this_validation_loss)
+                        if this_validation_loss < state.best_validation_loss:
+                            if this_validation_loss < state.best_validation_loss * improvement_threshold:
+                                state.patience = max(state.patience, it * patience_increase)
+                            state.best_validation_loss = this_validation_loss
+                            state.best_iter = it
+                            best = params_to_arrays(params)
+                            state.test_score = test()
+                            log(f"{label}     epoch {epoch}, minibatch {minibatch_index + 1}/{n_train_batches}, "
+                                f"test error of best model {state.test_score * 100:f} %")
+                            if metrics is not None:
+                                metrics.write(phase=phase, epoch=epoch, iter=it, test_error=state.test_score)
+                            if on_improvement is not None:
+                                on_improvement(state)
+                    if state.patience <= it:
+                        state.done = True
+                        break
+                state.epoch = epoch
+                _end_epoch(result, t0, costs[:n_done], log, metrics, label, "finetune", epoch,
+                           f"{label}epoch {epoch} done: mean cost {{mean:.5f}}, {{secs:.2f}}s")
+                if on_epoch_end is not None:
+                    on_epoch_end(state, best)
+    finally:  # also before a TrainingDiverged error leaves
+        if best is not None:
+            set_params_from_arrays(params, best, source="best snapshot")
+    result.seconds = time.perf_counter() - t_start
+    return result
+
+
+# -- logistic regression and the MLP ---------------------------------------------------------
+
+
+def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size, patience, output_dir, model_file,
+                     precision="float32", mode=None, data_dir=None, seed=1234, log=print, model_meta=None):
+    """Load data, build a classifier, train it with :func:`early_stopping`, save the best.
+
+    ``build(x, y, n_in, n_out, numpy_rng) -> (classifier, cost)`` makes the model on the
+    symbolic input ``x`` and labels ``y``; the classifier has ``errors(y)`` and
+    ``params``. The best model is written (atomically, ``.npz``) to
+    ``output_dir/model_file`` at each improvement, so a diverged or interrupted run never
+    replaces it with worse parameters. Returns ``(classifier, EarlyStoppingResult, Dataset)``.
+    """
+    check_positive(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size)
+    out = ensure_output_dir(output_dir)
+    with pytensor.config.change_flags(floatX=precision):
+        ds = load_dataset(dataset, data_root=data_dir, log=log)
+        datasets = shared_splits(ds)
+        n_train, n_valid, n_test = (n_batches(d[0], batch_size) for d in datasets)
+        if min(n_valid, n_test) <= 0:
+            raise TutorialError(f"batch size {batch_size} is larger than the validation or test set")
+        x = pt.matrix("x", dtype=precision)
+        y = pt.ivector("y")
+        classifier, cost = build(x, y, ds.n_features, ds.n_classes, tutorial_rng(seed))
+        t0 = time.perf_counter()
+        train_fn, validate_fn, test_fn = compile_classifier(
+            x, y, cost, classifier.errors(y), classifier.params, datasets, batch_size, learning_rate, mode)
+        log(f"dataset {ds.name}: {n_train} training minibatches of {batch_size}; "
+            f"compiled in {time.perf_counter() - t0:.1f}s; engine {describe_mode(mode)}, {precision}")
+        path = out / model_file
+        keep_previous(path)
+        meta = dict(model_meta or {}, n_in=ds.n_features, n_out=ds.n_classes, dataset=ds.name)
+
+        def save_best(state):
+            save_params(path, params_to_arrays(classifier.params), **meta,
+                        validation_error=state.best_validation_loss, test_error=state.test_score)
+
+        result = early_stopping(
+            train_fn, n_train, lambda: mean_error(validate_fn, n_valid), lambda: mean_error(test_fn, n_test),
+            classifier.params, n_epochs=n_epochs, patience=patience, on_improvement=save_best, log=log,
+            metrics=MetricsLog(out / "metrics.jsonl"),
+        )
+    per_epoch = result.seconds / max(1, len(result.epoch_seconds))
+    log(f"Optimization complete with best validation score of {result.best_validation_loss * 100:f} %, "
+        f"with test performance {result.test_score * 100:f} %")
+    log(f"The code ran for {result.epochs} epochs, with {result.epochs / max(result.seconds, 1e-9):f} epochs/sec "
+        f"({per_epoch:.2f}s per epoch); best model saved to {path}")
+    return classifier, result, ds
+
+
+# -- layer-wise pretraining, then fine-tuning, resumable ---------------------------------------
+
+
+@dataclass
+class Progress:
+    """Where a pretrain-then-fine-tune run stands; what a checkpoint saves and a resume continues."""
+
+    phase: str = "pretrain"  # "pretrain", "finetune" or "done"
+    layer: int = 0  # pretraining: the layer in progress
+    epoch: int = 0  # epochs completed in that layer, or of fine-tuning
+    early_stopping: EarlyStoppingState | None = None
+    best: dict | None = None  # fine-tuning's best parameters so far
+
+    def describe(self) -> str:
+        return f"phase {self.phase}, layer {self.layer}, epoch {self.epoch}"
+
+
+def save_checkpoint(path, params, rng, config: Mapping, progress: Progress) -> None:
+    """Write ``params``, the noise generator ``rng``'s state and ``progress``, atomically."""
+    arrays = params_to_arrays(params)
+    arrays.update({"best." + k: v for k, v in (progress.best or {}).items()})
+    es = progress.early_stopping
+    save_params(path, arrays, config=dict(config), phase=progress.phase, layer=progress.layer, epoch=progress.epoch,
+                rng_state=rng.get_value(borrow=True).bit_generator.state,
+                early_stopping=es.to_meta() if es is not None else None)
+
+
+def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
+    """Restore a checkpoint made with the same ``config`` into ``params`` and ``rng``."""
+    arrays, meta = load_params(path)
+    saved = meta.get("config", {})
+    for key, value in config.items():
+        if saved.get(key) != value:
+            raise DataError(f"checkpoint {path} was made with {key}={saved.get(key)!r}, this run has {value!r}; "
+                            "use the same options or another --output-dir")
+    if "rng_state" not in meta or "phase" not in meta:
+        raise DataError(f"{path} is not a checkpoint (no training progress in it); use another --output-dir")
+    set_params_from_arrays(params, arrays, source=str(path))
+    rng.set_value(generator_from_state(meta["rng_state"]), borrow=True)
+    es = meta.get("early_stopping")
+    best = {k[5:]: v for k, v in arrays.items() if k.startswith("best.")} or None
+    return Progress(meta["phase"], meta.get("layer", 0), meta.get("epoch", 0),
+                    EarlyStoppingState.from_meta(es) if es else None, best)
+
+
+def pretrain_layers(fns, n_train_batches, n_epochs, learning_rate, progress: Progress, *, checkpoint, log=print,
+                    metrics=None) -> dict | None:
+    """Greedy layer-wise pretraining: ``n_epochs`` of ``fns[k](i, lr=learning_rate)`` per layer.
+
+    Starts at ``progress`` (layer and epoch), updates it and calls
+    ``checkpoint(progress)`` after every epoch and once more when every layer is done
+    (then ``progress.phase`` is "finetune"). Returns ``{layer: seconds}``, or None when
+    Ctrl-C stopped it.
+    """
+    seconds = {}
+    for k in range(progress.layer, len(fns)):
+        start = progress.epoch if k == progress.layer else 0
+
+        def on_epoch_end(epoch, _cost, k=k):
+            progress.layer, progress.epoch = k, epoch + 1
+            checkpoint(progress)
+
+        t0 = time.perf_counter()
+        res = train_epochs(lambda i, fn=fns[k]: fn(i, lr=learning_rate), n_train_batches, n_epochs,
+                           start_epoch=start, label=f"Pre-training layer {k}: ", log=log, metrics=metrics,
+                           on_epoch_end=on_epoch_end)
+        if res.interrupted:
+            return None
+        seconds[k] = time.perf_counter() - t0
+    progress.phase, progress.layer, progress.epoch = "finetune", 0, 0
+    checkpoint(progress)
+    return seconds
+
+
+def finetune(train_fn, n_train_batches, validate, test, params, progress: Progress, *, checkpoint, n_epochs,
+             patience, log=print, metrics=None) -> EarlyStoppingResult:
+    """Supervised fine-tuning with :func:`early_stopping`, resumable from ``progress``.
+
+    ``checkpoint(progress)`` runs after every epoch, and once more when the loop ends
+    without Ctrl-C (then ``progress.phase`` is "done").
+    """
+    def on_epoch_end(state, best):
+        progress.epoch, progress.early_stopping, progress.best = state.epoch, state, best
+        checkpoint(progress)
+
+    res = early_stopping(train_fn, n_train_batches, validate, test, params, n_epochs=n_epochs, patience=patience,
+                         patience_increase=2.0, improvement_threshold=0.995, state=progress.early_stopping,
+                         best_params=progress.best, on_epoch_end=on_epoch_end, log=log, metrics=metrics)
+    if not res.interrupted:
+        progress.phase, progress.early_stopping, progress.best = "done", res.state, None
+        checkpoint(progress)
+    return res

@@ -1,0 +1,189 @@
+"""training: the epoch loop, the early-stopping loop (patience arithmetic, restore, Ctrl-C, NaN, resume), checkpoints."""
+
+import math
+
+import numpy as np
+import pytensor
+import pytest
+
+from autoencoders_tutorial import training
+
+
+class Script:
+    """A fake model: one shared counter that every training step increments."""
+
+    def __init__(self, val_losses, fail_at=None, fail_with=None):
+        self.p = pytensor.shared(np.zeros(1), name="p")
+        self.val_losses = list(val_losses)
+        self.calls = 0
+        self.validations = 0
+        self.fail_at, self.fail_with = fail_at, fail_with
+        self.saved = []
+
+    def train(self, i):
+        self.calls += 1
+        if self.calls == self.fail_at:
+            if self.fail_with == "nan":
+                return float("nan")
+            raise KeyboardInterrupt
+        self.p.set_value(self.p.get_value() + 1)
+        return 1.0
+
+    def validate(self):
+        loss = self.val_losses[self.validations]
+        self.validations += 1
+        return loss
+
+    def test(self):
+        return 0.5 * self.val_losses[self.validations - 1]
+
+    def run(self, **kw):
+        kw.setdefault("patience", 20)
+        kw.setdefault("n_epochs", 100)
+        return training.early_stopping(self.train, 10, self.validate, self.test, [self.p], log=lambda *_: None,
+                                    on_improvement=lambda st: self.saved.append(st.best_iter), **kw)
+
+
+def test_patience_arithmetic_exact():
+    s = Script([0.5, 0.4, 0.399, 0.3, 0.3])
+    res = s.run()
+    # validation every min(10, 20 // 2) = 10 minibatches: iters 9, 19, 29, ...
+    # iter 9: best 0.5, patience max(20, 18) = 20; iter 19: 0.4 < 0.5 * 0.995 -> patience 38;
+    # iter 29: 0.399 is better but not by the threshold -> patience stays 38; stop at iter 38.
+    assert s.validations == 3
+    assert s.calls == 39
+    assert res.state.patience == 38 and res.state.done
+    assert res.epochs == 4
+    assert res.best_validation_loss == 0.399 and res.state.best_iter == 29
+    assert res.test_score == pytest.approx(0.1995)
+    assert s.saved == [9, 19, 29]
+    # best parameters (after 30 steps) restored, not the last (39 steps)
+    assert s.p.get_value()[0] == 30
+
+
+def test_epoch_cap_and_validation_frequency():
+    s = Script([0.9 - 0.01 * k for k in range(50)])
+    res = s.run(n_epochs=3, patience=1000)
+    assert res.epochs == 3 and not res.state.done and s.calls == 30
+    assert res.state.validation_frequency == 10
+    s2 = Script([0.5] * 50)
+    s2.run(n_epochs=2, patience=6)  # frequency min(10, 3) = 3
+    assert s2.validations == 2  # iters 2 and 5; stops at iter 6 (patience max(6, 2*2)=6)
+
+
+def test_ctrl_c_keeps_best():
+    s = Script([0.5, 0.4, 0.3], fail_at=25)
+    res = s.run()
+    assert res.interrupted
+    assert s.p.get_value()[0] == 20  # the best snapshot at iter 19
+
+
+def test_nan_restores_best_and_raises():
+    s = Script([0.5, 0.4, 0.3], fail_at=25, fail_with="nan")
+    with pytest.raises(training.TrainingDiverged, match="cost became nan at epoch 3, minibatch 4"):
+        s.run()
+    assert s.p.get_value()[0] == 20
+    assert s.saved == [9, 19]  # nothing saved after the divergence
+
+
+def test_resume_equals_uninterrupted():
+    losses = [0.5, 0.45, 0.44, 0.3, 0.29, 0.28, 0.28, 0.28, 0.28, 0.28, 0.28]
+    full = Script(losses)
+    res_full = full.run()
+    part = Script(losses)
+    checkpoints = []
+    part.run(n_epochs=2, on_epoch_end=lambda st, best: checkpoints.append((training.EarlyStoppingState.from_meta(st.to_meta()), best)))
+    state, best = checkpoints[-1]
+    res = part.run(state=state, best_params=best)
+    assert res.state == res_full.state
+    assert part.calls == full.calls
+    np.testing.assert_array_equal(part.p.get_value(), full.p.get_value())
+
+
+def test_state_meta_roundtrip_infinity():
+    st = training.EarlyStoppingState(patience=5, validation_frequency=2)
+    back = training.EarlyStoppingState.from_meta(st.to_meta())
+    assert math.isinf(back.best_validation_loss) and math.isnan(back.test_score)
+
+
+def test_train_epochs_nan_and_interrupt():
+    costs = iter([1.0, 2.0, float("nan")])
+    with pytest.raises(training.TrainingDiverged, match="cost became nan at epoch 1, minibatch 0"):
+        training.train_epochs(lambda i: next(costs), 2, 3, log=lambda *_: None)
+    calls = []
+
+    def step(i):
+        calls.append(i)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return 1.0
+
+    res = training.train_epochs(step, 2, 10, log=lambda *_: None)
+    assert res.interrupted and res.costs == [1.0, 1.0] and len(res.epoch_seconds) == 2
+
+
+def test_train_epochs_report_metrics_and_start_epoch(tmp_path):
+    said, ends = [], []
+    metrics = training.MetricsLog(tmp_path / "m.jsonl")
+    res = training.train_epochs(lambda i: float(i), 4, 3, start_epoch=1, label="L: ", log=said.append,
+                                metrics=metrics, on_epoch_end=lambda e, c: ends.append((e, c)))
+    assert res.costs == [1.5, 1.5] and ends == [(1, 1.5), (2, 1.5)]
+    assert said[0].startswith("L: Training epoch 1, cost 1.5000 (")
+    import json
+    recs = [json.loads(s) for s in (tmp_path / "m.jsonl").read_text().splitlines()]
+    assert [(r["phase"], r["epoch"], r["cost"]) for r in recs] == [("L", 1, 1.5), ("L", 2, 1.5)]
+    with pytest.raises(training.TutorialError, match="no full minibatch"):
+        training.train_epochs(lambda i: 0.0, 0, 1)
+
+
+def _shared(value, name):
+    return pytensor.shared(np.asarray(value, dtype=float), name=name)
+
+
+def test_checkpoint_roundtrip_and_refusals(tmp_path):
+    params = [_shared(np.arange(4.0), "a"), _shared([1.0, 2.0], "b")]
+    rng = pytensor.shared(np.random.default_rng(5), name="rng")
+    rng.get_value(borrow=True).random(3)  # advance it: the saved state is not the seed's
+    state = training.EarlyStoppingState(patience=10, validation_frequency=2, epoch=3, best_validation_loss=0.25,
+                                        test_score=0.125)
+    progress = training.Progress("finetune", 0, 3, state, {"a": np.zeros(4), "b": np.ones(2)})
+    config = {"batch_size": 10}
+    training.save_checkpoint(tmp_path / "c.npz", params, rng, config, progress)
+    want_next = np.random.default_rng()  # what the restored generator must draw next
+    want_next.bit_generator.state = rng.get_value(borrow=True).bit_generator.state
+    params[0].set_value(np.zeros(4))
+    rng.set_value(np.random.default_rng(99))
+    back = training.load_checkpoint(tmp_path / "c.npz", params, rng, config)
+    np.testing.assert_array_equal(params[0].get_value(), np.arange(4.0))
+    assert rng.get_value().random() == want_next.random()
+    assert (back.phase, back.layer, back.epoch) == ("finetune", 0, 3) and back.early_stopping == state
+    np.testing.assert_array_equal(back.best["b"], np.ones(2))
+    with pytest.raises(training.DataError, match="was made with batch_size=10, this run has 20"):
+        training.load_checkpoint(tmp_path / "c.npz", params, rng, {"batch_size": 20})
+    training.save_params(tmp_path / "model.npz", training.params_to_arrays(params), config=config)
+    with pytest.raises(training.DataError, match="is not a checkpoint"):
+        training.load_checkpoint(tmp_path / "model.npz", params, rng, config)
+
+
+def test_pretrain_layers_resumes_at_layer_and_epoch():
+    calls, saved = [], []
+
+    def fn(k):
+        return lambda i, lr: calls.append((k, i, lr)) or 1.0
+
+    progress = training.Progress("pretrain", layer=1, epoch=1)
+    seconds = training.pretrain_layers([fn(0), fn(1), fn(2)], 2, 2, 0.5, progress, log=lambda *_: None,
+                                       checkpoint=lambda p: saved.append((p.phase, p.layer, p.epoch)))
+    # layer 0 is done, layer 1 has one epoch left, layer 2 two
+    assert calls == [(1, 0, 0.5), (1, 1, 0.5), (2, 0, 0.5), (2, 1, 0.5), (2, 0, 0.5), (2, 1, 0.5)]
+    assert saved == [("pretrain", 1, 2), ("pretrain", 2, 1), ("pretrain", 2, 2), ("finetune", 0, 0)]
+    assert sorted(seconds) == [1, 2] and progress.phase == "finetune"
+
+
+def test_finetune_marks_done_only_when_not_interrupted():
+    s = Script([0.5, 0.4, 0.3], fail_at=25)
+    progress, saved = training.Progress("finetune"), []
+    res = training.finetune(s.train, 10, s.validate, s.test, [s.p], progress, n_epochs=100, patience=100,
+                            log=lambda *_: None, checkpoint=lambda p: saved.append((p.phase, p.epoch)))
+    assert res.interrupted and progress.phase == "finetune" and saved == [("finetune", 1), ("finetune", 2)]
+    assert progress.early_stopping.epoch == 2 and progress.best is not None
