@@ -117,6 +117,14 @@ class SdA:
     n_layers : int
     x, y : the symbolic input matrix and label vector
     finetune_cost, errors : symbolic scalars
+
+    Examples
+    --------
+    >>> sda = SdA(0, n_ins=16, hidden_layers_sizes=(8, 4), n_outs=3, corruption_levels=(0.1, 0.2))
+    >>> sda.dA_layers[1].W is sda.sigmoid_layers[1].W  # shared by identity
+    True
+    >>> [p.name for p in sda.params]
+    ['layer0.W', 'layer0.b', 'layer1.W', 'layer1.b', 'logreg.W', 'logreg.b']
     """
 
     def __init__(

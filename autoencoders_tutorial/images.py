@@ -53,6 +53,14 @@ def tile_raster_images(
     Returns
     -------
     ndarray, 2-D (one channel) or 3-D with 4 channels last.
+
+    Examples
+    --------
+    >>> X = np.array([[0.0, 1.0, 1.0, 0.0], [1.0, 1.0, 0.0, 0.0]])
+    >>> tile_raster_images(X, img_shape=(2, 2), tile_shape=(1, 2), tile_spacing=(0, 1),
+    ...                    scale_rows_to_unit_interval=False)
+    array([[  0, 255,   0, 255, 255],
+           [255,   0,   0,   0,   0]], dtype=uint8)
     """
     if len(img_shape) != 2 or len(tile_shape) != 2 or len(tile_spacing) != 2:
         raise ValueError("img_shape, tile_shape and tile_spacing must each have 2 entries")

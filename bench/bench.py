@@ -41,9 +41,9 @@ def load_rows(rows):
     sys.path.insert(0, str(ROOT))
     path = Path("/usr/share/datasets/fashion-mnist")
     try:
-        import utils
+        from autoencoders_tutorial.datasets import load_idx_dataset
 
-        X = utils.load_idx_dataset(path, name="fashion-mnist").train[0]
+        X = load_idx_dataset(path, name="fashion-mnist").train[0]
         source = "fashion-mnist"
     except Exception:  # noqa: BLE001  (any failure: fall back to random data of the same shape)
         X = np.random.default_rng(0).random((50000, 784), dtype=np.float32)
@@ -132,10 +132,8 @@ def child_torch(X, batch, hidden, repeats):
 
 def child_library(X, batch, hidden, repeats, mode):
     sys.path.insert(0, str(ROOT))
-    import pytensor
-    import pytensor.tensor as pt
-
-    import utils
+    from autoencoders_tutorial.engine import pt, pytensor  # the library's engine set-up first
+    from autoencoders_tutorial.graph import minibatch_function
     from dA import dA
 
     train_x = pytensor.shared(X, borrow=True)
@@ -143,7 +141,7 @@ def child_library(X, batch, hidden, repeats, mode):
     da = dA(np.random.default_rng(123), input=x, n_visible=X.shape[1], n_hidden=hidden)
     cost, updates = da.get_cost_updates(LEVEL, LR)
     t0 = time.perf_counter()
-    step = utils.minibatch_function([(x, train_x)], cost, batch, updates=updates, mode=mode)
+    step = minibatch_function([(x, train_x)], cost, batch, updates=updates, mode=mode)
     compile_s = time.perf_counter() - t0
     epoch, warm = timed_epochs(step, X.shape[0] // batch, repeats)
     return epoch, warm, compile_s
@@ -152,9 +150,8 @@ def child_library(X, batch, hidden, repeats, mode):
 def child_sda(X, batch, repeats, what):
     """One epoch of SdA pretraining per layer (codes precomputed or recomputed), or fine-tuning."""
     sys.path.insert(0, str(ROOT))
-    import pytensor
-
-    import utils
+    from autoencoders_tutorial.datasets import shared_dataset
+    from autoencoders_tutorial.engine import pytensor
     from SdA import SdA
 
     y = np.random.default_rng(0).integers(0, 10, X.shape[0])
@@ -164,7 +161,7 @@ def child_sda(X, batch, repeats, what):
     out = {}
     t0 = time.perf_counter()
     if what == "finetune":
-        data = [utils.shared_dataset((X, y))] * 3
+        data = [shared_dataset((X, y))] * 3
         train_fn, _, _ = sda.build_finetune_functions(data, batch, 0.1)
         compile_s = time.perf_counter() - t0
         epoch, warm = timed_epochs(train_fn, n, repeats)
@@ -253,11 +250,11 @@ def main(argv=None):
     one_thread = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     slow_rows = min(args.rows, 5000)
     sys.path.insert(0, str(ROOT))
-    import utils
+    from autoencoders_tutorial.engine import ENGINE, compile_mode
 
     plan = [
         ("numpy (hand-written, in this file)", "numpy", {}, {}),
-        (f"library default ({utils.compile_mode(None) or utils.ENGINE.get('default')})", "default", {}, {}),
+        (f"library default ({compile_mode(None) or ENGINE.get('default')})", "default", {}, {}),
         ("C + OpenBLAS (CVM), 2 threads", "CVM", {}, {}),
         ("C + OpenBLAS (CVM), 1 BLAS thread", "CVM", one_thread, {}),
         ("NUMBA mode", "NUMBA", {}, {}),
