@@ -15,8 +15,9 @@ concern (imports flow downwards, ``engine`` at the bottom)::
     training   the epoch loop, the early-stopping loop, pretraining and fine-tuning steps
     cli        the shared command-line flags and run_cli
 
-Importing this package itself imports nothing heavy (not even PyTensor); importing any
-of its modules but ``errors`` configures the engine first.
+Importing this package itself imports nothing heavy (not even PyTensor). Every module
+that uses PyTensor imports it through ``engine``, which configures it first; ``errors``,
+``files``, ``images`` and ``download`` need only numpy (and pillow).
 """
 
 __version__ = "0.2.0"

@@ -160,6 +160,9 @@ def _import_pytensor():
         import pytensor
 
         ENGINE["skipped"] = _apply_after_import(pytensor.config)
+        if "mode" in ENGINE["skipped"]:  # the process-wide default is not the one chosen: say which it is
+            ENGINE["default"] = f"{pytensor.config.mode} (set before the library was imported)"
+            ENGINE["backend"] = (f"{ENGINE['train_mode']} (training), " if ENGINE["train_mode"] else "") + ENGINE["default"]
         if ENGINE["skipped"]:
             ENGINE["chosen_by"] = "partly the library (PyTensor was imported first)"
             what = "; ".join(f"{k}={ENGINE['settings'][k]} ({why})" for k, why in ENGINE["skipped"].items())

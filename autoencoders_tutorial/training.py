@@ -63,14 +63,19 @@ def _stoppable(result, log, label, kept):
         sync_shared()
 
 
-def _end_epoch(result, t0, costs, log, metrics, label, phase, epoch, text) -> float:
-    """The epoch tail of both loops: time, mean cost, the printed line, the metrics record."""
+def _phase(label, default):
+    """The metrics records' phase name: the loop's label without its punctuation, or ``default``."""
+    return label.strip(" :") or default
+
+
+def _end_epoch(result, t0, costs, log, metrics, phase, epoch, line) -> float:
+    """The epoch tail of both loops: time, mean cost, the printed ``line(mean, secs)``, the metrics record."""
     secs = time.perf_counter() - t0
     mean = float(np.mean(costs))
     result.epoch_seconds.append(secs)
-    log(text.format(mean=mean, secs=secs))
+    log(line(mean, secs))
     if metrics is not None:
-        metrics.write(phase=label.strip(" :") or phase, epoch=epoch, cost=mean, seconds=round(secs, 4))
+        metrics.write(phase=phase, epoch=epoch, cost=mean, seconds=round(secs, 4))
     return mean
 
 
@@ -114,8 +119,8 @@ def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int 
                 if now - last > progress_every:
                     last = now
                     log(f"  {label}epoch {epoch}: {i + 1}/{n_train_batches} minibatches, {now - t0:.0f}s")
-            mean = _end_epoch(result, t0, costs, log, metrics, label, "train", epoch,
-                              f"{label}Training epoch {epoch}, cost {{mean:.4f}} ({{secs:.2f}}s)")
+            mean = _end_epoch(result, t0, costs, log, metrics, _phase(label, "train"), epoch,
+                              lambda m, t: f"{label}Training epoch {epoch}, cost {m:.4f} ({t:.2f}s)")
             result.costs.append(mean)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, mean)
@@ -199,7 +204,7 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
         state = EarlyStoppingState(patience=patience, validation_frequency=max(1, int(freq)))
     best = dict(best_params) if best_params is not None else None
     result = EarlyStoppingResult(state=state)
-    phase = label.strip(" :") or "finetune"
+    phase = _phase(label, "finetune")
     costs = np.empty(n_train_batches)
     t_start = time.perf_counter()
     try:
@@ -236,8 +241,8 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                         state.done = True
                         break
                 state.epoch = epoch
-                _end_epoch(result, t0, costs[:n_done], log, metrics, label, "finetune", epoch,
-                           f"{label}epoch {epoch} done: mean cost {{mean:.5f}}, {{secs:.2f}}s")
+                _end_epoch(result, t0, costs[:n_done], log, metrics, phase, epoch,
+                           lambda m, t: f"{label}epoch {epoch} done: mean cost {m:.5f}, {t:.2f}s")
                 if on_epoch_end is not None:
                     on_epoch_end(state, best)
     finally:  # also before a TrainingDiverged error leaves

@@ -3,6 +3,7 @@
 import gzip
 import hashlib
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytensor
@@ -136,3 +137,15 @@ def test_fetch_mnist_through_local_server(tmp_path, server, monkeypatch):
     ds = datasets.load_dataset("mnist", data_root=tmp_path / "root", log=lambda *_: None)
     assert ds.name == "mnist" and ds.train[0].shape == (5, 6) and ds.valid[0].shape == (10_000, 6)
     assert sorted(p.name for p in (tmp_path / "root" / "mnist").iterdir()) == sorted(files)
+
+
+def test_data_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("AUTOENCODERS_DATA", str(tmp_path / "d"))
+    assert datasets.data_dir() == tmp_path / "d"
+    monkeypatch.delenv("AUTOENCODERS_DATA")
+    clone = Path(datasets.__file__).resolve().parents[1]
+    assert datasets.data_dir() == (clone / "data" if (clone / "data").is_dir() else
+                                   Path.home() / ".cache" / "autoencoders-tutorial")
+    monkeypatch.setattr(datasets, "__file__", str(tmp_path / "site-packages" / "autoencoders_tutorial" / "x.py"))
+    (tmp_path / "site-packages" / "data").mkdir(parents=True)  # an installed copy: a stray data/ is not ours
+    assert datasets.data_dir() == Path.home() / ".cache" / "autoencoders-tutorial"

@@ -187,3 +187,22 @@ def test_finetune_marks_done_only_when_not_interrupted():
                             log=lambda *_: None, checkpoint=lambda p: saved.append((p.phase, p.epoch)))
     assert res.interrupted and progress.phase == "finetune" and saved == [("finetune", 1), ("finetune", 2)]
     assert progress.early_stopping.epoch == 2 and progress.best is not None
+
+    done, saved = training.Progress("finetune"), []
+    res = training.finetune(Script([0.5, 0.4, 0.399, 0.3, 0.3]).train, 10, *_validate_test([0.5, 0.4, 0.399]),
+                            [pytensor.shared(np.zeros(1), name="q")], done, n_epochs=100, patience=20,
+                            log=lambda *_: None, checkpoint=lambda p: saved.append((p.phase, p.epoch)))
+    assert not res.interrupted and res.state.done
+    assert done.phase == "done" and done.best is None and done.early_stopping is res.state
+    assert saved == [("finetune", 1), ("finetune", 2), ("finetune", 3), ("finetune", 4), ("done", 4)]
+
+
+def _validate_test(losses):
+    it = iter(losses)
+    return (lambda: next(it)), (lambda: 0.0)
+
+
+def test_labels_with_braces_are_printed_as_given():
+    said = []
+    training.train_epochs(lambda i: 1.0, 1, 1, label="{run} ", log=said.append)
+    assert said[0].startswith("{run} Training epoch 0, cost 1.0000")
