@@ -28,24 +28,39 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 from autoencoders_tutorial.cli import base_parser, run_cli
-from autoencoders_tutorial.datasets import load_dataset, shared_dataset, validate_x
+from autoencoders_tutorial.datasets import load_dataset, predict_test_rows, shared_dataset, validate_x
 from autoencoders_tutorial.engine import describe_mode, host_function, pt, pytensor  # PyTensor, configured
-from autoencoders_tutorial.errors import TutorialError, check_corruption, check_positive
-from autoencoders_tutorial.files import MetricsLog, ensure_output_dir, keep_previous, params_to_arrays, save_params
+from autoencoders_tutorial.errors import DataError, TutorialError, check_corruption, check_positive
+from autoencoders_tutorial.files import (
+    MetricsLog,
+    ensure_output_dir,
+    keep_previous,
+    load_params,
+    params_to_arrays,
+    save_params,
+    set_params_from_arrays,
+)
 from autoencoders_tutorial.graph import compile_classifier, minibatch_function, n_batches
 from autoencoders_tutorial.images import save_filters_image
 from autoencoders_tutorial.rng import check_random_state, shared_rng, tutorial_rng
-from autoencoders_tutorial.training import Progress, finetune, load_checkpoint, pretrain_layers, save_checkpoint
+from autoencoders_tutorial.training import (
+    Progress,
+    finetune,
+    load_checkpoint,
+    note_score_batch,
+    pretrain_layers,
+    save_checkpoint,
+)
 from dA import dA
 from logistic_sgd import LogisticRegression
 from mlp import HiddenLayer
 
 FINETUNE_MODES = ("all", "top")
+TUTORIAL_CORRUPTION = (0.1, 0.2, 0.3)
 
 
 class PretrainFunction:
@@ -176,6 +191,8 @@ class SdA:
         self.errors = self.logLayer.errors(self.y)
         self._pretrain_wrappers = []
         self._codes_fns = {}
+        self._predict_fn = None
+        self.saved_meta = {}  # what a loaded model's file said beside its parameters
 
     @property
     def all_params(self):
@@ -218,23 +235,48 @@ class SdA:
         """The tutorial's fine-tuning functions: ``(train_fn, valid_score, test_score)``.
 
         ``train_fn(index)`` does one SGD step on the fine-tuning cost; ``valid_score()``
-        and ``test_score()`` return the list of per-minibatch error rates. ``params``
+        and ``test_score()`` return the list of per-minibatch error rates (in
+        minibatches no larger than their split). ``params``
         (default all of ``self.params``) are the ones trained; pass
         ``self.logLayer.params`` to fine-tune only the top classifier.
         """
         params = self.params if params is None else list(params)
-        train_fn, valid_fn, test_fn = compile_classifier(
-            self.x, self.y, self.finetune_cost, self.errors, params, datasets, batch_size, learning_rate, mode)
-        n_valid = n_batches(datasets[1][0], batch_size)
-        n_test = n_batches(datasets[2][0], batch_size)
+        return compile_classifier(self.x, self.y, self.finetune_cost, self.errors, params, datasets, batch_size,
+                                  learning_rate, mode)
 
-        def valid_score():
-            return [valid_fn(i) for i in range(n_valid)]
+    def save(self, path, **meta):
+        """Write every parameter and the architecture to ``path`` (``.npz``, atomically, no pickle)."""
+        config = dict(meta.pop("config", {}), n_ins=self.n_ins, hidden_layers_sizes=list(self.hidden_layers_sizes),
+                      n_outs=self.n_outs, corruption_levels=list(self.corruption_levels))
+        return save_params(path, params_to_arrays(self.all_params), config=config, model="SdA", **meta)
 
-        def test_score():
-            return [test_fn(i) for i in range(n_test)]
+    @classmethod
+    def load(cls, path):
+        """An SdA with the architecture and parameters saved in ``path`` (``SdA_model.npz`` or :meth:`save`).
 
-        return train_fn, valid_score, test_score
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "sda.npz"
+        >>> _ = SdA(0, n_ins=16, hidden_layers_sizes=(8, 4), n_outs=3, corruption_levels=(0.1, 0.2)).save(path)
+        >>> SdA.load(path).hidden_layers_sizes
+        (8, 4)
+        """
+        arrays, meta = load_params(path)
+        config = meta.get("config") or {}
+        try:
+            sda = cls(0, n_ins=config["n_ins"], hidden_layers_sizes=config["hidden_layers_sizes"],
+                      n_outs=config["n_outs"], corruption_levels=config["corruption_levels"])
+        except (KeyError, TypeError):
+            raise DataError(f"{path} is not a saved SdA (no architecture in it)") from None
+        set_params_from_arrays(sda.all_params, arrays, source=str(path))
+        sda.saved_meta = meta
+        return sda
+
+    def predict(self, X):
+        """Predicted classes of numeric rows ``X`` (values in [0, 1])."""
+        if self._predict_fn is None:
+            self._predict_fn = host_function([self.x], self.logLayer.y_pred)
+        X = validate_x(X, "input", unit_interval=True, n_features=self.n_ins).astype(self.x.dtype, copy=False)
+        return self._predict_fn(X)
 
     def get_codes(self, X, layer=-1, chunk=1000):
         """Codes of hidden layer ``layer`` (default the top) for numeric rows ``X``."""
@@ -251,12 +293,16 @@ class SdA:
 # -- features ---------------------------------------------------------------------------
 
 
-def features_comparison(sda, ds, max_iter=200, log=print):
+def features_comparison(sda, ds, n_labels=None, max_iter=200, log=print):
     """Train one scikit-learn logistic regression on raw pixels, on top-layer codes, and on
-    both; return ``{name: test error}``."""
+    both, with the labels of the first ``n_labels`` training rows (all when None); return
+    ``{name: test error}``."""
     from sklearn.linear_model import LogisticRegression as SkLogReg
 
     (Xtr, ytr), _, (Xte, yte) = ds.splits
+    Xtr, ytr = Xtr[:n_labels], ytr[:n_labels]
+    log(f"  features fitted on the labels of {'all' if n_labels is None else 'the first'} {len(ytr)} training rows, "
+        f"tested on {len(yte)} test rows")
     Ctr, Cte = sda.get_codes(Xtr), sda.get_codes(Xte)
     sets = {
         "raw pixels": (Xtr, Xte),
@@ -279,8 +325,7 @@ def features_comparison(sda, ds, max_iter=200, log=print):
 # -- the training run -------------------------------------------------------------------
 
 
-def _check_options(finetune_lr, pretraining_epochs, pretrain_lr, training_epochs, batch_size, finetune, n_labels,
-                   resume, fresh):
+def _check_options(finetune_lr, pretraining_epochs, pretrain_lr, training_epochs, batch_size, finetune, n_labels):
     check_positive(finetune_lr=finetune_lr, training_epochs=training_epochs, batch_size=batch_size)
     if pretraining_epochs < 0:
         raise TutorialError(f"pretraining_epochs must be >= 0, got {pretraining_epochs}")
@@ -290,12 +335,15 @@ def _check_options(finetune_lr, pretraining_epochs, pretrain_lr, training_epochs
         raise TutorialError(f"finetune must be one of {FINETUNE_MODES}, got {finetune!r}")
     if n_labels is not None and n_labels < batch_size:
         raise TutorialError(f"n_labels must be at least the batch size {batch_size}, got {n_labels}")
-    if resume and fresh:
-        raise TutorialError("--resume and --fresh contradict each other; pass one")
+
+
+def tutorial_corruption_levels(n_layers):
+    """The tutorial's levels (0.1, 0.2, 0.3) for ``n_layers`` layers: cut, or extended with the last."""
+    return tuple((TUTORIAL_CORRUPTION + (TUTORIAL_CORRUPTION[-1],) * n_layers)[:n_layers])
 
 
 def _pretrain_phase(sda, ds, train_x, progress, checkpoint, *, epochs, lr, batch_size, precompute_codes, mode,
-                    features, out, metrics, log):
+                    features, n_labels, out, metrics, log):
     """Greedy layer-wise pretraining from ``progress``; then the filter image and the features table.
 
     Returns the phase's results, or None when Ctrl-C stopped it.
@@ -314,10 +362,10 @@ def _pretrain_phase(sda, ds, train_x, progress, checkpoint, *, epochs, lr, batch
     results["pretrain_seconds"] = time.perf_counter() - t_pre
     log(f"The pretraining code for file SdA.py ran for {results['pretrain_seconds'] / 60:.2f}m")
     if ds.image_shape is not None:
-        save_filters_image(sda.sigmoid_layers[0].W.get_value(borrow=True), ds.image_shape, out / "filters_layer0.png")
+        log(f"wrote {save_filters_image(sda.sigmoid_layers[0].W.get_value(borrow=True), ds.image_shape, out / 'filters_layer0.png')}")
     if features:
         log("features from the pretrained network, scikit-learn logistic regression on each:")
-        results["features"] = features_comparison(sda, ds, log=log)
+        results["features"] = features_comparison(sda, ds, n_labels=n_labels, log=log)
         metrics.write(phase="features", **{k.replace(" ", "_"): v for k, v in results["features"].items()})
     return results
 
@@ -337,6 +385,7 @@ def _finetune_phase(sda, ds, train_xy, progress, checkpoint, *, finetune_mode, n
                                                                      mode=mode)
     log(f"... fine-tuning {'the whole network' if finetune_mode == 'all' else 'the top layer only'} on "
         f"{n_ft * batch_size} labelled rows (functions compiled in {time.perf_counter() - t0:.1f}s)")
+    note_score_batch(batch_size, datasets, log)
     res = finetune(train_fn, n_ft, lambda: float(np.mean(valid_score())), lambda: float(np.mean(test_score())),
                    trainable, progress, checkpoint=checkpoint, n_epochs=epochs, patience=10 * n_ft, log=log,
                    metrics=metrics)
@@ -358,7 +407,7 @@ def run_SdA(
     training_epochs=1000,
     batch_size=1,
     hidden_layers_sizes=(1000, 1000, 1000),
-    corruption_levels=(0.1, 0.2, 0.3),
+    corruption_levels=None,
     finetune="all",
     n_labels=None,
     precompute_codes=True,
@@ -368,7 +417,6 @@ def run_SdA(
     mode=None,
     data_dir=None,
     resume=False,
-    fresh=False,
     features=False,
     log=print,
 ):
@@ -378,14 +426,19 @@ def run_SdA(
     epoch (``resume=True`` continues from it and ends with exactly the parameters of an
     uninterrupted run), ``filters_layer0.png`` after pretraining, ``SdA_model.npz`` (the
     final parameters) and ``metrics.jsonl``. ``n_labels`` fine-tunes on only the first N
-    labelled training rows (pretraining always uses all rows). Returns a dict of results.
+    labelled training rows (pretraining always uses all rows). ``corruption_levels`` None
+    takes the tutorial's levels for as many layers as there are. Without ``resume`` a run
+    starts fresh, keeping an earlier checkpoint as ``checkpoint.previous.npz``; resuming a
+    finished run rewrites nothing. Returns a dict of results.
     """
-    _check_options(finetune_lr, pretraining_epochs, pretrain_lr, training_epochs, batch_size, finetune, n_labels,
-                   resume, fresh)
+    _check_options(finetune_lr, pretraining_epochs, pretrain_lr, training_epochs, batch_size, finetune, n_labels)
+    if corruption_levels is None:
+        corruption_levels = tutorial_corruption_levels(len(hidden_layers_sizes))
+        if len(hidden_layers_sizes) != len(TUTORIAL_CORRUPTION):
+            log(f"corruption levels {list(corruption_levels)}: the tutorial's, cut or extended to "
+                f"{len(hidden_layers_sizes)} layers (set them with corruption_levels)")
     out = ensure_output_dir(output_dir)
     ckpt = out / "checkpoint.npz"
-    if ckpt.exists() and not (resume or fresh):
-        raise TutorialError(f"{ckpt} exists: pass --resume to continue that run, or --fresh to start over")
     with pytensor.config.change_flags(floatX=precision):
         ds = load_dataset(dataset, data_root=data_dir, log=log)
         validate_x(ds.train[0], what=f"{ds.name} train", unit_interval=True)
@@ -403,6 +456,14 @@ def run_SdA(
             log(f"resuming from {ckpt}: {progress.describe()}")
         elif resume:
             log(f"no checkpoint in {out}; starting a fresh run")
+        elif ckpt.exists():
+            log(f"starting a fresh run; the earlier checkpoint is kept as {keep_previous(ckpt)}")
+        if progress.phase == "done":
+            es = progress.early_stopping
+            log(f"the run in {out} is complete (best validation error {es.best_validation_loss * 100:f} %, test "
+                f"error {es.test_score * 100:f} %); nothing to do. Start over with --fresh")
+            return {"complete": True, "best_validation_error": es.best_validation_loss, "test_error": es.test_score,
+                    "model": sda}
         if features and progress.phase != "pretrain":
             log("note: --features runs right after pretraining, which this run does not do (resumed past it, "
                 "or --pretrain-epochs 0); skipped")
@@ -418,7 +479,7 @@ def run_SdA(
         if progress.phase == "pretrain":
             pre = _pretrain_phase(sda, ds, train_x, progress, checkpoint, epochs=pretraining_epochs, lr=pretrain_lr,
                                   batch_size=batch_size, precompute_codes=precompute_codes, mode=mode,
-                                  features=features, out=out, metrics=metrics, log=log)
+                                  features=features, n_labels=n_labels, out=out, metrics=metrics, log=log)
             if pre is None:
                 log(f"stopped; run again with --resume to continue from {ckpt}")
                 return {"interrupted": True}
@@ -434,12 +495,13 @@ def run_SdA(
                 log(f"stopped; the best parameters so far are in memory; run again with --resume to continue "
                     f"from {ckpt}")
         keep_previous(out / "SdA_model.npz")
-        save_params(out / "SdA_model.npz", params_to_arrays(sda.all_params), config=config,
-                    **({"interrupted": True} if interrupted else {}))
+        sda.save(out / "SdA_model.npz", config=config, **({"interrupted": True} if interrupted else {}))
+        log(f"wrote {out / 'SdA_model.npz'}, {ckpt} and {metrics.path} (run {metrics.run})")
     if interrupted:
         return dict(results, interrupted=True)
     results["model"] = sda
     return results
+
 
 def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001, training_epochs=1000, dataset=None,
              batch_size=1, **kwargs):
@@ -451,39 +513,55 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001, training
 test_SdA.__test__ = False  # a demo, not a pytest test
 
 
+def predict(model_path="SdA_out/SdA_model.npz", dataset=None, n=10, data_dir=None, log=print):
+    """Load a saved SdA and print its predictions for the first ``n`` test rows (as ``logistic_sgd.predict``)."""
+    sda = SdA.load(model_path)
+    return predict_test_rows(sda.predict, sda.n_ins, model_path,
+                             dataset if dataset is not None else sda.saved_meta.get("config", {}).get("dataset"),
+                             n, data_dir, log)
+
+
+def _cli(fresh=False, predict_only=False, **options):
+    """The command line refuses to overwrite a checkpoint unless told; a Python call starts fresh."""
+    if predict_only:
+        return predict(options["output_dir"] / "SdA_model.npz", dataset=options["dataset"],
+                       data_dir=options["data_dir"])
+    ckpt = options["output_dir"] / "checkpoint.npz"
+    if options["resume"] and fresh:
+        raise TutorialError("--resume and --fresh contradict each other; pass one")
+    if ckpt.exists() and not (options["resume"] or fresh):
+        raise TutorialError(f"{ckpt} exists: pass --resume to continue that run, or --fresh to start over")
+    return run_SdA(**options)
+
+
 def main(argv=None) -> int:
-    p = base_parser(__doc__, "examples:\n  python SdA.py --dataset fashion-mnist --batch-size 20\n"
-                    "  python SdA.py --dataset fashion-mnist --batch-size 20 --n-labels 1000 --output-dir few\n"
+    p = base_parser(__doc__, "examples:\n  python SdA.py --dataset fashion-mnist --batch-size 20 --pretrain-lr 0.1\n"
+                    "  python SdA.py --dataset fashion-mnist --batch-size 20 --pretrain-lr 0.1 --n-labels 1000 "
+                    "--output-dir few\n"
                     "  python SdA.py --resume   # continue an interrupted run",
-                    epochs=1000, learning_rate=0.1, batch_size=1, seed=89677, output_dir="SdA_out")
-    p.add_argument("--pretrain-epochs", type=int, default=15, help="pretraining epochs per layer (default %(default)s)")
+                    epochs=1000, learning_rate=0.1, batch_size=1, seed=89677, output_dir="SdA_out",
+                    epochs_kw="training_epochs", learning_rate_kw="finetune_lr")
+    p.add_argument("--pretrain-epochs", dest="pretraining_epochs", type=int, default=15,
+                   help="pretraining epochs per layer (default %(default)s)")
     p.add_argument("--pretrain-lr", type=float, default=0.001, help="pretraining learning rate (default %(default)s)")
-    p.add_argument("--hidden", type=int, nargs="+", default=[1000, 1000, 1000],
+    p.add_argument("--hidden", dest="hidden_layers_sizes", type=int, nargs="+", default=[1000, 1000, 1000],
                    help="hidden layer sizes (default 1000 1000 1000)")
-    p.add_argument("--corruption", type=float, nargs="+", default=[0.1, 0.2, 0.3],
-                   help="corruption level of each layer (default 0.1 0.2 0.3)")
+    p.add_argument("--corruption", dest="corruption_levels", type=float, nargs="+", default=None,
+                   help="corruption level of each layer (default 0.1 0.2 0.3, the last repeated for more layers)")
     p.add_argument("--finetune", choices=FINETUNE_MODES, default="all",
                    help="fine-tune the whole network (default) or only the top classifier")
     p.add_argument("--n-labels", type=int, default=None,
                    help="fine-tune on only the first N labelled training rows (pretraining uses all)")
-    p.add_argument("--recompute-codes", action="store_true",
+    p.add_argument("--recompute-codes", dest="precompute_codes", action="store_false",
                    help="recompute lower layers for every minibatch instead of precomputing their codes once")
     p.add_argument("--features", action="store_true",
                    help="after pretraining, compare a logistic regression on raw pixels, codes, raw + codes")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint.npz")
-    p.add_argument("--fresh", action="store_true", help="start over even if OUTPUT_DIR has a checkpoint")
-    args = p.parse_args(argv)
-
-    def body():
-        run_SdA(dataset=args.dataset, finetune_lr=args.learning_rate, pretraining_epochs=args.pretrain_epochs,
-                pretrain_lr=args.pretrain_lr, training_epochs=args.epochs, batch_size=args.batch_size,
-                hidden_layers_sizes=tuple(args.hidden), corruption_levels=tuple(args.corruption),
-                finetune=args.finetune, n_labels=args.n_labels, precompute_codes=not args.recompute_codes,
-                seed=args.seed, output_dir=Path(args.output_dir), precision=args.precision, mode=args.mode,
-                data_dir=args.data_dir, resume=args.resume, fresh=args.fresh, features=args.features)
-        return 0
-
-    return run_cli(body)
+    p.add_argument("--predict", dest="predict_only", action="store_true",
+                   help="instead of training, load OUTPUT_DIR/SdA_model.npz and print the first test predictions")
+    p.add_argument("--fresh", action="store_true",
+                   help="start over even if OUTPUT_DIR has a checkpoint (kept as checkpoint.previous.npz)")
+    return run_cli(p, argv, _cli)
 
 
 if __name__ == "__main__":

@@ -29,15 +29,21 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from autoencoders_tutorial.cli import base_parser, run_cli
 from autoencoders_tutorial.datasets import load_dataset, shared_dataset, validate_x
 from autoencoders_tutorial.engine import describe_mode, pt, pytensor  # PyTensor, configured
-from autoencoders_tutorial.errors import TutorialError, check_corruption, check_positive
-from autoencoders_tutorial.files import MetricsLog, ensure_output_dir, keep_previous, save_params
+from autoencoders_tutorial.errors import DataError, TutorialError, check_corruption, check_positive
+from autoencoders_tutorial.files import (
+    MetricsLog,
+    ensure_output_dir,
+    keep_previous,
+    load_params,
+    save_params,
+    set_params_from_arrays,
+)
 from autoencoders_tutorial.graph import minibatch_function, n_batches, sgd_updates
 from autoencoders_tutorial.images import save_filters_image
 from autoencoders_tutorial.rng import check_random_state, shared_param, shared_rng, tutorial_rng
@@ -176,6 +182,34 @@ class dA:
         """``[(theano_rng, next state)]`` for the last corrupted input built, or ``[]``."""
         return [] if self._rng_update is None else [(self.theano_rng, self._rng_update)]
 
+    def save(self, path, **meta):
+        """Write the parameters (``W``, ``b``, ``b_prime``, and ``W_prime`` when untied) and the
+        options to ``path`` (``.npz``, atomically, no pickle); ``meta`` is stored beside them."""
+        arrays = {p.name.split(".", 1)[1]: np.asarray(p.get_value()) for p in self.params}
+        return save_params(path, arrays, **meta, model="dA", n_hidden=self.n_hidden, loss=self.loss,
+                           decoder=self.decoder, tied_weights=self.tied_weights)
+
+    @classmethod
+    def load(cls, path, input=None, theano_rng=None):
+        """A dA with the parameters saved in ``path`` (by ``python dA.py`` or :meth:`save`).
+
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "da.npz"
+        >>> _ = dA(0, n_visible=6, n_hidden=2).save(path)
+        >>> dA.load(path).W.get_value().shape
+        (6, 2)
+        """
+        arrays, meta = load_params(path)
+        if "W" not in arrays or arrays["W"].ndim != 2:
+            raise DataError(f"{path} is not a saved dA (no 2-D W in it)")
+        n_visible, n_hidden = arrays["W"].shape
+        tied = bool(meta.get("tied_weights", "W_prime" not in arrays))
+        da = cls(0, theano_rng=theano_rng, input=input, n_visible=n_visible, n_hidden=n_hidden, tied_weights=tied,
+                 loss=meta.get("loss", "cross_entropy"),
+                 decoder=meta.get("decoder", "sigmoid"))
+        set_params_from_arrays(da.params, {f"dA.{k}": v for k, v in arrays.items()}, source=str(path))
+        return da
+
     def get_hidden_values(self, input):
         """Code ``y = sigmoid(input W + b)``; ``input`` symbolic, shape (batch, n_visible)."""
         return pt.sigmoid(pt.dot(input, self.W) + self.b)
@@ -218,7 +252,7 @@ class dA:
 
 def run_dA(
     dataset=None,
-    learning_rate=0.1,
+    learning_rate=None,
     training_epochs=15,
     batch_size=20,
     n_hidden=500,
@@ -237,12 +271,18 @@ def run_dA(
 
     For each level writes ``filters_corruption_<pct>.png`` (the first 100 filters as
     10x10 tiles), ``dA_corruption_<pct>.npz`` (trained parameters), and appends to
-    ``metrics.jsonl`` in ``output_dir``. Returns ``{level: list of epoch mean costs}``.
+    ``metrics.jsonl`` in ``output_dir``. ``learning_rate`` None is the tutorial's 0.1, or
+    0.01 with a linear decoder (whose squared error is not bounded by a sigmoid: at 0.1 it
+    collapses to a constant reconstruction). Returns ``{level: list of epoch mean costs}``.
     """
+    if learning_rate is None:
+        learning_rate = 0.01 if decoder == "linear" else 0.1
+        if decoder == "linear":
+            log("learning rate 0.01 for the linear decoder (the sigmoid decoder's 0.1 collapses it)")
     check_positive(learning_rate=learning_rate, training_epochs=training_epochs,
                    batch_size=batch_size, n_hidden=n_hidden)
     for c in corruption_levels:
-        check_corruption(c)
+        check_corruption(c, "corruption_levels entries")
     out = ensure_output_dir(output_dir)
     with pytensor.config.change_flags(floatX=precision):
         ds = load_dataset(dataset, data_root=data_dir, log=log)
@@ -266,17 +306,17 @@ def run_dA(
             log(f"corruption {pct}%: compiled in {time.perf_counter() - t0:.1f}s")
             t0 = time.perf_counter()
             res = train_epochs(train_da, n_train_batches, training_epochs, label=f"[{pct}%] ",
-                               log=log, metrics=metrics)
+                               log=log, metrics=metrics, stall_hint="a lower --learning-rate (or the sigmoid decoder)")
             minutes = (time.perf_counter() - t0) / 60
             log(f"The {pct}% corruption code for file dA.py ran for {minutes:.2f}m")
             history[level] = res.costs
-            arrays = {p.name.split(".", 1)[1]: np.asarray(p.get_value()) for p in da.params}
-            keep_previous(out / f"dA_corruption_{pct}.npz")
-            save_params(out / f"dA_corruption_{pct}.npz", arrays, corruption_level=level,
-                        epochs_done=len(res.costs), interrupted=res.interrupted, n_hidden=n_hidden,
-                        dataset=ds.name, loss=loss, tied_weights=tied_weights, precision=precision)
+            model_path = out / f"dA_corruption_{pct}.npz"
+            keep_previous(model_path)
+            da.save(model_path, corruption_level=level, epochs_done=len(res.costs), interrupted=res.interrupted,
+                    dataset=ds.name, precision=precision)
+            log(f"wrote {model_path}")
             if ds.image_shape is not None:
-                save_filters_image(da.W.get_value(borrow=True), ds.image_shape, out / f"filters_corruption_{pct}.png")
+                log(f"wrote {save_filters_image(da.W.get_value(borrow=True), ds.image_shape, out / f'filters_corruption_{pct}.png')}")
             else:
                 log("inputs are not square images; filter image skipped")
             metrics.write(phase=f"dA{pct}", final_cost=res.costs[-1] if res.costs else None,
@@ -284,38 +324,30 @@ def run_dA(
             if res.interrupted:
                 log(f"saved the interrupted model to {out / f'dA_corruption_{pct}.npz'}")
                 break
+    log(f"wrote {metrics.path} (run {metrics.run})")
     return history
 
 
-def test_dA(**kwargs):
-    """The tutorial's name for :func:`run_dA`."""
-    return run_dA(**kwargs)
+def test_dA(learning_rate=0.1, training_epochs=15, dataset=None, batch_size=20, output_folder="dA_plots", **kwargs):
+    """The tutorial's name and keyword arguments for :func:`run_dA` (``output_folder`` is ``output_dir``)."""
+    return run_dA(dataset=dataset, learning_rate=learning_rate, training_epochs=training_epochs,
+                  batch_size=batch_size, output_dir=output_folder, **kwargs)
 
 
 test_dA.__test__ = False  # a demo, not a pytest test
 
 
 def main(argv=None) -> int:
-    p = base_parser(__doc__, "example:\n  python dA.py --dataset fashion-mnist --epochs 15",
-                    epochs=15, learning_rate=0.1, batch_size=20, seed=123, output_dir="dA_plots")
-    p.add_argument("--hidden", type=int, default=500, help="hidden units (default %(default)s)")
-    p.add_argument("--corruption", type=float, nargs="+", default=[0.0, 0.3],
+    p = base_parser(__doc__, "example:\n  python dA.py --dataset fashion-mnist --epochs 15", epochs=15,
+                    learning_rate=None, batch_size=20, seed=123, output_dir="dA_plots", epochs_kw="training_epochs",
+                    learning_rate_default="0.1, or 0.01 with --decoder linear")
+    p.add_argument("--hidden", dest="n_hidden", type=int, default=500, help="hidden units (default %(default)s)")
+    p.add_argument("--corruption", dest="corruption_levels", type=float, nargs="+", default=[0.0, 0.3],
                    help="corruption levels, each in [0, 1) (default 0.0 0.3)")
-    p.add_argument("--untied", action="store_true", help="give the decoder its own weights W'")
+    p.add_argument("--untied", dest="tied_weights", action="store_false", help="give the decoder its own weights W'")
     p.add_argument("--loss", choices=LOSSES, default="cross_entropy", help="reconstruction loss")
     p.add_argument("--decoder", choices=DECODERS, default="sigmoid", help="decoder non-linearity")
-    args = p.parse_args(argv)
-
-    def body():
-        run_dA(
-            dataset=args.dataset, learning_rate=args.learning_rate, training_epochs=args.epochs,
-            batch_size=args.batch_size, n_hidden=args.hidden, corruption_levels=tuple(args.corruption),
-            seed=args.seed, output_dir=Path(args.output_dir), precision=args.precision, mode=args.mode,
-            data_dir=args.data_dir, tied_weights=not args.untied, loss=args.loss, decoder=args.decoder,
-        )
-        return 0
-
-    return run_cli(body)
+    return run_cli(p, argv, run_dA)
 
 
 if __name__ == "__main__":

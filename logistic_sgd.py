@@ -17,12 +17,11 @@ Run ``python logistic_sgd.py --help`` for the training script (the tutorial's
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from autoencoders_tutorial.cli import base_parser, run_cli
-from autoencoders_tutorial.datasets import load_data, load_dataset  # noqa: F401  (load_data: the tutorial's)
+from autoencoders_tutorial.datasets import load_data, predict_test_rows  # noqa: F401  (load_data: the tutorial's)
 from autoencoders_tutorial.engine import host_function, pt, pytensor  # PyTensor, configured
 from autoencoders_tutorial.errors import DataError, check_positive
 from autoencoders_tutorial.files import load_params, set_params_from_arrays
@@ -127,17 +126,12 @@ def predict(model_path="logistic_sgd_out/best_model.npz", dataset=None, n=10, da
     if meta.get("model") != "LogisticRegression" or "logreg.W" not in arrays:
         raise DataError(f"{model_path} is not a saved LogisticRegression (model={meta.get('model')!r})")
     n_in, n_out = arrays["logreg.W"].shape
-    ds = load_dataset(dataset if dataset is not None else meta.get("dataset"), data_root=data_dir, log=log)
-    if ds.n_features != n_in:
-        raise DataError(f"{model_path} expects {n_in} input features, dataset {ds.name} has {ds.n_features}")
     x = pt.matrix("x", dtype=str(arrays["logreg.W"].dtype))
     clf = LogisticRegression(x, n_in, n_out)
     set_params_from_arrays(clf.params, arrays, source=str(model_path))
     predict_model = host_function([x], clf.y_pred)
-    predicted = predict_model(ds.test[0][:n].astype(x.dtype))
-    log(f"Predicted values for the first {len(predicted)} examples in test set:")
-    log(str(predicted))
-    return predicted
+    return predict_test_rows(lambda X: predict_model(X.astype(x.dtype)), n_in, model_path,
+                             dataset if dataset is not None else meta.get("dataset"), n, data_dir, log)
 
 
 def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset=None, batch_size=600, **kwargs):
@@ -146,26 +140,21 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset=None, batc
                         batch_size=batch_size, **kwargs)
 
 
+def _cli(predict_only=False, **options):
+    if predict_only:
+        return predict(options["output_dir"] / "best_model.npz", dataset=options["dataset"],
+                       data_dir=options["data_dir"])
+    return run_logistic(**options)
+
+
 def main(argv=None) -> int:
     p = base_parser(__doc__, "examples:\n  python logistic_sgd.py --dataset fashion-mnist\n"
                     "  python logistic_sgd.py --predict --dataset fashion-mnist",
                     epochs=1000, learning_rate=0.13, batch_size=600, seed=1234, output_dir="logistic_sgd_out",
                     patience=5000)
-    p.add_argument("--predict", action="store_true",
+    p.add_argument("--predict", dest="predict_only", action="store_true",
                    help="instead of training, load OUTPUT_DIR/best_model.npz and print the first test predictions")
-    args = p.parse_args(argv)
-
-    def body():
-        if args.predict:
-            predict(Path(args.output_dir) / "best_model.npz", dataset=args.dataset, data_dir=args.data_dir)
-        else:
-            run_logistic(dataset=args.dataset, learning_rate=args.learning_rate, n_epochs=args.epochs,
-                         batch_size=args.batch_size, patience=args.patience, seed=args.seed,
-                         output_dir=Path(args.output_dir), precision=args.precision, mode=args.mode,
-                         data_dir=args.data_dir)
-        return 0
-
-    return run_cli(body)
+    return run_cli(p, argv, _cli)
 
 
 if __name__ == "__main__":

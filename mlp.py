@@ -17,7 +17,6 @@ Run ``python mlp.py --help`` for the training script (the tutorial's ``test_mlp`
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -145,21 +144,12 @@ test_mlp.__test__ = False  # a demo, not a pytest test
 
 
 def main(argv=None) -> int:
-    p = base_parser(__doc__, "example:\n  python mlp.py --dataset fashion-mnist --epochs 100",
-                    epochs=1000, learning_rate=0.01, batch_size=20, seed=1234, output_dir="mlp_out", patience=10000)
-    p.add_argument("--hidden", type=int, default=500, help="hidden units (default %(default)s)")
-    p.add_argument("--l1", type=float, default=0.0, help="L1 penalty weight (default %(default)s)")
-    p.add_argument("--l2", type=float, default=0.0001, help="L2 penalty weight (default %(default)s)")
-    args = p.parse_args(argv)
-
-    def body():
-        run_mlp(dataset=args.dataset, learning_rate=args.learning_rate, L1_reg=args.l1, L2_reg=args.l2,
-                n_epochs=args.epochs, batch_size=args.batch_size, n_hidden=args.hidden, patience=args.patience,
-                seed=args.seed, output_dir=Path(args.output_dir), precision=args.precision, mode=args.mode,
-                data_dir=args.data_dir)
-        return 0
-
-    return run_cli(body)
+    p = base_parser(__doc__, "example:\n  python mlp.py --dataset fashion-mnist --epochs 100", epochs=1000,
+                    learning_rate=0.01, batch_size=20, seed=1234, output_dir="mlp_out", patience=10000)
+    p.add_argument("--hidden", dest="n_hidden", type=int, default=500, help="hidden units (default %(default)s)")
+    p.add_argument("--l1", dest="L1_reg", type=float, default=0.0, help="L1 penalty weight (default %(default)s)")
+    p.add_argument("--l2", dest="L2_reg", type=float, default=0.0001, help="L2 penalty weight (default %(default)s)")
+    return run_cli(p, argv, run_mlp)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ setup(
         "numpy>=1.24",
         "pillow>=9",
         "scikit-learn>=1.2",
+        "tqdm>=4.60",
     ],
     extras_require={
         "test": ["pytest>=7"],

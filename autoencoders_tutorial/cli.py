@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from .datasets import data_dir
 from .engine import ENGINE, MODES
 from .errors import TutorialError
 
 
-def base_parser(module_doc: str, epilog: str, **defaults) -> argparse.ArgumentParser:
-    """The options every script shares, declared once; ``defaults`` are the tutorial's.
+def base_parser(module_doc: str, epilog: str, *, epochs, learning_rate, batch_size, seed, output_dir, patience=None,
+                epochs_kw="n_epochs", learning_rate_kw="learning_rate", learning_rate_default=None
+                ) -> argparse.ArgumentParser:
+    """The options every script shares, declared once, with the tutorial's defaults.
 
-    >>> p = base_parser("A demo.", "", epochs=15, learning_rate=0.1, batch_size=20, output_dir="out")
-    >>> p.parse_args(["--epochs", "2"]).epochs
+    Every flag's ``dest`` is the keyword argument of the script's ``run_*`` function it
+    maps onto (``--epochs`` is ``epochs_kw``, ``--learning-rate`` ``learning_rate_kw``),
+    so :func:`run_cli` can call ``run_*(**vars(args))`` and name flags in its errors.
+    ``learning_rate_default`` is the help text's default when it is not one number.
+
+    >>> p = base_parser("A demo.", "", epochs=15, learning_rate=0.1, batch_size=20, seed=1, output_dir="out")
+    >>> vars(p.parse_args(["--epochs", "2"]))["n_epochs"]
     2
     """
     doc = (module_doc or "").strip().splitlines()
@@ -24,19 +33,19 @@ def base_parser(module_doc: str, epilog: str, **defaults) -> argparse.ArgumentPa
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--dataset", default=defaults.get("dataset"),
+    p.add_argument("--dataset", default=None,
                    help="mnist | fashion-mnist | digits | synthetic | PATH (.pkl.gz or IDX folder). "
-                        "Default: MNIST if present or downloadable, else digits")
+                        "Default: MNIST if present or downloadable, else Fashion-MNIST if installed, else digits")
     p.add_argument("--data-dir", default=None, help=f"where datasets are found and cached (default {data_dir()})")
-    p.add_argument("--epochs", type=int, default=defaults["epochs"], help="training epochs (default %(default)s)")
-    p.add_argument("--learning-rate", type=float, default=defaults["learning_rate"],
-                   help="SGD learning rate (default %(default)s)")
-    p.add_argument("--batch-size", type=int, default=defaults["batch_size"], help="minibatch size (default %(default)s)")
-    p.add_argument("--seed", type=int, default=defaults.get("seed", 123), help="random seed (default %(default)s)")
-    if "patience" in defaults:
-        p.add_argument("--patience", type=int, default=defaults["patience"],
+    p.add_argument("--epochs", dest=epochs_kw, metavar="N", type=int, default=epochs, help="training epochs (default %(default)s)")
+    p.add_argument("--learning-rate", dest=learning_rate_kw, metavar="RATE", type=float, default=learning_rate,
+                   help=f"SGD learning rate (default {learning_rate_default or learning_rate})")
+    p.add_argument("--batch-size", type=int, default=batch_size, help="minibatch size (default %(default)s)")
+    p.add_argument("--seed", type=int, default=seed, help="random seed (default %(default)s)")
+    if patience is not None:
+        p.add_argument("--patience", type=int, default=patience,
                        help="early-stopping patience in minibatch iterations (default %(default)s)")
-    p.add_argument("--output-dir", default=defaults["output_dir"], help="where outputs go (default %(default)s)")
+    p.add_argument("--output-dir", type=Path, default=Path(output_dir), help="where outputs go (default %(default)s)")
     p.add_argument("--precision", choices=("float32", "float64"), default="float32",
                    help="floating-point precision (default float32, the tutorial's advice for speed)")
     p.add_argument("--mode", choices=MODES, default="default",
@@ -44,15 +53,35 @@ def base_parser(module_doc: str, epilog: str, **defaults) -> argparse.ArgumentPa
     return p
 
 
-def run_cli(main_body: Callable[[], int]) -> int:
-    """Run a script body, turning user-fixable errors into one line and exit code 2.
+def flag_names(message: str, parser: argparse.ArgumentParser) -> str:
+    """Rewrite the keyword arguments named in an error (``n_labels``) as the flags that set them (``--n-labels``).
 
-    The engine's note (what to install for full speed), if any, is printed first.
+    Only names with an underscore are rewritten: plain words (``dataset``, ``mode``) read
+    the same either way.
+
+    >>> p = base_parser("", "", epochs=1, learning_rate=0.1, batch_size=20, seed=1, output_dir="out")
+    >>> flag_names("batch_size must be > 0, got 0", p)
+    '--batch-size must be > 0, got 0'
     """
+    for action in parser._actions:
+        if action.option_strings and "_" in action.dest:
+            message = re.sub(rf"\b{re.escape(action.dest)}\b", action.option_strings[0], message)
+    return message
+
+
+def run_cli(parser: argparse.ArgumentParser, argv, run: Callable[..., object]) -> int:
+    """Parse ``argv`` and call ``run(**options)``: one keyword argument per flag.
+
+    A user-fixable error (:class:`TutorialError`) becomes one line naming the flags, and
+    exit status 2. The engine's note (what to install for full speed), if any, is printed
+    first.
+    """
+    options = vars(parser.parse_args(argv))
     if ENGINE.get("note"):
         print(ENGINE["note"], file=sys.stderr)
     try:
-        return main_body()
+        run(**options)
     except TutorialError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {flag_names(str(exc), parser)}", file=sys.stderr)
         return 2
+    return 0

@@ -280,19 +280,28 @@ def load_dataset(dataset=None, data_root=None, download_ok=True, log=print) -> D
     Parameters
     ----------
     dataset : {None, "mnist", "fashion-mnist", "digits", "synthetic"} or path
-        None: MNIST when present or downloadable, else (with one line saying so) the
-        bundled digits, so a fresh offline machine still runs. "mnist" never falls back.
-        A path may be a ``.pkl.gz`` in the tutorial's format or a folder of IDX files.
+        None: MNIST when present or downloadable; else, with one line saying which and
+        why, Fashion-MNIST when installed, else the bundled digits, so a fresh offline
+        machine still runs. A MNIST file that is present but unreadable is an error,
+        never a reason to switch. "mnist" never falls back. A path may be a ``.pkl.gz`` in
+        the tutorial's format or a folder of IDX files; a bare file name not found in the
+        working directory is looked up in the data folder (the tutorial's
+        ``dataset='mnist.pkl.gz'``).
     data_root : path, optional
         Where datasets are found and cached; default :func:`data_dir`.
     """
     root = Path(data_root) if data_root is not None else data_dir()
     if dataset is None:
+        ds = _local_mnist(root)  # present but unreadable raises: never a reason to switch
+        if ds is not None:
+            return ds
         try:
             return load_dataset("mnist", root, download_ok, log)
         except DataError as exc:
-            log(f"MNIST unavailable ({exc}); training on scikit-learn's digits instead")
-            return load_dataset("digits", root, download_ok, log)
+            fallback = "fashion-mnist" if _fashion_dir(root) is not None else "digits"
+            log(f"MNIST unavailable ({exc}); training on {fallback} instead "
+                f"({'installed here' if fallback == 'fashion-mnist' else 'bundled with scikit-learn'})")
+            return load_dataset(fallback, root, download_ok, log)
     if isinstance(dataset, Dataset):
         return dataset
     name = str(dataset)
@@ -311,9 +320,9 @@ def load_dataset(dataset=None, data_root=None, download_ok=True, log=print) -> D
             ) from None
         return load_idx_dataset(root / "mnist", name="mnist")
     if name == "fashion-mnist":
-        for d in (root / "fashion-mnist", FASHION_MNIST_SYSTEM_DIR):
-            if _has_idx(d):
-                return load_idx_dataset(d, name="fashion-mnist")
+        d = _fashion_dir(root)
+        if d is not None:
+            return load_idx_dataset(d, name="fashion-mnist")
         raise DataError(
             f"Fashion-MNIST not found in {root / 'fashion-mnist'} or {FASHION_MNIST_SYSTEM_DIR}; "
             "install it (apt-get install dataset-fashion-mnist) or copy its four IDX files there"
@@ -323,15 +332,40 @@ def load_dataset(dataset=None, data_root=None, download_ok=True, log=print) -> D
     if name == "synthetic":
         return make_synthetic()
     path = Path(name).expanduser()
+    if not path.exists() and path.name == name and (root / name).exists():
+        path = root / name  # the tutorial's dataset='mnist.pkl.gz': a file in the data folder
     if path.is_dir():
         return load_idx_dataset(path)
     if path.is_file():
         if path.name.endswith(".pkl.gz"):
             return load_mnist_pkl(path)
         raise DataError(f"{path}: unknown dataset file type; give a .pkl.gz or a folder of IDX files")
+    if path.suffix or len(path.parts) > 1:  # it looks like a path
+        raise DataError(f"dataset {name}: no such file or folder (nor in the data folder {root})")
     raise DataError(
         f"unknown dataset {name!r}: use one of {', '.join(DATASET_NAMES)}, a .pkl.gz file or a folder of IDX files"
     )
+
+
+def _fashion_dir(root: Path) -> Path | None:
+    for d in (root / "fashion-mnist", FASHION_MNIST_SYSTEM_DIR):
+        if _has_idx(d):
+            return d
+    return None
+
+
+def predict_test_rows(predict, n_in, model_path, dataset, n=10, data_root=None, log=print):
+    """Print (and return) ``predict(X)`` for the first ``n`` test rows of ``dataset``: the tutorial's ``predict``.
+
+    ``n_in`` is the saved model's input width, checked against the dataset's.
+    """
+    ds = load_dataset(dataset, data_root=data_root, log=log)
+    if ds.n_features != n_in:
+        raise DataError(f"{model_path} expects {n_in} input features, dataset {ds.name} has {ds.n_features}")
+    predicted = predict(ds.test[0][:n])
+    log(f"Predicted values for the first {len(predicted)} examples in test set:")
+    log(str(predicted))
+    return predicted
 
 
 def shared_dataset(data_xy, borrow=True, name="data"):

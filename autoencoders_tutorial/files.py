@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import os
 import tempfile
@@ -126,10 +127,15 @@ def set_params_from_arrays(params: Iterable, arrays: Mapping[str, np.ndarray], s
 
 
 class MetricsLog:
-    """Append-only JSON-lines log; each record is flushed as it is written."""
+    """Append-only JSON-lines log; each record is flushed as it is written.
 
-    def __init__(self, path):
+    Every record carries ``run``, an id of this log object (time and process), so the
+    records of runs appended to one file can be told apart.
+    """
+
+    def __init__(self, path, run: str | None = None):
         self.path = Path(path) if path is not None else None
+        self.run = run or f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{next(_RUN_COUNTER)}"
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -137,6 +143,9 @@ class MetricsLog:
         if self.path is None:
             return
         record.setdefault("time", round(time.time(), 3))
+        record.setdefault("run", self.run)
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record, sort_keys=True) + "\n")
 
+
+_RUN_COUNTER = itertools.count()

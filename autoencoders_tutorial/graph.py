@@ -14,6 +14,7 @@ from __future__ import annotations
 from pytensor.compile.sharedvalue import SharedVariable
 
 from .engine import compile_mode, is_jax_mode, jax_minibatch_function, pt, pytensor
+from .errors import TutorialError
 
 
 def sgd_updates(cost, params, learning_rate):
@@ -72,17 +73,31 @@ def n_batches(shared_or_array, batch_size) -> int:
     return data.shape[0] // batch_size
 
 
+def score_batch_size(batch_size, datasets) -> int:
+    """The minibatch for validation and test: ``batch_size``, or the smaller split's size when that is smaller."""
+    return min(batch_size, *(x.get_value(borrow=True).shape[0] for x, _ in datasets[1:]))
+
+
 def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, mode=None):
-    """Compile the tutorial's three functions of a minibatch index: train, validate, test.
+    """Compile the tutorial's three functions: ``(train_fn, valid_score, test_score)``.
 
     ``datasets`` is what :func:`autoencoders_tutorial.datasets.load_data` returns; ``x``
-    and ``y`` are the symbolic inputs the graphs were built on. Only ``params`` are
-    trained (pass a subset to freeze the rest). Returns ``(train_fn, validate_fn,
-    test_fn)``; the last two give the minibatch's error rate.
+    and ``y`` are the symbolic inputs the graphs were built on. ``train_fn(index)`` does
+    one SGD step of ``params`` only (pass a subset to freeze the rest) and returns the
+    cost; ``valid_score()`` and ``test_score()`` return the error rate of every full
+    minibatch of their split, in minibatches of :func:`score_batch_size` (so a split
+    smaller than ``batch_size`` is still scored).
     """
-    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = datasets
+    (train_x, train_y), *scored = datasets
+    eval_batch = score_batch_size(batch_size, datasets)
+    if eval_batch <= 0:
+        raise TutorialError("the validation or test set is empty")
     updates = sgd_updates(cost, params, learning_rate)
     train_fn = minibatch_function([(x, train_x), (y, train_y)], cost, batch_size, updates=updates, mode=mode)
-    validate_fn = minibatch_function([(x, valid_x), (y, valid_y)], errors, batch_size, mode=mode)
-    test_fn = minibatch_function([(x, test_x), (y, test_y)], errors, batch_size, mode=mode)
-    return train_fn, validate_fn, test_fn
+
+    def scorer(split_x, split_y):
+        fn = minibatch_function([(x, split_x), (y, split_y)], errors, eval_batch, mode=mode)
+        n = n_batches(split_x, eval_batch)
+        return lambda: [fn(i) for i in range(n)]
+
+    return (train_fn, *(scorer(sx, sy) for sx, sy in scored))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from .files import (
     save_params,
     set_params_from_arrays,
 )
-from .graph import compile_classifier, n_batches
+from .graph import compile_classifier, n_batches, score_batch_size
 from .rng import generator_from_state, tutorial_rng
 
 # -- what both loops share -----------------------------------------------------------------
@@ -79,6 +80,30 @@ def _end_epoch(result, t0, costs, log, metrics, phase, epoch, line) -> float:
     return mean
 
 
+def _stalled(before, after, rtol=1e-3) -> bool:
+    return abs(after - before) < rtol * abs(before)
+
+
+def _minibatches(n, desc, log, every):
+    """Minibatch indices ``0..n-1``, with progress inside long epochs.
+
+    On a terminal (``log`` is ``print`` and stdout is a tty) a tqdm bar that disappears
+    at the epoch's end; otherwise (logs, CI) one plain line every ``every`` seconds.
+    """
+    if log is print and sys.stdout.isatty():
+        from tqdm import tqdm
+
+        yield from tqdm(range(n), desc=f"  {desc}", unit="minibatch", leave=False, mininterval=0.5)
+        return
+    t0 = last = time.perf_counter()
+    for i in range(n):
+        yield i
+        now = time.perf_counter()
+        if now - last > every:
+            last = now
+            log(f"  {desc}: {i + 1}/{n} minibatches, {now - t0:.0f}s")
+
+
 def _no_minibatch(n_train_batches):
     if n_train_batches <= 0:
         raise TutorialError("no full minibatch: the training set is smaller than the batch size")
@@ -99,40 +124,37 @@ class EpochResult:
 
 
 def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int = 0, label: str = "", log=print,
-                 metrics: MetricsLog | None = None, on_epoch_end=None, progress_every: float = 15.0) -> EpochResult:
+                 metrics: MetricsLog | None = None, on_epoch_end=None, progress_every: float = 15.0,
+                 stall_hint: str = "another learning rate") -> EpochResult:
     """The one epoch loop: call ``step(i)`` for every minibatch, ``n_epochs`` times.
 
     Prints each epoch's mean cost and seconds (and progress inside long epochs), writes a
     metrics record, and calls ``on_epoch_end(epoch, mean_cost)`` (e.g. to checkpoint).
     A NaN or infinite cost raises :class:`TrainingDiverged`; Ctrl-C stops cleanly after
-    the current minibatch and returns with ``interrupted=True``.
+    the current minibatch and returns with ``interrupted=True``. A cost that moves by less
+    than 0.1% from the second to the third epoch of the call gets one warning line
+    suggesting ``stall_hint`` (training has most likely collapsed).
     """
     _no_minibatch(n_train_batches)
     result = EpochResult(costs=[])
     costs = np.empty(n_train_batches)
     with _stoppable(result, log, label, "parameters trained"):
         for epoch in range(start_epoch, n_epochs):
-            t0 = last = time.perf_counter()
-            for i in range(n_train_batches):
+            t0 = time.perf_counter()
+            for i in _minibatches(n_train_batches, f"{label}epoch {epoch}", log, progress_every):
                 costs[i] = _checked_cost(step(i), label, epoch, i)
-                now = time.perf_counter()
-                if now - last > progress_every:
-                    last = now
-                    log(f"  {label}epoch {epoch}: {i + 1}/{n_train_batches} minibatches, {now - t0:.0f}s")
             mean = _end_epoch(result, t0, costs, log, metrics, _phase(label, "train"), epoch,
-                              lambda m, t: f"{label}Training epoch {epoch}, cost {m:.4f} ({t:.2f}s)")
+                              lambda m, t, epoch=epoch: f"{label}Training epoch {epoch}, cost {m:.4f} ({t:.2f}s)")
             result.costs.append(mean)
+            if len(result.costs) == 3 and _stalled(*result.costs[1:]):
+                log(f"{label}warning: the cost moved by less than 0.1% from epoch {epoch - 1} to {epoch} "
+                    f"({result.costs[1]:.6g} -> {mean:.6g}); training has stalled: try {stall_hint}")
             if on_epoch_end is not None:
                 on_epoch_end(epoch, mean)
     return result
 
 
 # -- the early-stopping loop -----------------------------------------------------------------
-
-
-def mean_error(fn, n: int) -> float:
-    """Mean of ``fn(i)`` over minibatches ``0..n-1`` (a validation or test error)."""
-    return float(np.mean([fn(i) for i in range(n)]))
 
 
 @dataclass
@@ -242,7 +264,7 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                         break
                 state.epoch = epoch
                 _end_epoch(result, t0, costs[:n_done], log, metrics, phase, epoch,
-                           lambda m, t: f"{label}epoch {epoch} done: mean cost {m:.5f}, {t:.2f}s")
+                           lambda m, t, epoch=epoch: f"{label}epoch {epoch} done: mean cost {m:.5f}, {t:.2f}s")
                 if on_epoch_end is not None:
                     on_epoch_end(state, best)
     finally:  # also before a TrainingDiverged error leaves
@@ -253,6 +275,14 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
 
 
 # -- logistic regression and the MLP ---------------------------------------------------------
+
+
+def note_score_batch(batch_size, datasets, log):
+    """Say in one line when validation and test run in smaller minibatches than training."""
+    eval_batch = score_batch_size(batch_size, datasets)
+    if eval_batch < batch_size:
+        log(f"validation and test in minibatches of {eval_batch}: the minibatch {batch_size} is larger than the "
+            "smaller of those sets")
 
 
 def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size, patience, output_dir, model_file,
@@ -270,17 +300,16 @@ def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size
     with pytensor.config.change_flags(floatX=precision):
         ds = load_dataset(dataset, data_root=data_dir, log=log)
         datasets = shared_splits(ds)
-        n_train, n_valid, n_test = (n_batches(d[0], batch_size) for d in datasets)
-        if min(n_valid, n_test) <= 0:
-            raise TutorialError(f"batch size {batch_size} is larger than the validation or test set")
+        n_train = n_batches(datasets[0][0], batch_size)
         x = pt.matrix("x", dtype=precision)
         y = pt.ivector("y")
         classifier, cost = build(x, y, ds.n_features, ds.n_classes, tutorial_rng(seed))
         t0 = time.perf_counter()
-        train_fn, validate_fn, test_fn = compile_classifier(
+        train_fn, valid_score, test_score = compile_classifier(
             x, y, cost, classifier.errors(y), classifier.params, datasets, batch_size, learning_rate, mode)
         log(f"dataset {ds.name}: {n_train} training minibatches of {batch_size}; "
             f"compiled in {time.perf_counter() - t0:.1f}s; engine {describe_mode(mode)}, {precision}")
+        note_score_batch(batch_size, datasets, log)
         path = out / model_file
         keep_previous(path)
         meta = dict(model_meta or {}, n_in=ds.n_features, n_out=ds.n_classes, dataset=ds.name)
@@ -290,7 +319,7 @@ def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size
                         validation_error=state.best_validation_loss, test_error=state.test_score)
 
         result = early_stopping(
-            train_fn, n_train, lambda: mean_error(validate_fn, n_valid), lambda: mean_error(test_fn, n_test),
+            train_fn, n_train, lambda: float(np.mean(valid_score())), lambda: float(np.mean(test_score())),
             classifier.params, n_epochs=n_epochs, patience=patience, on_improvement=save_best, log=log,
             metrics=MetricsLog(out / "metrics.jsonl"),
         )

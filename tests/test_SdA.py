@@ -8,6 +8,7 @@ from conftest import MODES, assert_grads_match_fd
 from autoencoders_tutorial.datasets import shared_dataset
 from autoencoders_tutorial.errors import DataError, TutorialError
 from autoencoders_tutorial.files import load_params
+import SdA as SdA_module
 from SdA import SdA, main, run_SdA
 
 
@@ -140,8 +141,6 @@ def test_resume_equals_uninterrupted(tmp_path, trigger, mode):
     seen = []
     part = run_SdA(output_dir=tmp_path / "part", log=_interrupting_log(trigger, seen), **kw)
     assert seen and part.get("interrupted")
-    with pytest.raises(TutorialError, match="pass --resume"):
-        run_SdA(output_dir=tmp_path / "part", log=lambda *_: None, **kw)
     resumed = run_SdA(output_dir=tmp_path / "part", resume=True, log=lambda *_: None, **kw)
     a, b = _final(tmp_path / "full"), _final(tmp_path / "part")
     assert a.keys() == b.keys()
@@ -156,24 +155,112 @@ def test_resume_with_other_options_is_refused(tmp_path):
         run_SdA(output_dir=tmp_path, resume=True, log=lambda *_: None, **dict(SMALL, batch_size=20))
 
 
-def test_few_labels_and_top_mode(tmp_path):
-    res = run_SdA(output_dir=tmp_path, n_labels=50, finetune="top", log=lambda *_: None, **SMALL)
-    assert 0 <= res["test_error"] <= 1
-    pre = load_params(tmp_path / "checkpoint.npz")[0]
-    assert "layer0.W" in pre
+def test_finetune_top_keeps_the_pretrained_layers(tmp_path):
+    # the weights right after pretraining: the checkpoint of a run stopped in its first fine-tuning epoch
+    seen = []
+    run_SdA(output_dir=tmp_path / "pre", finetune="top", log=_interrupting_log("validation error", seen), **SMALL)
+    pre = load_params(tmp_path / "pre" / "checkpoint.npz")[0]
+    assert seen and load_params(tmp_path / "pre" / "checkpoint.npz")[1]["phase"] == "finetune"
+    res = run_SdA(output_dir=tmp_path / "top", finetune="top", log=lambda *_: None, **SMALL)
+    final = _final(tmp_path / "top")
+    for name in ("layer0.W", "layer0.b", "layer1.W", "layer1.b"):
+        np.testing.assert_array_equal(final[name], pre[name], err_msg=name)
+    assert not np.array_equal(final["logreg.W"], pre["logreg.W"]) and res["finetune_epochs"] == 4
+
+
+def test_n_labels_equals_a_run_on_the_first_rows(tmp_path):
+    from autoencoders_tutorial.datasets import make_synthetic
+
+    # without pretraining, only the labelled rows matter
+    kw = {k: v for k, v in SMALL.items() if k != "dataset"} | {"pretraining_epochs": 0}
+    few = run_SdA(output_dir=tmp_path / "a", dataset=make_synthetic(), n_labels=50, log=lambda *_: None, **kw)
+    cut = make_synthetic()
+    cut.train = (cut.train[0][:50], cut.train[1][:50])
+    first = run_SdA(output_dir=tmp_path / "b", dataset=cut, log=lambda *_: None, **kw)
+    a, b = _final(tmp_path / "a"), _final(tmp_path / "b")
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert few["test_error"] == first["test_error"]
     with pytest.raises(TutorialError, match="n_labels 5000 is more than the 200 training rows"):
-        run_SdA(output_dir=tmp_path / "b", n_labels=5000, log=lambda *_: None, **SMALL)
+        run_SdA(output_dir=tmp_path / "c", n_labels=5000, log=lambda *_: None, **SMALL)
+
+
+def test_features_use_the_labels_they_say(tmp_path):
+    from sklearn.linear_model import LogisticRegression as SkLogReg
+
+    from autoencoders_tutorial.datasets import make_synthetic
+
+    said = []
+    res = run_SdA(output_dir=tmp_path, n_labels=50, features=True, log=said.append, **SMALL)
+    assert any("features fitted on the labels of the first 50 training rows" in s for s in said)
+    # the oracle: codes of the pretrained network (the checkpoint of a run stopped in fine-tuning's first epoch
+    # begins), a logistic regression fitted on the first 50 labelled rows only
+    seen = []
+    run_SdA(output_dir=tmp_path / "pre", n_labels=50, log=_interrupting_log("validation error", seen), **SMALL)
+    sda = SdA.load(tmp_path / "pre" / "checkpoint.npz")
+    ds = make_synthetic()
+    clf = SkLogReg(max_iter=200).fit(sda.get_codes(ds.train[0][:50]), ds.train[1][:50])
+    want = float(np.mean(clf.predict(sda.get_codes(ds.test[0])) != ds.test[1]))
+    assert res["features"]["top-layer codes"] == want
 
 
 def test_no_pretraining_still_finetunes(tmp_path):
     res = run_SdA(output_dir=tmp_path, log=lambda *_: None, **dict(SMALL, pretraining_epochs=0))
-    assert res["finetune_epochs"] > 0 and 0 <= res["test_error"] <= 1
+    assert res["finetune_epochs"] == SMALL["training_epochs"]
     assert not (tmp_path / "filters_layer0.png").exists()  # written after pretraining only
 
 
-def test_resume_and_fresh_together_refused(tmp_path):
-    with pytest.raises(TutorialError, match="contradict"):
-        run_SdA(output_dir=tmp_path, resume=True, fresh=True, log=lambda *_: None, **SMALL)
+def test_resumed_finished_run_rewrites_nothing(tmp_path):
+    run_SdA(output_dir=tmp_path, log=lambda *_: None, **dict(SMALL, training_epochs=1))
+    stamps = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    said = []
+    res = run_SdA(output_dir=tmp_path, resume=True, log=said.append, **dict(SMALL, training_epochs=1))
+    assert res["complete"] and any("is complete" in s and "nothing to do" in s for s in said)
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamps
+
+
+def test_save_load_and_predict(tmp_path, capsys):
+    from autoencoders_tutorial.datasets import make_synthetic
+
+    res = run_SdA(output_dir=tmp_path, log=lambda *_: None, **dict(SMALL, training_epochs=1))
+    loaded = SdA.load(tmp_path / "SdA_model.npz")
+    X = make_synthetic().test[0]
+    np.testing.assert_array_equal(loaded.predict(X), res["model"].predict(X))
+    np.testing.assert_array_equal(loaded.get_codes(X), res["model"].get_codes(X))
+    assert main(["--predict", "--dataset", "synthetic", "--output-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Predicted values for the first 10 examples in test set:" in out
+    assert str(res["model"].predict(X[:10])) in out
+    with pytest.raises(DataError, match="not found"):
+        SdA.load(tmp_path / "none.npz")
+
+
+def test_hidden_without_corruption_takes_the_tutorials_levels(tmp_path):
+    said = []
+    res = run_SdA(output_dir=tmp_path, log=said.append, **dict(SMALL, hidden_layers_sizes=(8, 6, 5, 4),
+                                                               corruption_levels=None, training_epochs=1))
+    assert res["model"].corruption_levels == (0.1, 0.2, 0.3, 0.3)
+    assert any("cut or extended to 4 layers" in s for s in said)
+    assert SdA_module.tutorial_corruption_levels(1) == (0.1,)
+
+
+def test_cli_refuses_to_overwrite_a_checkpoint_python_starts_fresh(tmp_path, capsys):
+    args = ["--dataset", "synthetic", "--hidden", "8", "6", "--corruption", "0.1", "0.2", "--batch-size", "10",
+            "--pretrain-epochs", "1", "--epochs", "1", "--output-dir", str(tmp_path)]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 2
+    assert "checkpoint.npz exists: pass --resume to continue that run, or --fresh" in capsys.readouterr().err
+    assert main([*args, "--resume", "--fresh"]) == 2
+    assert "contradict" in capsys.readouterr().err
+    before = load_params(tmp_path / "checkpoint.npz")[0]
+    said = []
+    run_SdA(output_dir=tmp_path, log=said.append, **dict(SMALL, training_epochs=1))  # a Python call starts fresh
+    assert any("the earlier checkpoint is kept as" in s for s in said)
+    kept = load_params(tmp_path / "checkpoint.previous.npz")[0]
+    for name in before:
+        np.testing.assert_array_equal(kept[name], before[name], err_msg=name)
+    assert (tmp_path / "SdA_model.previous.npz").is_file()
 
 
 @pytest.mark.parametrize("mode", MODES)

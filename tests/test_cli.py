@@ -1,5 +1,7 @@
 """cli: the shared flags, one-line errors with exit status 2, the engine's note."""
 
+from pathlib import Path
+
 import pytest
 
 from autoencoders_tutorial import cli, engine
@@ -7,27 +9,36 @@ from autoencoders_tutorial.errors import DataError
 
 
 def _parser(**extra):
-    return cli.base_parser("First line.\n\nMore.", "example: x", epochs=15, learning_rate=0.1, batch_size=20,
+    return cli.base_parser("First line.\n\nMore.", "example: x", epochs=15, learning_rate=0.1, batch_size=20, seed=123,
                            output_dir="out", **extra)
 
 
 def test_base_parser_defaults_and_flags():
-    args = _parser().parse_args([])
-    assert (args.epochs, args.learning_rate, args.batch_size, args.seed, args.output_dir) == (15, 0.1, 20, 123, "out")
-    assert args.mode == "default" and args.precision == "float32" and args.dataset is None
-    assert not hasattr(args, "patience")
-    assert _parser(patience=50).parse_args(["--patience", "7"]).patience == 7
+    args = vars(_parser().parse_args([]))
+    assert (args["n_epochs"], args["learning_rate"], args["batch_size"], args["seed"]) == (15, 0.1, 20, 123)
+    assert args["output_dir"] == Path("out") and args["mode"] == "default" and args["precision"] == "float32"
+    assert args["dataset"] is None and "patience" not in args
+    assert vars(_parser(patience=50).parse_args(["--patience", "7"]))["patience"] == 7
+    named = vars(_parser(epochs_kw="training_epochs", learning_rate_kw="finetune_lr").parse_args(
+        ["--epochs", "3", "--learning-rate", "0.5"]))
+    assert named["training_epochs"] == 3 and named["finetune_lr"] == 0.5
     with pytest.raises(SystemExit):
         _parser().parse_args(["--mode", "GPU"])
 
 
-def test_run_cli_one_line_errors(capsys, monkeypatch):
-    def body():
-        raise DataError("file x is corrupt; download it again")
-
-    assert cli.run_cli(body) == 2
-    assert capsys.readouterr().err == "error: file x is corrupt; download it again\n"
-    assert cli.run_cli(lambda: 0) == 0
+def test_run_cli_calls_with_one_keyword_per_flag(capsys, monkeypatch):
+    got = {}
+    assert cli.run_cli(_parser(), ["--epochs", "2", "--batch-size", "5"], lambda **kw: got.update(kw)) == 0
+    assert got["n_epochs"] == 2 and got["batch_size"] == 5 and got["output_dir"] == Path("out")
     monkeypatch.setitem(engine.ENGINE, "note", "note: install OpenBLAS")
-    assert cli.run_cli(lambda: 0) == 0
+    assert cli.run_cli(_parser(), [], lambda **kw: None) == 0
     assert capsys.readouterr().err == "note: install OpenBLAS\n"
+
+
+def test_run_cli_one_line_errors_name_the_flags(capsys):
+    def run(**kw):
+        raise DataError("batch_size must be at most the n_epochs of the dataset; dataset x is corrupt")
+
+    assert cli.run_cli(_parser(), [], run) == 2
+    # keyword arguments become flags; plain words (dataset) stay as they are
+    assert capsys.readouterr().err == "error: --batch-size must be at most the --epochs of the dataset; dataset x is corrupt\n"

@@ -10,7 +10,7 @@ from conftest import MODES, assert_grads_match_fd
 
 from autoencoders_tutorial import datasets, graph, training
 from autoencoders_tutorial.errors import DataError
-from autoencoders_tutorial.files import load_params
+from autoencoders_tutorial.files import load_params, save_params
 from dA import dA, main, run_dA
 
 
@@ -257,7 +257,7 @@ def test_cli_bad_inputs_one_line(tmp_path, capsys):
     assert rc == 2 and err.startswith("error: output directory") and "\n" not in err
     rc = main(["--dataset", "synthetic", "--epochs", "1", "--corruption", "1.5", "--output-dir", str(tmp_path)])
     err = capsys.readouterr().err.strip()
-    assert rc == 2 and "corruption_level must be in [0, 1), got 1.5" in err
+    assert rc == 2 and "--corruption entries must be in [0, 1), got 1.5" in err
     rc = main(["--dataset", "nope", "--epochs", "1", "--output-dir", str(tmp_path)])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "unknown dataset 'nope'" in err and "\n" not in err
@@ -277,3 +277,44 @@ def test_cross_entropy_rejects_out_of_range_data(tmp_path):
     ds.train = (np.where(ds.train[0] > 1, np.nan, ds.train[0]), ds.train[1])
     with pytest.raises(DataError, match="NaN"):
         run_dA(dataset=ds, training_epochs=1, n_hidden=4, output_dir=tmp_path, log=lambda *_: None)
+
+
+def test_linear_decoder_default_rate_trains_and_a_stall_is_said(tmp_path):
+    kw = dict(dataset="digits", training_epochs=4, n_hidden=500, corruption_levels=(0.0,), tied_weights=False,
+              loss="squared_error", decoder="linear", output_dir=tmp_path)
+    said = []
+    costs = run_dA(log=said.append, **kw)[0.0]
+    assert any("learning rate 0.01 for the linear decoder" in s for s in said)
+    assert not any("stalled" in s for s in said) and costs[-1] < 0.9 * costs[1]
+    said = []
+    run_dA(learning_rate=0.1, log=said.append, **kw)  # the collapse the issue reported
+    assert any("warning: the cost moved by less than 0.1%" in s and "training has stalled" in s for s in said)
+
+
+def test_save_load_roundtrip_and_written_paths(tmp_path):
+    said = []
+    run_dA(dataset="synthetic", training_epochs=1, n_hidden=5, corruption_levels=(0.3,), output_dir=tmp_path,
+           log=said.append)
+    assert f"wrote {tmp_path / 'dA_corruption_30.npz'}" in said
+    assert f"wrote {tmp_path / 'filters_corruption_30.png'}" in said
+    da = dA.load(tmp_path / "dA_corruption_30.npz")
+    arrays, meta = load_params(tmp_path / "dA_corruption_30.npz")
+    np.testing.assert_array_equal(da.W.get_value(), arrays["W"])
+    assert (da.n_visible, da.n_hidden, da.decoder, meta["model"]) == (16, 5, "sigmoid", "dA")
+    untied = dA(0, n_visible=4, n_hidden=3, tied_weights=False, loss="squared_error", decoder="linear")
+    untied.save(tmp_path / "u.npz")
+    back = dA.load(tmp_path / "u.npz")
+    np.testing.assert_array_equal(back.W_prime.get_value(), untied.W_prime.get_value())
+    assert (back.tied_weights, back.loss, back.decoder) == (False, "squared_error", "linear")
+    save_params(tmp_path / "x.npz", {"b": np.zeros(3)})  # a readable .npz, but not a dA
+    with pytest.raises(DataError, match="is not a saved dA"):
+        dA.load(tmp_path / "x.npz")
+
+
+def test_metrics_lines_carry_a_run_id(tmp_path):
+    for _ in range(2):
+        run_dA(dataset="synthetic", training_epochs=1, n_hidden=4, corruption_levels=(0.0,), output_dir=tmp_path,
+               log=lambda *_: None)
+    lines = [json.loads(s) for s in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    runs = [r["run"] for r in lines]
+    assert len(set(runs)) == 2 and runs == sorted(runs, key=runs.index)  # two runs, each one block

@@ -118,10 +118,11 @@ def test_dataset_selection_errors(tmp_path, monkeypatch):
 
 def test_default_falls_back_to_digits_when_mnist_unavailable(tmp_path, monkeypatch):
     monkeypatch.setenv("AUTOENCODERS_MNIST_URL", "http://127.0.0.1:9/")  # nothing listens on port 9
+    monkeypatch.setattr(datasets, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "no-fashion")
     said = []
     ds = datasets.load_dataset(None, data_root=tmp_path, log=said.append)
     assert ds.name == "digits"
-    assert any("training on scikit-learn's digits" in s for s in said)
+    assert any("training on digits instead (bundled with scikit-learn)" in s for s in said)
     with pytest.raises(datasets.DataError, match="MNIST not found and could not download"):
         datasets.load_dataset("mnist", data_root=tmp_path, log=said.append)
     assert not list((tmp_path / "mnist").glob("*")), "no partial file may be left"
@@ -149,3 +150,25 @@ def test_data_dir(monkeypatch, tmp_path):
     monkeypatch.setattr(datasets, "__file__", str(tmp_path / "site-packages" / "autoencoders_tutorial" / "x.py"))
     (tmp_path / "site-packages" / "data").mkdir(parents=True)  # an installed copy: a stray data/ is not ours
     assert datasets.data_dir() == Path.home() / ".cache" / "autoencoders-tutorial"
+
+
+def test_default_prefers_installed_fashion_mnist_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOENCODERS_MNIST_URL", "http://127.0.0.1:9/")  # nothing listens on port 9
+    monkeypatch.setattr(datasets, "FASHION_MNIST_SYSTEM_DIR", idx_dir(tmp_path, n_train=10_003, n_test=4))
+    said = []
+    ds = datasets.load_dataset(None, data_root=tmp_path / "root", log=said.append)
+    assert ds.name == "fashion-mnist" and ds.train[0].shape == (3, 6)
+    assert any("MNIST unavailable" in s and "training on fashion-mnist instead (installed here)" in s for s in said)
+
+
+def test_a_present_but_corrupt_mnist_is_an_error_not_a_fallback(tmp_path):
+    (tmp_path / "mnist.pkl.gz").write_bytes(b"not a gzip file")
+    with pytest.raises(datasets.DataError, match="mnist.pkl.gz is corrupt or truncated"):
+        datasets.load_dataset(None, data_root=tmp_path, log=lambda *_: None)
+
+
+def test_missing_path_says_no_such_file(tmp_path):
+    with pytest.raises(datasets.DataError, match=r"dataset .*nothing\.pkl\.gz: no such file or folder"):
+        datasets.load_dataset(str(tmp_path / "nothing.pkl.gz"), data_root=tmp_path)
+    with pytest.raises(datasets.DataError, match="unknown dataset 'nope'"):
+        datasets.load_dataset("nope", data_root=tmp_path)

@@ -105,9 +105,10 @@ def test_compile_classifier_trains_only_the_given_params(tiny, mode):
     train, valid, test = graph.compile_classifier(x, y, top.negative_log_likelihood(y), top.errors(y), top.params,
                                                   [data[0], data[0], data[0]], 200, 0.5, mode=mode)
     W_hidden = hidden.W.get_value().copy()
-    before = float(valid(0))
+    before = float(np.mean(valid()))
     for _ in range(20):
         train(0)
     training.sync_shared()
     np.testing.assert_array_equal(hidden.W.get_value(), W_hidden)  # frozen: not in params
-    assert float(valid(0)) < before and float(test(0)) == float(valid(0))  # same rows, same error
+    assert float(np.mean(valid())) < before and test() == valid()  # same rows, same errors
+    assert len(valid()) == 1  # one minibatch of 200 rows

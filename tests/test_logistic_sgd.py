@@ -114,3 +114,11 @@ def test_jax_and_c_train_the_same_with_large_minibatches(tmp_path):
                                 log=lambda *_: None)
     assert res.test_score == pytest.approx(res_c.test_score)
     np.testing.assert_allclose(clf.W.get_value(), clf_c.W.get_value(), rtol=1e-4, atol=1e-6)
+
+
+def test_default_minibatch_runs_on_the_digits_fallback(tmp_path):
+    said = []
+    _, res = run_logistic(dataset="digits", n_epochs=2, output_dir=tmp_path, log=said.append)  # minibatch 600
+    assert any("validation and test in minibatches of 359" in s for s in said)
+    assert res.epochs == 2 and res.best_validation_loss < 0.5
+    assert any(f"best model saved to {tmp_path / 'best_model.npz'}" in s for s in said)

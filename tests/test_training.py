@@ -1,6 +1,7 @@
 """training: the epoch loop, the early-stopping loop (patience arithmetic, restore, Ctrl-C, NaN, resume), checkpoints."""
 
 import math
+import sys
 
 import numpy as np
 import pytensor
@@ -206,3 +207,14 @@ def test_labels_with_braces_are_printed_as_given():
     said = []
     training.train_epochs(lambda i: 1.0, 1, 1, label="{run} ", log=said.append)
     assert said[0].startswith("{run} Training epoch 0, cost 1.0000")
+
+
+def test_progress_lines_inside_long_epochs_and_a_bar_on_a_terminal(capsys, monkeypatch):
+    said = []
+    training.train_epochs(lambda i: 1.0, 3, 1, label="L: ", log=said.append, progress_every=0.0)
+    assert said[:3] == [f"  L: epoch 0: {i}/3 minibatches, 0s" for i in (1, 2, 3)]
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # a terminal: a tqdm bar instead of lines
+    training.train_epochs(lambda i: 1.0, 3, 1, label="L: ", progress_every=0.0)
+    out, err = capsys.readouterr()
+    assert "minibatches" not in out and "L: Training epoch 0, cost 1.0000" in out
+    assert "L: epoch 0" in err and "minibatch" in err  # the bar, on stderr, gone at the epoch's end
