@@ -75,6 +75,7 @@ def test_pretraining_uses_the_given_corruption_levels():
     assert third.pretraining_functions(X, batch_size=200)[0](0) != fn2(0, corruption=0.25)
 
 
+@pytest.mark.slow  # float64 graphs of three layers: 13 s cold
 def test_precomputed_codes_equal_recomputing(tiny, float64):
     results = []
     for precompute in (False, True):
@@ -105,6 +106,7 @@ def test_finetune_top_leaves_hidden_layers(tiny):
     assert not np.array_equal(sda.sigmoid_layers[0].W.get_value(), after["layer0.W"])
 
 
+@pytest.mark.slow  # float64 graphs of the whole stack: 12 s cold
 def test_finetune_gradients_match_finite_differences(float64, rng):
     sda = SdA(np.random.default_rng(4), n_ins=5, hidden_layers_sizes=(4, 3), n_outs=3, corruption_levels=(0.1, 0.2))
     X = rng.random((6, 5))
@@ -130,10 +132,11 @@ def _interrupting_log(trigger, seen):
 
 
 @pytest.mark.parametrize("trigger, mode", [
-    ("Pre-training layer 0: Training epoch 1", "CVM"),  # inside layer 0, after its first epoch
-    ("Pre-training layer 1: Training epoch 0", "CVM"),  # between layers
-    ("epoch 3 done", "CVM"),                            # during fine-tuning
-    pytest.param("Pre-training layer 1: Training epoch 1", "JAX", marks=MODES[1].marks),  # inside layer 1, on JAX
+    pytest.param("Pre-training layer 0: Training epoch 1", "CVM", marks=pytest.mark.slow),  # inside layer 0
+    pytest.param("Pre-training layer 1: Training epoch 0", "CVM", marks=pytest.mark.slow),  # after layer 0
+    ("epoch 3 done", "CVM"),  # during fine-tuning (the default tier's one)
+    pytest.param("Pre-training layer 1: Training epoch 1", "JAX",  # inside layer 1, on JAX
+                 marks=[*MODES[1].marks, pytest.mark.slow]),
 ])
 def test_resume_equals_uninterrupted(tmp_path, trigger, mode):
     kw = dict(SMALL, mode=mode)

@@ -12,6 +12,8 @@ import mlp
 import SdA
 from autoencoders_tutorial.files import load_params
 
+pytestmark = pytest.mark.slow  # about 25 s warm: the slow tier (python -m pytest -m slow)
+
 
 def _write_mnist_pkl(path, n=600, side=8, seed=0):
     """A small stand-in for the tutorial's mnist.pkl.gz: 600 rows per split of 8x8 images, 10 classes."""
