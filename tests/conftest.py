@@ -1,6 +1,7 @@
 """Shared fixtures: tiny synthetic data, float64 for exact numeric checks, a local HTTP server."""
 
 import gzip
+import importlib.util
 import http.server
 import os
 import struct
@@ -19,10 +20,14 @@ if str(ROOT) not in sys.path:
 from autoencoders_tutorial import datasets
 from autoencoders_tutorial.engine import pytensor
 
+HAS_JAX = importlib.util.find_spec("jax") is not None
+
 #: The back ends the end-to-end tests run on: the C back end's ``givens`` path, and JAX's
-#: host path when JAX is installed (CI installs it).
-MODES = ["CVM", pytest.param("JAX", marks=pytest.mark.skipif(
-    __import__("importlib").util.find_spec("jax") is None, reason="JAX not installed"))]
+#: host path when JAX is installed. CI runs both tiers, so both back ends; with JAX
+#: installed the C back end's runs are in the slow tier (their C compilation is most of a
+#: cold run's time), without it they are the default tier's.
+MODES = [pytest.param("CVM", marks=[pytest.mark.slow] if HAS_JAX else []),
+         pytest.param("JAX", marks=pytest.mark.skipif(not HAS_JAX, reason="JAX not installed"))]
 
 
 @pytest.fixture

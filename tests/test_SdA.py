@@ -134,9 +134,8 @@ def _interrupting_log(trigger, seen):
 @pytest.mark.parametrize("trigger, mode", [
     pytest.param("Pre-training layer 0: Training epoch 1", "CVM", marks=pytest.mark.slow),  # inside layer 0
     pytest.param("Pre-training layer 1: Training epoch 0", "CVM", marks=pytest.mark.slow),  # after layer 0
-    ("epoch 3 done", "CVM"),  # during fine-tuning (the default tier's one)
-    pytest.param("Pre-training layer 1: Training epoch 1", "JAX",  # inside layer 1, on JAX
-                 marks=[*MODES[1].marks, pytest.mark.slow]),
+    pytest.param("epoch 3 done", "CVM", marks=MODES[0].marks),  # during fine-tuning
+    pytest.param("Pre-training layer 1: Training epoch 1", "JAX", marks=MODES[1].marks),  # inside layer 1
 ])
 def test_resume_equals_uninterrupted(tmp_path, trigger, mode):
     kw = dict(SMALL, mode=mode)

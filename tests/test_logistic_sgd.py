@@ -102,6 +102,7 @@ def test_predict_errors(tmp_path, capsys):
     assert "not a saved LogisticRegression" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # compiles the classifier for both back ends: 10 s cold
 def test_jax_and_c_train_the_same_with_large_minibatches(tmp_path):
     # minibatches over 127 rows once broke JAX's arange in the negative log-likelihood
     pytest.importorskip("jax")
