@@ -461,7 +461,7 @@ def run_SdA(
         if progress.phase == "done":
             es = progress.early_stopping
             log(f"the run in {out} is complete (best validation error {es.best_validation_loss * 100:f} %, test "
-                f"error {es.test_score * 100:f} %); nothing to do. Start over with --fresh")
+                f"error {es.test_score * 100:f} %); nothing to do. Start over with resume=False (--fresh)")
             return {"complete": True, "best_validation_error": es.best_validation_loss, "test_error": es.test_score,
                     "model": sda}
         if features and progress.phase != "pretrain":
@@ -481,7 +481,7 @@ def run_SdA(
                                   batch_size=batch_size, precompute_codes=precompute_codes, mode=mode,
                                   features=features, n_labels=n_labels, out=out, metrics=metrics, log=log)
             if pre is None:
-                log(f"stopped; run again with --resume to continue from {ckpt}")
+                log(f"stopped; run again with resume=True (--resume) to continue from {ckpt}")
                 return {"interrupted": True}
             results.update(pre)
         interrupted = False
@@ -492,7 +492,7 @@ def run_SdA(
                                               log=log)
             results.update(ft)
             if interrupted:
-                log(f"stopped; the best parameters so far are in memory; run again with --resume to continue "
+                log(f"stopped; the best parameters so far are in memory; run again with resume=True (--resume) to continue "
                     f"from {ckpt}")
         keep_previous(out / "SdA_model.npz")
         sda.save(out / "SdA_model.npz", config=config, **({"interrupted": True} if interrupted else {}))

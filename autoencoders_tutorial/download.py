@@ -41,7 +41,7 @@ def download(url: str, dest, sha256: str, timeout=60.0, progress=True) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix="." + dest.name + ".", suffix=".part")
     except OSError as exc:
-        raise DataError(f"cannot write to {dest.parent} ({exc.strerror or exc}); set --data-dir or "
+        raise DataError(f"cannot write to {dest.parent} ({exc.strerror or exc}); set data_dir or "
                         "AUTOENCODERS_DATA to a writable folder") from None
     h = hashlib.sha256()
     got = 0

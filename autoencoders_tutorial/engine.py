@@ -293,7 +293,7 @@ def jax_minibatch_function(pairs, outputs, batch_size, updates=None, extra_input
     variable's.
     """
     if pytensor.config.floatX != "float32":
-        raise TutorialError("JAX mode runs in float32 here; use --precision float32 or another --mode")
+        raise TutorialError("JAX mode runs in float32 here; use precision float32 or another mode")
     extra_inputs = list(extra_inputs)
     kept, draws = _split_noise_updates(updates)
     placeholders = [var.type(name=f"{var.name or 'input'}_batch") for var, _ in pairs]

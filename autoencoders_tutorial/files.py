@@ -31,7 +31,7 @@ def ensure_output_dir(path) -> Path:
             pass
     except OSError as exc:
         raise TutorialError(
-            f"output directory {path} is not writable ({exc.strerror or exc}); choose another with --output-dir"
+            f"output directory {path} is not writable ({exc.strerror or exc}); choose another output_dir"
         ) from None
     return path
 

@@ -365,9 +365,9 @@ def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
     for key, value in config.items():
         if saved.get(key) != value:
             raise DataError(f"checkpoint {path} was made with {key}={saved.get(key)!r}, this run has {value!r}; "
-                            "use the same options or another --output-dir")
+                            "use the same options or another output_dir")
     if "rng_state" not in meta or "phase" not in meta:
-        raise DataError(f"{path} is not a checkpoint (no training progress in it); use another --output-dir")
+        raise DataError(f"{path} is not a checkpoint (no training progress in it); use another output_dir")
     set_params_from_arrays(params, arrays, source=str(path))
     rng.set_value(generator_from_state(meta["rng_state"]), borrow=True)
     es = meta.get("early_stopping")

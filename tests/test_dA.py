@@ -255,6 +255,7 @@ def test_cli_bad_inputs_one_line(tmp_path, capsys):
     rc = main(["--dataset", "synthetic", "--epochs", "1", "--output-dir", str(blocked / "sub")])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.startswith("error: output directory") and "\n" not in err
+    assert err.endswith("choose another --output-dir")  # the library's output_dir, named as the flag
     rc = main(["--dataset", "synthetic", "--epochs", "1", "--corruption", "1.5", "--output-dir", str(tmp_path)])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "--corruption entries must be in [0, 1), got 1.5" in err

@@ -84,5 +84,5 @@ def test_ensure_output_dir(tmp_path):
     assert files.ensure_output_dir(tmp_path / "a" / "b").is_dir()
     blocked = tmp_path / "file"
     blocked.write_text("x")
-    with pytest.raises(TutorialError, match="is not writable"):
+    with pytest.raises(TutorialError, match="is not writable .*; choose another output_dir$"):
         files.ensure_output_dir(blocked / "sub")
