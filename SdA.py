@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import sys
 import time
-import warnings
 
 import numpy as np
 
@@ -35,6 +34,7 @@ from autoencoders_tutorial.cli import base_parser, run_cli
 from autoencoders_tutorial.datasets import load_dataset, predict_test_rows, shared_dataset, validate_x
 from autoencoders_tutorial.engine import describe_mode, host_function, pt, pytensor  # PyTensor, configured
 from autoencoders_tutorial.errors import DataError, TutorialError, check_corruption, check_positive
+from autoencoders_tutorial.features import features_comparison
 from autoencoders_tutorial.files import (
     MetricsLog,
     ensure_output_dir,
@@ -44,17 +44,11 @@ from autoencoders_tutorial.files import (
     save_params,
     set_params_from_arrays,
 )
-from autoencoders_tutorial.graph import compile_classifier, minibatch_function, n_batches
+from autoencoders_tutorial.graph import PrecomputedRows, compile_classifier, minibatch_function, n_batches
 from autoencoders_tutorial.images import save_filters_image
+from autoencoders_tutorial.layerwise import Progress, finetune, pretrain_layers, resume_or_start, save_checkpoint
 from autoencoders_tutorial.rng import check_random_state, shared_rng, tutorial_rng
-from autoencoders_tutorial.training import (
-    Progress,
-    finetune,
-    load_checkpoint,
-    note_score_batch,
-    pretrain_layers,
-    save_checkpoint,
-)
+from autoencoders_tutorial.training import note_score_batch
 from dA import dA
 from logistic_sgd import LogisticRegression
 from mlp import HiddenLayer
@@ -67,40 +61,16 @@ class PretrainFunction:
     """One layer's compiled pretraining step: ``fn(index, corruption=level_k, lr=0.1) -> cost``.
 
     (PyTensor 3 dropped inputs with default values, so the defaults live here.) With
-    precomputed codes (``codes_fn`` and ``buffer`` given), the first call, and the first
-    after :meth:`release`, passes the training set through the frozen lower layers once,
-    minibatch by minibatch with the same shapes as the recomputing function, into the
-    shared ``buffer`` that the compiled step slices.
+    precomputed codes (``codes``, a :class:`PrecomputedRows`), the first call after the
+    codes were released passes the training set through the frozen lower layers once.
     """
 
-    def __init__(self, sda, fn, corruption, lr=0.1, codes_fn=None, buffer=None, n_rows=0, batch_size=1):
-        self.sda, self.fn, self.corruption, self.lr = sda, fn, corruption, lr
-        self.codes_fn, self.buffer, self.n_rows, self.batch_size = codes_fn, buffer, n_rows, batch_size
-        self.ready = codes_fn is None
-
-    def prepare(self):
-        """Compute the lower layers' codes for the whole training set (once per layer)."""
-        for other in self.sda._pretrain_wrappers:  # at most one layer's codes in memory
-            if other is not self:
-                other.release()
-        n = self.n_rows // self.batch_size
-        width = self.buffer.get_value(borrow=True).shape[1]
-        codes = np.empty((n * self.batch_size, width), dtype=self.buffer.dtype)
-        for i in range(n):
-            codes[i * self.batch_size: (i + 1) * self.batch_size] = self.codes_fn(i)
-        self.buffer.set_value(codes, borrow=True)
-        self.ready = True
-
-    def release(self):
-        """Free the codes buffer (recomputed on the next call)."""
-        if self.buffer is not None:
-            width = self.buffer.get_value(borrow=True).shape[1]
-            self.buffer.set_value(np.zeros((0, width), dtype=self.buffer.dtype))
-            self.ready = False
+    def __init__(self, fn, corruption, lr=0.1, codes=None):
+        self.fn, self.corruption, self.lr, self.codes = fn, corruption, lr, codes
 
     def __call__(self, index, corruption=None, lr=None):
-        if not self.ready:
-            self.prepare()
+        if self.codes is not None:
+            self.codes.ensure()
         return self.fn(index, self.corruption if corruption is None else corruption, self.lr if lr is None else lr)
 
 
@@ -189,7 +159,7 @@ class SdA:
         self.params.extend(self.logLayer.params)
         self.finetune_cost = self.logLayer.negative_log_likelihood(self.y)
         self.errors = self.logLayer.errors(self.y)
-        self._pretrain_wrappers = []
+        self._precomputed = []  # the PrecomputedRows of the pretraining functions: one filled at a time
         self._codes_fns = {}
         self._predict_fn = None
         self.saved_meta = {}  # what a loaded model's file said beside its parameters
@@ -218,17 +188,15 @@ class SdA:
             extra = (corruption_level, learning_rate)
             if k == 0 or not precompute_codes:
                 fn = minibatch_function([(self.x, train_set_x)], cost, batch_size, updates, extra, mode)
-                fns.append(PretrainFunction(self, fn, self.corruption_levels[k]))
+                fns.append(PretrainFunction(fn, self.corruption_levels[k]))
                 continue
             below = self.sigmoid_layers[k - 1].output
             buffer = pytensor.shared(np.zeros((0, self.hidden_layers_sizes[k - 1]), dtype=pytensor.config.floatX),
                                      name=f"codes{k - 1}")
             fn = minibatch_function([(below, buffer)], cost, batch_size, updates, extra, mode)
             codes_fn = minibatch_function([(self.x, train_set_x)], below, batch_size, mode=mode)
-            wrapper = PretrainFunction(self, fn, self.corruption_levels[k], codes_fn=codes_fn, buffer=buffer,
-                                       n_rows=n_rows, batch_size=batch_size)
-            self._pretrain_wrappers.append(wrapper)
-            fns.append(wrapper)
+            codes = PrecomputedRows(codes_fn, buffer, n_rows, batch_size, group=self._precomputed)
+            fns.append(PretrainFunction(fn, self.corruption_levels[k], codes=codes))
         return fns
 
     def build_finetune_functions(self, datasets, batch_size, learning_rate, params=None, mode=None):
@@ -290,38 +258,6 @@ class SdA:
                               [np.zeros((0, self.hidden_layers_sizes[layer]), dtype=self.x.dtype)])
 
 
-# -- features ---------------------------------------------------------------------------
-
-
-def features_comparison(sda, ds, n_labels=None, max_iter=200, log=print):
-    """Train one scikit-learn logistic regression on raw pixels, on top-layer codes, and on
-    both, with the labels of the first ``n_labels`` training rows (all when None); return
-    ``{name: test error}``."""
-    from sklearn.linear_model import LogisticRegression as SkLogReg
-
-    (Xtr, ytr), _, (Xte, yte) = ds.splits
-    Xtr, ytr = Xtr[:n_labels], ytr[:n_labels]
-    log(f"  features fitted on the labels of {'all' if n_labels is None else 'the first'} {len(ytr)} training rows, "
-        f"tested on {len(yte)} test rows")
-    Ctr, Cte = sda.get_codes(Xtr), sda.get_codes(Xte)
-    sets = {
-        "raw pixels": (Xtr, Xte),
-        "top-layer codes": (Ctr, Cte),
-        "raw + codes": (np.hstack([Xtr, Ctr]), np.hstack([Xte, Cte])),
-    }
-    errors = {}
-    for name, (A, B) in sets.items():
-        t0 = time.perf_counter()
-        clf = SkLogReg(max_iter=max_iter)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # lbfgs may stop at max_iter; the error is still what it is
-            clf.fit(A, ytr)
-        errors[name] = float(np.mean(clf.predict(B) != yte))
-        log(f"  features {name:16s}: test error {errors[name] * 100:6.2f} %  ({A.shape[1]} features, "
-            f"{time.perf_counter() - t0:.1f}s)")
-    return errors
-
-
 # -- the training run -------------------------------------------------------------------
 
 
@@ -354,8 +290,8 @@ def _pretrain_phase(sda, ds, train_x, progress, checkpoint, *, epochs, lr, batch
     t_pre = time.perf_counter()
     seconds = pretrain_layers(fns, n_batches(train_x, batch_size), epochs, lr, progress, checkpoint=checkpoint,
                               log=log, metrics=metrics)
-    for wrapper in sda._pretrain_wrappers:  # free the precomputed codes
-        wrapper.release()
+    for codes in sda._precomputed:  # free the precomputed codes
+        codes.release()
     if seconds is None:
         return None
     results = {f"pretrain_layer{k}_seconds": s for k, s in seconds.items()}
@@ -450,14 +386,8 @@ def run_SdA(
                       n_outs=ds.n_classes, corruption_levels=list(sda.corruption_levels), batch_size=batch_size,
                       pretraining_epochs=pretraining_epochs, pretrain_lr=pretrain_lr, finetune_lr=finetune_lr,
                       finetune=finetune, n_labels=n_labels, seed=seed, precision=precision)
-        progress = Progress("pretrain" if pretraining_epochs > 0 else "finetune")
-        if resume and ckpt.exists():
-            progress = load_checkpoint(ckpt, sda.all_params, sda.theano_rng, config)
-            log(f"resuming from {ckpt}: {progress.describe()}")
-        elif resume:
-            log(f"no checkpoint in {out}; starting a fresh run")
-        elif ckpt.exists():
-            log(f"starting a fresh run; the earlier checkpoint is kept as {keep_previous(ckpt)}")
+        progress = resume_or_start(ckpt, sda.all_params, sda.theano_rng, config, resume,
+                                   Progress("pretrain" if pretraining_epochs > 0 else "finetune"), log)
         if progress.phase == "done":
             es = progress.early_stopping
             log(f"the run in {out} is complete (best validation error {es.best_validation_loss * 100:f} %, test "
@@ -492,8 +422,8 @@ def run_SdA(
                                               log=log)
             results.update(ft)
             if interrupted:
-                log(f"stopped; the best parameters so far are in memory; run again with resume=True (--resume) to continue "
-                    f"from {ckpt}")
+                log(f"stopped; the best parameters so far are in memory; run again with resume=True (--resume) to "
+                    f"continue from {ckpt}")
         keep_previous(out / "SdA_model.npz")
         sda.save(out / "SdA_model.npz", config=config, **({"interrupted": True} if interrupted else {}))
         log(f"wrote {out / 'SdA_model.npz'}, {ckpt} and {metrics.path} (run {metrics.run})")

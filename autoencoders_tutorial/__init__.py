@@ -12,7 +12,9 @@ concern (imports flow downwards, ``engine`` at the bottom)::
     download   the checked MNIST download
     datasets   Dataset, readers (pkl.gz, IDX, digits, synthetic), validation, load_data
     graph      sgd_updates, minibatch functions, compiled classifiers
-    training   the epoch loop, the early-stopping loop, pretraining and fine-tuning steps
+    training   the epoch loop, the early-stopping loop, train_classifier
+    layerwise  greedy pretraining then fine-tuning on those loops, checkpoints, resume
+    features   the features table (scikit-learn on raw inputs, codes, both)
     cli        the shared command-line flags and run_cli
 
 Importing this package itself imports nothing heavy (not even PyTensor). Every module

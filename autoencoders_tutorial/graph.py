@@ -11,6 +11,7 @@ is :func:`minibatch_function`; on JAX it hands over to
 
 from __future__ import annotations
 
+import numpy as np
 from pytensor.compile.sharedvalue import SharedVariable
 
 from .engine import compile_mode, is_jax_mode, jax_minibatch_function, pt, pytensor
@@ -65,6 +66,42 @@ def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=()
     index = pt.lscalar("index")
     return pytensor.function([index, *extra_inputs], outputs, updates=updates, mode=mode,
                              givens=minibatch_givens(index, batch_size, pairs))
+
+
+class PrecomputedRows:
+    """Rows that a frozen part of a graph gives for a whole dataset, computed once into a shared buffer.
+
+    ``fill(i)`` is a compiled minibatch function returning the rows of minibatch ``i``
+    (so they come out exactly as a function recomputing them per minibatch would give
+    them); ``buffer`` is the shared matrix that the consumer's compiled step slices. The
+    buffer is filled by :meth:`ensure` and freed by :meth:`release`; the members of one
+    ``group`` (a list) keep at most one buffer filled at a time.
+    """
+
+    def __init__(self, fill, buffer, n_rows, batch_size, group):
+        self.fill, self.buffer, self.n_rows, self.batch_size, self.group = fill, buffer, n_rows, batch_size, group
+        self.ready = False
+        group.append(self)
+
+    def ensure(self):
+        """Fill the buffer unless it is filled (the one pass over the dataset)."""
+        if self.ready:
+            return
+        for other in self.group:
+            if other is not self:
+                other.release()
+        n, b = self.n_rows // self.batch_size, self.batch_size
+        rows = np.empty((n * b, self.buffer.get_value(borrow=True).shape[1]), dtype=self.buffer.dtype)
+        for i in range(n):
+            rows[i * b: (i + 1) * b] = self.fill(i)
+        self.buffer.set_value(rows, borrow=True)
+        self.ready = True
+
+    def release(self):
+        """Free the buffer (filled again on the next :meth:`ensure`)."""
+        width = self.buffer.get_value(borrow=True).shape[1]
+        self.buffer.set_value(np.zeros((0, width), dtype=self.buffer.dtype))
+        self.ready = False
 
 
 def n_batches(shared_or_array, batch_size) -> int:

@@ -4,11 +4,9 @@
   each SdA pretraining layer);
 - :func:`early_stopping` is the tutorial's patience loop (logistic regression, the MLP,
   SdA fine-tuning);
-- :func:`train_classifier` is the whole ``logistic_sgd.py`` / ``mlp.py`` run on it;
-- :func:`pretrain_layers` and :func:`finetune` are the two phases of ``SdA.py``, which
-  keep a :class:`Progress` that :func:`save_checkpoint` writes and
-  :func:`load_checkpoint` restores, so a resumed run ends exactly where an uninterrupted
-  one does.
+- :func:`train_classifier` is the whole ``logistic_sgd.py`` / ``mlp.py`` run on it.
+
+The two phases of ``SdA.py`` built on these loops, resumable, are in :mod:`.layerwise`.
 
 Both loops stop on a NaN or infinite cost with one line (:class:`TrainingDiverged`),
 stop cleanly on Ctrl-C, and give JAX-updated parameters numpy values when they end.
@@ -27,18 +25,17 @@ import numpy as np
 
 from .datasets import load_dataset, shared_splits
 from .engine import describe_mode, pt, pytensor, sync_shared
-from .errors import DataError, TrainingDiverged, TutorialError, check_positive
+from .errors import TrainingDiverged, TutorialError, check_positive
 from .files import (
     MetricsLog,
     ensure_output_dir,
     keep_previous,
-    load_params,
     params_to_arrays,
     save_params,
     set_params_from_arrays,
 )
 from .graph import compile_classifier, n_batches, score_batch_size
-from .rng import generator_from_state, tutorial_rng
+from .rng import tutorial_rng
 
 # -- what both loops share -----------------------------------------------------------------
 
@@ -329,97 +326,3 @@ def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size
     log(f"The code ran for {result.epochs} epochs, with {result.epochs / max(result.seconds, 1e-9):f} epochs/sec "
         f"({per_epoch:.2f}s per epoch); best model saved to {path}")
     return classifier, result, ds
-
-
-# -- layer-wise pretraining, then fine-tuning, resumable ---------------------------------------
-
-
-@dataclass
-class Progress:
-    """Where a pretrain-then-fine-tune run stands; what a checkpoint saves and a resume continues."""
-
-    phase: str = "pretrain"  # "pretrain", "finetune" or "done"
-    layer: int = 0  # pretraining: the layer in progress
-    epoch: int = 0  # epochs completed in that layer, or of fine-tuning
-    early_stopping: EarlyStoppingState | None = None
-    best: dict | None = None  # fine-tuning's best parameters so far
-
-    def describe(self) -> str:
-        return f"phase {self.phase}, layer {self.layer}, epoch {self.epoch}"
-
-
-def save_checkpoint(path, params, rng, config: Mapping, progress: Progress) -> None:
-    """Write ``params``, the noise generator ``rng``'s state and ``progress``, atomically."""
-    arrays = params_to_arrays(params)
-    arrays.update({"best." + k: v for k, v in (progress.best or {}).items()})
-    es = progress.early_stopping
-    save_params(path, arrays, config=dict(config), phase=progress.phase, layer=progress.layer, epoch=progress.epoch,
-                rng_state=rng.get_value(borrow=True).bit_generator.state,
-                early_stopping=es.to_meta() if es is not None else None)
-
-
-def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
-    """Restore a checkpoint made with the same ``config`` into ``params`` and ``rng``."""
-    arrays, meta = load_params(path)
-    saved = meta.get("config", {})
-    for key, value in config.items():
-        if saved.get(key) != value:
-            raise DataError(f"checkpoint {path} was made with {key}={saved.get(key)!r}, this run has {value!r}; "
-                            "use the same options or another output_dir")
-    if "rng_state" not in meta or "phase" not in meta:
-        raise DataError(f"{path} is not a checkpoint (no training progress in it); use another output_dir")
-    set_params_from_arrays(params, arrays, source=str(path))
-    rng.set_value(generator_from_state(meta["rng_state"]), borrow=True)
-    es = meta.get("early_stopping")
-    best = {k[5:]: v for k, v in arrays.items() if k.startswith("best.")} or None
-    return Progress(meta["phase"], meta.get("layer", 0), meta.get("epoch", 0),
-                    EarlyStoppingState.from_meta(es) if es else None, best)
-
-
-def pretrain_layers(fns, n_train_batches, n_epochs, learning_rate, progress: Progress, *, checkpoint, log=print,
-                    metrics=None) -> dict | None:
-    """Greedy layer-wise pretraining: ``n_epochs`` of ``fns[k](i, lr=learning_rate)`` per layer.
-
-    Starts at ``progress`` (layer and epoch), updates it and calls
-    ``checkpoint(progress)`` after every epoch and once more when every layer is done
-    (then ``progress.phase`` is "finetune"). Returns ``{layer: seconds}``, or None when
-    Ctrl-C stopped it.
-    """
-    seconds = {}
-    for k in range(progress.layer, len(fns)):
-        start = progress.epoch if k == progress.layer else 0
-
-        def on_epoch_end(epoch, _cost, k=k):
-            progress.layer, progress.epoch = k, epoch + 1
-            checkpoint(progress)
-
-        t0 = time.perf_counter()
-        res = train_epochs(lambda i, fn=fns[k]: fn(i, lr=learning_rate), n_train_batches, n_epochs,
-                           start_epoch=start, label=f"Pre-training layer {k}: ", log=log, metrics=metrics,
-                           on_epoch_end=on_epoch_end)
-        if res.interrupted:
-            return None
-        seconds[k] = time.perf_counter() - t0
-    progress.phase, progress.layer, progress.epoch = "finetune", 0, 0
-    checkpoint(progress)
-    return seconds
-
-
-def finetune(train_fn, n_train_batches, validate, test, params, progress: Progress, *, checkpoint, n_epochs,
-             patience, log=print, metrics=None) -> EarlyStoppingResult:
-    """Supervised fine-tuning with :func:`early_stopping`, resumable from ``progress``.
-
-    ``checkpoint(progress)`` runs after every epoch, and once more when the loop ends
-    without Ctrl-C (then ``progress.phase`` is "done").
-    """
-    def on_epoch_end(state, best):
-        progress.epoch, progress.early_stopping, progress.best = state.epoch, state, best
-        checkpoint(progress)
-
-    res = early_stopping(train_fn, n_train_batches, validate, test, params, n_epochs=n_epochs, patience=patience,
-                         patience_increase=2.0, improvement_threshold=0.995, state=progress.early_stopping,
-                         best_params=progress.best, on_epoch_end=on_epoch_end, log=log, metrics=metrics)
-    if not res.interrupted:
-        progress.phase, progress.early_stopping, progress.best = "done", res.state, None
-        checkpoint(progress)
-    return res

@@ -170,8 +170,8 @@ def child_sda(X, batch, repeats, what):
     compile_s = time.perf_counter() - t0
     for k, fn in enumerate(fns):
         t0 = time.perf_counter()
-        if hasattr(fn, "prepare") and not fn.ready:
-            fn.prepare()  # the once-per-layer pass, counted in the layer's time below
+        if fn.codes is not None:
+            fn.codes.ensure()  # the once-per-layer pass, counted in the layer's time below
         prep = time.perf_counter() - t0
         epoch, warm = timed_epochs(lambda i, fn=fn: fn(i, lr=0.001), n, repeats)
         out[f"layer{k}"] = (epoch + prep, warm, compile_s if k == 0 else 0.0)

@@ -1,8 +1,8 @@
 """Shared fixtures: tiny synthetic data, float64 for exact numeric checks, a local HTTP server."""
 
 import gzip
-import importlib.util
 import http.server
+import importlib.util
 import os
 import struct
 import subprocess

@@ -5,10 +5,10 @@ import pytensor
 import pytest
 from conftest import MODES, assert_grads_match_fd
 
+import SdA as SdA_module
 from autoencoders_tutorial.datasets import shared_dataset
 from autoencoders_tutorial.errors import DataError, TutorialError
 from autoencoders_tutorial.files import load_params
-import SdA as SdA_module
 from SdA import SdA, main, run_SdA
 
 

@@ -112,3 +112,24 @@ def test_compile_classifier_trains_only_the_given_params(tiny, mode):
     np.testing.assert_array_equal(hidden.W.get_value(), W_hidden)  # frozen: not in params
     assert float(np.mean(valid())) < before and test() == valid()  # same rows, same errors
     assert len(valid()) == 1  # one minibatch of 200 rows
+
+
+def test_precomputed_rows_fill_once_and_one_per_group():
+    data = pytensor.shared(np.arange(12, dtype=pytensor.config.floatX).reshape(6, 2))
+    x = pt.matrix("x")
+    calls = []
+    double = graph.minibatch_function([(x, data)], 2 * x, 2, mode="CVM")
+
+    def fill(i):
+        calls.append(i)
+        return double(i)
+
+    group = []
+    a = graph.PrecomputedRows(fill, pytensor.shared(np.zeros((0, 2), dtype=data.dtype)), 5, 2, group)
+    b = graph.PrecomputedRows(fill, pytensor.shared(np.zeros((0, 2), dtype=data.dtype)), 6, 2, group)
+    a.ensure()
+    a.ensure()  # filled once
+    np.testing.assert_array_equal(a.buffer.get_value(), 2 * np.arange(8).reshape(4, 2))  # 2 full minibatches of 5 rows
+    assert calls == [0, 1]
+    b.ensure()  # a's buffer is freed: one filled at a time
+    assert a.buffer.get_value().shape == (0, 2) and not a.ready and b.buffer.get_value().shape == (6, 2)
