@@ -372,7 +372,7 @@ def run_SdA(
         corruption_levels = tutorial_corruption_levels(len(hidden_layers_sizes))
         if len(hidden_layers_sizes) != len(TUTORIAL_CORRUPTION):
             log(f"corruption levels {list(corruption_levels)}: the tutorial's, cut or extended to "
-                f"{len(hidden_layers_sizes)} layers (set them with corruption_levels)")
+                f"{len(hidden_layers_sizes)} layers (set them with corruption_levels, --corruption)")
     out = ensure_output_dir(output_dir)
     ckpt = out / "checkpoint.npz"
     with pytensor.config.change_flags(floatX=precision):
@@ -470,7 +470,8 @@ def main(argv=None) -> int:
                     "--output-dir few\n"
                     "  python SdA.py --resume   # continue an interrupted run",
                     epochs=1000, learning_rate=0.1, batch_size=1, seed=89677, output_dir="SdA_out",
-                    epochs_kw="training_epochs", learning_rate_kw="finetune_lr")
+                    epochs_kw="training_epochs", learning_rate_kw="finetune_lr",
+                    epochs_help="fine-tuning epochs at most (early stopping)")
     p.add_argument("--pretrain-epochs", dest="pretraining_epochs", type=int, default=15,
                    help="pretraining epochs per layer (default %(default)s)")
     p.add_argument("--pretrain-lr", type=float, default=0.001, help="pretraining learning rate (default %(default)s)")

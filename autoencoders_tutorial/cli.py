@@ -14,8 +14,8 @@ from .errors import TutorialError
 
 
 def base_parser(module_doc: str, epilog: str, *, epochs, learning_rate, batch_size, seed, output_dir, patience=None,
-                epochs_kw="n_epochs", learning_rate_kw="learning_rate", learning_rate_default=None
-                ) -> argparse.ArgumentParser:
+                epochs_kw="n_epochs", learning_rate_kw="learning_rate", learning_rate_default=None,
+                epochs_help="training epochs") -> argparse.ArgumentParser:
     """The options every script shares, declared once, with the tutorial's defaults.
 
     Every flag's ``dest`` is the keyword argument of the script's ``run_*`` function it
@@ -37,7 +37,7 @@ def base_parser(module_doc: str, epilog: str, *, epochs, learning_rate, batch_si
                    help="mnist | fashion-mnist | digits | synthetic | PATH (.pkl.gz or IDX folder). "
                         "Default: MNIST if present or downloadable, else Fashion-MNIST if installed, else digits")
     p.add_argument("--data-dir", default=None, help=f"where datasets are found and cached (default {data_dir()})")
-    p.add_argument("--epochs", dest=epochs_kw, metavar="N", type=int, default=epochs, help="training epochs (default %(default)s)")
+    p.add_argument("--epochs", dest=epochs_kw, metavar="N", type=int, default=epochs, help=f"{epochs_help} (default %(default)s)")
     p.add_argument("--learning-rate", dest=learning_rate_kw, metavar="RATE", type=float, default=learning_rate,
                    help=f"SGD learning rate (default {learning_rate_default or learning_rate})")
     p.add_argument("--batch-size", type=int, default=batch_size, help="minibatch size (default %(default)s)")

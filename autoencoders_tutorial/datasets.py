@@ -363,6 +363,7 @@ def predict_test_rows(predict, n_in, model_path, dataset, n=10, data_root=None, 
     if ds.n_features != n_in:
         raise DataError(f"{model_path} expects {n_in} input features, dataset {ds.name} has {ds.n_features}")
     predicted = predict(ds.test[0][:n])
+    log(f"{model_path} on the test set of {ds.name}:")
     log(f"Predicted values for the first {len(predicted)} examples in test set:")
     log(str(predicted))
     return predicted

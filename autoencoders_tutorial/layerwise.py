@@ -29,6 +29,8 @@ class Progress:
     best: dict | None = None  # fine-tuning's best parameters so far
 
     def describe(self) -> str:
+        if self.phase == "done":
+            return "the run is finished"
         return f"phase {self.phase}, layer {self.layer}, epoch {self.epoch}"
 
 

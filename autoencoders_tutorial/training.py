@@ -325,4 +325,5 @@ def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size
         f"with test performance {result.test_score * 100:f} %")
     log(f"The code ran for {result.epochs} epochs, with {result.epochs / max(result.seconds, 1e-9):f} epochs/sec "
         f"({per_epoch:.2f}s per epoch); best model saved to {path}")
+    log(f"wrote {path} and {out / 'metrics.jsonl'}")
     return classifier, result, ds
