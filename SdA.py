@@ -298,7 +298,7 @@ def _pretrain_phase(sda, ds, train_x, progress, checkpoint, *, epochs, lr, batch
     results["pretrain_seconds"] = time.perf_counter() - t_pre
     log(f"The pretraining code for file SdA.py ran for {results['pretrain_seconds'] / 60:.2f}m")
     if ds.image_shape is not None:
-        log(f"wrote {save_filters_image(sda.sigmoid_layers[0].W.get_value(borrow=True), ds.image_shape, out / 'filters_layer0.png')}")
+        log(f"wrote {save_filters_image(sda.sigmoid_layers[0].W.get_value(), ds.image_shape, out / 'filters_layer0.png')}")
     if features:
         log("features from the pretrained network, scikit-learn logistic regression on each:")
         results["features"] = features_comparison(sda, ds, n_labels=n_labels, log=log)

@@ -306,7 +306,7 @@ def run_dA(
             log(f"corruption {pct}%: compiled in {time.perf_counter() - t0:.1f}s")
             t0 = time.perf_counter()
             res = train_epochs(train_da, n_train_batches, training_epochs, label=f"[{pct}%] ",
-                               log=log, metrics=metrics, stall_hint="a lower --learning-rate (or the sigmoid decoder)")
+                               log=log, metrics=metrics, stall_hint="a lower learning_rate, --learning-rate (or the sigmoid decoder)")
             minutes = (time.perf_counter() - t0) / 60
             log(f"The {pct}% corruption code for file dA.py ran for {minutes:.2f}m")
             history[level] = res.costs
@@ -316,7 +316,9 @@ def run_dA(
                     dataset=ds.name, precision=precision)
             log(f"wrote {model_path}")
             if ds.image_shape is not None:
-                log(f"wrote {save_filters_image(da.W.get_value(borrow=True), ds.image_shape, out / f'filters_corruption_{pct}.png')}")
+                image = save_filters_image(da.W.get_value(borrow=True), ds.image_shape,
+                                           out / f"filters_corruption_{pct}.png")
+                log(f"wrote {image}")
             else:
                 log("inputs are not square images; filter image skipped")
             metrics.write(phase=f"dA{pct}", final_cost=res.costs[-1] if res.costs else None,

@@ -115,10 +115,6 @@ class EpochResult:
     interrupted: bool = False
     epoch_seconds: list = field(default_factory=list)
 
-    @property
-    def seconds(self):  # the name this result had before
-        return self.epoch_seconds
-
 
 def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int = 0, label: str = "", log=print,
                  metrics: MetricsLog | None = None, on_epoch_end=None, progress_every: float = 15.0,
