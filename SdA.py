@@ -30,15 +30,13 @@ import time
 
 import numpy as np
 
-from autoencoders_tutorial.cli import base_parser, run_cli
+from autoencoders_tutorial.cli import base_parser, count, level, rate, run_cli, size
 from autoencoders_tutorial.datasets import load_dataset, predict_test_rows, shared_dataset, validate_x
-from autoencoders_tutorial.engine import describe_mode, host_function, pt, pytensor  # PyTensor, configured
+from autoencoders_tutorial.engine import describe_mode, host_function, pt, pytensor, resolved_backend  # PyTensor, configured
 from autoencoders_tutorial.errors import DataError, TutorialError, check_corruption, check_positive
 from autoencoders_tutorial.features import features_comparison
 from autoencoders_tutorial.files import (
     MetricsLog,
-    ensure_output_dir,
-    keep_previous,
     load_params,
     params_to_arrays,
     save_params,
@@ -48,6 +46,7 @@ from autoencoders_tutorial.graph import PrecomputedRows, compile_classifier, min
 from autoencoders_tutorial.images import save_filters_image
 from autoencoders_tutorial.layerwise import Progress, finetune, pretrain_layers, resume_or_start, save_checkpoint
 from autoencoders_tutorial.rng import check_random_state, shared_rng, tutorial_rng
+from autoencoders_tutorial.runs import RunFolder
 from autoencoders_tutorial.training import note_score_batch
 from dA import dA
 from logistic_sgd import LogisticRegression
@@ -279,7 +278,7 @@ def tutorial_corruption_levels(n_layers):
 
 
 def _pretrain_phase(sda, ds, train_x, progress, checkpoint, *, epochs, lr, batch_size, precompute_codes, mode,
-                    features, n_labels, out, metrics, log):
+                    features, n_labels, folder, metrics, log):
     """Greedy layer-wise pretraining from ``progress``; then the filter image and the features table.
 
     Returns the phase's results, or None when Ctrl-C stopped it.
@@ -298,7 +297,8 @@ def _pretrain_phase(sda, ds, train_x, progress, checkpoint, *, epochs, lr, batch
     results["pretrain_seconds"] = time.perf_counter() - t_pre
     log(f"The pretraining code for file SdA.py ran for {results['pretrain_seconds'] / 60:.2f}m")
     if ds.image_shape is not None:
-        log(f"wrote {save_filters_image(sda.sigmoid_layers[0].W.get_value(), ds.image_shape, out / 'filters_layer0.png')}")
+        image = save_filters_image(sda.sigmoid_layers[0].W.get_value(), ds.image_shape, folder.path / "filters_layer0.png")
+        log(f"wrote {folder.note(image, 'the first layer filters')}")
     if features:
         log("features from the pretrained network, scikit-learn logistic regression on each:")
         results["features"] = features_comparison(sda, ds, n_labels=n_labels, log=log)
@@ -373,9 +373,10 @@ def run_SdA(
         if len(hidden_layers_sizes) != len(TUTORIAL_CORRUPTION):
             log(f"corruption levels {list(corruption_levels)}: the tutorial's, cut or extended to "
                 f"{len(hidden_layers_sizes)} layers (set them with corruption_levels, --corruption)")
-    out = ensure_output_dir(output_dir)
-    ckpt = out / "checkpoint.npz"
-    with pytensor.config.change_flags(floatX=precision):
+    with RunFolder(output_dir) as folder, pytensor.config.change_flags(floatX=precision):
+        out = folder.path
+        ckpt = out / "checkpoint.npz"
+        resume_hint = f"run again with resume=True (--resume) to continue from {ckpt}"
         ds = load_dataset(dataset, data_root=data_dir, log=log)
         validate_x(ds.train[0], what=f"{ds.name} train", unit_interval=True)
         if n_labels is not None and n_labels > ds.train[0].shape[0]:
@@ -385,9 +386,12 @@ def run_SdA(
         config = dict(dataset=ds.name, n_ins=ds.n_features, hidden_layers_sizes=list(sda.hidden_layers_sizes),
                       n_outs=ds.n_classes, corruption_levels=list(sda.corruption_levels), batch_size=batch_size,
                       pretraining_epochs=pretraining_epochs, pretrain_lr=pretrain_lr, finetune_lr=finetune_lr,
-                      finetune=finetune, n_labels=n_labels, seed=seed, precision=precision)
+                      finetune=finetune, n_labels=n_labels, seed=seed, precision=precision,
+                      backend=resolved_backend(mode))
         progress = resume_or_start(ckpt, sda.all_params, sda.theano_rng, config, resume,
                                    Progress("pretrain" if pretraining_epochs > 0 else "finetune"), log)
+        if ckpt.exists():
+            folder.resume_hint = resume_hint
         if progress.phase == "done":
             es = progress.early_stopping
             log(f"the run in {out} is complete (best validation error {es.best_validation_loss * 100:f} %, test "
@@ -399,7 +403,9 @@ def run_SdA(
                 "or --pretrain-epochs 0); skipped")
 
         def checkpoint(p):
-            save_checkpoint(ckpt, sda.all_params, sda.theano_rng, config, p)
+            folder.save(ckpt, f"the checkpoint: {p.describe()}",
+                        lambda **kw: save_checkpoint(ckpt, sda.all_params, sda.theano_rng, config, p, **kw))
+            folder.resume_hint = resume_hint
 
         metrics = MetricsLog(out / "metrics.jsonl")
         train_x, train_y = shared_dataset(ds.train, name="train")
@@ -409,10 +415,9 @@ def run_SdA(
         if progress.phase == "pretrain":
             pre = _pretrain_phase(sda, ds, train_x, progress, checkpoint, epochs=pretraining_epochs, lr=pretrain_lr,
                                   batch_size=batch_size, precompute_codes=precompute_codes, mode=mode,
-                                  features=features, n_labels=n_labels, out=out, metrics=metrics, log=log)
+                                  features=features, n_labels=n_labels, folder=folder, metrics=metrics, log=log)
             if pre is None:
-                log(f"stopped; run again with resume=True (--resume) to continue from {ckpt}")
-                return {"interrupted": True}
+                folder.stop(results)
             results.update(pre)
         interrupted = False
         if progress.phase == "finetune":
@@ -421,14 +426,12 @@ def run_SdA(
                                               lr=finetune_lr, epochs=training_epochs, mode=mode, metrics=metrics,
                                               log=log)
             results.update(ft)
-            if interrupted:
-                log(f"stopped; the best parameters so far are in memory; run again with resume=True (--resume) to "
-                    f"continue from {ckpt}")
-        keep_previous(out / "SdA_model.npz")
-        sda.save(out / "SdA_model.npz", config=config, **({"interrupted": True} if interrupted else {}))
-        log(f"wrote {out / 'SdA_model.npz'}, {ckpt} and {metrics.path} (run {metrics.run})")
-    if interrupted:
-        return dict(results, interrupted=True)
+        model = out / "SdA_model.npz"
+        folder.save(model, "the network with the best fine-tuning parameters so far" if interrupted else "the trained network",
+                    lambda **kw: sda.save(model, config=config, **kw, **({"interrupted": True} if interrupted else {})))
+        if interrupted:
+            folder.stop(dict(results, model=sda))
+        log(f"wrote {model}, {ckpt} and {metrics.path} (run {metrics.run})")
     results["model"] = sda
     return results
 
@@ -472,16 +475,16 @@ def main(argv=None) -> int:
                     epochs=1000, learning_rate=0.1, batch_size=1, seed=89677, output_dir="SdA_out",
                     epochs_kw="training_epochs", learning_rate_kw="finetune_lr",
                     epochs_help="fine-tuning epochs at most (early stopping)")
-    p.add_argument("--pretrain-epochs", dest="pretraining_epochs", type=int, default=15,
+    p.add_argument("--pretrain-epochs", dest="pretraining_epochs", type=count, default=15,
                    help="pretraining epochs per layer (default %(default)s)")
-    p.add_argument("--pretrain-lr", type=float, default=0.001, help="pretraining learning rate (default %(default)s)")
-    p.add_argument("--hidden", dest="hidden_layers_sizes", type=int, nargs="+", default=[1000, 1000, 1000],
+    p.add_argument("--pretrain-lr", type=rate, default=0.001, help="pretraining learning rate (default %(default)s)")
+    p.add_argument("--hidden", dest="hidden_layers_sizes", type=size, nargs="+", default=[1000, 1000, 1000],
                    help="hidden layer sizes (default 1000 1000 1000)")
-    p.add_argument("--corruption", dest="corruption_levels", type=float, nargs="+", default=None,
+    p.add_argument("--corruption", dest="corruption_levels", type=level, nargs="+", default=None,
                    help="corruption level of each layer (default 0.1 0.2 0.3, the last repeated for more layers)")
     p.add_argument("--finetune", choices=FINETUNE_MODES, default="all",
                    help="fine-tune the whole network (default) or only the top classifier")
-    p.add_argument("--n-labels", type=int, default=None,
+    p.add_argument("--n-labels", type=size, default=None,
                    help="fine-tune on only the first N labelled training rows (pretraining uses all)")
     p.add_argument("--recompute-codes", dest="precompute_codes", action="store_false",
                    help="recompute lower layers for every minibatch instead of precomputing their codes once")

@@ -32,14 +32,12 @@ import time
 
 import numpy as np
 
-from autoencoders_tutorial.cli import base_parser, run_cli
+from autoencoders_tutorial.cli import base_parser, level, run_cli, size
 from autoencoders_tutorial.datasets import load_dataset, shared_dataset, validate_x
 from autoencoders_tutorial.engine import describe_mode, pt, pytensor  # PyTensor, configured
 from autoencoders_tutorial.errors import DataError, TutorialError, check_corruption, check_positive
 from autoencoders_tutorial.files import (
     MetricsLog,
-    ensure_output_dir,
-    keep_previous,
     load_params,
     save_params,
     set_params_from_arrays,
@@ -47,6 +45,7 @@ from autoencoders_tutorial.files import (
 from autoencoders_tutorial.graph import minibatch_function, n_batches, sgd_updates
 from autoencoders_tutorial.images import save_filters_image
 from autoencoders_tutorial.rng import check_random_state, shared_param, shared_rng, tutorial_rng
+from autoencoders_tutorial.runs import RunFolder
 from autoencoders_tutorial.training import train_epochs
 
 LOSSES = ("cross_entropy", "squared_error")
@@ -283,8 +282,8 @@ def run_dA(
                    batch_size=batch_size, n_hidden=n_hidden)
     for c in corruption_levels:
         check_corruption(c, "corruption_levels entries")
-    out = ensure_output_dir(output_dir)
-    with pytensor.config.change_flags(floatX=precision):
+    with RunFolder(output_dir) as folder, pytensor.config.change_flags(floatX=precision):
+        out = folder.path
         ds = load_dataset(dataset, data_root=data_dir, log=log)
         validate_x(ds.train[0], what=f"{ds.name} train", unit_interval=loss == "cross_entropy")
         train_x, _ = shared_dataset(ds.train, name="train")
@@ -311,21 +310,21 @@ def run_dA(
             log(f"The {pct}% corruption code for file dA.py ran for {minutes:.2f}m")
             history[level] = res.costs
             model_path = out / f"dA_corruption_{pct}.npz"
-            keep_previous(model_path)
-            da.save(model_path, corruption_level=level, epochs_done=len(res.costs), interrupted=res.interrupted,
-                    dataset=ds.name, precision=precision)
+            done = f"{len(res.costs)} epochs" + (" and part of the next, interrupted" if res.interrupted else "")
+            folder.save(model_path, f"the dA at corruption {pct}% after {done}",
+                        lambda **kw: da.save(model_path, **kw, corruption_level=level, epochs_done=len(res.costs),
+                                             interrupted=res.interrupted, dataset=ds.name, precision=precision))
             log(f"wrote {model_path}")
             if ds.image_shape is not None:
-                image = save_filters_image(da.W.get_value(borrow=True), ds.image_shape,
-                                           out / f"filters_corruption_{pct}.png")
+                image = folder.note(save_filters_image(da.W.get_value(borrow=True), ds.image_shape,
+                                                       out / f"filters_corruption_{pct}.png"), "its filters")
                 log(f"wrote {image}")
             else:
                 log("inputs are not square images; filter image skipped")
             metrics.write(phase=f"dA{pct}", final_cost=res.costs[-1] if res.costs else None,
                           minutes=round(minutes, 4), interrupted=res.interrupted)
             if res.interrupted:
-                log(f"saved the interrupted model to {out / f'dA_corruption_{pct}.npz'}")
-                break
+                folder.stop(history)
     log(f"wrote {metrics.path} (run {metrics.run})")
     return history
 
@@ -343,8 +342,8 @@ def main(argv=None) -> int:
     p = base_parser(__doc__, "example:\n  python dA.py --dataset fashion-mnist --epochs 15", epochs=15,
                     learning_rate=None, batch_size=20, seed=123, output_dir="dA_plots", epochs_kw="training_epochs",
                     learning_rate_default="0.1, or 0.01 with --decoder linear")
-    p.add_argument("--hidden", dest="n_hidden", type=int, default=500, help="hidden units (default %(default)s)")
-    p.add_argument("--corruption", dest="corruption_levels", type=float, nargs="+", default=[0.0, 0.3],
+    p.add_argument("--hidden", dest="n_hidden", type=size, default=500, help="hidden units (default %(default)s)")
+    p.add_argument("--corruption", dest="corruption_levels", type=level, nargs="+", default=[0.0, 0.3],
                    help="corruption levels, each in [0, 1) (default 0.0 0.3)")
     p.add_argument("--untied", dest="tied_weights", action="store_false", help="give the decoder its own weights W'")
     p.add_argument("--loss", choices=LOSSES, default="cross_entropy", help="reconstruction loss")

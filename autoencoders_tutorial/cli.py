@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from collections.abc import Callable
@@ -11,6 +12,47 @@ from pathlib import Path
 from .datasets import data_dir
 from .engine import ENGINE, MODES
 from .errors import TutorialError
+from .runs import RunInterrupted
+
+
+# -- the one range check of every number on the command line --------------------------------
+
+MAX_SEED = 2**32 - 1  # numpy.random.RandomState's range
+
+
+def _number(kind, lo=None, hi=None, lo_open=False, hi_open=False):
+    """An argparse ``type``: ``kind`` (int or float), finite, in [lo, hi] (``*_open``: excluded)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        bad = (kind is float and not math.isfinite(value)) or (lo is not None and (value <= lo if lo_open else value < lo)) \
+            or (hi is not None and (value >= hi if hi_open else value > hi))
+        if bad:
+            left = "(" if lo_open else "["
+            right = ")" if hi_open or hi is None else "]"
+            raise argparse.ArgumentTypeError(
+                f"must be {'an integer' if kind is int else 'a number'} in {left}{'-inf' if lo is None else lo}, "
+                f"{'inf' if hi is None else hi}{right}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+#: Sizes and counts (epochs, batch size, hidden units, patience, labels): integers >= 1.
+size = _number(int, 1)
+#: Counts that may be zero (pretraining epochs).
+count = _number(int, 0)
+#: Learning rates: finite numbers > 0.
+rate = _number(float, 0, lo_open=True)
+#: Penalty weights: finite numbers >= 0.
+weight = _number(float, 0)
+#: Corruption levels: in [0, 1).
+level = _number(float, 0, 1, hi_open=True)
+#: Seeds: what numpy's RandomState takes.
+seed_value = _number(int, 0, MAX_SEED)
 
 
 def base_parser(module_doc: str, epilog: str, *, epochs, learning_rate, batch_size, seed, output_dir, patience=None,
@@ -37,13 +79,13 @@ def base_parser(module_doc: str, epilog: str, *, epochs, learning_rate, batch_si
                    help="mnist | fashion-mnist | digits | synthetic | PATH (.pkl.gz or IDX folder). "
                         "Default: MNIST if present or downloadable, else Fashion-MNIST if installed, else digits")
     p.add_argument("--data-dir", default=None, help=f"where datasets are found and cached (default {data_dir()})")
-    p.add_argument("--epochs", dest=epochs_kw, metavar="N", type=int, default=epochs, help=f"{epochs_help} (default %(default)s)")
-    p.add_argument("--learning-rate", dest=learning_rate_kw, metavar="RATE", type=float, default=learning_rate,
+    p.add_argument("--epochs", dest=epochs_kw, metavar="N", type=size, default=epochs, help=f"{epochs_help} (default %(default)s)")
+    p.add_argument("--learning-rate", dest=learning_rate_kw, metavar="RATE", type=rate, default=learning_rate,
                    help=f"SGD learning rate (default {learning_rate_default or learning_rate})")
-    p.add_argument("--batch-size", type=int, default=batch_size, help="minibatch size (default %(default)s)")
-    p.add_argument("--seed", type=int, default=seed, help="random seed (default %(default)s)")
+    p.add_argument("--batch-size", type=size, default=batch_size, help="minibatch size (default %(default)s)")
+    p.add_argument("--seed", type=seed_value, default=seed, help="random seed (default %(default)s)")
     if patience is not None:
-        p.add_argument("--patience", type=int, default=patience,
+        p.add_argument("--patience", type=size, default=patience,
                        help="early-stopping patience in minibatch iterations (default %(default)s)")
     p.add_argument("--output-dir", type=Path, default=Path(output_dir), help="where outputs go (default %(default)s)")
     p.add_argument("--precision", choices=("float32", "float64"), default="float32",
@@ -73,7 +115,8 @@ def run_cli(parser: argparse.ArgumentParser, argv, run: Callable[..., object]) -
     """Parse ``argv`` and call ``run(**options)``: one keyword argument per flag.
 
     A user-fixable error (:class:`TutorialError`) becomes one line naming the flags, and
-    exit status 2. The engine's note (what to install for full speed), if any, is printed
+    exit status 2; Ctrl-C one line saying what was saved (:class:`RunInterrupted`), and
+    exit status 130. The engine's note (what to install for full speed), if any, is printed
     first.
     """
     options = vars(parser.parse_args(argv))
@@ -84,4 +127,10 @@ def run_cli(parser: argparse.ArgumentParser, argv, run: Callable[..., object]) -
     except TutorialError as exc:
         print(f"error: {flag_names(str(exc), parser)}", file=sys.stderr)
         return 2
+    except RunInterrupted as exc:
+        print(f"interrupted: {flag_names(str(exc), parser)}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:  # outside any run's folder: before it was opened
+        print("interrupted: nothing was saved", file=sys.stderr)
+        return 130
     return 0

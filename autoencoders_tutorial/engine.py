@@ -38,8 +38,10 @@ from .errors import TutorialError
 #: What the library chose for the engine, and why; filled by :func:`configure_engine`.
 ENGINE: dict = {}
 
-#: The ``--mode`` choices; "default" is the library's measured choice.
-MODES = ("default", "CVM", "C", "NUMBA", "JAX", "FAST_COMPILE")
+#: The ``--mode`` choices; "default" is the library's measured choice. PyTensor's pure
+#: "C" linker is not among them: the noise draw (a random-variable op) has no C code, so
+#: it fails for every dA with corruption and every SdA; "CVM" is the C back end with it.
+MODES = ("default", "CVM", "NUMBA", "JAX", "FAST_COMPILE")
 
 _BLAS_DIRS = (
     "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib",
@@ -206,6 +208,16 @@ def compile_mode(mode: str | None):
     if mode not in MODES:
         raise TutorialError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     return mode
+
+
+def resolved_backend(mode=None) -> str:
+    """The back end ``mode`` means on this machine, as a stable name ("JAX", "CVM", ...).
+
+    Checkpoints store it, so a resume refuses a back end that would change the numbers
+    (``--mode default`` is JAX where JAX is installed, the C back end elsewhere).
+    """
+    chosen = compile_mode(mode)
+    return str(chosen if chosen is not None else pytensor.config.mode)
 
 
 def describe_mode(mode=None) -> str:

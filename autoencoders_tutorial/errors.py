@@ -8,6 +8,9 @@ so nothing is re-wrapped on the way up.
 
 from __future__ import annotations
 
+import math
+import os
+
 
 class TutorialError(ValueError):
     """A problem the user can fix; its message is one line naming the fix."""
@@ -31,7 +34,11 @@ def check_positive(**values) -> None:
     autoencoders_tutorial.errors.TutorialError: batch_size must be > 0, got 0
     """
     for k, v in values.items():
-        if v is None or v <= 0:
+        try:
+            ok = v is not None and v > 0 and math.isfinite(v)
+        except TypeError:
+            ok = False
+        if not ok:
             raise TutorialError(f"{k} must be > 0, got {v}")
 
 
@@ -48,3 +55,54 @@ def check_corruption(level, name="corruption_level") -> float:
     if not 0 <= level < 1:
         raise TutorialError(f"{name} must be in [0, 1), got {level}")
     return float(level)
+
+
+def check_seed(seed, name="seed") -> int:
+    """A seed numpy's ``RandomState`` takes: an integer in [0, 2**32 - 1].
+
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    autoencoders_tutorial.errors.TutorialError: seed must be an integer in [0, 4294967295], got -1
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) and not hasattr(seed, "__index__") or not 0 <= seed < 2**32:
+        raise TutorialError(f"{name} must be an integer in [0, {2**32 - 1}], got {seed!r}")
+    return int(seed)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (``MemAvailable``), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} PB"
+
+
+def check_fits(shape, itemsize: int, what: str, fix: str = "use smaller layers or fewer rows") -> None:
+    """Refuse in one line, before allocating, an array of ``shape`` larger than the memory available.
+
+    >>> check_fits((784, 10**12), 4, "dA.W")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    autoencoders_tutorial.errors.TutorialError: dA.W of shape (784, 1000000000000) needs 3.14 PB...
+    """
+    need = math.prod(int(s) for s in shape) * int(itemsize)
+    have = available_memory()
+    if have is not None and need > have:
+        raise TutorialError(f"{what} of shape {tuple(int(s) for s in shape)} needs {_size(need)}, this machine has "
+                            f"{_size(have)} available; {fix}")

@@ -8,11 +8,15 @@ This module needs numpy only.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import itertools
 import json
 import os
+import shutil
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -39,64 +43,226 @@ def ensure_output_dir(path) -> Path:
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
+#: The version of the ``.npz`` layout :func:`save_params` writes (``format_version`` in its
+#: metadata). Files without one were written before it existed and load the same way.
+FORMAT_VERSION = 1
 
-def atomic_write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file renamed only once complete."""
+#: Suffix of every temporary file the library writes beside its target.
+PART_SUFFIX = ".part"
+
+
+class SaveError(TutorialError):
+    """A file could not be written (disk full, no permission, ...); the earlier file is untouched."""
+
+
+def save_failed(path, exc: OSError, kept=True) -> SaveError:
+    """The one-line error for an ``OSError`` while saving ``path``."""
+    cause = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        cause += "; free some space"
+    tail = f"the earlier {Path(path).name} is untouched" if kept and Path(path).exists() else "nothing was written"
+    return SaveError(f"could not save {path} ({cause}); {tail}")
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+class deferred_interrupts:
+    """Hold Ctrl-C (SIGINT) while a block runs; ``received`` says whether one came.
+
+    With ``deliver=True`` (file writes) a held interrupt is delivered when the block
+    ends, to whatever handled SIGINT before (``KeyboardInterrupt`` by default, or an
+    enclosing block's flag), so a file is never left half-replaced. With
+    ``deliver=False`` (the training loops) the caller polls ``received`` and stops at a
+    clean point itself. Signal handlers exist only in the main thread: elsewhere the
+    block runs as is (Python delivers SIGINT to the main thread only, so a write in
+    another thread is never interrupted by it).
+    """
+
+    def __init__(self, deliver: bool = True):
+        self.deliver = deliver
+        self.received = False
+        self._old = None
+        self._installed = False
+
+    def _handler(self, signum, frame):
+        self.received = True
+
+    def __enter__(self):
+        if _main_thread():
+            try:
+                self._old = signal.signal(signal.SIGINT, self._handler)
+                self._installed = True
+            except ValueError:  # not the main interpreter
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        if not self._installed:
+            return False
+        signal.signal(signal.SIGINT, self._old)
+        if self.received and self.deliver and exc[0] is None:
+            if callable(self._old):
+                self._old(signal.SIGINT, None)
+            elif self._old != signal.SIG_IGN:
+                raise KeyboardInterrupt
+        return False
+
+
+def _fsync_dir(directory) -> None:
+    with contextlib.suppress(OSError):  # not every platform can open a folder
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def part_name(path) -> Path:
+    """A temporary name beside ``path`` that :func:`remove_stale_parts` recognises, with this process's id."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".part")
+    return path.with_name(f".{path.name}.{os.getpid()}.{next(_PART_COUNTER)}{PART_SUFFIX}")
+
+
+def remove_stale_parts(directory, name: str = "*") -> list[Path]:
+    """Remove the temporary files (``.<name>.<pid>.<n>.part``) that dead processes left in ``directory``."""
+    removed = []
+    for p in Path(directory).glob(f".{name}.*{PART_SUFFIX}"):
+        fields = p.name[: -len(PART_SUFFIX)].split(".")
+        pid = int(fields[-2]) if len(fields) >= 3 and fields[-2].isdigit() else None
+        if pid is not None and _alive(pid):
+            continue
+        with contextlib.suppress(OSError):
+            p.unlink()
+            removed.append(p)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def atomic_write_bytes(path, data: bytes, keep_previous: bool = False) -> Path | None:
+    """Write ``data`` to ``path`` through a temporary file renamed only once complete.
+
+    The temporary file is in the same folder, fsynced, then renamed over ``path``; Ctrl-C
+    is held until the rename is done. With ``keep_previous`` an existing ``path`` becomes
+    ``<name>.previous<suffix>`` only after the new file is complete (a hard link, so
+    ``path`` exists at every moment). Any ``OSError`` is a one-line :class:`SaveError`
+    with the earlier file untouched and no temporary file left. Returns the previous
+    copy's path, if one was made.
+    """
+    path = Path(path)
+    tmp = part_name(path)
+    backup = None
+    with deferred_interrupts():
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~_UMASK)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            if keep_previous and path.exists():
+                backup = previous_path(path)
+                _replace_by_copy(path, backup)
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise save_failed(path, exc) from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    return backup
+
+
+def _replace_by_copy(src: Path, dest: Path) -> None:
+    """Make ``dest`` a complete copy of ``src`` (a hard link where possible), atomically."""
+    tmp = part_name(dest)
+    try:
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
 
 
-def save_params(path, arrays: Mapping[str, np.ndarray], **meta) -> Path:
-    """Save named arrays (and JSON-able ``meta``) as one ``.npz``, atomically. No pickle."""
+def previous_path(path) -> Path:
+    """``best_model.npz`` -> ``best_model.previous.npz``: where the one earlier copy is kept."""
+    path = Path(path)
+    if path.suffix:
+        return path.with_name(path.stem + ".previous" + path.suffix)
+    return path.with_name(path.name + ".previous")
+
+
+def save_params(path, arrays: Mapping[str, np.ndarray], *, keep_previous: bool = False, **meta) -> Path:
+    """Save named arrays (and JSON-able ``meta``) as one ``.npz``, atomically. No pickle.
+
+    The metadata carries ``format_version`` (:data:`FORMAT_VERSION`). ``keep_previous``
+    moves an existing file to ``<name>.previous.npz``, once the new one is complete.
+    """
     payload = {k: np.asarray(v) for k, v in arrays.items()}
     if "__meta__" in payload:
         raise ValueError("'__meta__' is reserved")
+    for k, v in payload.items():
+        if v.dtype.hasobject:
+            raise ValueError(f"array {k!r} holds Python objects; only numeric arrays are saved")
+    meta = dict(meta, format_version=FORMAT_VERSION)
     payload["__meta__"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
     buf = io.BytesIO()
     np.savez(buf, **payload)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue(), keep_previous=keep_previous)
     return Path(path)
 
 
-def keep_previous(path) -> Path | None:
-    """Before a run replaces ``path``, move an existing file to ``<name>.previous.npz``.
-
-    So a new (or interrupted) run never destroys the model a finished run left there; one
-    previous copy is kept.
-    """
-    path = Path(path)
-    if not path.exists():
-        return None
-    backup = path.with_name(path.name[: -len(".npz")] + ".previous.npz" if path.name.endswith(".npz")
-                            else path.name + ".previous")
-    os.replace(path, backup)
-    return backup
-
-
 def load_params(path) -> tuple[dict[str, np.ndarray], dict]:
-    """Read a file written by :func:`save_params`: ``(arrays, meta)``. Never unpickles."""
+    """Read a file written by :func:`save_params`: ``(arrays, meta)``. Never unpickles.
+
+    Files without ``format_version`` (written before it existed) load the same way; a
+    newer version than this library knows is refused in one line.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"model file {path} not found; train first or pass the right path")
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except Exception as exc:  # zipfile / numpy raise many kinds on a corrupt file
-        raise DataError(f"model file {path} is not a readable .npz ({exc}); retrain or restore it") from None
+    except Exception as exc:  # zipfile / numpy raise many kinds on a corrupt or object-array file
+        raise DataError(f"model file {path} is not a readable .npz ({_one_line(exc)}); retrain or restore it") from None
     meta_raw = arrays.pop("__meta__", None)
-    meta = json.loads(meta_raw.tobytes().decode()) if meta_raw is not None else {}
+    try:
+        meta = json.loads(meta_raw.tobytes().decode()) if meta_raw is not None else {}
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"model file {path} has unreadable metadata ({_one_line(exc)}); retrain or restore it") from None
+    version = meta.get("format_version", 0)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise DataError(f"model file {path} has format_version {version!r}, this library reads up to "
+                        f"{FORMAT_VERSION}; upgrade the library")
+    for k, v in arrays.items():
+        if not (np.issubdtype(v.dtype, np.number) or v.dtype == np.bool_):
+            raise DataError(f"model file {path}: array {k!r} has dtype {v.dtype}, not numbers; retrain or restore it")
     return arrays, meta
+
+
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 def params_to_arrays(params: Iterable) -> dict[str, np.ndarray]:
@@ -122,6 +288,9 @@ def set_params_from_arrays(params: Iterable, arrays: Mapping[str, np.ndarray], s
             raise DataError(
                 f"{source}: parameter {p.name} has shape {new.shape}, the model expects {cur.shape}"
             )
+        if not np.all(np.isfinite(new)):
+            raise DataError(f"{source}: parameter {p.name} holds NaN or infinite values; it cannot predict "
+                            "anything, retrain or restore the file")
     for p in params:
         p.set_value(np.asarray(arrays[p.name], dtype=p.get_value(borrow=True).dtype))
 
@@ -140,12 +309,29 @@ class MetricsLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, **record) -> None:
+        """Append one record; a failed write (disk full) is one line and leaves no partial record."""
         if self.path is None:
             return
         record.setdefault("time", round(time.time(), 3))
         record.setdefault("run", self.run)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record, sort_keys=True) + "\n")
+        line = (json.dumps(record, sort_keys=True) + "\n").encode()
+        with deferred_interrupts():
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666 & ~_UMASK)
+            except OSError as exc:
+                raise save_failed(self.path, exc, kept=False) from None
+            size = os.fstat(fd).st_size
+            try:
+                if os.write(fd, line) != len(line):
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)  # no half record
+                raise SaveError(f"could not append to {self.path} ({exc.strerror or exc}); its earlier records "
+                                "are kept") from None
+            finally:
+                os.close(fd)
 
 
 _RUN_COUNTER = itertools.count()
+_PART_COUNTER = itertools.count()

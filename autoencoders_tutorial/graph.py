@@ -15,7 +15,7 @@ import numpy as np
 from pytensor.compile.sharedvalue import SharedVariable
 
 from .engine import compile_mode, is_jax_mode, jax_minibatch_function, pt, pytensor
-from .errors import TutorialError
+from .errors import TutorialError, check_fits
 
 
 def sgd_updates(cost, params, learning_rate):
@@ -91,6 +91,9 @@ class PrecomputedRows:
             if other is not self:
                 other.release()
         n, b = self.n_rows // self.batch_size, self.batch_size
+        width = self.buffer.get_value(borrow=True).shape[1]
+        check_fits((n * b, width), np.dtype(self.buffer.dtype).itemsize, f"the precomputed codes {self.buffer.name}",
+                   "use smaller layers, or recompute them per minibatch (precompute_codes=False, --recompute-codes)")
         rows = np.empty((n * b, self.buffer.get_value(borrow=True).shape[1]), dtype=self.buffer.dtype)
         for i in range(n):
             rows[i * b: (i + 1) * b] = self.fill(i)

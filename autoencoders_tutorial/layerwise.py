@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import DataError
-from .files import keep_previous, load_params, params_to_arrays, save_params, set_params_from_arrays
+from .files import load_params, previous_path, params_to_arrays, save_params, set_params_from_arrays
 from .rng import generator_from_state
 from .training import EarlyStoppingResult, EarlyStoppingState, early_stopping, train_epochs
 
@@ -34,12 +34,15 @@ class Progress:
         return f"phase {self.phase}, layer {self.layer}, epoch {self.epoch}"
 
 
-def save_checkpoint(path, params, rng, config: Mapping, progress: Progress) -> None:
-    """Write ``params``, the noise generator ``rng``'s state and ``progress``, atomically."""
+def save_checkpoint(path, params, rng, config: Mapping, progress: Progress, keep_previous=False) -> None:
+    """Write ``params``, the noise generator ``rng``'s state and ``progress``, atomically.
+
+    ``keep_previous`` moves an existing checkpoint to ``checkpoint.previous.npz`` once
+    the new one is complete (a fresh run's first checkpoint)."""
     arrays = params_to_arrays(params)
     arrays.update({"best." + k: v for k, v in (progress.best or {}).items()})
     es = progress.early_stopping
-    save_params(path, arrays, config=dict(config), phase=progress.phase, layer=progress.layer, epoch=progress.epoch,
+    save_params(path, arrays, keep_previous=keep_previous, config=dict(config), phase=progress.phase, layer=progress.layer, epoch=progress.epoch,
                 rng_state=rng.get_value(borrow=True).bit_generator.state,
                 early_stopping=es.to_meta() if es is not None else None)
 
@@ -47,24 +50,33 @@ def save_checkpoint(path, params, rng, config: Mapping, progress: Progress) -> N
 def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
     """Restore a checkpoint made with the same ``config`` into ``params`` and ``rng``."""
     arrays, meta = load_params(path)
-    saved = meta.get("config", {})
+    saved = meta.get("config")
+    if "rng_state" not in meta or "phase" not in meta or not isinstance(saved, dict):
+        raise DataError(f"{path} is not a checkpoint (no training progress in it); use another output_dir")
     for key, value in config.items():
         if saved.get(key) != value:
             raise DataError(f"checkpoint {path} was made with {key}={saved.get(key)!r}, this run has {value!r}; "
                             "use the same options or another output_dir")
-    if "rng_state" not in meta or "phase" not in meta:
-        raise DataError(f"{path} is not a checkpoint (no training progress in it); use another output_dir")
     set_params_from_arrays(params, arrays, source=str(path))
-    rng.set_value(generator_from_state(meta["rng_state"]), borrow=True)
-    es = meta.get("early_stopping")
-    best = {k[5:]: v for k, v in arrays.items() if k.startswith("best.")} or None
-    return Progress(meta["phase"], meta.get("layer", 0), meta.get("epoch", 0),
-                    EarlyStoppingState.from_meta(es) if es else None, best)
+    try:
+        rng_state = generator_from_state(meta["rng_state"])
+        es = meta.get("early_stopping")
+        best = {k[5:]: v for k, v in arrays.items() if k.startswith("best.")} or None
+        progress = Progress(str(meta["phase"]), int(meta.get("layer", 0)), int(meta.get("epoch", 0)),
+                            EarlyStoppingState.from_meta(es) if es else None, best)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise DataError(f"checkpoint {path} is damaged ({type(exc).__name__}: {exc}); start over with --fresh "
+                        "(resume=False)") from None
+    if progress.phase not in ("pretrain", "finetune", "done"):
+        raise DataError(f"checkpoint {path} has an unknown phase {progress.phase!r}; start over with --fresh")
+    rng.set_value(rng_state, borrow=True)
+    return progress
 
 
 def resume_or_start(path, params, rng, config: Mapping, resume: bool, start: Progress, log=print) -> Progress:
     """Where a run begins: the checkpoint at ``path`` with ``resume`` (restored into ``params``
-    and ``rng``), else ``start``; a checkpoint a fresh run will replace is kept as ``.previous``."""
+    and ``rng``), else ``start``. A fresh run does not touch an earlier checkpoint here: its
+    first :func:`save_checkpoint` (``keep_previous=True``) keeps it as ``.previous``."""
     if resume and path.exists():
         progress = load_checkpoint(path, params, rng, config)
         log(f"resuming from {path}: {progress.describe()}")
@@ -72,7 +84,8 @@ def resume_or_start(path, params, rng, config: Mapping, resume: bool, start: Pro
     if resume:
         log(f"no checkpoint in {path.parent}; starting a fresh run")
     elif path.exists():
-        log(f"starting a fresh run; the earlier checkpoint is kept as {keep_previous(path)}")
+        log(f"starting a fresh run; the earlier checkpoint stays in {path} until this run writes its first, then it "
+            f"is kept as {previous_path(path)}")
     return start
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from pytensor.compile.sharedvalue import SharedVariable
 
 from .engine import pytensor
+from .errors import check_fits, check_seed
 
 
 def check_random_state(seed) -> np.random.Generator | np.random.RandomState:
@@ -22,7 +23,7 @@ def check_random_state(seed) -> np.random.Generator | np.random.RandomState:
     (``numpy.random.RandomState(123)``) draws the tutorial's exact weights.
     """
     if seed is None or isinstance(seed, (int, np.integer)):
-        return np.random.default_rng(seed)
+        return np.random.default_rng(None if seed is None else check_seed(seed))
     if isinstance(seed, (np.random.Generator, np.random.RandomState)):
         return seed
     raise TypeError(f"expected an int seed, a numpy Generator or RandomState, got {type(seed).__name__}")
@@ -34,7 +35,7 @@ def tutorial_rng(seed: int) -> np.random.RandomState:
     The ``run_*`` scripts use it so that, from the tutorial's seed, they start from the
     tutorial's exact initial weights.
     """
-    return np.random.RandomState(seed)
+    return np.random.RandomState(check_seed(seed))
 
 
 def _draw_seed(numpy_rng) -> int:
@@ -78,9 +79,11 @@ def generator_from_state(state: Mapping) -> np.random.Generator:
 def shared_param(value, name: str, shape: tuple[int, ...], init: Callable[[], np.ndarray]):
     """``None`` -> a new shared variable from ``init()``; a shared variable -> itself.
 
-    Anything else is a TypeError: weights are shared by identity, never copied.
+    Anything else is a TypeError: weights are shared by identity, never copied. A new
+    parameter larger than the memory available is refused in one line before it is drawn.
     """
     if value is None:
+        check_fits(shape, 8, name)  # the initial draw is float64
         return pytensor.shared(np.asarray(init(), dtype=pytensor.config.floatX), name=name, borrow=True)
     if not isinstance(value, SharedVariable):
         raise TypeError(f"{name} must be None or a shared variable, got {type(value).__name__}")

@@ -28,14 +28,14 @@ from .engine import describe_mode, pt, pytensor, sync_shared
 from .errors import TrainingDiverged, TutorialError, check_positive
 from .files import (
     MetricsLog,
-    ensure_output_dir,
-    keep_previous,
+    deferred_interrupts,
     params_to_arrays,
     save_params,
     set_params_from_arrays,
 )
 from .graph import compile_classifier, n_batches, score_batch_size
 from .rng import tutorial_rng
+from .runs import RunFolder
 
 # -- what both loops share -----------------------------------------------------------------
 
@@ -51,14 +51,22 @@ def _checked_cost(cost, label, epoch, index, note="") -> float:
 
 @contextlib.contextmanager
 def _stoppable(result, log, label, kept):
-    """Ctrl-C ends a loop cleanly (``result.interrupted``); whatever ends it, JAX values are synced."""
+    """The loops' Ctrl-C: held (:class:`deferred_interrupts`), polled between minibatches by
+    ``stop.received``, so the loop ends at a clean point with ``result.interrupted``; a
+    ``KeyboardInterrupt`` raised inside (a callback's, another thread's handler) ends it
+    the same way. Whatever ends the loop, JAX values are synced."""
+    stop = deferred_interrupts(deliver=False)
     try:
-        yield
+        with stop:
+            yield stop
     except KeyboardInterrupt:
-        log(f"{label}interrupted; keeping the {kept} so far")
         result.interrupted = True
     finally:
         sync_shared()
+    if stop.received:
+        result.interrupted = True
+    if result.interrupted:
+        log(f"{label}interrupted; keeping the {kept} so far")
 
 
 def _phase(label, default):
@@ -131,11 +139,13 @@ def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int 
     _no_minibatch(n_train_batches)
     result = EpochResult(costs=[])
     costs = np.empty(n_train_batches)
-    with _stoppable(result, log, label, "parameters trained"):
+    with _stoppable(result, log, label, "parameters trained") as stop:
         for epoch in range(start_epoch, n_epochs):
             t0 = time.perf_counter()
             for i in _minibatches(n_train_batches, f"{label}epoch {epoch}", log, progress_every):
                 costs[i] = _checked_cost(step(i), label, epoch, i)
+                if stop.received:
+                    return result
             mean = _end_epoch(result, t0, costs, log, metrics, _phase(label, "train"), epoch,
                               lambda m, t, epoch=epoch: f"{label}Training epoch {epoch}, cost {m:.4f} ({t:.2f}s)")
             result.costs.append(mean)
@@ -223,8 +233,8 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
     costs = np.empty(n_train_batches)
     t_start = time.perf_counter()
     try:
-        with _stoppable(result, log, label, "best parameters found"):
-            while state.epoch < n_epochs and not state.done:
+        with _stoppable(result, log, label, "best parameters found") as stop:
+            while state.epoch < n_epochs and not state.done and not stop.received:
                 epoch = state.epoch + 1
                 t0 = time.perf_counter()
                 n_done = 0
@@ -233,6 +243,8 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                                                            "best parameters restored and nothing saved; ")
                     n_done += 1
                     it = (epoch - 1) * n_train_batches + minibatch_index
+                    if stop.received:
+                        break
                     if (it + 1) % state.validation_frequency == 0:
                         this_validation_loss = validate()
                         log(f"{label}epoch {epoch}, minibatch {minibatch_index + 1}/{n_train_batches}, "
@@ -255,6 +267,10 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                     if state.patience <= it:
                         state.done = True
                         break
+                    if stop.received:
+                        break
+                if stop.received:
+                    break  # mid-epoch: the state stays at the last completed epoch
                 state.epoch = epoch
                 _end_epoch(result, t0, costs[:n_done], log, metrics, phase, epoch,
                            lambda m, t, epoch=epoch: f"{label}epoch {epoch} done: mean cost {m:.5f}, {t:.2f}s")
@@ -289,8 +305,8 @@ def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size
     replaces it with worse parameters. Returns ``(classifier, EarlyStoppingResult, Dataset)``.
     """
     check_positive(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size)
-    out = ensure_output_dir(output_dir)
-    with pytensor.config.change_flags(floatX=precision):
+    with RunFolder(output_dir) as folder, pytensor.config.change_flags(floatX=precision):
+        out = folder.path
         ds = load_dataset(dataset, data_root=data_dir, log=log)
         datasets = shared_splits(ds)
         n_train = n_batches(datasets[0][0], batch_size)
@@ -304,18 +320,22 @@ def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size
             f"compiled in {time.perf_counter() - t0:.1f}s; engine {describe_mode(mode)}, {precision}")
         note_score_batch(batch_size, datasets, log)
         path = out / model_file
-        keep_previous(path)
         meta = dict(model_meta or {}, n_in=ds.n_features, n_out=ds.n_classes, dataset=ds.name)
 
         def save_best(state):
-            save_params(path, params_to_arrays(classifier.params), **meta,
-                        validation_error=state.best_validation_loss, test_error=state.test_score)
+            arrays = params_to_arrays(classifier.params)
+            folder.save(path, f"the best model: validation error {state.best_validation_loss * 100:f} %, test error "
+                        f"{state.test_score * 100:f} %",
+                        lambda **kw: save_params(path, arrays, **kw, **meta, validation_error=state.best_validation_loss,
+                                                 test_error=state.test_score))
 
         result = early_stopping(
             train_fn, n_train, lambda: float(np.mean(valid_score())), lambda: float(np.mean(test_score())),
             classifier.params, n_epochs=n_epochs, patience=patience, on_improvement=save_best, log=log,
             metrics=MetricsLog(out / "metrics.jsonl"),
         )
+        if result.interrupted:
+            folder.stop((classifier, result, ds))
     per_epoch = result.seconds / max(1, len(result.epoch_seconds))
     log(f"Optimization complete with best validation score of {result.best_validation_loss * 100:f} %, "
         f"with test performance {result.test_score * 100:f} %")

@@ -9,6 +9,7 @@ import SdA as SdA_module
 from autoencoders_tutorial.datasets import shared_dataset
 from autoencoders_tutorial.errors import DataError, TutorialError
 from autoencoders_tutorial.files import load_params
+from autoencoders_tutorial.runs import RunInterrupted
 from SdA import SdA, main, run_SdA
 
 
@@ -131,6 +132,15 @@ def _interrupting_log(trigger, seen):
     return log
 
 
+def _stopped(trigger, **kw):
+    """Run ``run_SdA`` with Ctrl-C at the first log line containing ``trigger``: the RunInterrupted it raises."""
+    seen = []
+    with pytest.raises(RunInterrupted) as info:
+        run_SdA(log=_interrupting_log(trigger, seen), **kw)
+    assert seen
+    return info.value
+
+
 @pytest.mark.parametrize("trigger, mode", [
     pytest.param("Pre-training layer 0: Training epoch 1", "CVM", marks=pytest.mark.slow),  # inside layer 0
     pytest.param("Pre-training layer 1: Training epoch 0", "CVM", marks=pytest.mark.slow),  # after layer 0
@@ -140,9 +150,8 @@ def _interrupting_log(trigger, seen):
 def test_resume_equals_uninterrupted(tmp_path, trigger, mode):
     kw = dict(SMALL, mode=mode)
     full = run_SdA(output_dir=tmp_path / "full", log=lambda *_: None, **kw)
-    seen = []
-    part = run_SdA(output_dir=tmp_path / "part", log=_interrupting_log(trigger, seen), **kw)
-    assert seen and part.get("interrupted")
+    stop = _stopped(trigger, output_dir=tmp_path / "part", **kw)
+    assert tmp_path / "part" / "checkpoint.npz" in stop.saved and "--resume" in str(stop)
     resumed = run_SdA(output_dir=tmp_path / "part", resume=True, log=lambda *_: None, **kw)
     a, b = _final(tmp_path / "full"), _final(tmp_path / "part")
     assert a.keys() == b.keys()
@@ -159,10 +168,9 @@ def test_resume_with_other_options_is_refused(tmp_path):
 
 def test_finetune_top_keeps_the_pretrained_layers(tmp_path):
     # the weights right after pretraining: the checkpoint of a run stopped in its first fine-tuning epoch
-    seen = []
-    run_SdA(output_dir=tmp_path / "pre", finetune="top", log=_interrupting_log("validation error", seen), **SMALL)
+    _stopped("validation error", output_dir=tmp_path / "pre", finetune="top", **SMALL)
     pre = load_params(tmp_path / "pre" / "checkpoint.npz")[0]
-    assert seen and load_params(tmp_path / "pre" / "checkpoint.npz")[1]["phase"] == "finetune"
+    assert load_params(tmp_path / "pre" / "checkpoint.npz")[1]["phase"] == "finetune"
     res = run_SdA(output_dir=tmp_path / "top", finetune="top", log=lambda *_: None, **SMALL)
     final = _final(tmp_path / "top")
     for name in ("layer0.W", "layer0.b", "layer1.W", "layer1.b"):
@@ -197,8 +205,7 @@ def test_features_use_the_labels_they_say(tmp_path):
     assert any("features fitted on the labels of the first 50 training rows" in s for s in said)
     # the oracle: codes of the pretrained network (the checkpoint of a run stopped in fine-tuning's first epoch
     # begins), a logistic regression fitted on the first 50 labelled rows only
-    seen = []
-    run_SdA(output_dir=tmp_path / "pre", n_labels=50, log=_interrupting_log("validation error", seen), **SMALL)
+    _stopped("validation error", output_dir=tmp_path / "pre", n_labels=50, **SMALL)
     sda = SdA.load(tmp_path / "pre" / "checkpoint.npz")
     ds = make_synthetic()
     clf = SkLogReg(max_iter=200).fit(sda.get_codes(ds.train[0][:50]), ds.train[1][:50])
@@ -214,11 +221,11 @@ def test_no_pretraining_still_finetunes(tmp_path):
 
 def test_resumed_finished_run_rewrites_nothing(tmp_path):
     run_SdA(output_dir=tmp_path, log=lambda *_: None, **dict(SMALL, training_epochs=1))
-    stamps = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    stamps = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir() if p.name != ".lock"}
     said = []
     res = run_SdA(output_dir=tmp_path, resume=True, log=said.append, **dict(SMALL, training_epochs=1))
     assert res["complete"] and any("is complete" in s and "nothing to do" in s for s in said)
-    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamps
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir() if p.name != ".lock"} == stamps
 
 
 def test_save_load_and_predict(tmp_path, capsys):
@@ -258,7 +265,7 @@ def test_cli_refuses_to_overwrite_a_checkpoint_python_starts_fresh(tmp_path, cap
     before = load_params(tmp_path / "checkpoint.npz")[0]
     said = []
     run_SdA(output_dir=tmp_path, log=said.append, **dict(SMALL, training_epochs=1))  # a Python call starts fresh
-    assert any("the earlier checkpoint is kept as" in s for s in said)
+    assert any("the earlier checkpoint stays in" in s for s in said)
     kept = load_params(tmp_path / "checkpoint.previous.npz")[0]
     for name in before:
         np.testing.assert_array_equal(kept[name], before[name], err_msg=name)

@@ -86,4 +86,8 @@ def test_resume_or_start(tmp_path):
     got = layerwise.resume_or_start(path, params, rng, {}, True, start, said.append)
     assert (got.phase, got.epoch) == ("finetune", 2) and params[0].get_value()[2] == 2.0
     assert layerwise.resume_or_start(path, params, rng, {}, False, start, said.append) is start
-    assert not path.exists() and (tmp_path / "checkpoint.previous.npz").is_file()  # the old one is kept
+    assert path.exists() and not (tmp_path / "checkpoint.previous.npz").exists()  # a fresh start touches nothing
+    before = path.read_bytes()
+    layerwise.save_checkpoint(path, params, rng, {}, start, keep_previous=True)  # the fresh run's first checkpoint
+    assert (tmp_path / "checkpoint.previous.npz").read_bytes() == before
+    assert layerwise.load_checkpoint(path, params, rng, {}).phase == "pretrain"

@@ -69,5 +69,7 @@ def test_cli(tmp_path, capsys, mode):
     assert main(["--dataset", "synthetic", "--epochs", "2", "--hidden", "5", "--batch-size", "10",
                  "--output-dir", str(tmp_path), "--mode", mode]) == 0
     assert (tmp_path / "best_model.npz").is_file() and (tmp_path / "metrics.jsonl").is_file()
-    assert main(["--dataset", "synthetic", "--l2", "-1", "--output-dir", str(tmp_path)]) == 2
-    assert "must be >= 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["--dataset", "synthetic", "--l2", "-1", "--output-dir", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert "argument --l2: must be a number in [0, inf), got -1" in capsys.readouterr().err
