@@ -6,11 +6,16 @@ calls it), so the two cannot form an import cycle.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
+import http.client
+import math
 import os
+import re
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -28,71 +33,250 @@ MNIST_FILES = {
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
 
+#: The environment variables of the whole-file deadline (seconds) and the minimum rate (bytes/s).
+DEADLINE_ENV = "AUTOENCODERS_DOWNLOAD_TIMEOUT"
+MIN_RATE_ENV = "AUTOENCODERS_DOWNLOAD_MIN_RATE"
+DEFAULT_DEADLINE = 600.0
+DEFAULT_MIN_RATE = 10_000.0
 
-def download(url: str, dest, sha256: str, timeout=60.0, progress=True) -> Path:
-    """Download ``url`` to ``dest``, checking its sha256.
+#: ``mkstemp``'s random part: 8 characters of ``[a-z0-9_]``.
+_RANDOM = r"[a-z0-9_]{8}"
+#: The temporary files this process is writing now (so a stale one bearing a reused PID can go).
+_WRITING: set = set()
+_WRITING_LOCK = threading.RLock()
 
-    The bytes go to a temporary file beside ``dest`` that is renamed only once complete
-    and verified; on any failure (network, cut-off transfer, wrong checksum) nothing is
-    left behind and a :class:`DataError` says what happened.
+
+def _env_number(name: str, default: float) -> float:
+    """``$name`` as a number > 0, else ``default``; a bad value is a one-line :class:`DataError`."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise DataError(f"{name} must be a number > 0, got {raw!r}; fix or unset it")
+    return value
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (when in doubt: yes, so its file is kept)."""
+    if pid <= 0 or os.name != "posix":  # os.kill(0, 0) is the process group; on Windows it kills
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: alive, another user's
+        return True
+    return True
+
+
+def remove_stale_parts(dest) -> list:
+    """Remove the ``.{dest.name}.{pid}.*.part`` files beside ``dest`` whose writer is gone.
+
+    A writer is gone when no process has its PID (or the PID is this process's and the
+    file is not one it is writing); a part file of the older format, without a PID, is
+    always stale. Files of live processes are kept. Returns the paths removed.
     """
     dest = Path(dest)
+    pattern = re.compile(r"\." + re.escape(dest.name) + r"\.(?:(\d+)\.)?" + _RANDOM + r"\.part")
+    removed = []
+    try:
+        entries = list(dest.parent.iterdir())
+    except OSError:
+        return removed
+    with _WRITING_LOCK:
+        for p in entries:
+            m = pattern.fullmatch(p.name)
+            if m is None:
+                continue
+            if m.group(1) is not None:
+                pid = int(m.group(1))
+                if pid == os.getpid() and os.path.abspath(p) in _WRITING:
+                    continue
+                if pid != os.getpid() and _pid_alive(pid):
+                    continue
+            with contextlib.suppress(OSError):
+                p.unlink()
+                removed.append(p)
+    return removed
+
+
+def _one_line(exc: BaseException, got: int) -> str:
+    """A short, one-line description of a network error, ``got`` bytes into the file."""
+    if isinstance(exc, urllib.error.HTTPError):
+        text = str(exc)
+    elif isinstance(exc, http.client.IncompleteRead):
+        text = f"the transfer was cut off after {got} bytes; try again"
+    elif isinstance(exc, http.client.RemoteDisconnected):
+        text = "the server closed the connection without a response"
+    elif isinstance(exc, ConnectionResetError):
+        text = f"the connection was reset after {got} bytes; try again"
+    elif isinstance(exc, urllib.error.URLError):
+        text = str(exc.reason)
+    else:
+        text = str(exc)
+    text = " ".join(text.split())
+    return text or type(exc).__name__
+
+
+def download(url: str, dest, sha256: str, timeout=60.0, progress=True, *, deadline=None, min_rate=None,
+             rate_window=30.0) -> Path:
+    """Download ``url`` to ``dest``, checking its sha256.
+
+    The bytes go to a temporary file ``.{dest.name}.{pid}.XXXXXXXX.part`` beside ``dest``
+    that is renamed only once complete and verified; on any failure (network, cut-off
+    transfer, wrong checksum, too slow, Ctrl-C) it is removed, and every failure but
+    Ctrl-C is a one-line :class:`DataError`. Part files left by a process that died
+    (``kill -9``) are removed at the start of the next download of ``dest``.
+
+    Limits (a download that breaks one stops with a one-line error):
+
+    * ``timeout`` (60 s): the longest one connect or read may wait for data.
+    * ``deadline``: the total seconds for the whole file; default
+      ``$AUTOENCODERS_DOWNLOAD_TIMEOUT``, else 600 s. No read blocks past it.
+    * ``min_rate``: bytes/second, averaged over the last ``rate_window`` (30) seconds,
+      checked from ``rate_window`` seconds after the start; default
+      ``$AUTOENCODERS_DOWNLOAD_MIN_RATE``, else 10000 B/s. ``min_rate=0`` turns it off.
+
+    A bad value of either variable (not a number, or <= 0) is a :class:`DataError`.
+    """
+    dest = Path(dest)
+    if deadline is None:
+        deadline = _env_number(DEADLINE_ENV, DEFAULT_DEADLINE)
+    if min_rate is None:
+        min_rate = _env_number(MIN_RATE_ENV, DEFAULT_MIN_RATE)
+    for name, value, low in (("timeout", timeout, 0), ("deadline", deadline, 0), ("rate_window", rate_window, 0)):
+        if not value > low:
+            raise DataError(f"download {name} must be > 0 seconds, got {value}")
+    if not min_rate >= 0:
+        raise DataError(f"download min_rate must be >= 0 bytes/s, got {min_rate}")
+    hint = f"try again or put the files in {dest.parent} by hand"
+
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix="." + dest.name + ".", suffix=".part")
+        with _WRITING_LOCK:  # so another thread's clean-up cannot take it before it is listed
+            remove_stale_parts(dest)
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.{os.getpid()}.", suffix=".part")
+            tmp = os.path.abspath(tmp)
+            _WRITING.add(tmp)
     except OSError as exc:
         raise DataError(f"cannot write to {dest.parent} ({exc.strerror or exc}); set data_dir or "
                         "AUTOENCODERS_DATA to a writable folder") from None
+
     h = hashlib.sha256()
     got = 0
+    shown = False
+    t0 = time.monotonic()
+    deadline_at = t0 + deadline
+    need = min_rate * rate_window  # bytes that must arrive in every window
+    # (time, bytes so far) at most every rate_window / 64 s: the bytes at any earlier moment.
+    samples = collections.deque([(t0, 0)])
+    last_chunk = (t0, 0)
+    why = "timeout"  # which limit the current socket timeout stands for
+
+    def prune(now):
+        while len(samples) >= 2 and samples[1][0] <= now - rate_window:
+            samples.popleft()
+
+    def too_slow(now):
+        prune(now)
+        return DataError(f"download of {url} too slow: {got - samples[0][1]} bytes in the last {rate_window:g} s "
+                         f"(minimum {min_rate:g} B/s, {MIN_RATE_ENV}); {hint}")
+
+    def over_deadline():
+        return DataError(f"download of {url} exceeded its deadline of {deadline:g} s ({DEADLINE_ENV}) "
+                         f"at {got} bytes; {hint}")
+
+    def limit(now):
+        """Raise if a limit is broken at ``now``, else the seconds a read may wait, and why."""
+        if now >= deadline_at:
+            raise over_deadline()
+        bounds = [(timeout, "timeout"), (deadline_at - now, "deadline")]
+        if need > 0:
+            prune(now)
+            # Too slow from when the window no longer reaches back to the first sample that
+            # holds more than got - need bytes (if nothing more arrives before then).
+            fail_at = next(t for t, n in (*samples, last_chunk) if n > got - need) + rate_window
+            if now >= fail_at:
+                raise too_slow(now)
+            bounds.append((fail_at - now, "rate"))
+        return min(bounds)
+
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+        wait, why = limit(time.monotonic())
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=wait) as resp:
             total = int(resp.headers.get("Content-Length") or 0)
+            read = getattr(resp, "read1", None) or resp.read  # read1: what has arrived, up to 64 KiB
+            sock = getattr(getattr(getattr(resp, "fp", None), "raw", None), "_sock", None)
             last = 0.0
             while True:
-                chunk = resp.read(1 << 16)
+                wait, why = limit(time.monotonic())
+                if sock is not None:
+                    sock.settimeout(wait)
+                chunk = read(1 << 16)
                 if not chunk:
                     break
                 out.write(chunk)
                 h.update(chunk)
                 got += len(chunk)
                 now = time.monotonic()
+                last_chunk = (now, got)
+                if now - samples[-1][0] >= rate_window / 64:
+                    samples.append(last_chunk)
                 if progress and now - last > 0.5:
                     last = now
                     pct = f" {100 * got / total:5.1f}%" if total else ""
                     print(f"\r  {dest.name}: {got / 1e6:.1f} MB{pct}", end="", file=sys.stderr, flush=True)
+                    shown = True
             if total and got != total:
                 raise DataError(f"download of {url} was cut off at {got} of {total} bytes; try again")
         if progress:
             print(f"\r  {dest.name}: {got / 1e6:.1f} MB done", file=sys.stderr)
+            shown = False
         os.chmod(tmp, 0o666 & ~_UMASK)
         if h.hexdigest() != sha256:
             raise DataError(f"{url} has sha256 {h.hexdigest()[:12]}..., expected {sha256[:12]}...; not saved")
         os.replace(tmp, dest)
-    except DataError:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if shown:
+            print(file=sys.stderr)  # end the progress line before the error
+        if isinstance(exc, DataError) or not isinstance(exc, Exception):
+            raise  # ours, or KeyboardInterrupt / SystemExit: as they are
+        timed_out = isinstance(exc, TimeoutError) or (
+            isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, TimeoutError))
+        if timed_out and why == "deadline":
+            raise over_deadline() from None
+        if timed_out and why == "rate":
+            raise too_slow(time.monotonic()) from None
+        if timed_out:
+            raise DataError(f"could not download {url}: no data for {timeout:g} s; {hint}") from None
+        if isinstance(exc, (urllib.error.URLError, http.client.HTTPException, OSError, ValueError)):
+            if isinstance(exc, urllib.error.HTTPError):
+                exc.close()
+            raise DataError(f"could not download {url}: {_one_line(exc, got)}") from None
         raise
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        reason = getattr(exc, "reason", None) or exc
-        raise DataError(f"could not download {url}: {reason}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    finally:
+        _WRITING.discard(tmp)
     return dest
 
 
-def fetch_mnist(directory, base_url=None, progress=True) -> Path:
+def fetch_mnist(directory, base_url=None, progress=True, *, deadline=None, min_rate=None) -> Path:
     """Ensure the four MNIST IDX files are in ``directory``, downloading the missing ones.
 
     ``base_url`` defaults to ``$AUTOENCODERS_MNIST_URL``, else :data:`MNIST_URL`.
+    ``deadline`` (seconds per file) and ``min_rate`` (bytes/s over 30 s) go to
+    :func:`download`: by default ``$AUTOENCODERS_DOWNLOAD_TIMEOUT``, else 600 s, and
+    ``$AUTOENCODERS_DOWNLOAD_MIN_RATE``, else 10000 B/s.
     """
     directory = Path(directory)
     base_url = base_url or os.environ.get("AUTOENCODERS_MNIST_URL", MNIST_URL)
     for fname, digest in MNIST_FILES.items():
         if not (directory / fname).is_file():
-            download(base_url.rstrip("/") + "/" + fname, directory / fname, digest, progress=progress)
+            download(base_url.rstrip("/") + "/" + fname, directory / fname, digest, progress=progress,
+                     deadline=deadline, min_rate=min_rate)
     return directory

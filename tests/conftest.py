@@ -118,10 +118,11 @@ def server():
     """A local HTTP server on 127.0.0.1: ``(base_url, handler)``; set ``handler.files``."""
     _Handler.files, _Handler.cut = {}, set()
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     t.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/", _Handler
     httpd.shutdown()
+    httpd.server_close()
 
 
 def run_python(args, cwd, **env):
