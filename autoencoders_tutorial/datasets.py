@@ -52,6 +52,7 @@ class Dataset:
     test: tuple[np.ndarray, np.ndarray]
     name: str = "data"
     image_shape: tuple[int, int] | None = None
+    classes: int | None = None  # K, the number of classes; None: the distinct training labels
 
     @property
     def n_features(self) -> int:
@@ -59,6 +60,8 @@ class Dataset:
 
     @property
     def n_classes(self) -> int:
+        if self.classes is not None:
+            return int(self.classes)
         return int(max(int(s[1].max()) for s in self.splits if len(s[1])) + 1)
 
     @property
@@ -90,8 +93,11 @@ def validate_xy(X, y, what="data", unit_interval=True, n_features=None):
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
         raise DataError(f"{what}: labels must be 1-D with {X.shape[0]} entries, got shape {y.shape}")
+    if y.size and not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
+        raise DataError(f"{what}: labels must be integers 0..K-1, got dtype {y.dtype} (e.g. {y[0]!r}); "
+                        "map them to class numbers first")
     if y.size and not np.issubdtype(y.dtype, np.integer):
-        if np.all(np.mod(y, 1) == 0):
+        if np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0) and np.abs(y).max() < 2**31:
             y = y.astype(np.int64)
         else:
             raise DataError(f"{what}: labels must be integers, got dtype {y.dtype}")
@@ -177,7 +183,7 @@ def read_idx(path) -> np.ndarray:
         raise DataError(f"{path} is truncated (header cut short)")
     shape = struct.unpack(">" + "I" * ndim, raw[4:header])
     dt = np.dtype(dtypes[dtype_code])
-    need = int(np.prod(shape)) * dt.itemsize
+    need = math.prod(shape) * dt.itemsize  # Python integers: a hostile header cannot overflow it
     if len(raw) - header != need:
         raise DataError(
             f"{path} is truncated or padded: expected {need} data bytes for shape {shape}, got {len(raw) - header}"
@@ -255,7 +261,49 @@ def make_synthetic(n_train=200, n_valid=50, n_test=50, img_shape=(4, 4), n_class
         X = np.abs(protos[y] - flip).astype(np.float32)
         return X, y.astype(np.int64)
 
-    return Dataset(split(n_train), split(n_valid), split(n_test), name="synthetic", image_shape=tuple(img_shape))
+    return Dataset(split(n_train), split(n_valid), split(n_test), name="synthetic", image_shape=tuple(img_shape),
+                   classes=n_classes)
+
+
+#: The number of classes of the named datasets.
+NAMED_CLASSES = {"mnist": 10, "fashion-mnist": 10, "digits": 10}
+
+
+def check_dataset(ds: Dataset, n_classes: int | None = None) -> Dataset:
+    """Check a dataset before anything is built on it; one-line :class:`DataError` otherwise.
+
+    Every split has the same width; labels are the integers ``0..K-1`` with every class
+    present in the training split, where K is ``n_classes`` (10 for the named datasets)
+    or else the number of distinct training labels; the validation and test labels are
+    among them. A gap or a stray label is named with its count. Sets ``ds.classes``.
+    """
+    widths = {nm: s[0].shape[1] if s[0].ndim == 2 else None for nm, s in zip(("train", "valid", "test"), ds.splits)}
+    if len(set(widths.values())) != 1:
+        raise DataError(f"{ds.name}: the splits have different widths ({', '.join(f'{k} {v}' for k, v in widths.items())} "
+                        "features); every row must have the same features")
+    y = np.asarray(ds.train[1])
+    if y.size == 0:
+        raise DataError(f"{ds.name}: the training split has no rows")
+    labels, counts = np.unique(y, return_counts=True)
+    k = int(n_classes if n_classes is not None else ds.classes if ds.classes is not None else len(labels))
+    stray = [(int(lab), int(c)) for lab, c in zip(labels, counts) if not 0 <= lab < k]
+    if stray:
+        lab, c = stray[0]
+        raise DataError(f"{ds.name} train: label {lab} ({c} row{'s' * (c != 1)}) is outside 0..{k - 1} "
+                        f"({k} classes); fix or drop those rows")
+    missing = sorted(set(range(k)) - {int(v) for v in labels})
+    if missing:
+        raise DataError(f"{ds.name} train: class {missing[0]} has no rows ({len(missing)} of {k} classes missing); "
+                        "labels must be 0..K-1 with every class present: renumber them")
+    for nm, split in (("valid", ds.valid), ("test", ds.test)):
+        other, other_counts = np.unique(np.asarray(split[1]), return_counts=True)
+        bad = [(int(lab), int(c)) for lab, c in zip(other, other_counts) if not 0 <= lab < k]
+        if bad:
+            lab, c = bad[0]
+            raise DataError(f"{ds.name} {nm}: label {lab} ({c} row{'s' * (c != 1)}) is not a training class "
+                            f"(0..{k - 1}); fix or drop those rows")
+    ds.classes = k
+    return ds
 
 
 def _with_image_shape(ds: Dataset) -> Dataset:
@@ -275,7 +323,7 @@ def _local_mnist(root: Path) -> Dataset | None:
 
 
 def load_dataset(dataset=None, data_root=None, download_ok=True, log=print) -> Dataset:
-    """Pick and read a dataset by name or path.
+    """Pick, read and check (:func:`check_dataset`) a dataset by name or path.
 
     Parameters
     ----------
@@ -290,18 +338,33 @@ def load_dataset(dataset=None, data_root=None, download_ok=True, log=print) -> D
     data_root : path, optional
         Where datasets are found and cached; default :func:`data_dir`.
     """
+    ds = _read_dataset(dataset, data_root, download_ok, log)
+    return check_dataset(ds, NAMED_CLASSES.get(ds.name))
+
+
+def _mnist_files_present(root: Path) -> list[Path]:
+    """MNIST files in the data folder, complete or not: if any, MNIST is what the user has."""
+    names = ("mnist.pkl.gz", *(s + ".gz" for s in IDX_NAMES), *IDX_NAMES)
+    return [d / n for d in (root, root / "mnist") for n in names if (d / n).is_file()]
+
+
+def _read_dataset(dataset, data_root, download_ok, log) -> Dataset:
     root = Path(data_root) if data_root is not None else data_dir()
     if dataset is None:
         ds = _local_mnist(root)  # present but unreadable raises: never a reason to switch
         if ds is not None:
             return ds
+        present = _mnist_files_present(root)
         try:
-            return load_dataset("mnist", root, download_ok, log)
+            return _read_dataset("mnist", root, download_ok, log)
         except DataError as exc:
+            if present:  # a partial or damaged MNIST: the user's data, never a reason to switch
+                raise DataError(f"{exc} (MNIST is partly in the data folder: {present[0]}; complete it or remove "
+                                "it to use another dataset)") from None
             fallback = "fashion-mnist" if _fashion_dir(root) is not None else "digits"
             log(f"MNIST unavailable ({exc}); training on {fallback} instead "
                 f"({'installed here' if fallback == 'fashion-mnist' else 'bundled with scikit-learn'})")
-            return load_dataset(fallback, root, download_ok, log)
+            return _read_dataset(fallback, root, download_ok, log)
     if isinstance(dataset, Dataset):
         return dataset
     name = str(dataset)

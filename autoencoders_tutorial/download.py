@@ -12,17 +12,14 @@ import hashlib
 import http.client
 import math
 import os
-import re
 import sys
-import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from .errors import DataError
-from .files import _UMASK
+from .files import open_part, remove_stale_parts
 
 #: Public mirror of the MNIST IDX files (the one torchvision uses), and their sha256.
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
@@ -39,13 +36,6 @@ MIN_RATE_ENV = "AUTOENCODERS_DOWNLOAD_MIN_RATE"
 DEFAULT_DEADLINE = 600.0
 DEFAULT_MIN_RATE = 10_000.0
 
-#: ``mkstemp``'s random part: 8 characters of ``[a-z0-9_]``.
-_RANDOM = r"[a-z0-9_]{8}"
-#: The temporary files this process is writing now (so a stale one bearing a reused PID can go).
-_WRITING: set = set()
-_WRITING_LOCK = threading.RLock()
-
-
 def _env_number(name: str, default: float) -> float:
     """``$name`` as a number > 0, else ``default``; a bad value is a one-line :class:`DataError`."""
     raw = os.environ.get(name, "").strip()
@@ -58,50 +48,6 @@ def _env_number(name: str, default: float) -> float:
     if not (math.isfinite(value) and value > 0):
         raise DataError(f"{name} must be a number > 0, got {raw!r}; fix or unset it")
     return value
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists (when in doubt: yes, so its file is kept)."""
-    if pid <= 0 or os.name != "posix":  # os.kill(0, 0) is the process group; on Windows it kills
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: alive, another user's
-        return True
-    return True
-
-
-def remove_stale_parts(dest) -> list:
-    """Remove the ``.{dest.name}.{pid}.*.part`` files beside ``dest`` whose writer is gone.
-
-    A writer is gone when no process has its PID (or the PID is this process's and the
-    file is not one it is writing); a part file of the older format, without a PID, is
-    always stale. Files of live processes are kept. Returns the paths removed.
-    """
-    dest = Path(dest)
-    pattern = re.compile(r"\." + re.escape(dest.name) + r"\.(?:(\d+)\.)?" + _RANDOM + r"\.part")
-    removed = []
-    try:
-        entries = list(dest.parent.iterdir())
-    except OSError:
-        return removed
-    with _WRITING_LOCK:
-        for p in entries:
-            m = pattern.fullmatch(p.name)
-            if m is None:
-                continue
-            if m.group(1) is not None:
-                pid = int(m.group(1))
-                if pid == os.getpid() and os.path.abspath(p) in _WRITING:
-                    continue
-                if pid != os.getpid() and _pid_alive(pid):
-                    continue
-            with contextlib.suppress(OSError):
-                p.unlink()
-                removed.append(p)
-    return removed
 
 
 def _one_line(exc: BaseException, got: int) -> str:
@@ -155,13 +101,11 @@ def download(url: str, dest, sha256: str, timeout=60.0, progress=True, *, deadli
         raise DataError(f"download min_rate must be >= 0 bytes/s, got {min_rate}")
     hint = f"try again or put the files in {dest.parent} by hand"
 
+    part = contextlib.ExitStack()  # the part file: removed on any error when the stack closes
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with _WRITING_LOCK:  # so another thread's clean-up cannot take it before it is listed
-            remove_stale_parts(dest)
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.{os.getpid()}.", suffix=".part")
-            tmp = os.path.abspath(tmp)
-            _WRITING.add(tmp)
+        remove_stale_parts(dest.parent, dest.name)
+        out, tmp = part.enter_context(open_part(dest))
     except OSError as exc:
         raise DataError(f"cannot write to {dest.parent} ({exc.strerror or exc}); set data_dir or "
                         "AUTOENCODERS_DATA to a writable folder") from None
@@ -205,63 +149,60 @@ def download(url: str, dest, sha256: str, timeout=60.0, progress=True, *, deadli
             bounds.append((fail_at - now, "rate"))
         return min(bounds)
 
-    try:
-        wait, why = limit(time.monotonic())
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=wait) as resp:
-            total = int(resp.headers.get("Content-Length") or 0)
-            read = getattr(resp, "read1", None) or resp.read  # read1: what has arrived, up to 64 KiB
-            sock = getattr(getattr(getattr(resp, "fp", None), "raw", None), "_sock", None)
-            last = 0.0
-            while True:
-                wait, why = limit(time.monotonic())
-                if sock is not None:
-                    sock.settimeout(wait)
-                chunk = read(1 << 16)
-                if not chunk:
-                    break
-                out.write(chunk)
-                h.update(chunk)
-                got += len(chunk)
-                now = time.monotonic()
-                last_chunk = (now, got)
-                if now - samples[-1][0] >= rate_window / 64:
-                    samples.append(last_chunk)
-                if progress and now - last > 0.5:
-                    last = now
-                    pct = f" {100 * got / total:5.1f}%" if total else ""
-                    print(f"\r  {dest.name}: {got / 1e6:.1f} MB{pct}", end="", file=sys.stderr, flush=True)
-                    shown = True
-            if total and got != total:
-                raise DataError(f"download of {url} was cut off at {got} of {total} bytes; try again")
-        if progress:
-            print(f"\r  {dest.name}: {got / 1e6:.1f} MB done", file=sys.stderr)
-            shown = False
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        if h.hexdigest() != sha256:
-            raise DataError(f"{url} has sha256 {h.hexdigest()[:12]}..., expected {sha256[:12]}...; not saved")
-        os.replace(tmp, dest)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if shown:
-            print(file=sys.stderr)  # end the progress line before the error
-        if isinstance(exc, DataError) or not isinstance(exc, Exception):
-            raise  # ours, or KeyboardInterrupt / SystemExit: as they are
-        timed_out = isinstance(exc, TimeoutError) or (
-            isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, TimeoutError))
-        if timed_out and why == "deadline":
-            raise over_deadline() from None
-        if timed_out and why == "rate":
-            raise too_slow(time.monotonic()) from None
-        if timed_out:
-            raise DataError(f"could not download {url}: no data for {timeout:g} s; {hint}") from None
-        if isinstance(exc, (urllib.error.URLError, http.client.HTTPException, OSError, ValueError)):
-            if isinstance(exc, urllib.error.HTTPError):
-                exc.close()
-            raise DataError(f"could not download {url}: {_one_line(exc, got)}") from None
-        raise
-    finally:
-        _WRITING.discard(tmp)
+    with part:
+        try:
+            wait, why = limit(time.monotonic())
+            with urllib.request.urlopen(url, timeout=wait) as resp:
+                total = int(resp.headers.get("Content-Length") or 0)
+                read = getattr(resp, "read1", None) or resp.read  # read1: what has arrived, up to 64 KiB
+                sock = getattr(getattr(getattr(resp, "fp", None), "raw", None), "_sock", None)
+                last = 0.0
+                while True:
+                    wait, why = limit(time.monotonic())
+                    if sock is not None:
+                        sock.settimeout(wait)
+                    chunk = read(1 << 16)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    h.update(chunk)
+                    got += len(chunk)
+                    now = time.monotonic()
+                    last_chunk = (now, got)
+                    if now - samples[-1][0] >= rate_window / 64:
+                        samples.append(last_chunk)
+                    if progress and now - last > 0.5:
+                        last = now
+                        pct = f" {100 * got / total:5.1f}%" if total else ""
+                        print(f"\r  {dest.name}: {got / 1e6:.1f} MB{pct}", end="", file=sys.stderr, flush=True)
+                        shown = True
+                if total and got != total:
+                    raise DataError(f"download of {url} was cut off at {got} of {total} bytes; try again")
+            if progress:
+                print(f"\r  {dest.name}: {got / 1e6:.1f} MB done", file=sys.stderr)
+                shown = False
+            out.close()
+            if h.hexdigest() != sha256:
+                raise DataError(f"{url} has sha256 {h.hexdigest()[:12]}..., expected {sha256[:12]}...; not saved")
+            os.replace(tmp, dest)
+        except BaseException as exc:
+            if shown:
+                print(file=sys.stderr)  # end the progress line before the error
+            if isinstance(exc, DataError) or not isinstance(exc, Exception):
+                raise  # ours, or KeyboardInterrupt / SystemExit: as they are
+            timed_out = isinstance(exc, TimeoutError) or (
+                isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, TimeoutError))
+            if timed_out and why == "deadline":
+                raise over_deadline() from None
+            if timed_out and why == "rate":
+                raise too_slow(time.monotonic()) from None
+            if timed_out:
+                raise DataError(f"could not download {url}: no data for {timeout:g} s; {hint}") from None
+            if isinstance(exc, (urllib.error.URLError, http.client.HTTPException, OSError, ValueError)):
+                if isinstance(exc, urllib.error.HTTPError):
+                    exc.close()
+                raise DataError(f"could not download {url}: {_one_line(exc, got)}") from None
+            raise
     return dest
 
 

@@ -13,6 +13,7 @@ import io
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -119,34 +120,76 @@ def _fsync_dir(directory) -> None:
             os.close(fd)
 
 
+#: The temporary files this process is writing now, so that a stale one bearing this
+#: process's PID (a reused PID, an earlier failure) can be told from a live one.
+_WRITING: set[str] = set()
+_WRITING_LOCK = threading.RLock()
+
+
 def part_name(path) -> Path:
-    """A temporary name beside ``path`` that :func:`remove_stale_parts` recognises, with this process's id."""
+    """A new temporary name beside ``path``: ``.<name>.<pid>.<n>.part``, recognised by :func:`remove_stale_parts`."""
     path = Path(path)
     return path.with_name(f".{path.name}.{os.getpid()}.{next(_PART_COUNTER)}{PART_SUFFIX}")
 
 
-def remove_stale_parts(directory, name: str = "*") -> list[Path]:
-    """Remove the temporary files (``.<name>.<pid>.<n>.part``) that dead processes left in ``directory``."""
-    removed = []
-    for p in Path(directory).glob(f".{name}.*{PART_SUFFIX}"):
-        fields = p.name[: -len(PART_SUFFIX)].split(".")
-        pid = int(fields[-2]) if len(fields) >= 3 and fields[-2].isdigit() else None
-        if pid is not None and _alive(pid):
-            continue
+@contextlib.contextmanager
+def open_part(path):
+    """Create :func:`part_name` of ``path`` exclusively and yield ``(file, part path)``.
+
+    While the block runs the part is listed as being written, so no clean-up removes it;
+    on any error it is removed.
+    """
+    with _WRITING_LOCK:
+        tmp = part_name(path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~_UMASK)
+        _WRITING.add(os.path.abspath(tmp))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f, tmp
+    except BaseException:
         with contextlib.suppress(OSError):
-            p.unlink()
-            removed.append(p)
+            os.unlink(tmp)
+        raise
+    finally:
+        _WRITING.discard(os.path.abspath(tmp))
+
+
+def remove_stale_parts(directory, name: str | None = None) -> list[Path]:
+    """Remove the temporary files of writers that are gone from ``directory`` (of ``name`` only, if given).
+
+    A part ``.<name>.<pid>.<n>.part`` is stale when no process has that PID, or the PID
+    is this process's and it is not writing that file; a part without a PID (an older
+    format) is always stale. Parts of live processes are kept. Returns what was removed.
+    """
+    stem = re.escape(name) if name is not None else ".+?"
+    pattern = re.compile(rf"\.{stem}\.(?:(\d+)\.)?\w+{re.escape(PART_SUFFIX)}")
+    removed = []
+    try:
+        entries = list(Path(directory).iterdir())
+    except OSError:
+        return removed
+    with _WRITING_LOCK:
+        for p in entries:
+            m = pattern.fullmatch(p.name)
+            if m is None or os.path.abspath(p) in _WRITING:
+                continue
+            if m.group(1) is not None and int(m.group(1)) != os.getpid() and _alive(int(m.group(1))):
+                continue
+            with contextlib.suppress(OSError):
+                p.unlink()
+                removed.append(p)
     return removed
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
+    """Whether a process ``pid`` exists (when in doubt: yes, so its file is kept)."""
+    if pid <= 0 or os.name != "posix":  # os.kill(0, 0) is the process group; on Windows it kills
         return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):
+    except OSError:  # PermissionError: alive, another user's
         return True
     return True
 
@@ -162,28 +205,21 @@ def atomic_write_bytes(path, data: bytes, keep_previous: bool = False) -> Path |
     copy's path, if one was made.
     """
     path = Path(path)
-    tmp = part_name(path)
     backup = None
     with deferred_interrupts():
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~_UMASK)
-            with os.fdopen(fd, "wb") as f:
+            with open_part(path) as (f, tmp):
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            if keep_previous and path.exists():
-                backup = previous_path(path)
-                _replace_by_copy(path, backup)
-            os.replace(tmp, path)
+                f.close()
+                if keep_previous and path.exists():
+                    backup = previous_path(path)
+                    _replace_by_copy(path, backup)
+                os.replace(tmp, path)
             _fsync_dir(path.parent)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             raise save_failed(path, exc) from None
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
     return backup
 
 

@@ -79,13 +79,13 @@ def write_idx(path, arr, compress):
 
 
 def idx_dir(tmp_path, compress=True, n_train=30, n_test=7):
-    """A folder of the four MNIST IDX files with random 3x2 images."""
+    """A folder of the four MNIST IDX files with random 3x2 images; training labels 0..9 in turn."""
     rng = np.random.default_rng(0)
     sfx = ".gz" if compress else ""
     d = tmp_path / "idx"
     d.mkdir()
     write_idx(d / f"train-images-idx3-ubyte{sfx}", rng.integers(0, 256, (n_train, 3, 2), dtype=np.uint8), compress)
-    write_idx(d / f"train-labels-idx1-ubyte{sfx}", rng.integers(0, 10, n_train, dtype=np.uint8), compress)
+    write_idx(d / f"train-labels-idx1-ubyte{sfx}", np.arange(n_train) % 10, compress)  # every class in any 10 rows
     write_idx(d / f"t10k-images-idx3-ubyte{sfx}", rng.integers(0, 256, (n_test, 3, 2), dtype=np.uint8), compress)
     write_idx(d / f"t10k-labels-idx1-ubyte{sfx}", rng.integers(0, 10, n_test, dtype=np.uint8), compress)
     return d

@@ -130,13 +130,13 @@ def test_default_falls_back_to_digits_when_mnist_unavailable(tmp_path, monkeypat
 
 def test_fetch_mnist_through_local_server(tmp_path, server, monkeypatch):
     base, handler = server
-    src = idx_dir(tmp_path, n_train=10_005, n_test=3)
+    src = idx_dir(tmp_path, n_train=10_010, n_test=3)
     files = {p.name: p.read_bytes() for p in src.iterdir()}
     handler.files = files
     monkeypatch.setattr(download, "MNIST_FILES", {k: hashlib.sha256(v).hexdigest() for k, v in files.items()})
     monkeypatch.setenv("AUTOENCODERS_MNIST_URL", base)
     ds = datasets.load_dataset("mnist", data_root=tmp_path / "root", log=lambda *_: None)
-    assert ds.name == "mnist" and ds.train[0].shape == (5, 6) and ds.valid[0].shape == (10_000, 6)
+    assert ds.name == "mnist" and ds.train[0].shape == (10, 6) and ds.valid[0].shape == (10_000, 6)
     assert sorted(p.name for p in (tmp_path / "root" / "mnist").iterdir()) == sorted(files)
 
 
@@ -154,10 +154,10 @@ def test_data_dir(monkeypatch, tmp_path):
 
 def test_default_prefers_installed_fashion_mnist_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("AUTOENCODERS_MNIST_URL", "http://127.0.0.1:9/")  # nothing listens on port 9
-    monkeypatch.setattr(datasets, "FASHION_MNIST_SYSTEM_DIR", idx_dir(tmp_path, n_train=10_003, n_test=4))
+    monkeypatch.setattr(datasets, "FASHION_MNIST_SYSTEM_DIR", idx_dir(tmp_path, n_train=10_010, n_test=4))
     said = []
     ds = datasets.load_dataset(None, data_root=tmp_path / "root", log=said.append)
-    assert ds.name == "fashion-mnist" and ds.train[0].shape == (3, 6)
+    assert ds.name == "fashion-mnist" and ds.train[0].shape == (10, 6)
     assert any("MNIST unavailable" in s and "training on fashion-mnist instead (installed here)" in s for s in said)
 
 

@@ -240,7 +240,7 @@ def test_stale_part_files_removed_live_ones_kept(tmp_path, server):
     live = [f".f.{os.getppid()}.abcdefgh.part", ".f.1.abcdefgh.part"]  # the parent, init: alive
     stale = [f".f.{_dead_pid()}.abcdefgh.part", ".f.abcd_123.part",  # a dead PID; the older format
              f".f.{os.getpid()}.zzzzzzzz.part"]  # this process's PID, but not a file it is writing
-    others = [".f.gz.12.abcdefgh.part", ".g.12.abcdefgh.part", ".f.12.abc.part", "f.12.abcdefgh.part"]
+    others = [".f.gz.1.abcdefgh.part", ".g.12.abcdefgh.part", "f.12.abcdefgh.part", ".f.12.a-b.part"]
     for name in live + stale + others:
         (tmp_path / name).write_bytes(b"partial")
     download.download(base + "f", tmp_path / "f", DIGEST, progress=False)
