@@ -297,8 +297,10 @@ def _pretrain_phase(sda, ds, train_x, progress, checkpoint, *, epochs, lr, batch
     results["pretrain_seconds"] = time.perf_counter() - t_pre
     log(f"The pretraining code for file SdA.py ran for {results['pretrain_seconds'] / 60:.2f}m")
     if ds.image_shape is not None:
-        image = save_filters_image(sda.sigmoid_layers[0].W.get_value(), ds.image_shape, folder.path / "filters_layer0.png")
-        log(f"wrote {folder.note(image, 'the first layer filters')}")
+        image = folder.path / "filters_layer0.png"
+        folder.save(image, "the first layer's filters", lambda: save_filters_image(
+            sda.sigmoid_layers[0].W.get_value(), ds.image_shape, image), keep_previous=False)
+        log(f"wrote {image}")
     if features:
         log("features from the pretrained network, scikit-learn logistic regression on each:")
         results["features"] = features_comparison(sda, ds, n_labels=n_labels, log=log)

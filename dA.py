@@ -316,8 +316,10 @@ def run_dA(
                                              interrupted=res.interrupted, dataset=ds.name, precision=precision))
             log(f"wrote {model_path}")
             if ds.image_shape is not None:
-                image = folder.note(save_filters_image(da.W.get_value(borrow=True), ds.image_shape,
-                                                       out / f"filters_corruption_{pct}.png"), "its filters")
+                image = folder.save(out / f"filters_corruption_{pct}.png", "its filters",
+                                    lambda: save_filters_image(da.W.get_value(borrow=True), ds.image_shape,
+                                                               out / f"filters_corruption_{pct}.png"),
+                                    keep_previous=False)
                 log(f"wrote {image}")
             else:
                 log("inputs are not square images; filter image skipped")

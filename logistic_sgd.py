@@ -123,7 +123,7 @@ def run_logistic(
 def predict(model_path="logistic_sgd_out/best_model.npz", dataset=None, n=10, data_dir=None, log=print):
     """The tutorial's ``predict``: load the saved model, print predictions for the first test rows."""
     arrays, meta = load_params(model_path)
-    if meta.get("model") != "LogisticRegression" or "logreg.W" not in arrays:
+    if meta.get("model") != "LogisticRegression" or "logreg.W" not in arrays or arrays["logreg.W"].ndim != 2:
         raise DataError(f"{model_path} is not a saved LogisticRegression (model={meta.get('model')!r})")
     n_in, n_out = arrays["logreg.W"].shape
     x = pt.matrix("x", dtype=str(arrays["logreg.W"].dtype))

@@ -78,7 +78,11 @@ def base_parser(module_doc: str, epilog: str, *, epochs, learning_rate, batch_si
     p.add_argument("--dataset", default=None,
                    help="mnist | fashion-mnist | digits | synthetic | PATH (.pkl.gz or IDX folder). "
                         "Default: MNIST if present or downloadable, else Fashion-MNIST if installed, else digits")
-    p.add_argument("--data-dir", default=None, help=f"where datasets are found and cached (default {data_dir()})")
+    try:
+        default_data = data_dir()
+    except TutorialError as exc:  # a bad AUTOENCODERS_DATA: said when a run needs the data folder
+        default_data = f"unknown: {exc}"
+    p.add_argument("--data-dir", default=None, help=f"where datasets are found and cached (default {default_data})")
     p.add_argument("--epochs", dest=epochs_kw, metavar="N", type=size, default=epochs, help=f"{epochs_help} (default %(default)s)")
     p.add_argument("--learning-rate", dest=learning_rate_kw, metavar="RATE", type=rate, default=learning_rate,
                    help=f"SGD learning rate (default {learning_rate_default or learning_rate})")

@@ -36,7 +36,10 @@ def data_dir() -> Path:
     """
     env = os.environ.get("AUTOENCODERS_DATA")
     if env:
-        return Path(env).expanduser()
+        try:
+            return Path(env).expanduser()
+        except RuntimeError as exc:  # ~user of no such user, or no home directory
+            raise DataError(f"AUTOENCODERS_DATA={env} cannot be expanded ({exc}); give a full path") from None
     clone = Path(__file__).resolve().parent.parent  # the folder holding dA.py in a clone
     if (clone / "dA.py").is_file() and (clone / "data").is_dir():
         return clone / "data"
@@ -287,11 +290,12 @@ def check_dataset(ds: Dataset, n_classes: int | None = None) -> Dataset:
     labels, counts = np.unique(y, return_counts=True)
     k = int(n_classes if n_classes is not None else ds.classes if ds.classes is not None else len(labels))
     stray = [(int(lab), int(c)) for lab, c in zip(labels, counts) if not 0 <= lab < k]
+    missing = sorted(set(range(k)) - {int(v) for v in labels if 0 <= v < k})
     if stray:
         lab, c = stray[0]
+        gap = f", and class {missing[0]} has no rows" if missing else ""
         raise DataError(f"{ds.name} train: label {lab} ({c} row{'s' * (c != 1)}) is outside 0..{k - 1} "
-                        f"({k} classes); fix or drop those rows")
-    missing = sorted(set(range(k)) - {int(v) for v in labels})
+                        f"({k} classes){gap}; labels must be 0..K-1: fix, renumber or drop those rows")
     if missing:
         raise DataError(f"{ds.name} train: class {missing[0]} has no rows ({len(missing)} of {k} classes missing); "
                         "labels must be 0..K-1 with every class present: renumber them")

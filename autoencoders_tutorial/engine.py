@@ -180,6 +180,12 @@ def _import_pytensor():
     os.environ["PYTENSOR_FLAGS"] = ENGINE["flags"]
     try:
         import pytensor
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # what PyTensor raises for a bad flag value
+        if user_flags is None:
+            raise
+        # No library can run without PyTensor: end here with one line instead of a traceback.
+        message = " ".join(str(exc).split())[:300]
+        raise SystemExit(f"error: PYTENSOR_FLAGS={user_flags!r} is not valid ({message}); fix or unset it") from None
     finally:
         if user_flags is None:
             os.environ.pop("PYTENSOR_FLAGS", None)

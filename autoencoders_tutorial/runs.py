@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import TutorialError
-from .files import ensure_output_dir, remove_stale_parts
+from .files import deferred_interrupts, ensure_output_dir, remove_stale_parts
 
 try:
     import fcntl
@@ -102,21 +102,23 @@ class RunFolder:
 
     # -- what the run saved ---------------------------------------------------------------
 
-    def save(self, path, what: str, write: Callable[..., object]) -> Path:
-        """Save ``path`` by calling ``write(keep_previous=...)``; record it as holding ``what``.
+    def save(self, path, what: str, write: Callable[..., object], keep_previous: bool = True) -> Path:
+        """Save ``path`` with ``write()``, and record it as holding ``what``.
 
-        ``keep_previous`` is True on the run's first save of ``path`` (the earlier run's
-        file becomes ``.previous`` once the new one is complete), False afterwards.
+        With ``keep_previous`` (model files) ``write`` is called as
+        ``write(keep_previous=...)``: True on the run's first save of ``path`` (the earlier
+        run's file becomes ``.previous`` once the new one is complete), False afterwards.
+        Ctrl-C is held until the file is written and recorded, so the interrupted line
+        names it.
         """
         path = Path(path)
-        write(keep_previous=path not in self.saved)
-        self.saved[path] = what
+        with deferred_interrupts():
+            if keep_previous:
+                write(keep_previous=path not in self.saved)
+            else:
+                write()
+            self.saved[path] = what
         return path
-
-    def note(self, path, what: str) -> Path:
-        """Record a file the run wrote itself (an image)."""
-        self.saved[Path(path)] = what
-        return Path(path)
 
     def interrupted_line(self) -> str:
         """One line: what this run saved (or that it saved nothing), and how to go on."""
