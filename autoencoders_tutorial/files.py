@@ -76,7 +76,8 @@ class deferred_interrupts:
     ends, to whatever handled SIGINT before (``KeyboardInterrupt`` by default, or an
     enclosing block's flag), so a file is never left half-replaced. With
     ``deliver=False`` (the training loops) the caller polls ``received`` and stops at a
-    clean point itself. Signal handlers exist only in the main thread: elsewhere the
+    clean point itself; a second Ctrl-C then raises ``KeyboardInterrupt`` at once (a
+    file being written still finishes first: its own block holds it). Signal handlers exist only in the main thread: elsewhere the
     block runs as is (Python delivers SIGINT to the main thread only, so a write in
     another thread is never interrupted by it).
     """
@@ -88,6 +89,8 @@ class deferred_interrupts:
         self._installed = False
 
     def _handler(self, signum, frame):
+        if self.received and not self.deliver:  # a second Ctrl-C while a loop winds down: stop now
+            raise KeyboardInterrupt
         self.received = True
 
     def __enter__(self):

@@ -87,6 +87,12 @@ def test_ctrl_c_during_a_write_is_held_until_the_file_is_complete(tmp_path, monk
     with files.deferred_interrupts(deliver=False) as held:  # the loops' form: polled, not raised
         os.kill(os.getpid(), signal.SIGINT)
     assert held.received
+    with pytest.raises(KeyboardInterrupt), files.deferred_interrupts(deliver=False) as held:
+        os.kill(os.getpid(), signal.SIGINT)
+        files.save_params(path, {"W": np.full(3, 8.0)})
+        os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C: stop now
+        raise AssertionError("not reached")
+    np.testing.assert_array_equal(files.load_params(path)[0]["W"], np.full(3, 8.0))
 
 
 def test_hostile_npz_files_are_one_line(tmp_path):
