@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from autoencoders_tutorial.cli import base_parser, count, level, rate, run_cli, size
+from autoencoders_tutorial.cli import add_noise_flags, base_parser, count, level, rate, run_cli, size
 from autoencoders_tutorial.datasets import load_dataset, predict_test_rows, shared_dataset, validate_x
 from autoencoders_tutorial.engine import describe_mode, host_function, pt, pytensor, resolved_backend  # PyTensor, configured
 from autoencoders_tutorial.errors import DataError, TutorialError, check_corruption, check_positive
@@ -88,9 +88,13 @@ class SdA:
         Width of each hidden layer (at least one).
     n_outs : int
         Number of classes.
-    corruption_levels : sequence of float in [0, 1)
-        Masking-noise level of each layer's dA, one per hidden layer. These are the
-        levels used by default in pretraining (the original code ignored them).
+    corruption_levels : sequence of float
+        Corruption level of each layer's dA, one per hidden layer (a fraction in [0, 1)
+        for masking noise). These are the levels used by default in pretraining (the
+        original code ignored them).
+    corruption_type, sparsity_target, sparsity_weight :
+        Given to every dA layer (see :class:`dA.dA`): the kind of noise and the sparsity
+        penalty of pretraining.
 
     Attributes
     ----------
@@ -119,6 +123,10 @@ class SdA:
         hidden_layers_sizes=(1000, 1000, 1000),
         n_outs=10,
         corruption_levels=(0.1, 0.2, 0.3),
+        *,
+        corruption_type="masking",
+        sparsity_target=0.05,
+        sparsity_weight=0.0,
     ):
         hidden_layers_sizes = tuple(int(h) for h in hidden_layers_sizes)
         corruption_levels = tuple(float(c) for c in corruption_levels)
@@ -130,12 +138,14 @@ class SdA:
                 f"got {len(corruption_levels)}"
             )
         for c in corruption_levels:
-            check_corruption(c)
+            check_corruption(c, kind=corruption_type)
         check_positive(n_ins=n_ins, n_outs=n_outs, **{f"hidden layer {i}": h for i, h in enumerate(hidden_layers_sizes)})
         numpy_rng = check_random_state(numpy_rng)
         self.n_ins, self.n_outs = int(n_ins), int(n_outs)
         self.hidden_layers_sizes = hidden_layers_sizes
         self.corruption_levels = corruption_levels
+        self.corruption_type = corruption_type
+        self.sparsity_target, self.sparsity_weight = float(sparsity_target), float(sparsity_weight)
         self.n_layers = len(hidden_layers_sizes)
         self.theano_rng = shared_rng(theano_rng, numpy_rng, name="SdA.rng")
         self.sigmoid_layers = []
@@ -152,7 +162,8 @@ class SdA:
             self.params.extend(sigmoid_layer.params)
             self.dA_layers.append(dA(numpy_rng=numpy_rng, theano_rng=self.theano_rng, input=layer_input,
                                      n_visible=input_size, n_hidden=n_out, W=sigmoid_layer.W,
-                                     bhid=sigmoid_layer.b, name=f"dA{i}"))
+                                     bhid=sigmoid_layer.b, name=f"dA{i}", corruption_type=corruption_type,
+                                     sparsity_target=sparsity_target, sparsity_weight=sparsity_weight))
         self.logLayer = LogisticRegression(input=self.sigmoid_layers[-1].output, n_in=hidden_layers_sizes[-1],
                                            n_out=n_outs)
         self.params.extend(self.logLayer.params)
@@ -214,7 +225,9 @@ class SdA:
     def save(self, path, **meta):
         """Write every parameter and the architecture to ``path`` (``.npz``, atomically, no pickle)."""
         config = dict(meta.pop("config", {}), n_ins=self.n_ins, hidden_layers_sizes=list(self.hidden_layers_sizes),
-                      n_outs=self.n_outs, corruption_levels=list(self.corruption_levels))
+                      n_outs=self.n_outs, corruption_levels=list(self.corruption_levels),
+                      corruption_type=self.corruption_type, sparsity_target=self.sparsity_target,
+                      sparsity_weight=self.sparsity_weight)
         return save_params(path, params_to_arrays(self.all_params), config=config, model="SdA", **meta)
 
     @classmethod
@@ -231,7 +244,10 @@ class SdA:
         config = meta.get("config") or {}
         try:
             sda = cls(0, n_ins=config["n_ins"], hidden_layers_sizes=config["hidden_layers_sizes"],
-                      n_outs=config["n_outs"], corruption_levels=config["corruption_levels"])
+                      n_outs=config["n_outs"], corruption_levels=config["corruption_levels"],
+                      corruption_type=config.get("corruption_type", "masking"),
+                      sparsity_target=config.get("sparsity_target", 0.05),
+                      sparsity_weight=config.get("sparsity_weight", 0.0))
         except (KeyError, TypeError):
             raise DataError(f"{path} is not a saved SdA (no architecture in it)") from None
         set_params_from_arrays(sda.all_params, arrays, source=str(path))
@@ -356,6 +372,9 @@ def run_SdA(
     data_dir=None,
     resume=False,
     features=False,
+    corruption_type="masking",
+    sparsity_target=0.05,
+    sparsity_weight=0.0,
     log=print,
 ):
     """The tutorial's ``test_SdA``: pretrain layer by layer, fine-tune, report, checkpoint.
@@ -384,9 +403,12 @@ def run_SdA(
         if n_labels is not None and n_labels > ds.train[0].shape[0]:
             raise TutorialError(f"n_labels {n_labels} is more than the {ds.train[0].shape[0]} training rows")
         sda = SdA(numpy_rng=tutorial_rng(seed), n_ins=ds.n_features, hidden_layers_sizes=hidden_layers_sizes,
-                  n_outs=ds.n_classes, corruption_levels=corruption_levels)
+                  n_outs=ds.n_classes, corruption_levels=corruption_levels, corruption_type=corruption_type,
+                  sparsity_target=sparsity_target, sparsity_weight=sparsity_weight)
         config = dict(dataset=ds.name, n_ins=ds.n_features, hidden_layers_sizes=list(sda.hidden_layers_sizes),
                       n_outs=ds.n_classes, corruption_levels=list(sda.corruption_levels), batch_size=batch_size,
+                      corruption_type=corruption_type, sparsity_target=sda.sparsity_target,
+                      sparsity_weight=sda.sparsity_weight,
                       pretraining_epochs=pretraining_epochs, pretrain_lr=pretrain_lr, finetune_lr=finetune_lr,
                       finetune=finetune, n_labels=n_labels, seed=seed, precision=precision,
                       backend=resolved_backend(mode))
@@ -484,6 +506,7 @@ def main(argv=None) -> int:
                    help="hidden layer sizes (default 1000 1000 1000)")
     p.add_argument("--corruption", dest="corruption_levels", type=level, nargs="+", default=None,
                    help="corruption level of each layer (default 0.1 0.2 0.3, the last repeated for more layers)")
+    add_noise_flags(p)
     p.add_argument("--finetune", choices=FINETUNE_MODES, default="all",
                    help="fine-tune the whole network (default) or only the top classifier")
     p.add_argument("--n-labels", type=size, default=None,

@@ -1,8 +1,9 @@
 """Denoising autoencoder (dA), the deeplearning.net tutorial's model, on PyTensor.
 
-A denoising autoencoder takes an input x in [0, 1]^d, corrupts it into x~ (here with
-masking noise: each component is set to 0 with probability ``corruption_level``), maps
-x~ to a hidden code
+A denoising autoencoder takes an input x in [0, 1]^d, corrupts it into x~ (by default
+with masking noise: each component is set to 0 with probability ``corruption_level``;
+also additive Gaussian or salt-and-pepper noise, ``corruption_type``), maps x~ to a
+hidden code
 
     y = s(W x~ + b)
 
@@ -18,8 +19,14 @@ With a = W' y + b' this equals sum_k softplus(a_k) - x_k a_k, which is what the 
 computes: one transcendental pair per element instead of a sigmoid and two logs, and
 no log(0) when z saturates in float32.
 
+Optionally (``sparsity_weight`` beta > 0) the cost adds a sparsity penalty on the codes:
+beta * sum_j KL(rho || rho^_j), the Kullback-Leibler divergence of each hidden unit's
+mean activation over the minibatch, rho^_j, from a target rho (``sparsity_target``).
+
 References: P. Vincent, H. Larochelle, Y. Bengio and P.-A. Manzagol, "Extracting and
-Composing Robust Features with Denoising Autoencoders", ICML 2008; Y. Bengio, "Learning
+Composing Robust Features with Denoising Autoencoders", ICML 2008; P. Vincent et al.,
+"Stacked Denoising Autoencoders", JMLR 11, 2010 (section 4.2: the three corruptions);
+A. Ng, "Sparse autoencoder", CS294A lecture notes, 2011 (the KL penalty); Y. Bengio, "Learning
 Deep Architectures for AI", Foundations and Trends in ML, 2009 (section 7.2).
 
 Run ``python dA.py --help`` for the training script (the tutorial's ``test_dA``).
@@ -32,10 +39,17 @@ import time
 
 import numpy as np
 
-from autoencoders_tutorial.cli import base_parser, level, run_cli, size
+from autoencoders_tutorial.cli import add_noise_flags, base_parser, level, run_cli, size
 from autoencoders_tutorial.datasets import load_dataset, shared_dataset, validate_x
 from autoencoders_tutorial.engine import describe_mode, pt, pytensor  # PyTensor, configured
-from autoencoders_tutorial.errors import DataError, TutorialError, check_corruption, check_positive
+from autoencoders_tutorial.errors import (
+    CORRUPTIONS,
+    DataError,
+    TutorialError,
+    check_corruption,
+    check_positive,
+    check_sparsity,
+)
 from autoencoders_tutorial.files import (
     MetricsLog,
     load_params,
@@ -82,6 +96,14 @@ class dA:
         Output non-linearity. "linear" (only with squared error) suits real-valued input.
     name : str
         Prefix of the shared variables' names ("dA.W", ...).
+    corruption_type : {"masking", "gaussian", "salt_and_pepper"}
+        What :meth:`get_corrupted_input` does at a given level: masking noise (the
+        tutorial's; level = fraction set to 0), additive isotropic Gaussian noise (level =
+        its standard deviation), or salt-and-pepper noise (level = fraction set to 0 or
+        1, half each).
+    sparsity_target, sparsity_weight : float
+        The sparsity penalty's target mean activation rho in (0, 1) and its weight beta
+        >= 0 (0, the default, adds nothing to the graph).
 
     Examples
     --------
@@ -111,8 +133,13 @@ class dA:
         loss="cross_entropy",
         decoder="sigmoid",
         name="dA",
+        corruption_type="masking",
+        sparsity_target=0.05,
+        sparsity_weight=0.0,
     ):
         check_positive(n_visible=n_visible, n_hidden=n_hidden)
+        check_corruption(0.0, kind=corruption_type)
+        check_sparsity(sparsity_target, sparsity_weight)
         if loss not in LOSSES:
             raise TutorialError(f"loss must be one of {LOSSES}, got {loss!r}")
         if decoder not in DECODERS:
@@ -127,6 +154,8 @@ class dA:
         self.loss = loss
         self.decoder = decoder
         self.tied_weights = bool(tied_weights)
+        self.corruption_type = corruption_type
+        self.sparsity_target, self.sparsity_weight = float(sparsity_target), float(sparsity_weight)
         floatX = pytensor.config.floatX
         # The noise seed is drawn before the weights, in the tutorial's order, so that
         # RandomState(123) gives the tutorial's exact initial weights.
@@ -157,25 +186,34 @@ class dA:
     # -- graph builders --------------------------------------------------------------
 
     def get_corrupted_input(self, input, corruption_level):
-        """Masking noise: keep each component with probability ``1 - corruption_level``.
+        """Corrupt ``input`` at ``corruption_level``, by :attr:`corruption_type`.
 
-        ``corruption_level`` may be a number or a symbolic scalar. The mask is drawn as
-        ``uniform >= corruption_level`` (the same Bernoulli(1 - level) as the tutorial's
-        binomial, about 3x cheaper to draw), cast to floatX. A level that is the Python
-        number 0 returns ``input`` itself and draws nothing.
+        - masking (the tutorial's): keep each component with probability
+          ``1 - level``. The mask is drawn as ``uniform >= level`` (the same Bernoulli(1 -
+          level) as the tutorial's binomial, about 3x cheaper to draw), cast to floatX.
+        - gaussian: ``input + level * N(0, 1)``, one standard normal per component.
+        - salt_and_pepper: one uniform ``u`` per component; ``u < level / 2`` sets it to
+          0, ``level / 2 <= u < level`` to 1, else it is kept.
+
+        ``corruption_level`` may be a number or a symbolic scalar. A level that is the
+        Python number 0 returns ``input`` itself and draws nothing.
         """
         if isinstance(corruption_level, (int, float, np.number)):
-            if check_corruption(corruption_level) == 0:
+            if check_corruption(corruption_level, kind=self.corruption_type) == 0:
                 return input
         floatX = pytensor.config.floatX
-        next_rng, u = pt.random.uniform(
-            0.0, 1.0, size=input.shape, rng=self.theano_rng, dtype=floatX, return_next_rng=True
-        )
+        draw = pt.random.normal if self.corruption_type == "gaussian" else pt.random.uniform
+        next_rng, u = draw(0.0, 1.0, size=input.shape, rng=self.theano_rng, dtype=floatX, return_next_rng=True)
         # Remember the generator's next state: get_cost_updates advances it, and a caller
         # compiling this graph directly adds ``da.noise_updates()`` to its updates.
         self._rng_update = next_rng
         level = pt.cast(corruption_level, floatX)
-        return pt.switch(pt.ge(u, level), input, pt.zeros((), dtype=input.dtype))
+        zero = pt.zeros((), dtype=input.dtype)
+        if self.corruption_type == "gaussian":
+            return input + level * u
+        if self.corruption_type == "salt_and_pepper":
+            return pt.switch(pt.lt(u, level / 2), zero, pt.switch(pt.lt(u, level), pt.ones((), dtype=input.dtype), input))
+        return pt.switch(pt.ge(u, level), input, zero)
 
     def noise_updates(self):
         """``[(theano_rng, next state)]`` for the last corrupted input built, or ``[]``."""
@@ -186,7 +224,8 @@ class dA:
         options to ``path`` (``.npz``, atomically, no pickle); ``meta`` is stored beside them."""
         arrays = {p.name.split(".", 1)[1]: np.asarray(p.get_value()) for p in self.params}
         return save_params(path, arrays, **meta, model="dA", n_hidden=self.n_hidden, loss=self.loss,
-                           decoder=self.decoder, tied_weights=self.tied_weights)
+                           decoder=self.decoder, tied_weights=self.tied_weights, corruption_type=self.corruption_type,
+                           sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight)
 
     @classmethod
     def load(cls, path, input=None, theano_rng=None):
@@ -204,8 +243,9 @@ class dA:
         n_visible, n_hidden = arrays["W"].shape
         tied = bool(meta.get("tied_weights", "W_prime" not in arrays))
         da = cls(0, theano_rng=theano_rng, input=input, n_visible=n_visible, n_hidden=n_hidden, tied_weights=tied,
-                 loss=meta.get("loss", "cross_entropy"),
-                 decoder=meta.get("decoder", "sigmoid"))
+                 loss=meta.get("loss", "cross_entropy"), decoder=meta.get("decoder", "sigmoid"),
+                 corruption_type=meta.get("corruption_type", "masking"),
+                 sparsity_target=meta.get("sparsity_target", 0.05), sparsity_weight=meta.get("sparsity_weight", 0.0))
         set_params_from_arrays(da.params, {f"dA.{k}": v for k, v in arrays.items()}, source=str(path))
         return da
 
@@ -230,16 +270,27 @@ class dA:
         z = a if self.decoder == "linear" else pt.sigmoid(a)
         return pt.sum(pt.sqr(z - x), axis=1)
 
+    def sparsity_penalty(self, hidden):
+        """``sum_j KL(rho || mean_j)``: the divergence of each unit's mean activation over the
+        minibatch from the target ``rho`` (Bernoulli KL; the mean is clipped away from 0 and 1)."""
+        rho = self.sparsity_target
+        eps = 1e-6
+        rho_hat = pt.clip(pt.mean(hidden, axis=0), eps, 1 - eps)
+        return pt.sum(rho * pt.log(rho / rho_hat) + (1 - rho) * pt.log((1 - rho) / (1 - rho_hat)))
+
     def get_cost_updates(self, corruption_level, learning_rate):
         """One SGD step of the denoising criterion: returns ``(cost, updates)``.
 
         ``cost`` is the mean over the minibatch of the reconstruction loss of the clean
-        ``self.x`` from the code of its corrupted version. ``updates`` holds the SGD
+        ``self.x`` from the code of its corrupted version (plus the sparsity penalty on those
+        codes when ``sparsity_weight`` > 0). ``updates`` holds the SGD
         steps of ``params`` and, when noise is drawn, the noise generator's next state.
         """
         tilde_x = self.get_corrupted_input(self.x, corruption_level)
         y = self.get_hidden_values(tilde_x)
         cost = pt.mean(self.get_reconstruction_cost(self.x, y))
+        if self.sparsity_weight:
+            cost = cost + self.sparsity_weight * self.sparsity_penalty(y)
         updates = sgd_updates(cost, self.params, learning_rate)
         if tilde_x is not self.x:
             updates += self.noise_updates()
@@ -264,6 +315,9 @@ def run_dA(
     tied_weights=True,
     loss="cross_entropy",
     decoder="sigmoid",
+    corruption_type="masking",
+    sparsity_target=0.05,
+    sparsity_weight=0.0,
     log=print,
 ):
     """The tutorial's ``test_dA``: train a dA at each corruption level, save filters.
@@ -281,7 +335,8 @@ def run_dA(
     check_positive(learning_rate=learning_rate, training_epochs=training_epochs,
                    batch_size=batch_size, n_hidden=n_hidden)
     for c in corruption_levels:
-        check_corruption(c, "corruption_levels entries")
+        check_corruption(c, "corruption_levels entries", corruption_type)
+    check_sparsity(sparsity_target, sparsity_weight)
     with RunFolder(output_dir) as folder, pytensor.config.change_flags(floatX=precision):
         out = folder.path
         ds = load_dataset(dataset, data_root=data_dir, log=log)
@@ -298,7 +353,8 @@ def run_dA(
             theano_rng = int(rng.randint(2**30))  # test_dA draws the noise seed first
             x = pt.matrix("x", dtype=precision)
             da = dA(rng, theano_rng=theano_rng, input=x, n_visible=ds.n_features, n_hidden=n_hidden,
-                    tied_weights=tied_weights, loss=loss, decoder=decoder, name=f"dA{pct}")
+                    tied_weights=tied_weights, loss=loss, decoder=decoder, name=f"dA{pct}",
+                    corruption_type=corruption_type, sparsity_target=sparsity_target, sparsity_weight=sparsity_weight)
             cost, updates = da.get_cost_updates(corruption_level=level, learning_rate=learning_rate)
             t0 = time.perf_counter()
             train_da = minibatch_function([(x, train_x)], cost, batch_size, updates=updates, mode=mode)
@@ -346,10 +402,11 @@ def main(argv=None) -> int:
                     learning_rate_default="0.1, or 0.01 with --decoder linear")
     p.add_argument("--hidden", dest="n_hidden", type=size, default=500, help="hidden units (default %(default)s)")
     p.add_argument("--corruption", dest="corruption_levels", type=level, nargs="+", default=[0.0, 0.3],
-                   help="corruption levels, each in [0, 1) (default 0.0 0.3)")
+                   help="corruption levels: fractions in [0, 1) for masking, see --corruption-type (default 0.0 0.3)")
     p.add_argument("--untied", dest="tied_weights", action="store_false", help="give the decoder its own weights W'")
     p.add_argument("--loss", choices=LOSSES, default="cross_entropy", help="reconstruction loss")
     p.add_argument("--decoder", choices=DECODERS, default="sigmoid", help="decoder non-linearity")
+    add_noise_flags(p)
     return run_cli(p, argv, run_dA)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .datasets import data_dir
 from .engine import ENGINE, MODES
-from .errors import TutorialError
+from .errors import CORRUPTIONS, TutorialError
 from .runs import RunInterrupted
 
 
@@ -49,8 +49,10 @@ count = _number(int, 0)
 rate = _number(float, 0, lo_open=True)
 #: Penalty weights: finite numbers >= 0.
 weight = _number(float, 0)
-#: Corruption levels: in [0, 1).
-level = _number(float, 0, 1, hi_open=True)
+#: Corruption levels: finite numbers >= 0 (the range of each kind of noise is checked by the run).
+level = _number(float, 0)
+#: Fractions strictly between 0 and 1 (a sparsity target).
+fraction = _number(float, 0, 1, lo_open=True, hi_open=True)
 #: Seeds: what numpy's RandomState takes.
 seed_value = _number(int, 0, MAX_SEED)
 
@@ -97,6 +99,17 @@ def base_parser(module_doc: str, epilog: str, *, epochs, learning_rate, batch_si
     p.add_argument("--mode", choices=MODES, default="default",
                    help="PyTensor mode; 'default' is the library's measured choice (%s)" % ENGINE.get("backend", "?"))
     return p
+
+
+def add_noise_flags(p: argparse.ArgumentParser) -> None:
+    """The denoising criterion's flags (``dA.py`` and ``SdA.py``): the kind of corruption and the sparsity penalty."""
+    p.add_argument("--corruption-type", choices=tuple(CORRUPTIONS), default="masking",
+                   help="masking (the tutorial's: a fraction set to 0), gaussian (--corruption is the noise's standard "
+                        "deviation) or salt_and_pepper (a fraction set to 0 or 1) (default %(default)s)")
+    p.add_argument("--sparsity-target", type=fraction, default=0.05,
+                   help="target mean activation of each hidden unit, for --sparsity-weight (default %(default)s)")
+    p.add_argument("--sparsity-weight", type=weight, default=0.0,
+                   help="weight of the KL sparsity penalty on the codes; 0 turns it off (default %(default)s)")
 
 
 def flag_names(message: str, parser: argparse.ArgumentParser) -> str:

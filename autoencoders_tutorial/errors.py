@@ -42,19 +42,50 @@ def check_positive(**values) -> None:
             raise TutorialError(f"{k} must be > 0, got {v}")
 
 
-def check_corruption(level, name="corruption_level") -> float:
-    """The one range check of a masking-noise level: a number in [0, 1).
+#: The corruption processes of Vincent et al. (JMLR 2010, section 4.2) and what their level means.
+CORRUPTIONS = {
+    "masking": "the fraction of components set to 0, in [0, 1)",
+    "gaussian": "the standard deviation of additive isotropic Gaussian noise, >= 0",
+    "salt_and_pepper": "the fraction of components set to 0 or 1 (half each), in [0, 1]",
+}
+
+
+def check_corruption(level, name="corruption_level", kind="masking") -> float:
+    """The one range check of a corruption level, by the kind of corruption.
 
     >>> check_corruption(0.3)
     0.3
     >>> check_corruption(1.2)
     Traceback (most recent call last):
     ...
-    autoencoders_tutorial.errors.TutorialError: corruption_level must be in [0, 1), got 1.2
+    autoencoders_tutorial.errors.TutorialError: corruption_level must be in [0, 1) for masking noise, got 1.2
+    >>> check_corruption(1.2, kind="gaussian")
+    1.2
     """
-    if not 0 <= level < 1:
-        raise TutorialError(f"{name} must be in [0, 1), got {level}")
+    if kind not in CORRUPTIONS:
+        raise TutorialError(f"corruption_type must be one of {', '.join(CORRUPTIONS)}, got {kind!r}")
+    try:
+        ok = math.isfinite(level) and level >= 0 and (level < 1 if kind == "masking" else
+                                                      level <= 1 if kind == "salt_and_pepper" else True)
+    except TypeError:
+        ok = False
+    if not ok:
+        span = {"masking": "[0, 1)", "gaussian": "[0, inf)", "salt_and_pepper": "[0, 1]"}[kind]
+        raise TutorialError(f"{name} must be in {span} for {kind.replace('_', '-')} noise, got {level}")
     return float(level)
+
+
+def check_sparsity(target, weight) -> None:
+    """The sparsity penalty's target mean activation in (0, 1) and its weight >= 0, both finite."""
+    try:
+        ok_target = 0 < target < 1
+        ok_weight = weight >= 0 and math.isfinite(weight)
+    except TypeError:
+        ok_target = ok_weight = False
+    if not ok_target:
+        raise TutorialError(f"sparsity_target must be in (0, 1), got {target!r}")
+    if not ok_weight:
+        raise TutorialError(f"sparsity_weight must be a finite number >= 0, got {weight!r}")
 
 
 def check_seed(seed, name="seed") -> int:

@@ -36,7 +36,7 @@ def test_structure_and_sharing_by_identity():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(hidden_layers_sizes=(), corruption_levels=()), "at least one layer"),
     (dict(hidden_layers_sizes=(4, 4), corruption_levels=(0.1,)), "one entry per hidden layer"),
-    (dict(hidden_layers_sizes=(4,), corruption_levels=(1.0,)), r"in \[0, 1\), got 1.0"),
+    (dict(hidden_layers_sizes=(4,), corruption_levels=(1.0,)), r"in \[0, 1\) for masking noise, got 1.0"),
     (dict(hidden_layers_sizes=(0,), corruption_levels=(0.1,)), "must be > 0, got 0"),
 ])
 def test_bad_configurations(kwargs, match):

@@ -9,7 +9,7 @@ import pytest
 from conftest import MODES, assert_grads_match_fd
 
 from autoencoders_tutorial import datasets, graph, training
-from autoencoders_tutorial.errors import DataError
+from autoencoders_tutorial.errors import DataError, TutorialError
 from autoencoders_tutorial.files import load_params, save_params
 from dA import dA, main, run_dA
 
@@ -95,6 +95,66 @@ def test_gradients_match_finite_differences(float64, rng, cfg):
     assert_grads_match_fd(cost, da.params, {x: X})
 
 
+@pytest.mark.parametrize("kind", ["masking", "gaussian", "salt_and_pepper"])
+def test_each_corruption_is_the_numpy_draw_and_has_its_statistics(kind):
+    floatX = pytensor.config.floatX
+    X = np.random.default_rng(0).random((400, 250)).astype(floatX)
+    da = dA(0, theano_rng=11, n_visible=250, n_hidden=2, corruption_type=kind)
+    f = pytensor.function([da.x], da.get_corrupted_input(da.x, 0.3), updates=da.noise_updates())
+    got = f(X)
+    twin = np.random.default_rng(11)  # the shared generator's seed: the graph's draw, made by numpy
+    level = np.asarray(0.3, dtype=floatX)
+    if kind == "gaussian":
+        noise = twin.normal(0.0, 1.0, size=X.shape).astype(floatX)
+        want = X + level * noise
+        assert abs(float(np.std(got - X)) - 0.3) < 0.005 and abs(float(np.mean(got - X))) < 0.005
+    else:
+        u = twin.uniform(0.0, 1.0, size=X.shape).astype(floatX)
+        if kind == "masking":
+            want = np.where(u >= level, X, 0)
+            assert abs(float(np.mean(got == 0)) - 0.3) < 0.005
+        else:
+            want = np.where(u < level / 2, 0, np.where(u < level, 1, X))
+            assert abs(float(np.mean(got == 0)) - 0.15) < 0.005 and abs(float(np.mean(got == 1)) - 0.15) < 0.005
+            kept = (got != 0) & (got != 1)
+            np.testing.assert_array_equal(got[kept], X[kept])
+    if kind == "gaussian":  # the same normals; x + level * n is rounded in another order
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    else:
+        np.testing.assert_array_equal(got, want.astype(floatX))
+    assert not np.array_equal(f(X), got), "each call draws fresh noise"
+
+
+def test_corruption_ranges_by_kind():
+    with pytest.raises(TutorialError, match=r"corruption_level must be in \[0, 1\) for masking noise, got 1.0"):
+        dA(0, n_visible=4, n_hidden=2).get_corrupted_input(pt.matrix("x"), 1.0)
+    with pytest.raises(TutorialError, match=r"must be in \[0, 1\] for salt-and-pepper noise, got 1.5"):
+        dA(0, n_visible=4, n_hidden=2, corruption_type="salt_and_pepper").get_corrupted_input(pt.matrix("x"), 1.5)
+    da = dA(0, n_visible=4, n_hidden=2, corruption_type="gaussian")
+    assert da.get_corrupted_input(da.x, 2.0) is not da.x  # a standard deviation may exceed 1
+    with pytest.raises(TutorialError, match="corruption_type must be one of masking, gaussian, salt_and_pepper"):
+        dA(0, n_visible=4, n_hidden=2, corruption_type="dropout")
+    with pytest.raises(TutorialError, match=r"sparsity_target must be in \(0, 1\), got 1.0"):
+        dA(0, n_visible=4, n_hidden=2, sparsity_target=1.0)
+
+
+def test_sparsity_penalty_is_the_kl_divergence_and_its_gradients_match(float64, rng):
+    X = rng.random((6, 7))
+    x = pt.matrix("x")
+    da = dA(np.random.default_rng(2), input=x, n_visible=7, n_hidden=4, sparsity_target=0.1, sparsity_weight=0.7)
+    _randomise(da, rng)
+    cost, _ = da.get_cost_updates(corruption_level=0.0, learning_rate=0.1)
+    h = sigmoid(X @ da.W.get_value() + da.b.get_value())
+    rho_hat, rho = h.mean(axis=0), 0.1
+    kl = np.sum(rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat)))
+    plain = pt.mean(da.get_reconstruction_cost(x, da.get_hidden_values(x)))
+    np.testing.assert_allclose(pytensor.function([x], cost - plain)(X), 0.7 * kl, rtol=1e-10)
+    assert_grads_match_fd(cost, da.params, {x: X})
+    off = dA(np.random.default_rng(2), input=x, n_visible=7, n_hidden=4)
+    graph_text = pytensor.printing.debugprint(off.get_cost_updates(0.0, 0.1)[0], file="str")
+    assert "Clip" not in graph_text  # weight 0: no penalty in the graph
+
+
 def test_cross_entropy_equals_tutorial_formula(float64, rng):
     X = rng.random((4, 6))
     x = pt.matrix("x")
@@ -152,7 +212,7 @@ def test_bad_options():
     with pytest.raises(ValueError, match="n_hidden must be > 0, got 0"):
         dA(0, n_visible=4, n_hidden=0)
     da = dA(0, n_visible=4, n_hidden=2)
-    with pytest.raises(ValueError, match=r"^corruption_level must be in \[0, 1\), got 1.2$"):
+    with pytest.raises(ValueError, match=r"^corruption_level must be in \[0, 1\) for masking noise, got 1.2$"):
         da.get_corrupted_input(da.x, 1.2)
 
 
@@ -256,10 +316,9 @@ def test_cli_bad_inputs_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.startswith("error: output directory") and "\n" not in err
     assert err.endswith("choose another --output-dir")  # the library's output_dir, named as the flag
-    with pytest.raises(SystemExit) as exit_:  # numbers are range-checked by the parser
-        main(["--dataset", "synthetic", "--epochs", "1", "--corruption", "1.5", "--output-dir", str(tmp_path)])
+    rc = main(["--dataset", "synthetic", "--epochs", "1", "--corruption", "1.5", "--output-dir", str(tmp_path)])
     err = capsys.readouterr().err.strip()
-    assert exit_.value.code == 2 and err.endswith("error: argument --corruption: must be a number in [0, 1), got 1.5")
+    assert rc == 2 and err == "error: --corruption entries must be in [0, 1) for masking noise, got 1.5"
     rc = main(["--dataset", "nope", "--epochs", "1", "--output-dir", str(tmp_path)])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "unknown dataset 'nope'" in err and "\n" not in err

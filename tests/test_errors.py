@@ -19,6 +19,6 @@ def test_check_positive_names_the_value(value):
 
 @pytest.mark.parametrize("level", [-0.1, 1.0, 1.5, float("nan")])
 def test_check_corruption_one_wording(level):
-    with pytest.raises(errors.TutorialError, match=rf"^corruption_level must be in \[0, 1\), got {level}$"):
+    with pytest.raises(errors.TutorialError, match=rf"^corruption_level must be in \[0, 1\) for masking noise, got {level}$"):
         errors.check_corruption(level)
     assert errors.check_corruption(0) == 0.0 and errors.check_corruption(0.99) == 0.99

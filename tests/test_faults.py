@@ -424,7 +424,8 @@ def test_hostile_checkpoints_are_one_line(trained, tmp_path, capsys):
     (["--hidden", "1000000000000"], "needs"),
     (["--learning-rate", "nan"], "argument --learning-rate: must be a number in (0, inf), got nan"),
     (["--batch-size", "0"], "argument --batch-size: must be an integer in [1, inf), got 0"),
-    (["--corruption", "-0.1"], "argument --corruption: must be a number in [0, 1), got -0.1"),
+    (["--corruption", "-0.1"], "argument --corruption: must be a number in [0, inf), got -0.1"),
+    (["--corruption", "1"], "error: --corruption entries must be in [0, 1) for masking noise, got 1.0"),
     (["--epochs", "1e3"], "argument --epochs: expected an integer, got '1e3'"),
 ])
 def test_bad_numbers_are_one_line(tmp_path, capsys, argv, words):
