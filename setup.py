@@ -24,11 +24,12 @@ setup(
         "pytensor>=3.0,<4",
         "numpy>=1.24",
         "pillow>=9",
-        "scikit-learn>=1.2",
+        "scikit-learn>=1.6",  # validate_data, expected_failed_checks
         "tqdm>=4.60",
     ],
     extras_require={
         "test": ["pytest>=7"],
         "jax": ["jax>=0.4"],
+        "sweep": ["dask[distributed]>=2024.1", "matplotlib>=3.6"],
     },
 )

@@ -1,0 +1,131 @@
+"""estimators: scikit-learn's own estimator checks, semi-supervised labels, pickling and .npz files."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from autoencoders_tutorial.estimators import DenoisingAutoencoder, SdAClassifier
+
+SMALL_DA = dict(n_hidden=4, n_epochs=2, batch_size=10, random_state=0, mode="CVM")
+SMALL_SDA = dict(hidden_layers_sizes=(6,), pretraining_epochs=1, max_epochs=20, finetune_lr=0.5, batch_size=10, random_state=0, mode="CVM")
+
+#: Checks these estimators cannot pass, each with its reason.
+EXPECTED_FAILED = {
+    "SdAClassifier": {
+        "check_classifiers_classes": "it fits on the labels -1 and 1: -1 marks an unlabelled row here "
+                                     "(scikit-learn's semi-supervised convention), which scikit-learn exempts only "
+                                     "for its own semi-supervised estimators",
+    },
+}
+
+
+@pytest.mark.slow  # about 70 fits, each compiling its graphs: a minute
+@parametrize_with_checks([DenoisingAutoencoder(**SMALL_DA), SdAClassifier(**SMALL_SDA)],
+                         expected_failed_checks=lambda est: EXPECTED_FAILED.get(type(est).__name__, {}))
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def _synthetic():
+    from autoencoders_tutorial.datasets import make_synthetic
+
+    return make_synthetic()
+
+
+def test_the_transformer_is_run_dA_exactly(tmp_path):
+    from autoencoders_tutorial.files import load_params
+    from dA import run_dA
+
+    ds = _synthetic()
+    run_dA(dataset=ds, training_epochs=2, n_hidden=5, corruption_levels=(0.3,), seed=123, output_dir=tmp_path,
+           log=lambda *_: None)
+    saved = load_params(tmp_path / "dA_corruption_30.npz")[0]
+    est = DenoisingAutoencoder(n_hidden=5, corruption_level=0.3, n_epochs=2, random_state=123).fit(ds.train[0])
+    np.testing.assert_array_equal(est.components_, saved["W"].T)
+    np.testing.assert_array_equal(est.params_["dA.b_prime"], saved["b_prime"])
+    codes = est.transform(ds.test[0])
+    np.testing.assert_allclose(codes, 1 / (1 + np.exp(-(ds.test[0] @ saved["W"] + saved["b"]))), rtol=1e-5)
+    assert est.score(ds.test[0]) < 0 and est.inverse_transform(codes).shape == ds.test[0].shape
+
+
+def test_partial_fit_and_warm_start_continue_exactly():
+    X = _synthetic().train[0]
+    two = DenoisingAutoencoder(n_hidden=4, n_epochs=2, random_state=1).fit(X)
+    steps = DenoisingAutoencoder(n_hidden=4, random_state=1).partial_fit(X).partial_fit(X)
+    warm = DenoisingAutoencoder(n_hidden=4, n_epochs=1, random_state=1, warm_start=True).fit(X).fit(X)
+    for est in (steps, warm):
+        for k in two.params_:
+            np.testing.assert_array_equal(est.params_[k], two.params_[k], err_msg=k)
+        assert est.cost_curve_ == two.cost_curve_
+
+
+def test_inputs_outside_the_unit_interval_are_scaled_or_refused():
+    from autoencoders_tutorial.errors import TutorialError
+
+    X = _synthetic().train[0] * 10 - 3
+    est = DenoisingAutoencoder(n_hidden=4, n_epochs=1, random_state=0).fit(X)
+    np.testing.assert_allclose(est.data_min_, X.min(axis=0)) and np.testing.assert_allclose(
+        est.inverse_transform(est.transform(X)).min(axis=0) >= X.min(axis=0) - 1e-5, True)
+    with pytest.raises(TutorialError, match=r"inputs must lie in \[0, 1\] for cross-entropy, got range \[-3, 7\]; "
+                                            "scale them first, or use scale=True"):
+        DenoisingAutoencoder(n_hidden=4, scale=False).fit(X)
+
+
+def test_unlabelled_rows_pretrain_only_and_string_labels():
+    ds = _synthetic()
+    X, y = ds.train
+    y_semi = np.where(np.arange(len(y)) % 2 == 0, y, -1)
+    kw = dict(hidden_layers_sizes=(6,), max_epochs=4, batch_size=10, random_state=0, validation_fraction=0.0)
+    # without pretraining only the labelled rows matter
+    semi = SdAClassifier(pretraining_epochs=0, **kw).fit(X, y_semi)
+    only = SdAClassifier(pretraining_epochs=0, **kw).fit(X[y_semi != -1], y[y_semi != -1])
+    for k in semi.params_:
+        np.testing.assert_array_equal(semi.params_[k], only.params_[k], err_msg=k)
+    # with pretraining the unlabelled rows are used
+    a = SdAClassifier(pretraining_epochs=1, **kw).fit(X, y_semi)
+    b = SdAClassifier(pretraining_epochs=1, **kw).fit(X[y_semi != -1], y[y_semi != -1])
+    assert not np.array_equal(a.params_["layer0.W"], b.params_["layer0.W"])
+    names = np.array(["cat", "dog", "eel"], dtype=object)[y]
+    names[y_semi == -1] = None
+    clf = SdAClassifier(pretraining_epochs=1, **kw).fit(X, names)
+    assert list(clf.classes_) == ["cat", "dog", "eel"] and set(clf.predict(ds.test[0])) <= {"cat", "dog", "eel"}
+    assert clf.score(X, names) == np.mean(clf.predict(X)[y_semi != -1] == names[y_semi != -1])
+    assert clf.transform(X, layer="all").shape == (len(X), 6) and clf.predict_proba(X[:3]).shape == (3, 3)
+
+
+def test_early_stopping_on_given_validation_rows():
+    ds = _synthetic()
+    clf = SdAClassifier(hidden_layers_sizes=(6,), pretraining_epochs=1, max_epochs=5, batch_size=10, random_state=0)
+    clf.fit(*ds.train, X_val=ds.valid[0], y_val=ds.valid[1])
+    assert clf.best_validation_error_ == pytest.approx(1 - clf.score(*ds.valid), abs=0.05)
+    assert 1 <= clf.n_epochs_ <= 5
+
+
+def test_save_load_and_pickle_in_a_new_process_predict_the_same(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    ds = _synthetic()
+    clf = SdAClassifier(hidden_layers_sizes=(6, 5), pretraining_epochs=1, max_epochs=3, batch_size=10,
+                        random_state=0).fit(*ds.train)
+    want = clf.predict(ds.test[0])
+    clf.save(tmp_path / "clf.npz")
+    loaded = SdAClassifier.load(tmp_path / "clf.npz")
+    np.testing.assert_array_equal(loaded.predict(ds.test[0]), want)
+    assert loaded.get_params() == clf.get_params()
+    (tmp_path / "clf.pkl").write_bytes(pickle.dumps(clf))
+    np.save(tmp_path / "X.npy", ds.test[0])
+    code = ("import pickle, sys, numpy as np; clf = pickle.load(open(sys.argv[1], 'rb')); "
+            "np.save(sys.argv[2], clf.predict(np.load(sys.argv[3])))")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "clf.pkl"), str(tmp_path / "p.npy"),
+                    str(tmp_path / "X.npy")], check=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
+                                                               "HOME": str(tmp_path)})
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), want)
+    da = DenoisingAutoencoder(n_hidden=3, n_epochs=1, random_state=0).fit(ds.train[0])
+    da.save(tmp_path / "da.npz")
+    np.testing.assert_array_equal(DenoisingAutoencoder.load(tmp_path / "da.npz").transform(ds.test[0]),
+                                  da.transform(ds.test[0]))
