@@ -1,0 +1,237 @@
+"""Hyper-parameter sweeps of the SdA over a grid, on one machine or a Dask cluster.
+
+    python -m autoencoders_tutorial.sweep --dataset fashion-mnist --grid grid.toml
+
+The grid file (TOML or JSON) names :class:`~.estimators.SdAClassifier` parameters: those
+under ``[fixed]`` hold for every setting, those under ``[grid]`` are lists whose product is
+swept::
+
+    [fixed]
+    hidden_layers_sizes = [500, 500]
+    pretraining_epochs = 5
+    batch_size = 20
+
+    [grid]
+    corruption_levels = [[0.1, 0.2], [0.3, 0.3]]
+    finetune_lr = [0.05, 0.1]
+
+Each setting fits on the training split with early stopping on the validation split and
+reports its validation and test error (no refit on train + validation, so a setting's
+numbers are those ``python SdA.py`` prints for it). The fits run through
+``joblib.Parallel`` on the Dask back end: by default a ``distributed.LocalCluster`` of
+``--workers`` processes here (started with spawn, never forked after JAX started);
+``--scheduler tcp://HOST:8786`` sends the same sweep to an existing cluster, whose workers
+must have this library and the dataset. ``--sequential`` runs them one after another in
+this process. A line is printed as each fit finishes; ``OUTPUT_DIR`` gets ``results.csv``,
+``results.jsonl`` and ``validation_error.png`` (validation error against each swept
+parameter).
+
+Dask and matplotlib are the ``sweep`` extra (``pip install -e ".[sweep]"``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import itertools
+import json
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import DataError, TutorialError
+
+SWEEP_EXTRA = 'pip install -e ".[sweep]" (dask[distributed] and matplotlib)'
+
+
+def read_grid(path) -> tuple[dict, dict]:
+    """``(fixed, grid)`` from a TOML or JSON grid file; one-line errors for a bad one."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"grid file {path}: {exc.strerror or exc}") from None
+    try:
+        if path.suffix == ".json":
+            spec = json.loads(raw)
+        else:
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                import tomli as tomllib
+            spec = tomllib.loads(raw.decode())
+    except Exception as exc:  # noqa: BLE001  (tomllib / json / decoding errors)
+        raise DataError(f"grid file {path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'} "
+                        f"({' '.join(str(exc).split())})") from None
+    fixed, grid = spec.get("fixed", {}), spec.get("grid", {})
+    if not isinstance(fixed, dict) or not isinstance(grid, dict) or not grid:
+        raise DataError(f"grid file {path} needs a [grid] table of lists (and optionally [fixed])")
+    from .estimators import SdAClassifier
+
+    known = set(SdAClassifier().get_params())
+    for name, values in {**fixed, **grid}.items():
+        if name not in known:
+            raise DataError(f"grid file {path}: {name!r} is not an SdAClassifier parameter ({', '.join(sorted(known))})")
+    for name, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise DataError(f"grid file {path}: [grid] {name} must be a non-empty list, got {values!r}")
+    return fixed, grid
+
+
+def settings(fixed: dict, grid: dict) -> list[dict]:
+    """Every combination of the grid's values, each with the fixed parameters."""
+    names = list(grid)
+    return [dict(fixed, **dict(zip(names, combo))) for combo in itertools.product(*(grid[n] for n in names))]
+
+
+@lru_cache(maxsize=2)
+def _dataset(dataset, data_dir):
+    from .datasets import load_dataset
+
+    return load_dataset(dataset, data_root=data_dir, log=lambda *_: None)
+
+
+def _params(setting: dict) -> dict:
+    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in setting.items()}
+
+
+def fit_one(setting: dict, dataset, data_dir=None) -> dict:
+    """Fit one setting on the training split, early-stopped on validation; its errors and seconds."""
+    from .estimators import SdAClassifier
+
+    ds = _dataset(dataset, data_dir)
+    t0 = time.perf_counter()
+    clf = SdAClassifier(**_params(setting)).fit(*ds.train, X_val=ds.valid[0], y_val=ds.valid[1])
+    return dict(setting, validation_error=float(1 - clf.score(*ds.valid)), test_error=float(1 - clf.score(*ds.test)),
+                best_validation_error=clf.best_validation_error_, finetune_epochs=clf.n_epochs_,
+                seconds=round(time.perf_counter() - t0, 2))
+
+
+def _client(workers, scheduler):
+    try:
+        import dask
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise TutorialError(f"the sweep needs Dask: {SWEEP_EXTRA}") from None
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="10s"), None
+        except (OSError, TimeoutError) as exc:
+            raise TutorialError(f"cannot reach the Dask scheduler {scheduler} ({exc}); start it or check the address") from None
+    dask.config.set({"distributed.worker.multiprocessing-method": "spawn"})  # never fork after JAX started
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    return Client(cluster), cluster
+
+
+def run_sweep(grid_path, dataset=None, output_dir="sweep_out", workers=2, scheduler=None, sequential=False,
+              data_dir=None, log=print) -> list[dict]:
+    """Fit every setting of the grid file; write the tables and the plot; return the results, best first."""
+    from joblib import Parallel, delayed, parallel_backend
+
+    from .runs import RunFolder
+
+    fixed, grid = read_grid(grid_path)
+    todo = settings(fixed, grid)
+    with RunFolder(output_dir) as folder:
+        ds = _dataset(dataset, data_dir)  # read once here: a bad dataset is one line before any worker starts
+        log(f"sweep of {len(todo)} settings on {ds.name} ({', '.join(grid)}), "
+            f"{'sequentially' if sequential else scheduler or f'{workers} local Dask workers'}")
+        jobs = (delayed(fit_one)(s, dataset, data_dir) for s in todo)
+        results, t0 = [], time.perf_counter()
+
+        def collect(outputs):
+            for res in outputs:
+                results.append(res)
+                swept = ", ".join(f"{k}={res[k]}" for k in grid)
+                log(f"[{len(results)}/{len(todo)}] {swept}: validation {res['validation_error'] * 100:.2f} %, test "
+                    f"{res['test_error'] * 100:.2f} % ({res['seconds']:.0f}s; {time.perf_counter() - t0:.0f}s so far)")
+
+        if sequential:
+            collect(Parallel(n_jobs=1, return_as="generator")(jobs))
+        else:
+            client, cluster = _client(workers, scheduler)
+            try:
+                with parallel_backend("dask"):
+                    collect(Parallel(n_jobs=-1, return_as="generator_unordered")(jobs))
+            finally:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+        results.sort(key=lambda r: (r["validation_error"], r["test_error"]))
+        _write_tables(folder, results, list(grid))
+        _plot(folder, results, list(grid))
+        best = results[0]
+        log(f"best by validation: {', '.join(f'{k}={best[k]}' for k in grid)}: validation "
+            f"{best['validation_error'] * 100:.2f} %, test {best['test_error'] * 100:.2f} %; wrote "
+            f"{folder.path / 'results.csv'}, results.jsonl, validation_error.png")
+    return results
+
+
+def _write_tables(folder, results, swept):
+    from .files import atomic_write_bytes
+
+    columns = list(dict.fromkeys([*swept, "validation_error", "test_error", *results[0]]))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for r in results:
+        writer.writerow({k: json.dumps(v) if isinstance(v, (list, tuple)) else v for k, v in r.items()})
+    for name, data in (("results.csv", buf.getvalue()),
+                       ("results.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in results))):
+        path = folder.path / name
+        folder.save(path, "the sweep's table", lambda d=data, p=path: atomic_write_bytes(p, d.encode()),
+                    keep_previous=False)
+
+
+def _plot(folder, results, swept):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise TutorialError(f"the sweep's plot needs matplotlib: {SWEEP_EXTRA}") from None
+    from .files import atomic_write_bytes
+
+    fig, axes = plt.subplots(1, len(swept), figsize=(4 * len(swept), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], swept):
+        labels = sorted({json.dumps(r[name]) for r in results})
+        pos = {lab: i for i, lab in enumerate(labels)}
+        ax.scatter([pos[json.dumps(r[name])] for r in results], [100 * r["validation_error"] for r in results])
+        ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize=8)
+        ax.set_xlabel(name)
+        ax.set_ylabel("validation error (%)")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    path = folder.path / "validation_error.png"
+    folder.save(path, "the sweep's plot", lambda: atomic_write_bytes(path, buf.getvalue()), keep_previous=False)
+
+
+def main(argv=None) -> int:
+    from .cli import run_cli, size
+
+    doc = (__doc__ or "").strip().splitlines()
+    p = argparse.ArgumentParser(prog="python -m autoencoders_tutorial.sweep", description=doc[0],
+                                epilog="example:\n  python -m autoencoders_tutorial.sweep --dataset fashion-mnist "
+                                       "--grid grid.toml --workers 2",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--grid", dest="grid_path", required=True, help="the grid file (.toml or .json)")
+    p.add_argument("--dataset", default=None, help="as for the scripts (default: MNIST, else Fashion-MNIST, else digits)")
+    p.add_argument("--data-dir", default=None, help="where datasets are found")
+    p.add_argument("--output-dir", type=Path, default=Path("sweep_out"), help="where the tables and plot go")
+    p.add_argument("--workers", type=size, default=2, help="local Dask worker processes (default %(default)s)")
+    p.add_argument("--scheduler", default=None, help="an existing Dask scheduler, e.g. tcp://HOST:8786")
+    p.add_argument("--sequential", action="store_true", help="fit the settings one by one in this process")
+    return run_cli(p, argv, run_sweep)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["fit_one", "read_grid", "run_sweep", "settings"]

@@ -1,0 +1,80 @@
+"""sweep: the grid file, the settings, a sequential sweep's files, and Dask against sequential."""
+
+import csv
+import json
+
+import pytest
+
+from autoencoders_tutorial import sweep
+from autoencoders_tutorial.errors import DataError
+
+GRID = """
+[fixed]
+hidden_layers_sizes = [6]
+pretraining_epochs = 1
+max_epochs = 3
+batch_size = 10
+random_state = 0
+mode = "CVM"
+
+[grid]
+corruption_levels = [[0.1], [0.4]]
+finetune_lr = [0.05, 0.2]
+"""
+
+
+def test_grid_file_and_settings(tmp_path):
+    (tmp_path / "g.toml").write_text(GRID)
+    fixed, grid = sweep.read_grid(tmp_path / "g.toml")
+    todo = sweep.settings(fixed, grid)
+    assert len(todo) == 4 and todo[0]["corruption_levels"] == [0.1] and todo[3]["finetune_lr"] == 0.2
+    assert all(s["hidden_layers_sizes"] == [6] for s in todo)
+    (tmp_path / "bad.toml").write_text("[grid]\nlearning_rat = [0.1]\n")
+    with pytest.raises(DataError, match="'learning_rat' is not an SdAClassifier parameter"):
+        sweep.read_grid(tmp_path / "bad.toml")
+    (tmp_path / "broken.toml").write_text("[grid\n")
+    with pytest.raises(DataError, match="is not valid TOML"):
+        sweep.read_grid(tmp_path / "broken.toml")
+    (tmp_path / "g.json").write_text(json.dumps({"grid": {"finetune_lr": []}}))
+    with pytest.raises(DataError, match="must be a non-empty list"):
+        sweep.read_grid(tmp_path / "g.json")
+
+
+def test_sequential_sweep_writes_its_tables_and_plot(tmp_path, capsys):
+    (tmp_path / "g.toml").write_text(GRID)
+    rc = sweep.main(["--grid", str(tmp_path / "g.toml"), "--dataset", "synthetic", "--sequential",
+                     "--output-dir", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert rc == 0 and "[4/4]" in out and "best by validation" in out
+    rows = list(csv.DictReader(open(tmp_path / "out" / "results.csv")))
+    jsonl = [json.loads(s) for s in open(tmp_path / "out" / "results.jsonl")]
+    assert len(rows) == len(jsonl) == 4 and [r["validation_error"] for r in jsonl] == sorted(
+        r["validation_error"] for r in jsonl)
+    assert (tmp_path / "out" / "validation_error.png").read_bytes()[:4] == b"\x89PNG"
+    fixed = sweep.read_grid(tmp_path / "g.toml")[0]
+    one = sweep.fit_one(dict(fixed, corruption_levels=jsonl[0]["corruption_levels"],
+                             finetune_lr=jsonl[0]["finetune_lr"]), "synthetic")
+    assert one["test_error"] == jsonl[0]["test_error"]  # a setting's numbers do not depend on the sweep
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_sequential_results(tmp_path):
+    (tmp_path / "g.toml").write_text(GRID)
+    seq = sweep.run_sweep(tmp_path / "g.toml", "synthetic", tmp_path / "seq", sequential=True, log=lambda *_: None)
+    par = sweep.run_sweep(tmp_path / "g.toml", "synthetic", tmp_path / "par", workers=2, log=lambda *_: None)
+    key = lambda r: (json.dumps(r["corruption_levels"]), r["finetune_lr"])  # noqa: E731
+    assert key(seq[0]) == key(par[0]), "the same best setting"
+    by = {key(r): r for r in par}
+    for r in seq:
+        for k in ("validation_error", "test_error", "best_validation_error"):
+            assert abs(r[k] - by[key(r)][k]) <= 1e-6, (key(r), k)
+
+
+def test_without_dask_one_line_says_what_to_install(tmp_path, monkeypatch, capsys):
+    import sys
+
+    (tmp_path / "g.toml").write_text(GRID)
+    monkeypatch.setitem(sys.modules, "dask", None)  # as if not installed
+    rc = sweep.main(["--grid", str(tmp_path / "g.toml"), "--dataset", "synthetic", "--output-dir", str(tmp_path / "o")])
+    assert rc == 2 and capsys.readouterr().err.strip() == (
+        'error: the sweep needs Dask: pip install -e ".[sweep]" (dask[distributed] and matplotlib)')
