@@ -57,7 +57,7 @@ from autoencoders_tutorial.files import (
     set_params_from_arrays,
 )
 from autoencoders_tutorial.graph import minibatch_function, n_batches, sgd_updates
-from autoencoders_tutorial.images import save_filters_image
+from autoencoders_tutorial.images import save_filters_image, save_rows_image
 from autoencoders_tutorial.rng import check_random_state, shared_param, shared_rng, tutorial_rng
 from autoencoders_tutorial.runs import RunFolder
 from autoencoders_tutorial.training import train_epochs
@@ -249,6 +249,25 @@ class dA:
         set_params_from_arrays(da.params, {f"dA.{k}": v for k, v in arrays.items()}, source=str(path))
         return da
 
+    def reconstruction_rows(self, X, corruption_level):
+        """``(X, corrupted X, reconstruction of the corrupted X)`` for numeric rows ``X``: the
+        three rows of the reconstruction sheet. The noise is drawn from a copy of the
+        generator, so training's noise stream does not move."""
+        from autoencoders_tutorial.engine import host_function
+
+        X = np.asarray(X, dtype=self.x.dtype)
+        x = pt.matrix("x", dtype=self.x.dtype)
+        rng = pytensor.shared(self.theano_rng.get_value(borrow=False), name="sheet.rng")  # a copy
+        saved = self.theano_rng, self._rng_update
+        self.theano_rng = rng
+        try:
+            tilde = self.get_corrupted_input(x, corruption_level)
+        finally:
+            self.theano_rng, self._rng_update = saved
+        z = self.get_reconstructed_input(self.get_hidden_values(tilde))
+        tilde_x, rec = host_function([x], [tilde, z])(X)
+        return X, tilde_x, rec
+
     def get_hidden_values(self, input):
         """Code ``y = sigmoid(input W + b)``; ``input`` symbolic, shape (batch, n_visible)."""
         return pt.sigmoid(pt.dot(input, self.W) + self.b)
@@ -377,6 +396,11 @@ def run_dA(
                                                                out / f"filters_corruption_{pct}.png"),
                                     keep_previous=False)
                 log(f"wrote {image}")
+                sheet = out / f"reconstructions_corruption_{pct}.png"
+                folder.save(sheet, "clean inputs, their corrupted versions and reconstructions",
+                            lambda: save_rows_image(da.reconstruction_rows(ds.test[0][:10], level), ds.image_shape,
+                                                    sheet), keep_previous=False)
+                log(f"wrote {sheet}")
             else:
                 log("inputs are not square images; filter image skipped")
             metrics.write(phase=f"dA{pct}", final_cost=res.costs[-1] if res.costs else None,

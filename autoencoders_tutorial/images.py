@@ -110,18 +110,34 @@ def tile_raster_images(
     return out_array
 
 
-def save_filters_image(W, img_shape, path, n_filters=100, tile_spacing=(1, 1)) -> Path:
-    """Write the first ``n_filters`` columns of ``W`` as a square grid of tiles (PNG)."""
+def _write_png(tiles, path) -> Path:
     from PIL import Image
 
-    n = min(n_filters, W.shape[1])
-    side = max(1, math.ceil(math.sqrt(n)))
-    tiles = tile_raster_images(
-        X=np.asarray(W)[:, :n].T, img_shape=img_shape, tile_shape=(side, side), tile_spacing=tile_spacing
-    )
     path = Path(path)
     buf = io.BytesIO()
     Image.fromarray(tiles).save(buf, format="PNG")
     atomic_write_bytes(path, buf.getvalue())
     return path
 
+
+def save_filters_image(W, img_shape, path, n_filters=100, tile_spacing=(1, 1)) -> Path:
+    """Write the first ``n_filters`` columns of ``W`` as a square grid of tiles (PNG)."""
+    n = min(n_filters, W.shape[1])
+    side = max(1, math.ceil(math.sqrt(n)))
+    tiles = tile_raster_images(
+        X=np.asarray(W)[:, :n].T, img_shape=img_shape, tile_shape=(side, side), tile_spacing=tile_spacing
+    )
+    return _write_png(tiles, path)
+
+
+def save_rows_image(rows, img_shape, path, tile_spacing=(1, 1)) -> Path:
+    """Write equal-length sequences of images (one per row of the sheet) as one grid (PNG).
+
+    Pixels are shown as they are, clipped to [0, 1] (not rescaled per image, so a
+    corrupted input and its reconstruction are compared on one scale).
+    """
+    rows = [np.clip(np.asarray(r, dtype=float), 0, 1) for r in rows]
+    X = np.concatenate(rows)
+    tiles = tile_raster_images(X=X, img_shape=img_shape, tile_shape=(len(rows), rows[0].shape[0]),
+                               tile_spacing=tile_spacing, scale_rows_to_unit_interval=False)
+    return _write_png(tiles, path)

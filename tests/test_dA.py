@@ -379,3 +379,17 @@ def test_metrics_lines_carry_a_run_id(tmp_path):
     lines = [json.loads(s) for s in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     runs = [r["run"] for r in lines]
     assert len(set(runs)) == 2 and runs == sorted(runs, key=runs.index)  # two runs, each one block
+
+
+def test_reconstruction_sheet_rows_and_the_noise_stream_untouched(tmp_path):
+    da = dA(0, theano_rng=3, n_visible=16, n_hidden=4)
+    state = da.theano_rng.get_value().bit_generator.state
+    X = datasets.make_synthetic().test[0][:5]
+    clean, noisy, rec = da.reconstruction_rows(X, 0.5)
+    np.testing.assert_array_equal(clean, X)
+    assert set(np.unique(noisy[noisy != X])) <= {0.0} and (noisy == 0).mean() > 0.2
+    assert rec.shape == X.shape and np.all((rec > 0) & (rec < 1))
+    assert da.theano_rng.get_value().bit_generator.state == state and da.noise_updates() == []
+    run_dA(dataset="synthetic", training_epochs=1, n_hidden=4, corruption_levels=(0.3,), output_dir=tmp_path,
+           log=lambda *_: None)
+    assert (tmp_path / "reconstructions_corruption_30.png").read_bytes()[:4] == b"\x89PNG"
