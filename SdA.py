@@ -33,7 +33,7 @@ import numpy as np
 from autoencoders_tutorial.cli import add_noise_flags, base_parser, count, level, rate, run_cli, size
 from autoencoders_tutorial.datasets import load_dataset, predict_test_rows, shared_dataset, validate_x
 from autoencoders_tutorial.engine import describe_mode, host_function, pt, pytensor, resolved_backend  # PyTensor, configured
-from autoencoders_tutorial.errors import DataError, TutorialError, check_corruption, check_positive
+from autoencoders_tutorial.errors import DataError, TutorialError, check_corruption, check_params_fit, check_positive
 from autoencoders_tutorial.features import features_comparison
 from autoencoders_tutorial.files import (
     MetricsLog,
@@ -140,6 +140,9 @@ class SdA:
         for c in corruption_levels:
             check_corruption(c, kind=corruption_type)
         check_positive(n_ins=n_ins, n_outs=n_outs, **{f"hidden layer {i}": h for i, h in enumerate(hidden_layers_sizes)})
+        widths = (int(n_ins), *hidden_layers_sizes, int(n_outs))
+        check_params_fit([(a, b) for a, b in zip(widths, widths[1:])], np.dtype(pytensor.config.floatX).itemsize,
+                         f"an SdA of layers {list(widths)}")
         numpy_rng = check_random_state(numpy_rng)
         self.n_ins, self.n_outs = int(n_ins), int(n_outs)
         self.hidden_layers_sizes = hidden_layers_sizes
@@ -248,8 +251,10 @@ class SdA:
                       corruption_type=config.get("corruption_type", "masking"),
                       sparsity_target=config.get("sparsity_target", 0.05),
                       sparsity_weight=config.get("sparsity_weight", 0.0))
-        except (KeyError, TypeError):
-            raise DataError(f"{path} is not a saved SdA (no architecture in it)") from None
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, TutorialError):
+                raise
+            raise DataError(f"{path} is not a saved SdA (no valid architecture in it: {exc})") from None
         set_params_from_arrays(sda.all_params, arrays, source=str(path))
         sda.saved_meta = meta
         return sda
@@ -405,7 +410,7 @@ def run_SdA(
         sda = SdA(numpy_rng=tutorial_rng(seed), n_ins=ds.n_features, hidden_layers_sizes=hidden_layers_sizes,
                   n_outs=ds.n_classes, corruption_levels=corruption_levels, corruption_type=corruption_type,
                   sparsity_target=sparsity_target, sparsity_weight=sparsity_weight)
-        config = dict(dataset=ds.name, n_ins=ds.n_features, hidden_layers_sizes=list(sda.hidden_layers_sizes),
+        config = dict(dataset=ds.name, data_sha256=ds.fingerprint()[:16], n_ins=ds.n_features, hidden_layers_sizes=list(sda.hidden_layers_sizes),
                       n_outs=ds.n_classes, corruption_levels=list(sda.corruption_levels), batch_size=batch_size,
                       corruption_type=corruption_type, sparsity_target=sda.sparsity_target,
                       sparsity_weight=sda.sparsity_weight,

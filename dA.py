@@ -47,6 +47,7 @@ from autoencoders_tutorial.errors import (
     DataError,
     TutorialError,
     check_corruption,
+    check_params_fit,
     check_positive,
     check_sparsity,
 )
@@ -140,6 +141,9 @@ class dA:
         check_positive(n_visible=n_visible, n_hidden=n_hidden)
         check_corruption(0.0, kind=corruption_type)
         check_sparsity(sparsity_target, sparsity_weight)
+        if W is None:
+            check_params_fit([(n_visible, n_hidden)] * (1 if tied_weights else 2), np.dtype(pytensor.config.floatX).itemsize,
+                             f"a dA of {n_visible} x {n_hidden}")
         if loss not in LOSSES:
             raise TutorialError(f"loss must be one of {LOSSES}, got {loss!r}")
         if decoder not in DECODERS:
@@ -407,7 +411,7 @@ def run_dA(
                           minutes=round(minutes, 4), interrupted=res.interrupted)
             if res.interrupted:
                 folder.stop(history)
-    log(f"wrote {metrics.path} (run {metrics.run})")
+        log(f"wrote {metrics.path} (run {metrics.run})")
     return history
 
 

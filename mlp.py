@@ -22,7 +22,7 @@ import numpy as np
 
 from autoencoders_tutorial.cli import base_parser, run_cli, size, weight
 from autoencoders_tutorial.engine import pt, pytensor  # PyTensor, configured
-from autoencoders_tutorial.errors import TutorialError, check_positive
+from autoencoders_tutorial.errors import TutorialError, check_params_fit, check_positive
 from autoencoders_tutorial.rng import check_random_state, shared_param
 from autoencoders_tutorial.training import train_classifier
 from logistic_sgd import LogisticRegression
@@ -84,6 +84,9 @@ class MLP:
     """
 
     def __init__(self, rng, input, n_in, n_hidden, n_out):
+        check_positive(n_in=n_in, n_hidden=n_hidden, n_out=n_out)
+        check_params_fit([(n_in, n_hidden), (n_hidden, n_out)], np.dtype(pytensor.config.floatX).itemsize,
+                         f"an MLP of layers {[n_in, n_hidden, n_out]}")
         rng = check_random_state(rng)
         self.hiddenLayer = HiddenLayer(rng=rng, input=input, n_in=n_in, n_out=n_hidden, activation=pt.tanh)
         self.logRegressionLayer = LogisticRegression(input=self.hiddenLayer.output, n_in=n_hidden, n_out=n_out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -145,9 +146,21 @@ def run_cli(parser: argparse.ArgumentParser, argv, run: Callable[..., object]) -
         print(f"error: {flag_names(str(exc), parser)}", file=sys.stderr)
         return 2
     except RunInterrupted as exc:
-        print(f"interrupted: {flag_names(str(exc), parser)}", file=sys.stderr)
-        return 130
+        return _interrupted(flag_names(str(exc), parser))
     except KeyboardInterrupt:  # outside any run's folder: before it was opened
-        print("interrupted: nothing was saved", file=sys.stderr)
-        return 130
+        return _interrupted("nothing was saved")
     return 0
+
+
+def _interrupted(line: str) -> int:
+    """Print the interrupted line with further Ctrl-C ignored (a second press must not cut it off); 130."""
+    try:
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        old = None
+    try:
+        print(f"interrupted: {line}", file=sys.stderr, flush=True)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+    return 130

@@ -9,6 +9,7 @@ IDX files, scikit-learn's bundled digits, and a small synthetic problem for test
 from __future__ import annotations
 
 import gzip
+import hashlib
 import math
 import os
 import pickle
@@ -71,6 +72,17 @@ class Dataset:
     def splits(self):
         return (self.train, self.valid, self.test)
 
+    def fingerprint(self) -> str:
+        """sha256 of every split's inputs and labels (what a checkpoint stores, so a resume on
+        different data of the same name is refused)."""
+        h = hashlib.sha256()
+        for X, y in self.splits:
+            for a in (X, y):
+                a = np.ascontiguousarray(a)
+                h.update(f"{a.dtype.str}{a.shape}".encode())
+                h.update(memoryview(a).cast("B"))
+        return h.hexdigest()
+
 
 def validate_x(X, what="data", unit_interval=True, n_features=None):
     """Check an input matrix: 2-D, float, finite, width ``n_features``, in [0, 1]."""
@@ -96,7 +108,7 @@ def validate_xy(X, y, what="data", unit_interval=True, n_features=None):
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
         raise DataError(f"{what}: labels must be 1-D with {X.shape[0]} entries, got shape {y.shape}")
-    if y.size and not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
+    if y.size and y.dtype.kind not in "iuf":  # strings, objects, dates, booleans
         raise DataError(f"{what}: labels must be integers 0..K-1, got dtype {y.dtype} (e.g. {y[0]!r}); "
                         "map them to class numbers first")
     if y.size and not np.issubdtype(y.dtype, np.integer):
@@ -217,9 +229,12 @@ def load_idx_dataset(directory, name=None, n_valid=10000) -> Dataset:
         missing = [s for s, p in zip(IDX_NAMES, paths) if p is None]
         raise DataError(f"{directory} lacks IDX files {', '.join(m + '.gz' for m in missing)}")
     tr_x, tr_y, te_x, te_y = (read_idx(p) for p in paths)
-    for imgs, labels, p in ((tr_x, tr_y, paths[0]), (te_x, te_y, paths[2])):
+    for imgs, labels, p, lp in ((tr_x, tr_y, paths[0], paths[1]), (te_x, te_y, paths[2], paths[3])):
         if imgs.ndim != 3 or labels.ndim != 1 or imgs.shape[0] != labels.shape[0]:
             raise DataError(f"{p}: images {imgs.shape} and labels {labels.shape} do not match")
+        if imgs.shape[0] == 0 or 0 in imgs.shape[1:]:
+            raise DataError(f"{p} holds no images (shape {imgs.shape})")
+        validate_xy(np.zeros((len(labels), 1), np.float32), labels, what=str(lp))  # integer labels before any cast
     if tr_x.shape[0] <= n_valid:
         raise DataError(f"{paths[0]} has {tr_x.shape[0]} images, need more than {n_valid} for a validation split")
     img_shape = tuple(int(s) for s in tr_x.shape[1:])
@@ -289,6 +304,11 @@ def check_dataset(ds: Dataset, n_classes: int | None = None) -> Dataset:
         raise DataError(f"{ds.name}: the training split has no rows")
     labels, counts = np.unique(y, return_counts=True)
     k = int(n_classes if n_classes is not None else ds.classes if ds.classes is not None else len(labels))
+    if k < 2:
+        raise DataError(f"{ds.name} train: every row has the label {labels[0]}; a classifier needs at least two "
+                        "classes")
+    if ds.n_features == 0:
+        raise DataError(f"{ds.name}: the rows have no features")
     stray = [(int(lab), int(c)) for lab, c in zip(labels, counts) if not 0 <= lab < k]
     missing = sorted(set(range(k)) - {int(v) for v in labels if 0 <= v < k})
     if stray:
@@ -378,7 +398,7 @@ def _read_dataset(dataset, data_root, download_ok, log) -> Dataset:
             return ds
         if not download_ok:
             raise DataError(f"MNIST not found: put mnist.pkl.gz or the four IDX .gz files in {root / 'mnist'}")
-        log(f"MNIST not in {root}; downloading from {download.MNIST_URL}")
+        log(f"MNIST not in {root}; downloading from {os.environ.get('AUTOENCODERS_MNIST_URL', download.MNIST_URL)}")
         try:
             download.fetch_mnist(root / "mnist")
         except DataError as exc:
@@ -398,7 +418,10 @@ def _read_dataset(dataset, data_root, download_ok, log) -> Dataset:
         return load_digits_dataset()
     if name == "synthetic":
         return make_synthetic()
-    path = Path(name).expanduser()
+    try:
+        path = Path(name).expanduser()
+    except RuntimeError as exc:  # ~user of no such user
+        raise DataError(f"dataset {name}: cannot expand it ({exc}); give a full path") from None
     if not path.exists() and path.name == name and (root / name).exists():
         path = root / name  # the tutorial's dataset='mnist.pkl.gz': a file in the data folder
     if path.is_dir():

@@ -260,13 +260,36 @@ def sync_shared() -> None:
             var.set_value(np.asarray(value), borrow=True)
 
 
+def compile_function(*args, **kwargs):
+    """``pytensor.function(*args, **kwargs)``, with Ctrl-C held until it returns and one line for a bad set-up.
+
+    Ctrl-C in the middle of a compilation (above all JAX's first, which loads its native
+    libraries) could be lost in a garbage-collection callback or crash the process; held,
+    it arrives as a ``KeyboardInterrupt`` once the function is built. When
+    ``PYTENSOR_FLAGS`` is set, a failure to compile is one line naming it (a compiler,
+    BLAS or cache setting PyTensor accepted at import but cannot use).
+    """
+    from .files import deferred_interrupts
+
+    with deferred_interrupts():
+        try:
+            return pytensor.function(*args, **kwargs)
+        except Exception as exc:
+            flags = os.environ.get("PYTENSOR_FLAGS")
+            if not flags or isinstance(exc, TutorialError):
+                raise
+            last = " ".join(str(exc).strip().splitlines()[-1:]).strip()[:200] or type(exc).__name__
+            raise TutorialError(f"PyTensor could not compile with PYTENSOR_FLAGS={flags!r} ({type(exc).__name__}: "
+                                f"{last}); fix or unset it") from None
+
+
 def host_function(inputs, outputs):
     """``pytensor.function(inputs, outputs)`` in PyTensor's default mode, safe after JAX training.
 
     The returned callable first gives JAX-updated shared variables numpy values, so a C
     function can read parameters that a JAX step changed a moment ago.
     """
-    fn = pytensor.function(inputs, outputs)
+    fn = compile_function(inputs, outputs)
 
     def call(*args):
         sync_shared()
@@ -319,7 +342,7 @@ def jax_minibatch_function(pairs, outputs, batch_size, updates=None, extra_input
     noise_inputs = [v.type(name="noise") for v in draw_vars]
     batch_givens = list(zip([var for var, _ in pairs], placeholders))
     with _quiet_jax():
-        f = pytensor.function([*placeholders, *noise_inputs, *extra_inputs], outputs, updates=kept, mode=mode,
+        f = compile_function([*placeholders, *noise_inputs, *extra_inputs], outputs, updates=kept, mode=mode,
                               givens=batch_givens + list(zip(draw_vars, noise_inputs)), on_unused_input="ignore")
     data = [d for _, d in pairs]
     size_fn = None
@@ -328,7 +351,7 @@ def jax_minibatch_function(pairs, outputs, batch_size, updates=None, extra_input
         # the host with the Python linker, once per input shape.
         from pytensor.compile.mode import Mode
 
-        size_fn = pytensor.function([*placeholders, *extra_inputs], [i for _, n in draws for i in n.inputs[1:]],
+        size_fn = compile_function([*placeholders, *extra_inputs], [i for _, n in draws for i in n.inputs[1:]],
                                     givens=batch_givens, mode=Mode(linker="py", optimizer="fast_run"),
                                     on_unused_input="ignore")
     size_cache = {}
@@ -362,7 +385,9 @@ def jax_minibatch_function(pairs, outputs, batch_size, updates=None, extra_input
                 noise.append(np.asarray(draw, dtype=node.op.dtype))
         if shapes in traced:
             return f(*batch, *noise, *extra)
-        with _quiet_jax():  # the first call of a shape traces the graph: scope its warnings
+        from .files import deferred_interrupts
+
+        with _quiet_jax(), deferred_interrupts():  # the first call of a shape traces and compiles: as above
             out = f(*batch, *noise, *extra)
         traced.add(shapes)
         return out

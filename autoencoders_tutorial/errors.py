@@ -124,6 +124,20 @@ def _size(n: float) -> str:
     return f"{n:.3g} PB"
 
 
+def check_params_fit(shapes, itemsize: int, what: str) -> None:
+    """Refuse, before drawing anything, parameters that with their training copies exceed the memory available.
+
+    Training holds each parameter about three times (its value, its gradient, the
+    updated value), and the largest initial draw is made in float64 first.
+    """
+    sizes = [math.prod(int(d) for d in s) for s in shapes]
+    need = 3 * sum(sizes) * int(itemsize) + 8 * max(sizes, default=0)
+    have = available_memory()
+    if have is not None and need > have:
+        raise TutorialError(f"{what} has {sum(sizes):,} parameters: training needs about {_size(need)}, this machine "
+                            f"has {_size(have)} available; use smaller layers")
+
+
 def check_fits(shape, itemsize: int, what: str, fix: str = "use smaller layers or fewer rows") -> None:
     """Refuse in one line, before allocating, an array of ``shape`` larger than the memory available.
 

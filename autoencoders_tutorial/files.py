@@ -161,11 +161,12 @@ def remove_stale_parts(directory, name: str | None = None) -> list[Path]:
     """Remove the temporary files of writers that are gone from ``directory`` (of ``name`` only, if given).
 
     A part ``.<name>.<pid>.<n>.part`` is stale when no process has that PID, or the PID
-    is this process's and it is not writing that file; a part without a PID (an older
-    format) is always stale. Parts of live processes are kept. Returns what was removed.
+    is this process's and it is not writing that file. Parts of live processes are
+    kept, and so is every other file (a user's ``.notes.part`` included). Returns what
+    was removed.
     """
     stem = re.escape(name) if name is not None else ".+?"
-    pattern = re.compile(rf"\.{stem}\.(?:(\d+)\.)?\w+{re.escape(PART_SUFFIX)}")
+    pattern = re.compile(rf"\.{stem}\.(\d+)\.\w+{re.escape(PART_SUFFIX)}")
     removed = []
     try:
         entries = list(Path(directory).iterdir())
@@ -176,7 +177,7 @@ def remove_stale_parts(directory, name: str | None = None) -> list[Path]:
             m = pattern.fullmatch(p.name)
             if m is None or os.path.abspath(p) in _WRITING:
                 continue
-            if m.group(1) is not None and int(m.group(1)) != os.getpid() and _alive(int(m.group(1))):
+            if int(m.group(1)) != os.getpid() and _alive(int(m.group(1))):
                 continue
             with contextlib.suppress(OSError):
                 p.unlink()
@@ -288,15 +289,16 @@ def load_params(path) -> tuple[dict[str, np.ndarray], dict]:
         meta = json.loads(meta_raw.tobytes().decode()) if meta_raw is not None else {}
         if not isinstance(meta, dict):
             raise ValueError("not a JSON object")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise DataError(f"model file {path} has unreadable metadata ({_one_line(exc)}); retrain or restore it") from None
     version = meta.get("format_version", 0)
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version > FORMAT_VERSION:
         raise DataError(f"model file {path} has format_version {version!r}, this library reads up to "
                         f"{FORMAT_VERSION}; upgrade the library")
     for k, v in arrays.items():
-        if not (np.issubdtype(v.dtype, np.number) or v.dtype == np.bool_):
-            raise DataError(f"model file {path}: array {k!r} has dtype {v.dtype}, not numbers; retrain or restore it")
+        if v.dtype.kind not in "biuf":  # no complex, dates, strings or objects
+            raise DataError(f"model file {path}: array {k!r} has dtype {v.dtype}, not real numbers; retrain or "
+                            "restore it")
     return arrays, meta
 
 
@@ -327,11 +329,15 @@ def set_params_from_arrays(params: Iterable, arrays: Mapping[str, np.ndarray], s
             raise DataError(
                 f"{source}: parameter {p.name} has shape {new.shape}, the model expects {cur.shape}"
             )
-        if not np.all(np.isfinite(new)):
-            raise DataError(f"{source}: parameter {p.name} holds NaN or infinite values; it cannot predict "
-                            "anything, retrain or restore the file")
+    cast = {}
     for p in params:
-        p.set_value(np.asarray(arrays[p.name], dtype=p.get_value(borrow=True).dtype))
+        with np.errstate(over="ignore", invalid="ignore"):
+            cast[p.name] = np.asarray(arrays[p.name], dtype=p.get_value(borrow=True).dtype)
+        if not np.all(np.isfinite(cast[p.name])):
+            raise DataError(f"{source}: parameter {p.name} holds NaN or infinite values (or values too large for "
+                            f"{cast[p.name].dtype}); it cannot predict anything, retrain or restore the file")
+    for p in params:
+        p.set_value(cast[p.name])
 
 
 class MetricsLog:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from pytensor.compile.sharedvalue import SharedVariable
 
-from .engine import compile_mode, is_jax_mode, jax_minibatch_function, pt, pytensor
+from .engine import compile_function, compile_mode, is_jax_mode, jax_minibatch_function, pt, pytensor
 from .errors import TutorialError, check_fits
 
 
@@ -64,8 +64,8 @@ def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=()
     if is_jax_mode(mode):
         return jax_minibatch_function(pairs, outputs, batch_size, updates, extra_inputs, mode)
     index = pt.lscalar("index")
-    return pytensor.function([index, *extra_inputs], outputs, updates=updates, mode=mode,
-                             givens=minibatch_givens(index, batch_size, pairs))
+    return compile_function([index, *extra_inputs], outputs, updates=updates, mode=mode,
+                            givens=minibatch_givens(index, batch_size, pairs))
 
 
 class PrecomputedRows:

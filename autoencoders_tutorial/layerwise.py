@@ -62,15 +62,44 @@ def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
         rng_state = generator_from_state(meta["rng_state"])
         es = meta.get("early_stopping")
         best = {k[5:]: v for k, v in arrays.items() if k.startswith("best.")} or None
-        progress = Progress(str(meta["phase"]), int(meta.get("layer", 0)), int(meta.get("epoch", 0)),
+        progress = Progress(meta["phase"], meta.get("layer", 0), meta.get("epoch", 0),
                             EarlyStoppingState.from_meta(es) if es else None, best)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise DataError(f"checkpoint {path} is damaged ({type(exc).__name__}: {exc}); start over with --fresh "
-                        "(resume=False)") from None
-    if progress.phase not in ("pretrain", "finetune", "done"):
-        raise DataError(f"checkpoint {path} has an unknown phase {progress.phase!r}; start over with --fresh")
+        _check_progress(progress, config)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
+        raise DataError(f"checkpoint {path} is damaged ({type(exc).__name__}: {' '.join(str(exc).split())[:160]}); "
+                        "start over with --fresh (resume=False)") from None
     rng.set_value(rng_state, borrow=True)
     return progress
+
+
+def _whole(value, name, lo=0, hi=None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
+        raise ValueError(f"{name} is {value!r}, not an integer in [{lo}, {'inf' if hi is None else hi}]")
+
+
+def _check_progress(progress: Progress, config: Mapping) -> None:
+    """A checkpoint's progress must be one a run could have reached with ``config``."""
+    if progress.phase not in ("pretrain", "finetune", "done"):
+        raise ValueError(f"phase is {progress.phase!r}")
+    n_layers = len(config.get("hidden_layers_sizes") or [None])
+    _whole(progress.layer, "layer", 0, n_layers - 1)
+    epochs = config.get("pretraining_epochs") if progress.phase == "pretrain" else None
+    _whole(progress.epoch, "epoch", 0, epochs)
+    es = progress.early_stopping
+    if progress.phase == "done" and es is None:
+        raise ValueError("a finished run without its early-stopping state")
+    if es is not None:
+        _whole(es.validation_frequency, "validation_frequency", 1)
+        _whole(es.epoch, "early_stopping.epoch", 0)
+        _whole(es.best_iter, "best_iter", -1)
+        if isinstance(es.patience, bool) or not isinstance(es.patience, (int, float)) or not es.patience >= 0:
+            raise ValueError(f"patience is {es.patience!r}")
+        for name in ("best_validation_loss", "test_score"):
+            v = getattr(es, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ValueError(f"{name} is {v!r}")
+        if not isinstance(es.done, bool):
+            raise ValueError(f"done is {es.done!r}")
 
 
 def resume_or_start(path, params, rng, config: Mapping, resume: bool, start: Progress, log=print) -> Progress:

@@ -83,7 +83,7 @@ def shared_param(value, name: str, shape: tuple[int, ...], init: Callable[[], np
     parameter larger than the memory available is refused in one line before it is drawn.
     """
     if value is None:
-        check_fits(shape, 8, name)  # the initial draw is float64
+        check_fits(shape, 8 + np.dtype(pytensor.config.floatX).itemsize, name)  # a float64 draw, then its copy
         return pytensor.shared(np.asarray(init(), dtype=pytensor.config.floatX), name=name, borrow=True)
     if not isinstance(value, SharedVariable):
         raise TypeError(f"{name} must be None or a shared variable, got {type(value).__name__}")

@@ -78,7 +78,7 @@ class RunFolder:
             return
         lock_path = self.path / ".lock"
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)  # never a link's target
         except OSError as exc:
             raise TutorialError(f"cannot create the lock file {lock_path} ({exc.strerror or exc}); "
                                 "choose another output_dir") from None
@@ -89,8 +89,9 @@ class RunFolder:
             os.close(fd)
             raise TutorialError(f"{self.path} is in use by another run (pid {holder}); wait for it to end or "
                                 "choose another output_dir") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        with contextlib.suppress(OSError):  # the PID is only for the message; a full disk must not stop the lock
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
 
     def _unlock(self) -> None:

@@ -177,7 +177,10 @@ class EarlyStoppingState:
 
     @classmethod
     def from_meta(cls, meta: Mapping) -> EarlyStoppingState:
-        return cls(**{k: (float(v) if isinstance(v, str) else v) for k, v in meta.items()})
+        """The state :meth:`to_meta` wrote (non-finite floats come back from their ``repr``)."""
+        floats = ("best_validation_loss", "test_score")
+        return cls(**{k: (float(v) if k in floats and isinstance(v, str) and v in ("inf", "nan") else v)
+                      for k, v in meta.items()})
 
 
 @dataclass
@@ -336,10 +339,10 @@ def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size
         )
         if result.interrupted:
             folder.stop((classifier, result, ds))
-    per_epoch = result.seconds / max(1, len(result.epoch_seconds))
-    log(f"Optimization complete with best validation score of {result.best_validation_loss * 100:f} %, "
-        f"with test performance {result.test_score * 100:f} %")
-    log(f"The code ran for {result.epochs} epochs, with {result.epochs / max(result.seconds, 1e-9):f} epochs/sec "
-        f"({per_epoch:.2f}s per epoch); best model saved to {path}")
-    log(f"wrote {path} and {out / 'metrics.jsonl'}")
+        per_epoch = result.seconds / max(1, len(result.epoch_seconds))
+        log(f"Optimization complete with best validation score of {result.best_validation_loss * 100:f} %, "
+            f"with test performance {result.test_score * 100:f} %")
+        log(f"The code ran for {result.epochs} epochs, with {result.epochs / max(result.seconds, 1e-9):f} epochs/sec "
+            f"({per_epoch:.2f}s per epoch); best model saved to {path}")
+        log(f"wrote {path} and {out / 'metrics.jsonl'}")  # inside the folder: a Ctrl-C here still names what was saved
     return classifier, result, ds

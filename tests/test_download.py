@@ -238,9 +238,10 @@ def test_stale_part_files_removed_live_ones_kept(tmp_path, server):
     base, handler = server
     handler.files = {"f": BODY}
     live = [f".f.{os.getppid()}.abcdefgh.part", ".f.1.abcdefgh.part"]  # the parent, init: alive
-    stale = [f".f.{_dead_pid()}.abcdefgh.part", ".f.abcd_123.part",  # a dead PID; the older format
+    stale = [f".f.{_dead_pid()}.abcdefgh.part",  # a dead PID
              f".f.{os.getpid()}.zzzzzzzz.part"]  # this process's PID, but not a file it is writing
-    others = [".f.gz.1.abcdefgh.part", ".g.12.abcdefgh.part", "f.12.abcdefgh.part", ".f.12.a-b.part"]
+    others = [".f.gz.1.abcdefgh.part", ".g.12.abcdefgh.part", "f.12.abcdefgh.part", ".f.12.a-b.part",
+              ".f.abcd_123.part", ".f.notes.part"]  # not ours (no PID): never removed
     for name in live + stale + others:
         (tmp_path / name).write_bytes(b"partial")
     download.download(base + "f", tmp_path / "f", DIGEST, progress=False)

@@ -316,8 +316,18 @@ def hostile_datasets(tmp_path):
                                 "label 3 (50 rows) is outside 0..2 (3 classes), and class 2 has no rows"),
         "string labels": (_pkl(tmp_path / "str.pkl.gz", (_split(30, labels=np.array(["a", "b", "c"] * 10)),
                                                           _split(30), _split(30))), "labels must be integers 0..K-1"),
-        "huge labels": (_pkl(tmp_path / "huge.pkl.gz", (_split(30, labels=np.full(30, 2**62)), _split(30),
-                                                         _split(30))), "is outside 0..0"),
+        "huge labels": (_pkl(tmp_path / "huge.pkl.gz", (_split(30, labels=np.arange(30) % 2 * 2**62), _split(30),
+                                                         _split(30))), "label 4611686018427387904 (15 rows) is outside 0..1"),
+        "one class": (_pkl(tmp_path / "one.pkl.gz", (_split(30, labels=np.zeros(30, int)), _split(30), _split(30))),
+                      "a classifier needs at least two classes"),
+        "timedelta labels": (_pkl(tmp_path / "td.pkl.gz", (_split(30, labels=np.arange(30).astype("m8[s]")),
+                                                            _split(30), _split(30))), "labels must be integers 0..K-1"),
+        "IDX fractional labels": (_idx_variant(tmp_path, "frac", lambda d: write_raw(
+            d, "train-labels-idx1-ubyte.gz", b"\0\0\x0e\x01" + (10_010).to_bytes(4, "big") +
+            (np.arange(10_010) % 10 + 0.5).astype(">f8").tobytes())), "labels must be integers"),
+        "IDX without test images": (_idx_variant(tmp_path, "none", lambda d: (write_idx(
+            d / "t10k-images-idx3-ubyte.gz", np.zeros((0, 3, 2), np.uint8), True), write_idx(
+            d / "t10k-labels-idx1-ubyte.gz", np.zeros(0, np.uint8), True))), "holds no images"),
         "mixed widths": (_pkl(tmp_path / "widths.pkl.gz", (_split(30), _split(30, width=9), _split(30))),
                          "different widths"),
         "object arrays": (_pkl(tmp_path / "obj.pkl.gz", ((np.array([[0.5] * 16] * 30, dtype=object), np.arange(30) % 3),
