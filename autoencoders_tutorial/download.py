@@ -12,7 +12,9 @@ import hashlib
 import http.client
 import math
 import os
+import socket
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -66,6 +68,57 @@ def _one_line(exc: BaseException, got: int) -> str:
         text = str(exc)
     text = " ".join(text.split())
     return text or type(exc).__name__
+
+
+class _Watchdog:
+    """Shuts the connection's socket at the deadline, whatever ``urllib`` is blocked in.
+
+    The limits are checked between reads of the body, but a server can also trickle the
+    status line, the headers or a chunk-size line, each byte inside the read timeout;
+    this timer ends those too (the read then fails, and the deadline is named).
+    """
+
+    def __init__(self, seconds):
+        self.sockets, self.fired = [], False
+        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer.daemon = True
+
+    def _fire(self):
+        self.fired = True
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def opener(self):
+        watch = self
+
+        class HTTP(http.client.HTTPConnection):
+            def connect(self):
+                super().connect()
+                watch.sockets.append(self.sock)
+
+        class HTTPS(http.client.HTTPSConnection):
+            def connect(self):
+                super().connect()
+                watch.sockets.append(self.sock)
+
+        class HTTPHandler(urllib.request.HTTPHandler):
+            def http_open(self, req):
+                return self.do_open(HTTP, req)
+
+        class HTTPSHandler(urllib.request.HTTPSHandler):
+            def https_open(self, req):
+                return self.do_open(HTTPS, req, context=self._context)
+
+        return urllib.request.build_opener(HTTPHandler, HTTPSHandler)
+
+    def __enter__(self):
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._timer.cancel()
+        return False
 
 
 def download(url: str, dest, sha256: str, timeout=60.0, progress=True, *, deadline=None, min_rate=None,
@@ -149,10 +202,12 @@ def download(url: str, dest, sha256: str, timeout=60.0, progress=True, *, deadli
             bounds.append((fail_at - now, "rate"))
         return min(bounds)
 
+    watch = None
     with part:
         try:
             wait, why = limit(time.monotonic())
-            with urllib.request.urlopen(url, timeout=wait) as resp:
+            with _Watchdog(deadline_at - time.monotonic()) as watch, \
+                    watch.opener().open(url, timeout=wait) as resp:
                 total = int(resp.headers.get("Content-Length") or 0)
                 read = getattr(resp, "read1", None) or resp.read  # read1: what has arrived, up to 64 KiB
                 sock = getattr(getattr(getattr(resp, "fp", None), "raw", None), "_sock", None)
@@ -188,6 +243,8 @@ def download(url: str, dest, sha256: str, timeout=60.0, progress=True, *, deadli
         except BaseException as exc:
             if shown:
                 print(file=sys.stderr)  # end the progress line before the error
+            if isinstance(exc, Exception) and watch is not None and watch.fired:
+                raise over_deadline() from None  # the watchdog shut the socket at the deadline
             if isinstance(exc, DataError) or not isinstance(exc, Exception):
                 raise  # ours, or KeyboardInterrupt / SystemExit: as they are
             timed_out = isinstance(exc, TimeoutError) or (

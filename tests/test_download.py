@@ -267,3 +267,34 @@ def test_part_file_of_a_killed_process_is_removed_by_the_next_run(tmp_path, slow
     assert parts(tmp_path) == left, "kill -9 leaves the part file"
     download.download(slow_server + "good", tmp_path / "f", DIGEST, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+def test_trickled_headers_meet_the_deadline(tmp_path):
+    """A server that sends its status line, then one header byte every 0.2 s: the deadline still ends it."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    stop = threading.Event()
+
+    def serve():
+        conn, _ = srv.accept()
+        with conn:
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not stop.is_set():
+                try:
+                    conn.sendall(b"X")
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        took, _ = fails(r"exceeded its deadline of 1 s \(AUTOENCODERS_DOWNLOAD_TIMEOUT\)",
+                        f"http://127.0.0.1:{srv.getsockname()[1]}/f", tmp_path / "f", deadline=1.0, min_rate=0)
+        assert took < 5
+    finally:
+        stop.set()
+        srv.close()
