@@ -1,5 +1,6 @@
 """estimators: scikit-learn's own estimator checks, semi-supervised labels, pickling and .npz files."""
 
+import os
 import pickle
 
 import numpy as np
@@ -122,8 +123,7 @@ def test_save_load_and_pickle_in_a_new_process_predict_the_same(tmp_path):
     code = ("import pickle, sys, numpy as np; clf = pickle.load(open(sys.argv[1], 'rb')); "
             "np.save(sys.argv[2], clf.predict(np.load(sys.argv[3])))")
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "clf.pkl"), str(tmp_path / "p.npy"),
-                    str(tmp_path / "X.npy")], check=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
-                                                               "HOME": str(tmp_path)})
+                    str(tmp_path / "X.npy")], check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), want)
     da = DenoisingAutoencoder(n_hidden=3, n_epochs=1, random_state=0).fit(ds.train[0])
     da.save(tmp_path / "da.npz")
