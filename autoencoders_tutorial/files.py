@@ -94,7 +94,8 @@ class deferred_interrupts:
         self.received = True
 
     def __enter__(self):
-        if _main_thread():
+        # A process started with SIGINT ignored (``nohup ... &``) keeps ignoring it.
+        if _main_thread() and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
             try:
                 self._old = signal.signal(signal.SIGINT, self._handler)
                 self._installed = True

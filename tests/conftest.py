@@ -30,6 +30,18 @@ MODES = [pytest.param("CVM", marks=[pytest.mark.slow] if HAS_JAX else []),
          pytest.param("JAX", marks=pytest.mark.skipif(not HAS_JAX, reason="JAX not installed"))]
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_raises():
+    """Every test sees Python's usual Ctrl-C (a ``KeyboardInterrupt``), also when the suite itself was
+    started with SIGINT ignored (a background job of a non-interactive shell, as some CI runners are)."""
+    import signal
+
+    old = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
 @pytest.fixture
 def float64():
     """Run a test in float64 so finite differences are meaningful."""

@@ -468,7 +468,11 @@ def test_bad_environment_is_one_line(tmp_path, env, words):
 
 def _start(args, cwd):
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+    # The script runs with Python's usual Ctrl-C even where this suite was started with SIGINT
+    # ignored (a background job of a non-interactive shell, as some CI runners are).
+    boot = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')")
+    return subprocess.Popen([sys.executable, "-c", boot, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 

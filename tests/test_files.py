@@ -152,3 +152,14 @@ def test_ensure_output_dir(tmp_path):
     blocked.write_text("x")
     with pytest.raises(TutorialError, match="is not writable .*; choose another output_dir$"):
         files.ensure_output_dir(blocked / "sub")
+
+
+def test_an_ignored_ctrl_c_stays_ignored():
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as for `nohup python dA.py &`
+    try:
+        with files.deferred_interrupts() as held:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)
+        assert not held.received
+    finally:
+        signal.signal(signal.SIGINT, old)
