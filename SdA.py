@@ -225,6 +225,46 @@ class SdA:
         return compile_classifier(self.x, self.y, self.finetune_cost, self.errors, params, datasets, batch_size,
                                   learning_rate, mode)
 
+    def pretrain(self, train_set_x, batch_size, epochs, learning_rate, progress, *, checkpoint=lambda p: None,
+                 precompute_codes=True, mode=None, log=print, metrics=None):
+        """Greedy layer-wise pretraining on ``train_set_x`` from ``progress`` (see :func:`pretrain_layers`).
+
+        Compiles :meth:`pretraining_functions`, trains ``epochs`` per layer at ``learning_rate``,
+        and frees the precomputed codes. Returns ``{layer: seconds}``, or None when Ctrl-C
+        stopped it.
+        """
+        t0 = time.perf_counter()
+        fns = self.pretraining_functions(train_set_x, batch_size, precompute_codes=precompute_codes, mode=mode)
+        log(f"... pre-training the model (functions compiled in {time.perf_counter() - t0:.1f}s)")
+        try:
+            return pretrain_layers(fns, n_batches(train_set_x, batch_size), epochs, learning_rate, progress,
+                                   checkpoint=checkpoint, log=log, metrics=metrics)
+        finally:
+            for codes in self._precomputed:  # free the precomputed codes
+                codes.release()
+
+    def fine_tune(self, datasets, batch_size, learning_rate, progress, *, layers="all", n_epochs=1000,
+                  patience_epochs=10, checkpoint=lambda p: None, mode=None, log=print, metrics=None):
+        """Supervised fine-tuning with the tutorial's early stopping, from ``progress`` (see :func:`finetune`).
+
+        ``datasets`` is ``[(train x, y), (valid x, y)]``, optionally with ``(test x, y)``
+        last (then the test error of each new best model is computed); ``layers`` "all"
+        trains the whole network, "top" the logistic layer only (``--finetune``). Patience is
+        ``patience_epochs`` epochs. Returns the :class:`EarlyStoppingResult`.
+        """
+        trainable = self.params if layers == "all" else self.logLayer.params
+        n_ft = n_batches(datasets[0][0], batch_size)
+        t0 = time.perf_counter()
+        train_fn, valid_score, *test_score = self.build_finetune_functions(datasets, batch_size, learning_rate,
+                                                                          params=trainable, mode=mode)
+        log(f"... fine-tuning {'the whole network' if layers == 'all' else 'the top layer only'} on "
+            f"{n_ft * batch_size} labelled rows (functions compiled in {time.perf_counter() - t0:.1f}s)")
+        note_score_batch(batch_size, datasets, log)
+        test = (lambda: float(np.mean(test_score[0]()))) if test_score else (lambda: float("nan"))
+        return finetune(train_fn, n_ft, lambda: float(np.mean(valid_score())), test, trainable, progress,
+                        checkpoint=checkpoint, n_epochs=n_epochs, patience=patience_epochs * n_ft, log=log,
+                        metrics=metrics)
+
     def save(self, path, **meta):
         """Write every parameter and the architecture to ``path`` (``.npz``, atomically, no pickle)."""
         config = dict(meta.pop("config", {}), n_ins=self.n_ins, hidden_layers_sizes=list(self.hidden_layers_sizes),
@@ -304,18 +344,12 @@ def _pretrain_phase(sda, ds, train_x, progress, checkpoint, *, epochs, lr, batch
 
     Returns the phase's results, or None when Ctrl-C stopped it.
     """
-    t0 = time.perf_counter()
-    fns = sda.pretraining_functions(train_x, batch_size, precompute_codes=precompute_codes, mode=mode)
-    log(f"... pre-training the model (functions compiled in {time.perf_counter() - t0:.1f}s)")
-    t_pre = time.perf_counter()
-    seconds = pretrain_layers(fns, n_batches(train_x, batch_size), epochs, lr, progress, checkpoint=checkpoint,
-                              log=log, metrics=metrics)
-    for codes in sda._precomputed:  # free the precomputed codes
-        codes.release()
+    seconds = sda.pretrain(train_x, batch_size, epochs, lr, progress, checkpoint=checkpoint,
+                           precompute_codes=precompute_codes, mode=mode, log=log, metrics=metrics)
     if seconds is None:
         return None
     results = {f"pretrain_layer{k}_seconds": s for k, s in seconds.items()}
-    results["pretrain_seconds"] = time.perf_counter() - t_pre
+    results["pretrain_seconds"] = sum(seconds.values())
     log(f"The pretraining code for file SdA.py ran for {results['pretrain_seconds'] / 60:.2f}m")
     if ds.image_shape is not None:
         image = folder.path / "filters_layer0.png"
@@ -337,17 +371,8 @@ def _finetune_phase(sda, ds, train_xy, progress, checkpoint, *, finetune_mode, n
     else:
         datasets = [shared_dataset((ds.train[0][:n_labels], ds.train[1][:n_labels]), name="labelled")]
     datasets += [shared_dataset(ds.valid, name="valid"), shared_dataset(ds.test, name="test")]
-    n_ft = n_batches(datasets[0][0], batch_size)
-    trainable = sda.params if finetune_mode == "all" else sda.logLayer.params
-    t0 = time.perf_counter()
-    train_fn, valid_score, test_score = sda.build_finetune_functions(datasets, batch_size, lr, params=trainable,
-                                                                     mode=mode)
-    log(f"... fine-tuning {'the whole network' if finetune_mode == 'all' else 'the top layer only'} on "
-        f"{n_ft * batch_size} labelled rows (functions compiled in {time.perf_counter() - t0:.1f}s)")
-    note_score_batch(batch_size, datasets, log)
-    res = finetune(train_fn, n_ft, lambda: float(np.mean(valid_score())), lambda: float(np.mean(test_score())),
-                   trainable, progress, checkpoint=checkpoint, n_epochs=epochs, patience=10 * n_ft, log=log,
-                   metrics=metrics)
+    res = sda.fine_tune(datasets, batch_size, lr, progress, layers=finetune_mode, n_epochs=epochs, patience_epochs=10,
+                        checkpoint=checkpoint, mode=mode, log=log, metrics=metrics)
     results = dict(best_validation_error=res.best_validation_loss, test_error=res.test_score,
                    finetune_epochs=res.epochs, finetune_seconds=res.seconds,
                    finetune_epoch_seconds=float(np.mean(res.epoch_seconds)) if res.epoch_seconds else None)

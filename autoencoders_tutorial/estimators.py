@@ -4,7 +4,7 @@ They follow scikit-learn's conventions (``get_params`` / ``set_params``, nothing
 computed in ``__init__``, fitted attributes ending in ``_``, validation with its
 helpers, ``clone`` gives an unfitted copy, ``warm_start``) and are built on the existing
 ``dA`` / ``SdA`` classes and the library's loops (:func:`.training.train_epochs`,
-:func:`.layerwise.pretrain_layers`, :func:`.layerwise.finetune`): no second
+:meth:`SdA.pretrain`, :meth:`SdA.fine_tune`, the script's own phases): no second
 implementation. So they fit in a ``Pipeline``, a ``FeatureUnion`` or a grid search::
 
     from sklearn.pipeline import make_pipeline
@@ -38,7 +38,8 @@ from .engine import host_function, pt, pytensor, sync_shared
 from .errors import TutorialError, check_corruption, check_positive, check_sparsity
 from .files import load_params, params_to_arrays, save_params, set_params_from_arrays
 from .graph import minibatch_function, n_batches
-from .layerwise import Progress, finetune, pretrain_layers
+from .layerwise import Progress
+from .rng import generator_from_state
 from .training import train_epochs
 
 #: The label of an unlabelled row: -1 for numeric labels; "-1" or None for string / object labels.
@@ -59,10 +60,10 @@ def _numpy_rng(random_state):
 
 
 class _Compiled:
-    """What one fit compiles: the model, its shared data and functions; cached by ``key``, never pickled."""
+    """What one fit compiles: the model, its shared data and training step; cached by ``key``, never pickled."""
 
-    def __init__(self, key, model, data, fns):
-        self.key, self.model, self.data, self.fns = key, model, data, fns
+    def __init__(self, key, model, data, step):
+        self.key, self.model, self.data, self.step = key, model, data, step
 
 
 #: Each estimator's compiled functions and models, outside the estimator itself: so they are
@@ -92,11 +93,28 @@ class _TutorialEstimator(BaseEstimator):
         """A new fitted state: what was built from the old one is stale."""
         self._cache().pop("host", None)
 
-    def _sync_arrays(self, compiled):
+    def _keep_state(self, params, rng):
+        """The fitted state: the trained ``params`` and the noise generator ``rng``, as numpy values."""
         sync_shared()
-        self.params_ = params_to_arrays(compiled.model_params)
-        self.noise_state_ = compiled.rng.get_value(borrow=True).bit_generator.state
+        self.params_ = params_to_arrays(params)
+        self.noise_state_ = rng.get_value(borrow=True).bit_generator.state
         self._fitted_now()
+
+    def _set_state(self, params, rng):
+        """Put the fitted state back into a model's ``params`` and ``rng`` (to continue training)."""
+        set_params_from_arrays(params, self.params_, source="fitted state")
+        rng.set_value(generator_from_state(self.noise_state_), borrow=True)
+
+    def _fitted_arrays(self) -> dict:
+        """Fitted arrays beside the parameters: the min-max scaling, when ``fit`` learned one."""
+        if getattr(self, "data_min_", None) is None:
+            return {}
+        return {"data_min": self.data_min_, "data_range": self.data_range_}
+
+    def _restore(self, arrays, meta) -> None:
+        self.n_features_in_ = int(meta["n_features_in"])
+        self.data_min_ = arrays.get("data_min")
+        self.data_range_ = arrays.get("data_range")
 
     def _scaled(self, X, reset):
         """``X`` in [0, 1], in the model's precision: min-max scaled per feature with the range learned
@@ -144,14 +162,8 @@ class _TutorialEstimator(BaseEstimator):
         est._restore({k[7:]: v for k, v in arrays.items() if k.startswith("fitted.")}, meta)
         return est
 
-    def _fitted_arrays(self) -> dict:
-        return {}
-
     def _fitted_meta(self) -> dict:
         return {}
-
-    def _restore(self, arrays, meta) -> None:
-        pass
 
 
 # -- the denoising autoencoder ---------------------------------------------------------------------
@@ -243,19 +255,15 @@ class DenoisingAutoencoder(TransformerMixin, _TutorialEstimator):
                 data, _ = shared_dataset((X, np.zeros(len(X))), name="X")
                 cost, updates = da.get_cost_updates(self.corruption_level, self.learning_rate)
                 step = minibatch_function([(da.x, data)], cost, batch, updates=updates, mode=self.mode)
-            compiled = self._cache()["compiled"] = _Compiled(key, da, data, {"step": step})
-            compiled.model_params, compiled.rng = da.params, da.theano_rng
+            compiled = self._cache()["compiled"] = _Compiled(key, da, data, step)
         elif fresh:  # same graph, new initial weights: drawn by a model that is never compiled
             with pytensor.config.change_flags(floatX=self._dtype()):
                 init = self._build(X.shape[1], _numpy_rng(self.random_state))
             for p, q in zip(compiled.model.params, init.params):
                 p.set_value(q.get_value(borrow=True))
-            compiled.rng.set_value(init.theano_rng.get_value(borrow=True), borrow=True)
+            compiled.model.theano_rng.set_value(init.theano_rng.get_value(borrow=True), borrow=True)
         if not fresh:
-            set_params_from_arrays(compiled.model_params, self.params_, source="fitted state")
-            from .rng import generator_from_state
-
-            compiled.rng.set_value(generator_from_state(self.noise_state_), borrow=True)
+            self._set_state(compiled.model.params, compiled.model.theano_rng)
         compiled.data.set_value(X, borrow=True)
         return compiled
 
@@ -264,9 +272,9 @@ class DenoisingAutoencoder(TransformerMixin, _TutorialEstimator):
         batch = min(self.batch_size, X.shape[0])
         compiled = self._compiled_for(X, batch, fresh)
         log = print if self.verbose else _quiet
-        res = train_epochs(compiled.fns["step"], n_batches(compiled.data, batch), n_epochs, log=log,
+        res = train_epochs(compiled.step, n_batches(compiled.data, batch), n_epochs, log=log,
                            label="[dA] ")
-        self._sync_arrays(compiled)
+        self._keep_state(compiled.model.params, compiled.model.theano_rng)
         compiled.data.set_value(np.zeros((0, X.shape[1]), dtype=self._dtype()))  # no stale copy of X
         self.cost_curve_ = (getattr(self, "cost_curve_", []) if not fresh else []) + list(res.costs)
         if res.interrupted:
@@ -339,20 +347,12 @@ class DenoisingAutoencoder(TransformerMixin, _TutorialEstimator):
     def __sklearn_tags__(self):
         return self._tags(super().__sklearn_tags__())
 
-    def _fitted_arrays(self):
-        out = {}
-        if getattr(self, "data_min_", None) is not None:
-            out.update(data_min=self.data_min_, data_range=self.data_range_)
-        return out
-
     def _fitted_meta(self):
         return {"n_features_in": int(self.n_features_in_), "cost_curve": [float(c) for c in self.cost_curve_]}
 
     def _restore(self, arrays, meta):
-        self.n_features_in_ = int(meta["n_features_in"])
+        super()._restore(arrays, meta)
         self.cost_curve_ = list(meta.get("cost_curve", []))
-        self.data_min_ = arrays.get("data_min")
-        self.data_range_ = arrays.get("data_range")
 
 
 # -- the stacked denoising autoencoder as a classifier ------------------------------------------------
@@ -476,10 +476,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, _TutorialEstimator):
         rng = _numpy_rng(self.random_state) if fresh else 0
         sda = self._build(X.shape[1], len(classes), rng)
         if not fresh:
-            set_params_from_arrays(sda.all_params, self.params_, source="fitted state")
-            from .rng import generator_from_state
-
-            sda.theano_rng.set_value(generator_from_state(self.noise_state_), borrow=True)
+            self._set_state(sda.all_params, sda.theano_rng)
         self._run(sda, X, X_fit, y_fit, X_val, v_codes, pretrain=fresh)
         return self
 
@@ -488,34 +485,21 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, _TutorialEstimator):
         return rs if isinstance(rs, (numbers.Integral, type(None))) else 0
 
     def _run(self, sda, X_all, X_fit, y_fit, X_val, y_val, pretrain):
+        """The script's two phases (``SdA.pretrain``, ``SdA.fine_tune``) on arrays, with no files."""
         log = print if self.verbose else _quiet
         batch = min(self.batch_size, len(X_fit), len(X_all))
         with pytensor.config.change_flags(floatX=self._dtype()):
             if pretrain and self.pretraining_epochs:
                 train_x, _ = shared_dataset((X_all, np.zeros(len(X_all))), name="pretrain")
-                fns = sda.pretraining_functions(train_x, batch, precompute_codes=True, mode=self.mode)
-                done = pretrain_layers(fns, n_batches(train_x, batch), self.pretraining_epochs, self.pretrain_lr,
-                                       Progress(), checkpoint=lambda p: None, log=log)
-                for codes in sda._precomputed:
-                    codes.release()
-                if done is None:
+                if sda.pretrain(train_x, batch, self.pretraining_epochs, self.pretrain_lr, Progress(), mode=self.mode,
+                                log=log) is None:
                     raise KeyboardInterrupt
-            datasets = [shared_dataset((X_fit, y_fit), name="labelled"), shared_dataset((X_val, y_val), name="valid"),
-                        shared_dataset((X_val, y_val), name="valid")]
-            trainable = sda.params if self.finetune == "all" else sda.logLayer.params
-            train_fn, valid_score, _ = sda.build_finetune_functions(datasets, batch, self.finetune_lr,
-                                                                   params=trainable, mode=self.mode)
-            n_ft = n_batches(datasets[0][0], batch)
-            validate = lambda: float(np.mean(valid_score()))  # noqa: E731
-            res = finetune(train_fn, n_ft, validate, validate, trainable, Progress("finetune"),
-                           checkpoint=lambda p: None, n_epochs=self.max_epochs, patience=self.patience * n_ft,
-                           log=log)
-        sync_shared()
-        self.params_ = params_to_arrays(sda.all_params)
-        self.noise_state_ = sda.theano_rng.get_value(borrow=True).bit_generator.state
+            datasets = [shared_dataset((X_fit, y_fit), name="labelled"), shared_dataset((X_val, y_val), name="valid")]
+            res = sda.fine_tune(datasets, batch, self.finetune_lr, Progress("finetune"), layers=self.finetune,
+                                n_epochs=self.max_epochs, patience_epochs=self.patience, mode=self.mode, log=log)
+        self._keep_state(sda.all_params, sda.theano_rng)
         self.best_validation_error_ = float(res.best_validation_loss)
         self.n_epochs_ = int(res.epochs)
-        self._fitted_now()
         if res.interrupted:
             raise KeyboardInterrupt
 
@@ -573,20 +557,15 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, _TutorialEstimator):
         return sda.get_codes(X, layer)
 
     def _fitted_arrays(self):
-        out = {"classes": self.classes_}
-        if getattr(self, "data_min_", None) is not None:
-            out.update(data_min=self.data_min_, data_range=self.data_range_)
-        return out
+        return dict(super()._fitted_arrays(), classes=self.classes_)
 
     def _fitted_meta(self):
         return {"n_features_in": int(self.n_features_in_), "best_validation_error": self.best_validation_error_,
                 "n_epochs": self.n_epochs_}
 
     def _restore(self, arrays, meta):
+        super()._restore(arrays, meta)
         self.classes_ = arrays["classes"]
-        self.data_min_ = arrays.get("data_min")
-        self.data_range_ = arrays.get("data_range")
-        self.n_features_in_ = int(meta["n_features_in"])
         self.best_validation_error_ = meta["best_validation_error"]
         self.n_epochs_ = meta["n_epochs"]
 
