@@ -42,7 +42,14 @@ from autoencoders_tutorial.files import (
     save_params,
     set_params_from_arrays,
 )
-from autoencoders_tutorial.graph import PrecomputedRows, compile_classifier, minibatch_function, n_batches
+from autoencoders_tutorial.blocks import resolve_path
+from autoencoders_tutorial.graph import (
+    PrecomputedRows,
+    compile_classifier,
+    minibatch_function,
+    n_batches,
+    training_function,
+)
 from autoencoders_tutorial.images import save_filters_image
 from autoencoders_tutorial.layerwise import Progress, finetune, pretrain_layers, resume_or_start, save_checkpoint
 from autoencoders_tutorial.rng import check_random_state, shared_rng, tutorial_rng
@@ -71,6 +78,15 @@ class PretrainFunction:
         if self.codes is not None:
             self.codes.ensure()
         return self.fn(index, self.corruption if corruption is None else corruption, self.lr if lr is None else lr)
+
+    def bound(self, lr):
+        """The step at this layer's corruption and ``lr`` that the training loop runs: ``step(i)``,
+        and on the block path ``step.block(start, k)`` (the codes are computed here if needed)."""
+        if self.codes is not None:
+            self.codes.ensure()
+        if hasattr(self.fn, "bind"):
+            return self.fn.bind(self.corruption, lr)
+        return lambda index: self.fn(index, self.corruption, lr)
 
 
 class SdA:
@@ -182,14 +198,15 @@ class SdA:
         """Every shared parameter: the MLP's, then each dA's own visible bias."""
         return self.params + [d.b_prime for d in self.dA_layers]
 
-    def pretraining_functions(self, train_set_x, batch_size, precompute_codes=False, mode=None):
+    def pretraining_functions(self, train_set_x, batch_size, precompute_codes=False, mode=None, path=None):
         """One compiled function per layer: ``fn(index, corruption=level_k, lr=0.1) -> cost``.
 
         Function k does one SGD step of layer k's dA on minibatch ``index``; only that
         dA's parameters (``W_k``, ``b_k``, its ``b_prime``) and the noise generator
         change. With ``precompute_codes`` the functions of layers k > 0 read the codes of
         layer k-1, computed once for the whole training set on their first call, instead
-        of recomputing the lower layers for every minibatch.
+        of recomputing the lower layers for every minibatch. ``path`` (a
+        :class:`~autoencoders_tutorial.blocks.TrainPath`, None: the step path) may add blocks.
         """
         check_positive(batch_size=batch_size)
         corruption_level = pt.scalar("corruption", dtype=pytensor.config.floatX)
@@ -200,33 +217,33 @@ class SdA:
             cost, updates = da.get_cost_updates(corruption_level, learning_rate)
             extra = (corruption_level, learning_rate)
             if k == 0 or not precompute_codes:
-                fn = minibatch_function([(self.x, train_set_x)], cost, batch_size, updates, extra, mode)
+                fn = training_function([(self.x, train_set_x)], cost, batch_size, updates, extra, mode, path)
                 fns.append(PretrainFunction(fn, self.corruption_levels[k]))
                 continue
             below = self.sigmoid_layers[k - 1].output
             buffer = pytensor.shared(np.zeros((0, self.hidden_layers_sizes[k - 1]), dtype=pytensor.config.floatX),
                                      name=f"codes{k - 1}")
-            fn = minibatch_function([(below, buffer)], cost, batch_size, updates, extra, mode)
+            fn = training_function([(below, buffer)], cost, batch_size, updates, extra, mode, path)
             codes_fn = minibatch_function([(self.x, train_set_x)], below, batch_size, mode=mode)
             codes = PrecomputedRows(codes_fn, buffer, n_rows, batch_size, group=self._precomputed)
             fns.append(PretrainFunction(fn, self.corruption_levels[k], codes=codes))
         return fns
 
-    def build_finetune_functions(self, datasets, batch_size, learning_rate, params=None, mode=None):
+    def build_finetune_functions(self, datasets, batch_size, learning_rate, params=None, mode=None, path=None):
         """The tutorial's fine-tuning functions: ``(train_fn, valid_score, test_score)``.
 
         ``train_fn(index)`` does one SGD step on the fine-tuning cost; ``valid_score()``
         and ``test_score()`` return the list of per-minibatch error rates (in
         minibatches no larger than their split). ``params``
         (default all of ``self.params``) are the ones trained; pass
-        ``self.logLayer.params`` to fine-tune only the top classifier.
+        ``self.logLayer.params`` to fine-tune only the top classifier; ``path`` may add blocks.
         """
         params = self.params if params is None else list(params)
         return compile_classifier(self.x, self.y, self.finetune_cost, self.errors, params, datasets, batch_size,
-                                  learning_rate, mode)
+                                  learning_rate, mode, path)
 
     def pretrain(self, train_set_x, batch_size, epochs, learning_rate, progress, *, checkpoint=lambda p: None,
-                 precompute_codes=True, mode=None, log=print, metrics=None):
+                 precompute_codes=True, mode=None, path=None, log=print, metrics=None):
         """Greedy layer-wise pretraining on ``train_set_x`` from ``progress`` (see :func:`pretrain_layers`).
 
         Compiles :meth:`pretraining_functions`, trains ``epochs`` per layer at ``learning_rate``,
@@ -234,7 +251,8 @@ class SdA:
         stopped it.
         """
         t0 = time.perf_counter()
-        fns = self.pretraining_functions(train_set_x, batch_size, precompute_codes=precompute_codes, mode=mode)
+        fns = self.pretraining_functions(train_set_x, batch_size, precompute_codes=precompute_codes, mode=mode,
+                                         path=path)
         log(f"... pre-training the model (functions compiled in {time.perf_counter() - t0:.1f}s)")
         try:
             return pretrain_layers(fns, n_batches(train_set_x, batch_size), epochs, learning_rate, progress,
@@ -244,7 +262,7 @@ class SdA:
                 codes.release()
 
     def fine_tune(self, datasets, batch_size, learning_rate, progress, *, layers="all", n_epochs=1000,
-                  patience_epochs=10, checkpoint=lambda p: None, mode=None, log=print, metrics=None):
+                  patience_epochs=10, checkpoint=lambda p: None, mode=None, path=None, log=print, metrics=None):
         """Supervised fine-tuning with the tutorial's early stopping, from ``progress`` (see :func:`finetune`).
 
         ``datasets`` is ``[(train x, y), (valid x, y)]``, optionally with ``(test x, y)``
@@ -256,7 +274,7 @@ class SdA:
         n_ft = n_batches(datasets[0][0], batch_size)
         t0 = time.perf_counter()
         train_fn, valid_score, *test_score = self.build_finetune_functions(datasets, batch_size, learning_rate,
-                                                                          params=trainable, mode=mode)
+                                                                          params=trainable, mode=mode, path=path)
         log(f"... fine-tuning {'the whole network' if layers == 'all' else 'the top layer only'} on "
             f"{n_ft * batch_size} labelled rows (functions compiled in {time.perf_counter() - t0:.1f}s)")
         note_score_batch(batch_size, datasets, log)
@@ -338,14 +356,14 @@ def tutorial_corruption_levels(n_layers):
     return tuple((TUTORIAL_CORRUPTION + (TUTORIAL_CORRUPTION[-1],) * n_layers)[:n_layers])
 
 
-def _pretrain_phase(sda, ds, train_x, progress, checkpoint, *, epochs, lr, batch_size, precompute_codes, mode,
+def _pretrain_phase(sda, ds, train_x, progress, checkpoint, *, epochs, lr, batch_size, precompute_codes, mode, path,
                     features, n_labels, folder, metrics, log):
     """Greedy layer-wise pretraining from ``progress``; then the filter image and the features table.
 
     Returns the phase's results, or None when Ctrl-C stopped it.
     """
     seconds = sda.pretrain(train_x, batch_size, epochs, lr, progress, checkpoint=checkpoint,
-                           precompute_codes=precompute_codes, mode=mode, log=log, metrics=metrics)
+                           precompute_codes=precompute_codes, mode=mode, path=path, log=log, metrics=metrics)
     if seconds is None:
         return None
     results = {f"pretrain_layer{k}_seconds": s for k, s in seconds.items()}
@@ -364,7 +382,7 @@ def _pretrain_phase(sda, ds, train_x, progress, checkpoint, *, epochs, lr, batch
 
 
 def _finetune_phase(sda, ds, train_xy, progress, checkpoint, *, finetune_mode, n_labels, batch_size, lr, epochs,
-                    mode, metrics, log):
+                    mode, path, metrics, log):
     """Supervised fine-tuning (all layers or the top only, on all or the first ``n_labels`` rows)."""
     if n_labels is None:
         datasets = [train_xy]
@@ -372,7 +390,7 @@ def _finetune_phase(sda, ds, train_xy, progress, checkpoint, *, finetune_mode, n
         datasets = [shared_dataset((ds.train[0][:n_labels], ds.train[1][:n_labels]), name="labelled")]
     datasets += [shared_dataset(ds.valid, name="valid"), shared_dataset(ds.test, name="test")]
     res = sda.fine_tune(datasets, batch_size, lr, progress, layers=finetune_mode, n_epochs=epochs, patience_epochs=10,
-                        checkpoint=checkpoint, mode=mode, log=log, metrics=metrics)
+                        checkpoint=checkpoint, mode=mode, path=path, log=log, metrics=metrics)
     results = dict(best_validation_error=res.best_validation_loss, test_error=res.test_score,
                    finetune_epochs=res.epochs, finetune_seconds=res.seconds,
                    finetune_epoch_seconds=float(np.mean(res.epoch_seconds)) if res.epoch_seconds else None)
@@ -405,6 +423,9 @@ def run_SdA(
     corruption_type="masking",
     sparsity_target=0.05,
     sparsity_weight=0.0,
+    train_path="auto",
+    noise_source="auto",
+    block_size=None,
     log=print,
 ):
     """The tutorial's ``test_SdA``: pretrain layer by layer, fine-tune, report, checkpoint.
@@ -416,7 +437,9 @@ def run_SdA(
     labelled training rows (pretraining always uses all rows). ``corruption_levels`` None
     takes the tutorial's levels for as many layers as there are. Without ``resume`` a run
     starts fresh, keeping an earlier checkpoint as ``checkpoint.previous.npz``; resuming a
-    finished run rewrites nothing. Returns a dict of results.
+    finished run rewrites nothing. ``train_path``, ``noise_source`` and ``block_size`` pick the
+    step or block path (:func:`~autoencoders_tutorial.blocks.resolve_path`); the path is part
+    of the checkpoint, and a resume on another is refused. Returns a dict of results.
     """
     _check_options(finetune_lr, pretraining_epochs, pretrain_lr, training_epochs, batch_size, finetune, n_labels)
     if corruption_levels is None:
@@ -432,6 +455,7 @@ def run_SdA(
         validate_x(ds.train[0], what=f"{ds.name} train", unit_interval=True)
         if n_labels is not None and n_labels > ds.train[0].shape[0]:
             raise TutorialError(f"n_labels {n_labels} is more than the {ds.train[0].shape[0]} training rows")
+        path = resolve_path(train_path, noise_source, block_size, mode)
         sda = SdA(numpy_rng=tutorial_rng(seed), n_ins=ds.n_features, hidden_layers_sizes=hidden_layers_sizes,
                   n_outs=ds.n_classes, corruption_levels=corruption_levels, corruption_type=corruption_type,
                   sparsity_target=sparsity_target, sparsity_weight=sparsity_weight)
@@ -441,7 +465,7 @@ def run_SdA(
                       sparsity_weight=sda.sparsity_weight,
                       pretraining_epochs=pretraining_epochs, pretrain_lr=pretrain_lr, finetune_lr=finetune_lr,
                       finetune=finetune, n_labels=n_labels, seed=seed, precision=precision,
-                      backend=resolved_backend(mode))
+                      backend=resolved_backend(mode), train_path=path.name)
         progress = resume_or_start(ckpt, sda.all_params, sda.theano_rng, config, resume,
                                    Progress("pretrain" if pretraining_epochs > 0 else "finetune"), log)
         if ckpt.exists():
@@ -464,12 +488,14 @@ def run_SdA(
         metrics = MetricsLog(out / "metrics.jsonl")
         train_x, train_y = shared_dataset(ds.train, name="train")
         log(f"dataset {ds.name}: {ds.train[0].shape[0]} training rows; hidden layers {list(sda.hidden_layers_sizes)}; "
-            f"minibatch {batch_size}; engine {describe_mode(mode)}, {precision}")
+            f"minibatch {batch_size}; engine {describe_mode(mode)}, {precision}; {path.describe()}")
+        if path.note:
+            log(path.note)
         results = {}
         if progress.phase == "pretrain":
             pre = _pretrain_phase(sda, ds, train_x, progress, checkpoint, epochs=pretraining_epochs, lr=pretrain_lr,
                                   batch_size=batch_size, precompute_codes=precompute_codes, mode=mode,
-                                  features=features, n_labels=n_labels, folder=folder, metrics=metrics, log=log)
+                                  path=path, features=features, n_labels=n_labels, folder=folder, metrics=metrics, log=log)
             if pre is None:
                 folder.stop(results)
             results.update(pre)
@@ -477,8 +503,8 @@ def run_SdA(
         if progress.phase == "finetune":
             ft, interrupted = _finetune_phase(sda, ds, (train_x, train_y), progress, checkpoint,
                                               finetune_mode=finetune, n_labels=n_labels, batch_size=batch_size,
-                                              lr=finetune_lr, epochs=training_epochs, mode=mode, metrics=metrics,
-                                              log=log)
+                                              lr=finetune_lr, epochs=training_epochs, mode=mode, path=path,
+                                              metrics=metrics, log=log)
             results.update(ft)
         model = out / "SdA_model.npz"
         folder.save(model, "the network with the best fine-tuning parameters so far" if interrupted else "the trained network",

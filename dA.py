@@ -57,7 +57,8 @@ from autoencoders_tutorial.files import (
     save_params,
     set_params_from_arrays,
 )
-from autoencoders_tutorial.graph import minibatch_function, n_batches, sgd_updates
+from autoencoders_tutorial.blocks import resolve_path
+from autoencoders_tutorial.graph import n_batches, sgd_updates, training_function
 from autoencoders_tutorial.images import save_filters_image, save_rows_image
 from autoencoders_tutorial.rng import check_random_state, shared_param, shared_rng, tutorial_rng
 from autoencoders_tutorial.runs import RunFolder
@@ -341,6 +342,9 @@ def run_dA(
     corruption_type="masking",
     sparsity_target=0.05,
     sparsity_weight=0.0,
+    train_path="auto",
+    noise_source="auto",
+    block_size=None,
     log=print,
 ):
     """The tutorial's ``test_dA``: train a dA at each corruption level, save filters.
@@ -349,7 +353,9 @@ def run_dA(
     10x10 tiles), ``dA_corruption_<pct>.npz`` (trained parameters), and appends to
     ``metrics.jsonl`` in ``output_dir``. ``learning_rate`` None is the tutorial's 0.1, or
     0.01 with a linear decoder (whose squared error is not bounded by a sigmoid: at 0.1 it
-    collapses to a constant reconstruction). Returns ``{level: list of epoch mean costs}``.
+    collapses to a constant reconstruction). ``train_path``, ``noise_source`` and
+    ``block_size`` pick the step or block path (:func:`~autoencoders_tutorial.blocks.resolve_path`).
+    Returns ``{level: list of epoch mean costs}``.
     """
     if learning_rate is None:
         learning_rate = 0.01 if decoder == "linear" else 0.1
@@ -367,8 +373,11 @@ def run_dA(
         train_x, _ = shared_dataset(ds.train, name="train")
         n_train_batches = n_batches(train_x, batch_size)
         metrics = MetricsLog(out / "metrics.jsonl")
+        path = resolve_path(train_path, noise_source, block_size, mode)
         log(f"dataset {ds.name}: {ds.train[0].shape[0]} training rows of {ds.n_features} features; "
-            f"engine {describe_mode(mode)}, {precision}")
+            f"engine {describe_mode(mode)}, {precision}; {path.describe()}")
+        if path.note:
+            log(path.note)
         history = {}
         for level in corruption_levels:
             pct = int(round(level * 100))
@@ -380,7 +389,7 @@ def run_dA(
                     corruption_type=corruption_type, sparsity_target=sparsity_target, sparsity_weight=sparsity_weight)
             cost, updates = da.get_cost_updates(corruption_level=level, learning_rate=learning_rate)
             t0 = time.perf_counter()
-            train_da = minibatch_function([(x, train_x)], cost, batch_size, updates=updates, mode=mode)
+            train_da = training_function([(x, train_x)], cost, batch_size, updates, mode=mode, path=path)
             log(f"corruption {pct}%: compiled in {time.perf_counter() - t0:.1f}s")
             t0 = time.perf_counter()
             res = train_epochs(train_da, n_train_batches, training_epochs, label=f"[{pct}%] ",

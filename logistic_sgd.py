@@ -100,6 +100,9 @@ def run_logistic(
     precision="float32",
     mode=None,
     data_dir=None,
+    train_path="auto",
+    noise_source="auto",
+    block_size=None,
     log=print,
 ):
     """The tutorial's ``sgd_optimization_mnist``: train, early-stop, save ``best_model.npz``.
@@ -115,6 +118,7 @@ def run_logistic(
         build, dataset=dataset, learning_rate=learning_rate, n_epochs=n_epochs,
         batch_size=batch_size, patience=patience, output_dir=output_dir, model_file="best_model.npz",
         precision=precision, mode=mode, data_dir=data_dir, seed=seed, log=log,
+        train_path=train_path, noise_source=noise_source, block_size=block_size,
         model_meta={"model": "LogisticRegression"},
     )
     return clf, result

@@ -112,6 +112,9 @@ def run_mlp(
     precision="float32",
     mode=None,
     data_dir=None,
+    train_path="auto",
+    noise_source="auto",
+    block_size=None,
     log=print,
 ):
     """The tutorial's ``test_mlp``: train with early stopping, save ``best_model.npz``.
@@ -131,6 +134,7 @@ def run_mlp(
         build, dataset=dataset, learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size,
         patience=patience, output_dir=output_dir, model_file="best_model.npz", precision=precision,
         mode=mode, data_dir=data_dir, seed=seed, log=log,
+        train_path=train_path, noise_source=noise_source, block_size=block_size,
         model_meta={"model": "MLP", "n_hidden": n_hidden, "L1_reg": L1_reg, "L2_reg": L2_reg},
     )
     return clf, result

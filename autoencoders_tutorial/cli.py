@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from .blocks import CPU_BLOCK, NOISE_SOURCES, PATHS
 from .datasets import data_dir
 from .engine import ENGINE, MODES
 from .errors import CORRUPTIONS, TutorialError
@@ -99,6 +100,15 @@ def base_parser(module_doc: str, epilog: str, *, epochs, learning_rate, batch_si
                    help="floating-point precision (default float32, the tutorial's advice for speed)")
     p.add_argument("--mode", choices=MODES, default="default",
                    help="PyTensor mode; 'default' is the library's measured choice (%s)" % ENGINE.get("backend", "?"))
+    p.add_argument("--train-path", choices=PATHS, default="auto",
+                   help="step: one call per minibatch; block: many SGD steps per compiled call, data resident on the "
+                        "device; auto: the measured choice (block on JAX, step on the C back end)")
+    p.add_argument("--noise-source", choices=NOISE_SOURCES, default="auto",
+                   help="block path only: draw the corruption noise on the host (the step path's noise, bit for bit) "
+                        "or on the device; auto: device on a GPU, host on a CPU")
+    p.add_argument("--block-size", type=size, default=None, metavar="K",
+                   help=f"block path only: at most K minibatches per call (default: {CPU_BLOCK} on a CPU, as many as "
+                        "the loop runs to its next validation or the epoch's end on a GPU)")
     return p
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from pytensor.compile.sharedvalue import SharedVariable
 
+from .blocks import block_steps
 from .engine import compile_function, compile_mode, is_jax_mode, jax_minibatch_function, pt, pytensor
 from .errors import TutorialError, check_fits
 
@@ -68,6 +69,23 @@ def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=()
                             givens=minibatch_givens(index, batch_size, pairs))
 
 
+def training_function(pairs, cost, batch_size, updates=None, extra_inputs=(), mode=None, path=None):
+    """The step function the training loops run: ``f(index, *extra_inputs) -> cost``.
+
+    ``path`` (a :class:`~autoencoders_tutorial.blocks.TrainPath`; None is the step path)
+    picks the step path, :func:`minibatch_function` itself, or the block path, a
+    :class:`~autoencoders_tutorial.blocks.BlockSteps` that is also called per minibatch
+    and whose ``block(start, k)`` runs ``k`` steps in one call.
+    """
+    def make_step():
+        return minibatch_function(pairs, cost, batch_size, updates, extra_inputs, mode)
+
+    if path is None or path.kind == "step":
+        return make_step()
+    return block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs, mode, noise=path.noise,
+                       block_size=path.block_size)
+
+
 class PrecomputedRows:
     """Rows that a frozen part of a graph gives for a whole dataset, computed once into a shared buffer.
 
@@ -118,13 +136,13 @@ def score_batch_size(batch_size, datasets) -> int:
     return min(batch_size, *(x.get_value(borrow=True).shape[0] for x, _ in datasets[1:]))
 
 
-def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, mode=None):
+def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, mode=None, path=None):
     """Compile the tutorial's three functions: ``(train_fn, valid_score, test_score)``.
 
     ``datasets`` is what :func:`autoencoders_tutorial.datasets.load_data` returns; ``x``
     and ``y`` are the symbolic inputs the graphs were built on. ``train_fn(index)`` does
     one SGD step of ``params`` only (pass a subset to freeze the rest) and returns the
-    cost; ``valid_score()`` and ``test_score()`` return the error rate of every full
+    cost (on the block path ``path``, it also runs blocks of steps); ``valid_score()`` and ``test_score()`` return the error rate of every full
     minibatch of their split, in minibatches of :func:`score_batch_size` (so a split
     smaller than ``batch_size`` is still scored).
     """
@@ -133,7 +151,7 @@ def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learnin
     if eval_batch <= 0:
         raise TutorialError("the validation or test set is empty")
     updates = sgd_updates(cost, params, learning_rate)
-    train_fn = minibatch_function([(x, train_x), (y, train_y)], cost, batch_size, updates=updates, mode=mode)
+    train_fn = training_function([(x, train_x), (y, train_y)], cost, batch_size, updates, mode=mode, path=path)
 
     def scorer(split_x, split_y):
         fn = minibatch_function([(x, split_x), (y, split_y)], errors, eval_batch, mode=mode)

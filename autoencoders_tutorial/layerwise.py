@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .blocks import device_noise_state, set_device_noise_state
 from .errors import DataError
 from .files import load_params, previous_path, params_to_arrays, save_params, set_params_from_arrays
 from .rng import generator_from_state
@@ -35,16 +36,17 @@ class Progress:
 
 
 def save_checkpoint(path, params, rng, config: Mapping, progress: Progress, keep_previous=False) -> None:
-    """Write ``params``, the noise generator ``rng``'s state and ``progress``, atomically.
+    """Write ``params``, the noise generator ``rng``'s state (and its device generator's, on the
+    block path with device noise) and ``progress``, atomically.
 
     ``keep_previous`` moves an existing checkpoint to ``checkpoint.previous.npz`` once
     the new one is complete (a fresh run's first checkpoint)."""
     arrays = params_to_arrays(params)
     arrays.update({"best." + k: v for k, v in (progress.best or {}).items()})
     es = progress.early_stopping
-    save_params(path, arrays, keep_previous=keep_previous, config=dict(config), phase=progress.phase, layer=progress.layer, epoch=progress.epoch,
-                rng_state=rng.get_value(borrow=True).bit_generator.state,
-                early_stopping=es.to_meta() if es is not None else None)
+    save_params(path, arrays, keep_previous=keep_previous, config=dict(config), phase=progress.phase, layer=progress.layer,
+                epoch=progress.epoch, rng_state=rng.get_value(borrow=True).bit_generator.state,
+                device_noise_state=device_noise_state(rng), early_stopping=es.to_meta() if es is not None else None)
 
 
 def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
@@ -65,6 +67,8 @@ def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
         progress = Progress(meta["phase"], meta.get("layer", 0), meta.get("epoch", 0),
                             EarlyStoppingState.from_meta(es) if es else None, best)
         _check_progress(progress, config)
+        if meta.get("device_noise_state") is not None:
+            set_device_noise_state(rng, meta["device_noise_state"])
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
         raise DataError(f"checkpoint {path} is damaged ({type(exc).__name__}: {' '.join(str(exc).split())[:160]}); "
                         "start over with --fresh (resume=False)") from None
@@ -120,7 +124,8 @@ def resume_or_start(path, params, rng, config: Mapping, resume: bool, start: Pro
 
 def pretrain_layers(fns, n_train_batches, n_epochs, learning_rate, progress: Progress, *, checkpoint, log=print,
                     metrics=None) -> dict | None:
-    """Greedy layer-wise pretraining: ``n_epochs`` of ``fns[k](i, lr=learning_rate)`` per layer.
+    """Greedy layer-wise pretraining: ``n_epochs`` of ``fns[k](i, lr=learning_rate)`` per layer
+    (``fns[k].bound(learning_rate)``, the step with its blocks, where it has that method).
 
     Starts at ``progress`` (layer and epoch), updates it and calls
     ``checkpoint(progress)`` after every epoch and once more when every layer is done
@@ -136,7 +141,9 @@ def pretrain_layers(fns, n_train_batches, n_epochs, learning_rate, progress: Pro
             checkpoint(progress)
 
         t0 = time.perf_counter()
-        res = train_epochs(lambda i, fn=fns[k]: fn(i, lr=learning_rate), n_train_batches, n_epochs,
+        fn = fns[k]
+        step = fn.bound(learning_rate) if hasattr(fn, "bound") else (lambda i, fn=fn: fn(i, lr=learning_rate))
+        res = train_epochs(step, n_train_batches, n_epochs,
                            start_epoch=start, label=f"Pre-training layer {k}: ", log=log, metrics=metrics,
                            on_epoch_end=on_epoch_end)
         if res.interrupted:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .blocks import resolve_path
 from .datasets import load_dataset, shared_splits
 from .engine import describe_mode, pt, pytensor, sync_shared
 from .errors import TrainingDiverged, TutorialError, check_positive
@@ -40,13 +41,67 @@ from .runs import RunFolder
 # -- what both loops share -----------------------------------------------------------------
 
 
-def _checked_cost(cost, label, epoch, index, note="") -> float:
-    """The minibatch cost as a float; a NaN or infinite one stops training with one line."""
-    cost = float(cost)
-    if not math.isfinite(cost):
-        raise TrainingDiverged(f"{label}cost became {cost} at epoch {epoch}, minibatch {index}; {note}"
-                               "lower the learning rate")
-    return cost
+#: The step path reads costs back from the device (which waits for it) once per this many
+#: minibatches, and at every validation and epoch end; the block path one block behind.
+CHECK_EVERY = 100
+
+
+class _Costs:
+    """One epoch's minibatch costs, read back from the device in batches and checked there.
+
+    Host values (the C back end's) are checked as they come; device values (JAX's) wait
+    in ``pending`` so that the device is not waited for every minibatch. A NaN or
+    infinite cost raises :class:`TrainingDiverged` naming the first bad minibatch.
+    """
+
+    def __init__(self, n, label, epoch, note=""):
+        self.values = np.empty(n)
+        self.label, self.epoch, self.note = label, epoch, note
+        self.pending = []  # (first minibatch, value, how many)
+
+    def add(self, first, value, k=1):
+        self.pending.append((first, value, k))
+        if isinstance(value, (float, int, np.ndarray, np.generic)):  # on the host already: free to check
+            self.check()
+        elif sum(n for *_, n in self.pending) >= CHECK_EVERY:
+            self.check(keep=1)  # the newest call stays in flight
+
+    def check(self, keep=0):
+        """Read back and check every pending cost but the newest ``keep`` calls'."""
+        todo = self.pending[:len(self.pending) - keep]
+        self.pending = self.pending[len(todo):]
+        if not todo:
+            return
+        lo, hi = todo[0][0], todo[-1][0] + todo[-1][2] - 1
+        for first, value, k in todo:
+            vals = np.asarray(value, dtype=np.float64).reshape(k)
+            self.values[first: first + k] = vals
+            bad = np.flatnonzero(~np.isfinite(vals))
+            if bad.size:
+                read = f" (read back with minibatches {lo}-{hi})" if hi > lo else ""
+                raise TrainingDiverged(f"{self.label}cost became {vals[bad[0]]} at epoch {self.epoch}, minibatch "
+                                       f"{first + int(bad[0])}{read}; {self.note}lower the learning rate")
+
+
+def _block_size(step, n) -> int:
+    """The block the loops run ``step`` in: 0 on the step path, else at most ``step.block_size`` and ``n``."""
+    if not hasattr(step, "block"):
+        return 0
+    k = min(step.block_size or n, n)
+    return k if k > 1 else 0
+
+
+def _run(step, costs, first, last, k):
+    """Minibatches ``first .. last - 1``: blocks of ``k`` (``k`` > 1), then single steps; yields after each call."""
+    i = first
+    while i < last:
+        if k and i + k <= last:
+            costs.add(i, step.block(i, k), k)
+            i += k
+        else:
+            costs.add(i, step(i))
+            i += 1
+        yield i - first
 
 
 @contextlib.contextmanager
@@ -89,24 +144,32 @@ def _stalled(before, after, rtol=1e-3) -> bool:
     return abs(after - before) < rtol * abs(before)
 
 
-def _minibatches(n, desc, log, every):
-    """Minibatch indices ``0..n-1``, with progress inside long epochs.
+class _Progress:
+    """Progress inside long epochs: on a terminal (``log`` is ``print`` and stdout is a tty)
+    a tqdm bar that disappears at the epoch's end; otherwise (logs, CI) one plain line every
+    ``every`` seconds."""
 
-    On a terminal (``log`` is ``print`` and stdout is a tty) a tqdm bar that disappears
-    at the epoch's end; otherwise (logs, CI) one plain line every ``every`` seconds.
-    """
-    if log is print and sys.stdout.isatty():
-        from tqdm import tqdm
+    def __init__(self, n, desc, log, every):
+        self.n, self.desc, self.log, self.every = n, desc, log, every
+        self.bar = None
+        if log is print and sys.stdout.isatty():
+            from tqdm import tqdm
 
-        yield from tqdm(range(n), desc=f"  {desc}", unit="minibatch", leave=False, mininterval=0.5)
-        return
-    t0 = last = time.perf_counter()
-    for i in range(n):
-        yield i
+            self.bar = tqdm(total=n, desc=f"  {desc}", unit="minibatch", leave=False, mininterval=0.5)
+        self.t0 = self.last = time.perf_counter()
+
+    def show(self, done):
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+            return
         now = time.perf_counter()
-        if now - last > every:
-            last = now
-            log(f"  {desc}: {i + 1}/{n} minibatches, {now - t0:.0f}s")
+        if now - self.last > self.every:
+            self.last = now
+            self.log(f"  {self.desc}: {done}/{self.n} minibatches, {now - self.t0:.0f}s")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _no_minibatch(n_train_batches):
@@ -131,22 +194,33 @@ def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int 
 
     Prints each epoch's mean cost and seconds (and progress inside long epochs), writes a
     metrics record, and calls ``on_epoch_end(epoch, mean_cost)`` (e.g. to checkpoint).
-    A NaN or infinite cost raises :class:`TrainingDiverged`; Ctrl-C stops cleanly after
-    the current minibatch and returns with ``interrupted=True``. A cost that moves by less
+    A NaN or infinite cost raises :class:`TrainingDiverged` (costs are read back from the
+    device every :data:`CHECK_EVERY` minibatches and at the epoch's end, before
+    ``on_epoch_end``); Ctrl-C stops cleanly after the current call and returns with
+    ``interrupted=True``. A ``step`` with a ``block(start, k)`` method (the block path,
+    :class:`~autoencoders_tutorial.blocks.BlockSteps`) runs blocks of ``k`` minibatches per
+    call, ``k`` its ``block_size`` at most, and the remainder one by one. A cost that moves by less
     than 0.1% from the second to the third epoch of the call gets one warning line
     suggesting ``stall_hint`` (training has most likely collapsed).
     """
     _no_minibatch(n_train_batches)
     result = EpochResult(costs=[])
-    costs = np.empty(n_train_batches)
+    k = _block_size(step, n_train_batches)
     with _stoppable(result, log, label, "parameters trained") as stop:
         for epoch in range(start_epoch, n_epochs):
             t0 = time.perf_counter()
-            for i in _minibatches(n_train_batches, f"{label}epoch {epoch}", log, progress_every):
-                costs[i] = _checked_cost(step(i), label, epoch, i)
-                if stop.received:
-                    return result
-            mean = _end_epoch(result, t0, costs, log, metrics, _phase(label, "train"), epoch,
+            costs = _Costs(n_train_batches, label, epoch)
+            bar = _Progress(n_train_batches, f"{label}epoch {epoch}", log, progress_every)
+            try:
+                for done in _run(step, costs, 0, n_train_batches, k):
+                    bar.show(done)
+                    if stop.received:
+                        costs.check()
+                        return result
+            finally:
+                bar.close()
+            costs.check()
+            mean = _end_epoch(result, t0, costs.values, log, metrics, _phase(label, "train"), epoch,
                               lambda m, t, epoch=epoch: f"{label}Training epoch {epoch}, cost {m:.4f} ({t:.2f}s)")
             result.costs.append(mean)
             if len(result.costs) == 3 and _stalled(*result.costs[1:]):
@@ -211,7 +285,9 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                    label: str = "") -> EarlyStoppingResult:
     """The one early-stopping loop (the tutorial's, exactly), shared by every script.
 
-    Trains with ``train_fn(minibatch_index) -> cost``. Every ``validation_frequency``
+    Trains with ``train_fn(minibatch_index) -> cost`` (on the block path, blocks of
+    ``train_fn.block(start, k)`` that end at each validation point, where patience runs out
+    and at the epoch's end; the arithmetic and the lines printed are the same). Every ``validation_frequency``
     minibatches (default ``min(n_train_batches, patience // 2)``) it calls
     ``validate()``; a new best validation error snapshots ``params``, computes
     ``test()`` (the test error of the best model) and calls ``on_improvement(state)``;
@@ -233,21 +309,29 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
     best = dict(best_params) if best_params is not None else None
     result = EarlyStoppingResult(state=state)
     phase = _phase(label, "finetune")
-    costs = np.empty(n_train_batches)
+    k = min(_block_size(train_fn, n_train_batches), state.validation_frequency)
     t_start = time.perf_counter()
     try:
         with _stoppable(result, log, label, "best parameters found") as stop:
             while state.epoch < n_epochs and not state.done and not stop.received:
                 epoch = state.epoch + 1
                 t0 = time.perf_counter()
+                costs = _Costs(n_train_batches, label, epoch, "best parameters restored and nothing saved; ")
                 n_done = 0
-                for minibatch_index in range(n_train_batches):
-                    costs[minibatch_index] = _checked_cost(train_fn(minibatch_index), label, epoch, minibatch_index,
-                                                           "best parameters restored and nothing saved; ")
-                    n_done += 1
-                    it = (epoch - 1) * n_train_batches + minibatch_index
+                while n_done < n_train_batches:
+                    # Run up to the next event: a validation point, where patience runs out, or the epoch's end.
+                    it = (epoch - 1) * n_train_batches + n_done
+                    span = min(state.validation_frequency - it % state.validation_frequency,
+                               max(it, math.ceil(state.patience)) - it + 1, n_train_batches - n_done)
+                    for done in _run(train_fn, costs, n_done, n_done + span, k if k > 1 else 0):
+                        if stop.received:
+                            break
+                    n_done += done
+                    costs.check()
                     if stop.received:
                         break
+                    minibatch_index = n_done - 1
+                    it = (epoch - 1) * n_train_batches + minibatch_index
                     if (it + 1) % state.validation_frequency == 0:
                         this_validation_loss = validate()
                         log(f"{label}epoch {epoch}, minibatch {minibatch_index + 1}/{n_train_batches}, "
@@ -275,7 +359,7 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                 if stop.received:
                     break  # mid-epoch: the state stays at the last completed epoch
                 state.epoch = epoch
-                _end_epoch(result, t0, costs[:n_done], log, metrics, phase, epoch,
+                _end_epoch(result, t0, costs.values[:n_done], log, metrics, phase, epoch,
                            lambda m, t, epoch=epoch: f"{label}epoch {epoch} done: mean cost {m:.5f}, {t:.2f}s")
                 if on_epoch_end is not None:
                     on_epoch_end(state, best)
@@ -298,14 +382,16 @@ def note_score_batch(batch_size, datasets, log):
 
 
 def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size, patience, output_dir, model_file,
-                     precision="float32", mode=None, data_dir=None, seed=1234, log=print, model_meta=None):
+                     precision="float32", mode=None, data_dir=None, seed=1234, log=print, model_meta=None,
+                     train_path="auto", noise_source="auto", block_size=None):
     """Load data, build a classifier, train it with :func:`early_stopping`, save the best.
 
     ``build(x, y, n_in, n_out, numpy_rng) -> (classifier, cost)`` makes the model on the
     symbolic input ``x`` and labels ``y``; the classifier has ``errors(y)`` and
     ``params``. The best model is written (atomically, ``.npz``) to
     ``output_dir/model_file`` at each improvement, so a diverged or interrupted run never
-    replaces it with worse parameters. Returns ``(classifier, EarlyStoppingResult, Dataset)``.
+    replaces it with worse parameters. ``train_path``, ``noise_source`` and ``block_size``
+    pick the step or block path (:func:`~autoencoders_tutorial.blocks.resolve_path`). Returns ``(classifier, EarlyStoppingResult, Dataset)``.
     """
     check_positive(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size)
     with RunFolder(output_dir) as folder, pytensor.config.change_flags(floatX=precision):
@@ -316,11 +402,15 @@ def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size
         x = pt.matrix("x", dtype=precision)
         y = pt.ivector("y")
         classifier, cost = build(x, y, ds.n_features, ds.n_classes, tutorial_rng(seed))
+        path = resolve_path(train_path, noise_source, block_size, mode)
         t0 = time.perf_counter()
         train_fn, valid_score, test_score = compile_classifier(
-            x, y, cost, classifier.errors(y), classifier.params, datasets, batch_size, learning_rate, mode)
+            x, y, cost, classifier.errors(y), classifier.params, datasets, batch_size, learning_rate, mode, path)
         log(f"dataset {ds.name}: {n_train} training minibatches of {batch_size}; "
-            f"compiled in {time.perf_counter() - t0:.1f}s; engine {describe_mode(mode)}, {precision}")
+            f"compiled in {time.perf_counter() - t0:.1f}s; engine {describe_mode(mode)}, {precision}; "
+            f"{path.describe()}")
+        if path.note:
+            log(path.note)
         note_score_batch(batch_size, datasets, log)
         path = out / model_file
         meta = dict(model_meta or {}, n_in=ds.n_features, n_out=ds.n_classes, dataset=ds.name)

@@ -1,0 +1,258 @@
+"""The block path: K SGD steps per compiled call, the device noise, the loops' blocks, resume."""
+
+import numpy as np
+import pytest
+from conftest import HAS_JAX, MODES
+
+from autoencoders_tutorial import blocks, training
+from autoencoders_tutorial.blocks import DeviceNoise, TrainPath, resolve_path
+from autoencoders_tutorial.engine import pt, pytensor, sync_shared
+from autoencoders_tutorial.errors import DataError, TrainingDiverged, TutorialError
+from autoencoders_tutorial.graph import training_function
+from dA import dA
+
+N_ROWS, BATCH, VIS, HID = 240, 10, 16, 8
+
+
+def _da_steps(level, path, mode, seed=5, sparsity=0.0, kind="masking"):
+    """A small dA's step function on ``path`` (None: the step path), and the dA."""
+    X = np.random.default_rng(0).random((N_ROWS, VIS), dtype=np.float32)
+    data = pytensor.shared(X, name="train.x")
+    x = pt.matrix("x", dtype="float32")
+    da = dA(np.random.RandomState(seed), theano_rng=seed, input=x, n_visible=VIS, n_hidden=HID,
+            corruption_type=kind, sparsity_weight=sparsity)
+    cost, updates = da.get_cost_updates(level, 0.1)
+    return training_function([(x, data)], cost, BATCH, updates, mode=mode, path=path), da
+
+
+def _params(da):
+    sync_shared()
+    return [np.asarray(p.get_value()) for p in da.params]
+
+
+def _run_blocks(step, k, n=N_ROWS // BATCH):
+    """Minibatches 0..n-1 in blocks of ``k`` (1: single steps): the costs."""
+    if k == 1:
+        return np.array([float(step(i)) for i in range(n)])
+    return np.concatenate([np.asarray(step.block(s, k)) for s in range(0, n, k)])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_k_steps_in_one_call_equal_k_single_steps(mode):
+    step, ref = _da_steps(0.0, None, mode)
+    want = _run_blocks(step, 1)
+    block, da = _da_steps(0.0, TrainPath("block", "host"), mode)
+    got = _run_blocks(block, 8)  # 24 minibatches: three calls
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    for a, b in zip(_params(da), _params(ref)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kind", ["masking", "gaussian", "salt_and_pepper"])
+def test_host_noise_blocks_are_the_step_path_bit_for_bit(mode, kind):
+    step, ref = _da_steps(0.3, None, mode, kind=kind)
+    want = _run_blocks(step, 1)
+    block, da = _da_steps(0.3, TrainPath("block", "host"), mode, kind=kind)
+    got = _run_blocks(block, 12)
+    np.testing.assert_allclose(got, want, rtol=1e-4)  # the C back end sums the cost in another order
+    for a, b in zip(_params(da), _params(ref)):
+        if mode == "JAX" and kind != "gaussian":  # the library's default: today's numbers, bit for bit
+            np.testing.assert_array_equal(a, b)
+        else:  # the same noise; x + level * noise may become one fused multiply-add inside the scan (JAX),
+            # and the C back end fuses the scan's body otherwise: float32 rounding apart
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_device_noise_does_not_depend_on_the_block_size(mode):
+    results = []
+    for k in (1, 6, 24):
+        step, da = _da_steps(0.3, TrainPath("block", "device"), mode, sparsity=0.1)
+        costs = _run_blocks(step, k)
+        results.append((costs, _params(da), np.asarray(step.state.get_value())))
+    for costs, params, state in results[1:]:
+        np.testing.assert_array_equal(costs, results[0][0])
+        for a, b in zip(params, results[0][1]):
+            np.testing.assert_array_equal(a, b)
+        assert state[2] == 24 and np.array_equal(state, results[0][2])
+    # and it is noise: other costs than the same steps without corruption
+    step, _ = _da_steps(0.0, TrainPath("block", "device"), mode)
+    assert not np.allclose(_run_blocks(step, 24), results[0][0])
+
+
+def test_device_noise_rate_and_freshness():
+    state = pytensor.shared(np.array([12345, 678, 0], dtype=np.uint32))
+    counter = pt.scalar("c", dtype="uint32")
+    u = DeviceNoise.uniform(state, counter, 0, (100, 1000), "float32")
+    z = DeviceNoise.normal(state, counter, 1, (100, 1000), "float32")
+    f = pytensor.function([counter], [u, z], mode="CVM")
+    u0, z0 = f(0)
+    u1, _ = f(1)
+    n = u0.size
+    assert 0 <= u0.min() and u0.max() < 1
+    keep = u0 >= 0.3  # the masking rule: keep with probability 0.7
+    assert abs(keep.mean() - 0.7) < 4 * np.sqrt(0.21 / n)
+    assert abs(u0.mean() - 0.5) < 4 * np.sqrt(1 / 12 / n)
+    assert abs(np.corrcoef(u0.ravel(), u1.ravel())[0, 1]) < 4 / np.sqrt(n)  # fresh at the next minibatch
+    assert (keep != (u1 >= 0.3)).mean() > 0.4  # another mask, not the same one
+    assert abs(np.corrcoef(u0[:, :-1].ravel(), u0[:, 1:].ravel())[0, 1]) < 4 / np.sqrt(n)  # neighbours independent
+    assert abs(z0.mean()) < 4 / np.sqrt(n) and abs(z0.std() - 1) < 0.01
+    other_key = pytensor.function([counter], DeviceNoise.uniform(
+        pytensor.shared(np.array([12346, 678, 0], dtype=np.uint32)), counter, 0, (100, 1000), "float32"), mode="CVM")
+    assert abs(np.corrcoef(u0.ravel(), other_key(0).ravel())[0, 1]) < 4 / np.sqrt(n)
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="JAX not installed")
+def test_device_noise_is_the_same_on_jax_and_c():
+    state = pytensor.shared(np.array([1, 2, 3], dtype=np.uint32))
+    counter = pt.scalar("c", dtype="uint32")
+    bits = DeviceNoise.bits(state, counter, 0, (7, 5))
+    c, j = (np.asarray(pytensor.function([counter], bits, mode=m)(9)) for m in ("CVM", "JAX"))
+    np.testing.assert_array_equal(c, j)
+
+
+def _state(calls):
+    class Lazy:  # a cost still on the device: not a float, read back with np.asarray
+        def __init__(self, v):
+            self.v = v
+
+        def __array__(self, dtype=None, copy=None):
+            return np.asarray(self.v, dtype=dtype)
+
+    class Steps:
+        block_size = 4
+
+        def __call__(self, i):
+            calls.append(("step", i))
+            return Lazy(1.0)
+
+        def block(self, start, k):
+            calls.append(("block", start, k))
+            return Lazy([float("nan") if i == 7 else 1.0 for i in range(start, start + k)])
+
+    return Steps()
+
+
+def test_epochs_run_blocks_then_the_remainder_and_check_costs_late():
+    calls, ends = [], []
+    steps = _state(calls)
+    with pytest.raises(TrainingDiverged, match=r"cost became nan at epoch 0, minibatch 7 \(read back with minibatches "
+                                               r"0-9\)"):
+        training.train_epochs(steps, 10, 2, log=lambda *_: None, on_epoch_end=lambda *a: ends.append(a))
+    # blocks of 4 for 0..7, then minibatches 8, 9 one by one; the NaN of minibatch 7 is found at the epoch's end
+    assert calls == [("block", 0, 4), ("block", 4, 4), ("step", 8), ("step", 9)] and ends == []
+
+
+class _Script:
+    """A classifier whose validation errors follow a list; its train function has blocks (or not)."""
+
+    def __init__(self, losses, blocks=None):
+        self.losses, self.blocks_at, self.calls = list(losses), blocks, []
+        self.p = pytensor.shared(np.zeros(1), name="p")
+        self.validations = 0
+
+    def train(self, i):
+        self.calls.append(i)
+        self.p.set_value(self.p.get_value() + 1)
+        return 0.5
+
+    def validate(self):
+        self.validations += 1
+        return self.losses[min(self.validations - 1, len(self.losses) - 1)]
+
+    def run(self, **kw):
+        fn = self.train
+        if self.blocks_at:
+            script = self
+
+            class Steps:
+                block_size = script.blocks_at
+
+                def __call__(self, i):
+                    return script.train(i)
+
+                def block(self, start, k):
+                    return np.array([script.train(i) for i in range(start, start + k)])
+
+            fn = Steps()
+        return training.early_stopping(fn, 10, self.validate, lambda: 0.25, [self.p], log=lambda *_: None, **kw)
+
+
+@pytest.mark.parametrize("k", [3, 4, 10])
+@pytest.mark.parametrize("patience, freq", [(15, None), (40, 7), (1000, 4)])
+def test_early_stopping_on_blocks_stops_where_the_step_path_stops(k, patience, freq):
+    losses = [0.5, 0.4, 0.39, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3]
+    step, block = _Script(losses), _Script(losses, blocks=k)
+    a = step.run(n_epochs=12, patience=patience, validation_frequency=freq)
+    b = block.run(n_epochs=12, patience=patience, validation_frequency=freq)
+    assert a.state == b.state and step.calls == block.calls and step.validations == block.validations
+    assert a.epoch_seconds and len(a.epoch_seconds) == len(b.epoch_seconds)
+    np.testing.assert_array_equal(step.p.get_value(), block.p.get_value())
+
+
+def test_resolve_path():
+    assert resolve_path("step").name == "step"
+    assert resolve_path("auto", mode="CVM") == TrainPath()  # the C back end: steps measured faster
+    forced = resolve_path("block", "device", 7, mode="CVM")
+    assert (forced.name, forced.block_size) == ("block/device", 7)
+    assert resolve_path("block", mode="CVM").name == "block/host"  # a CPU: the step path's noise
+    note = resolve_path("block", mode="NUMBA")
+    assert note.kind == "step" and "not NUMBA" in note.note
+    if HAS_JAX:
+        assert resolve_path("auto", mode="JAX").kind == "block"
+    for bad, match in [(dict(path="fast"), "path must be one of auto, step, block"),
+                       (dict(noise_source="gpu"), "noise_source must be one of"),
+                       (dict(block_size=0), "block_size must be a whole number >= 1")]:
+        with pytest.raises(TutorialError, match=match):
+            resolve_path(**bad)
+
+
+SMALL = dict(dataset="synthetic", hidden_layers_sizes=(8, 6), corruption_levels=(0.1, 0.2), batch_size=10,
+             pretraining_epochs=2, pretrain_lr=0.1, training_epochs=4, finetune_lr=0.1, seed=7)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sda_resume_on_the_block_path_is_bit_exact(tmp_path, mode):
+    from test_SdA import _final, _stopped
+
+    from SdA import run_SdA
+
+    kw = dict(SMALL, mode=mode, train_path="block", noise_source="device", block_size=3)
+    full = run_SdA(output_dir=tmp_path / "full", log=lambda *_: None, **kw)
+    stop = _stopped("Pre-training layer 1: Training epoch 0", output_dir=tmp_path / "part", **kw)
+    assert tmp_path / "part" / "checkpoint.npz" in stop.saved
+    resumed = run_SdA(output_dir=tmp_path / "part", resume=True, log=lambda *_: None, **kw)
+    a, b = _final(tmp_path / "full"), _final(tmp_path / "part")
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert resumed["test_error"] == full["test_error"]
+    with pytest.raises(DataError, match="train_path='block/device', this run has 'step'"):
+        run_SdA(output_dir=tmp_path / "part", resume=True, log=lambda *_: None, **dict(kw, train_path="step"))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_logistic_regression_stops_at_the_same_iteration_on_both_paths(tmp_path, mode):
+    from logistic_sgd import run_logistic
+
+    kw = dict(dataset="digits", n_epochs=30, batch_size=50, patience=200, mode=mode, log=lambda *_: None)
+    clf_s, res_s = run_logistic(output_dir=tmp_path / "s", train_path="step", **kw)
+    clf_b, res_b = run_logistic(output_dir=tmp_path / "b", train_path="block", block_size=6, **kw)
+    assert res_b.state.best_iter == res_s.state.best_iter and res_b.epochs == res_s.epochs
+    assert res_b.best_validation_loss == res_s.best_validation_loss and res_b.test_score == res_s.test_score
+    for a, b in zip(clf_s.params, clf_b.params):
+        np.testing.assert_allclose(a.get_value(), b.get_value(), rtol=1e-5, atol=1e-6)
+
+
+def test_device_noise_state_is_checkpointed(tmp_path):
+    from autoencoders_tutorial.layerwise import Progress, load_checkpoint, save_checkpoint
+
+    rng = pytensor.shared(np.random.default_rng(3), name="rng")
+    blocks.device_noise(rng).state.set_value(np.array([1, 2, 40], dtype=np.uint32))
+    p = pytensor.shared(np.ones(2), name="p")
+    save_checkpoint(tmp_path / "c.npz", [p], rng, {"x": 1}, Progress())
+    blocks.device_noise(rng).state.set_value(np.array([0, 0, 0], dtype=np.uint32))
+    load_checkpoint(tmp_path / "c.npz", [p], rng, {"x": 1})
+    assert blocks.device_noise_state(rng) == [1, 2, 40]
+    with pytest.raises(ValueError, match="not three integers"):
+        blocks.set_device_noise_state(rng, [1, 2, -1])
