@@ -30,9 +30,16 @@ import time
 
 import numpy as np
 
+from autoencoders_tutorial.blocks import resolve_path
 from autoencoders_tutorial.cli import add_noise_flags, base_parser, count, level, rate, run_cli, size
 from autoencoders_tutorial.datasets import load_dataset, predict_test_rows, shared_dataset, validate_x
-from autoencoders_tutorial.engine import describe_mode, host_function, pt, pytensor, resolved_backend  # PyTensor, configured
+from autoencoders_tutorial.engine import (  # PyTensor, configured
+    describe_mode,
+    host_function,
+    pt,
+    pytensor,
+    resolved_backend,
+)
 from autoencoders_tutorial.errors import DataError, TutorialError, check_corruption, check_params_fit, check_positive
 from autoencoders_tutorial.features import features_comparison
 from autoencoders_tutorial.files import (
@@ -42,7 +49,6 @@ from autoencoders_tutorial.files import (
     save_params,
     set_params_from_arrays,
 )
-from autoencoders_tutorial.blocks import resolve_path
 from autoencoders_tutorial.graph import (
     PrecomputedRows,
     compile_classifier,

@@ -39,11 +39,11 @@ import time
 
 import numpy as np
 
+from autoencoders_tutorial.blocks import resolve_path
 from autoencoders_tutorial.cli import add_noise_flags, base_parser, level, run_cli, size
 from autoencoders_tutorial.datasets import load_dataset, shared_dataset, validate_x
 from autoencoders_tutorial.engine import describe_mode, pt, pytensor  # PyTensor, configured
 from autoencoders_tutorial.errors import (
-    CORRUPTIONS,
     DataError,
     TutorialError,
     check_corruption,
@@ -57,7 +57,6 @@ from autoencoders_tutorial.files import (
     save_params,
     set_params_from_arrays,
 )
-from autoencoders_tutorial.blocks import resolve_path
 from autoencoders_tutorial.graph import n_batches, sgd_updates, training_function
 from autoencoders_tutorial.images import save_filters_image, save_rows_image
 from autoencoders_tutorial.rng import check_random_state, shared_param, shared_rng, tutorial_rng

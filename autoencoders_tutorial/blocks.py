@@ -75,9 +75,13 @@ class DeviceNoise:
     """
 
     def __init__(self, seed_generator: np.random.Generator, name="device_noise"):
-        # The key comes from a copy of the host generator: making a DeviceNoise moves no stream.
+        self.state = pytensor.shared(self.initial_state(seed_generator), name=name)
+
+    @staticmethod
+    def initial_state(seed_generator: np.random.Generator) -> np.ndarray:
+        """``[key0, key1, 0]``, the key drawn from a copy of ``seed_generator`` (whose stream does not move)."""
         keys = generator_from_state(seed_generator.bit_generator.state).integers(0, 2**32, 2, dtype=np.uint32)
-        self.state = pytensor.shared(np.array([keys[0], keys[1], 0], dtype=_U32), name=name)
+        return np.array([keys[0], keys[1], 0], dtype=_U32)
 
     @staticmethod
     def bits(state, counter, draw, shape):
@@ -116,6 +120,14 @@ def device_noise_state(rng_var) -> list | None:
     """The state of ``rng_var``'s :class:`DeviceNoise` as three ints (for a checkpoint), or None if it has none."""
     dn = _DEVICE_NOISE.get(rng_var)
     return None if dn is None else [int(v) for v in np.asarray(dn.state.get_value())]
+
+
+def reset_device_noise(rng_var) -> None:
+    """Re-key ``rng_var``'s :class:`DeviceNoise` (if it has one) from the generator's state now, counter 0:
+    what a new one made now would hold."""
+    dn = _DEVICE_NOISE.get(rng_var)
+    if dn is not None:
+        dn.state.set_value(DeviceNoise.initial_state(rng_var.get_value(borrow=True)))
 
 
 def set_device_noise_state(rng_var, state) -> None:
@@ -171,6 +183,13 @@ class BlockSteps:
             fn = self._blocks[k] = _first_call_held(self._build(k))
         self._upload()
         return fn(start, *self.extra, *extra)
+
+    def release(self):
+        """Free the resident copies of the data (uploaded again by the next call)."""
+        for entry in self._stores:
+            store = entry[1]
+            store.container.storage[0] = np.zeros((0, *store.type.shape[1:]), dtype=store.dtype)
+            entry[2] = None
 
     def _upload(self):
         """Copy a source whose value changed (a new dataset, refilled codes) to its store: one transfer."""
@@ -275,7 +294,7 @@ def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mo
         outs = pytensor.scan(fn, sequences=[pt.arange(k, dtype="int64"), *host_noise],
                                 outputs_info=[*carried, None],
                                 non_sequences=[start, *extra_inputs, *store_vars, *state_vars], n_steps=k,
-                                strict=True, return_updates=False)
+                                return_updates=False)  # frozen shared parameters join as inputs
         outs = outs if isinstance(outs, (list, tuple)) else [outs]
         *finals, costs = outs
         upd = [(var, f[-1]) for var, f in zip(carried, finals)] + advanced(dn.state if dn else None, k)
@@ -397,7 +416,7 @@ def _platform(mode) -> str:
     return jax.default_backend()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _block_failure(mode) -> str | None:
     """Why this PyTensor cannot compile a block in ``mode`` (a tiny one, compiled once), or None."""
     try:

@@ -33,11 +33,12 @@ from sklearn.utils import check_random_state as sk_check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .blocks import device_noise_state, reset_device_noise, resolve_path, set_device_noise_state
 from .datasets import shared_dataset
 from .engine import host_function, pt, pytensor, sync_shared
 from .errors import TutorialError, check_corruption, check_positive, check_sparsity
 from .files import load_params, params_to_arrays, save_params, set_params_from_arrays
-from .graph import minibatch_function, n_batches
+from .graph import n_batches, training_function
 from .layerwise import Progress
 from .rng import generator_from_state
 from .training import train_epochs
@@ -98,12 +99,15 @@ class _TutorialEstimator(BaseEstimator):
         sync_shared()
         self.params_ = params_to_arrays(params)
         self.noise_state_ = rng.get_value(borrow=True).bit_generator.state
+        self.device_noise_state_ = device_noise_state(rng)  # the block path's device generator, if it ran
         self._fitted_now()
 
     def _set_state(self, params, rng):
         """Put the fitted state back into a model's ``params`` and ``rng`` (to continue training)."""
         set_params_from_arrays(params, self.params_, source="fitted state")
         rng.set_value(generator_from_state(self.noise_state_), borrow=True)
+        if getattr(self, "device_noise_state_", None) is not None:
+            set_device_noise_state(rng, self.device_noise_state_)
 
     def _fitted_arrays(self) -> dict:
         """Fitted arrays beside the parameters: the min-max scaling, when ``fit`` learned one."""
@@ -185,7 +189,8 @@ class DenoisingAutoencoder(TransformerMixin, _TutorialEstimator):
     ``corruption_level``, ``corruption_type``, ``learning_rate``, ``n_epochs``,
     ``batch_size``, ``tied_weights``, ``loss``, ``decoder``, ``sparsity_target``,
     ``sparsity_weight``; ``random_state`` (None, int, RandomState or Generator),
-    ``warm_start``, ``precision`` ("float32" or "float64"), ``mode`` (a ``--mode``).
+    ``warm_start``, ``precision`` ("float32" or "float64"), ``mode`` (a ``--mode``),
+    ``train_path`` ("auto", "step" or "block", a ``--train-path``).
 
     Attributes
     ----------
@@ -199,7 +204,7 @@ class DenoisingAutoencoder(TransformerMixin, _TutorialEstimator):
     def __init__(self, n_hidden=500, *, corruption_level=0.3, corruption_type="masking", learning_rate=0.1,
                  n_epochs=15, batch_size=20, tied_weights=True, loss="cross_entropy", decoder="sigmoid",
                  sparsity_target=0.05, sparsity_weight=0.0, scale=True, random_state=None, warm_start=False,
-                 precision="float32", mode=None, verbose=False):
+                 precision="float32", mode=None, train_path="auto", verbose=False):
         self.n_hidden = n_hidden
         self.corruption_level = corruption_level
         self.corruption_type = corruption_type
@@ -216,6 +221,7 @@ class DenoisingAutoencoder(TransformerMixin, _TutorialEstimator):
         self.warm_start = warm_start
         self.precision = precision
         self.mode = mode
+        self.train_path = train_path
         self.verbose = verbose
 
     # -- input ------------------------------------------------------------------------------
@@ -247,14 +253,15 @@ class DenoisingAutoencoder(TransformerMixin, _TutorialEstimator):
     def _compiled_for(self, X, batch, fresh):
         key = (X.shape[1], batch, self.n_hidden, self.corruption_level, self.corruption_type, self.learning_rate,
                self.tied_weights, self.loss, self.decoder, self.sparsity_target, self.sparsity_weight,
-               self.precision, self.mode)
+               self.precision, self.mode, self.train_path)
         compiled = self._cache().get("compiled")
         if compiled is None or compiled.key != key:
             with pytensor.config.change_flags(floatX=self._dtype()):
                 da = self._build(X.shape[1], _numpy_rng(self.random_state) if fresh else 0)
                 data, _ = shared_dataset((X, np.zeros(len(X))), name="X")
                 cost, updates = da.get_cost_updates(self.corruption_level, self.learning_rate)
-                step = minibatch_function([(da.x, data)], cost, batch, updates=updates, mode=self.mode)
+                step = training_function([(da.x, data)], cost, batch, updates, mode=self.mode,
+                                         path=resolve_path(self.train_path, mode=self.mode))
             compiled = self._cache()["compiled"] = _Compiled(key, da, data, step)
         elif fresh:  # same graph, new initial weights: drawn by a model that is never compiled
             with pytensor.config.change_flags(floatX=self._dtype()):
@@ -262,6 +269,7 @@ class DenoisingAutoencoder(TransformerMixin, _TutorialEstimator):
             for p, q in zip(compiled.model.params, init.params):
                 p.set_value(q.get_value(borrow=True))
             compiled.model.theano_rng.set_value(init.theano_rng.get_value(borrow=True), borrow=True)
+            reset_device_noise(compiled.model.theano_rng)
         if not fresh:
             self._set_state(compiled.model.params, compiled.model.theano_rng)
         compiled.data.set_value(X, borrow=True)
@@ -276,6 +284,8 @@ class DenoisingAutoencoder(TransformerMixin, _TutorialEstimator):
                            label="[dA] ")
         self._keep_state(compiled.model.params, compiled.model.theano_rng)
         compiled.data.set_value(np.zeros((0, X.shape[1]), dtype=self._dtype()))  # no stale copy of X
+        if hasattr(compiled.step, "release"):
+            compiled.step.release()  # nor on the device
         self.cost_curve_ = (getattr(self, "cost_curve_", []) if not fresh else []) + list(res.costs)
         if res.interrupted:
             raise KeyboardInterrupt
@@ -385,7 +395,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, _TutorialEstimator):
                  corruption_type="masking", pretraining_epochs=15, pretrain_lr=0.1, finetune_lr=0.1,
                  max_epochs=1000, batch_size=20, finetune="all", patience=10, validation_fraction=0.1,
                  sparsity_target=0.05, sparsity_weight=0.0, scale=True, random_state=None, warm_start=False,
-                 precision="float32", mode=None, verbose=False):
+                 precision="float32", mode=None, train_path="auto", verbose=False):
         self.hidden_layers_sizes = hidden_layers_sizes
         self.corruption_levels = corruption_levels
         self.corruption_type = corruption_type
@@ -404,6 +414,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, _TutorialEstimator):
         self.warm_start = warm_start
         self.precision = precision
         self.mode = mode
+        self.train_path = train_path
         self.verbose = verbose
 
     def _levels(self):
@@ -489,14 +500,16 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, _TutorialEstimator):
         log = print if self.verbose else _quiet
         batch = min(self.batch_size, len(X_fit), len(X_all))
         with pytensor.config.change_flags(floatX=self._dtype()):
+            path = resolve_path(self.train_path, mode=self.mode)
             if pretrain and self.pretraining_epochs:
                 train_x, _ = shared_dataset((X_all, np.zeros(len(X_all))), name="pretrain")
                 if sda.pretrain(train_x, batch, self.pretraining_epochs, self.pretrain_lr, Progress(), mode=self.mode,
-                                log=log) is None:
+                                path=path, log=log) is None:
                     raise KeyboardInterrupt
             datasets = [shared_dataset((X_fit, y_fit), name="labelled"), shared_dataset((X_val, y_val), name="valid")]
             res = sda.fine_tune(datasets, batch, self.finetune_lr, Progress("finetune"), layers=self.finetune,
-                                n_epochs=self.max_epochs, patience_epochs=self.patience, mode=self.mode, log=log)
+                                n_epochs=self.max_epochs, patience_epochs=self.patience, mode=self.mode, path=path,
+                                log=log)
         self._keep_state(sda.all_params, sda.theano_rng)
         self.best_validation_error_ = float(res.best_validation_loss)
         self.n_epochs_ = int(res.epochs)

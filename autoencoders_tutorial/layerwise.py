@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .blocks import device_noise_state, set_device_noise_state
 from .errors import DataError
-from .files import load_params, previous_path, params_to_arrays, save_params, set_params_from_arrays
+from .files import load_params, params_to_arrays, previous_path, save_params, set_params_from_arrays
 from .rng import generator_from_state
 from .training import EarlyStoppingResult, EarlyStoppingState, early_stopping, train_epochs
 

@@ -208,13 +208,9 @@ def test_resolve_path():
             resolve_path(**bad)
 
 
-SMALL = dict(dataset="synthetic", hidden_layers_sizes=(8, 6), corruption_levels=(0.1, 0.2), batch_size=10,
-             pretraining_epochs=2, pretrain_lr=0.1, training_epochs=4, finetune_lr=0.1, seed=7)
-
-
 @pytest.mark.parametrize("mode", MODES)
 def test_sda_resume_on_the_block_path_is_bit_exact(tmp_path, mode):
-    from test_SdA import _final, _stopped
+    from test_SdA import SMALL, _final, _stopped
 
     from SdA import run_SdA
 
@@ -256,3 +252,18 @@ def test_device_noise_state_is_checkpointed(tmp_path):
     assert blocks.device_noise_state(rng) == [1, 2, 40]
     with pytest.raises(ValueError, match="not three integers"):
         blocks.set_device_noise_state(rng, [1, 2, -1])
+
+
+def test_estimator_with_device_noise_refits_and_continues_exactly(monkeypatch):
+    from autoencoders_tutorial.estimators import DenoisingAutoencoder
+
+    monkeypatch.setattr(blocks, "_platform", lambda mode: "gpu")  # what a GPU gets: noise drawn on the device
+    X = np.random.default_rng(2).random((100, 16))
+    kw = dict(n_hidden=8, batch_size=10, random_state=3, train_path="block", mode="CVM")
+    est = DenoisingAutoencoder(n_epochs=2, **kw)
+    first = est.fit(X).components_.copy()
+    assert est.device_noise_state_[2] == 20  # two epochs of 10 minibatches drawn on the device
+    np.testing.assert_array_equal(est.fit(X).components_, first)  # a refit starts the device stream again
+    stepwise = DenoisingAutoencoder(n_epochs=1, **kw)
+    stepwise.partial_fit(X).partial_fit(X)
+    np.testing.assert_array_equal(stepwise.components_, first)  # and partial_fit continues it
