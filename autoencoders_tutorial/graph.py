@@ -144,7 +144,7 @@ def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learnin
     one SGD step of ``params`` only (pass a subset to freeze the rest) and returns the
     cost (on the block path ``path``, it also runs blocks of steps); ``valid_score()`` and ``test_score()`` return the error rate of every full
     minibatch of their split, in minibatches of :func:`score_batch_size` (so a split
-    smaller than ``batch_size`` is still scored).
+    smaller than ``batch_size`` is still scored; on the block path, all of them in one call).
     """
     (train_x, train_y), *scored = datasets
     eval_batch = score_batch_size(batch_size, datasets)
@@ -154,8 +154,11 @@ def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learnin
     train_fn = training_function([(x, train_x), (y, train_y)], cost, batch_size, updates, mode=mode, path=path)
 
     def scorer(split_x, split_y):
-        fn = minibatch_function([(x, split_x), (y, split_y)], errors, eval_batch, mode=mode)
         n = n_batches(split_x, eval_batch)
+        if path is not None and path.kind == "block":  # every minibatch's error in one call, the split resident
+            scores = block_steps(None, [(x, split_x), (y, split_y)], errors, eval_batch, [], mode=mode, noise=None)
+            return lambda: list(np.asarray(scores.block(0, n)))  # numpy scalars, as the step path gives
+        fn = minibatch_function([(x, split_x), (y, split_y)], errors, eval_batch, mode=mode)
         return lambda: [fn(i) for i in range(n)]
 
     return (train_fn, *(scorer(sx, sy) for sx, sy in scored))
