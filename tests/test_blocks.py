@@ -201,6 +201,12 @@ def test_resolve_path():
     assert note.kind == "step" and "not NUMBA" in note.note
     if HAS_JAX:
         assert resolve_path("auto", mode="JAX").kind == "block"
+    if HAS_JAX:  # a PyTensor that cannot compile the block path: the step path, and one line saying why
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(blocks, "_block_failure", lambda mode: "ValueError: Slice entries must be static integers")
+            fallback = resolve_path("auto", mode="JAX")
+        assert fallback.kind == "step" and fallback.note.startswith("note: this PyTensor (")
+        assert "Slice entries must be static integers); using the step path" in fallback.note
     for bad, match in [(dict(path="fast"), "path must be one of auto, step, block"),
                        (dict(noise_source="gpu"), "noise_source must be one of"),
                        (dict(block_size=0), "block_size must be a whole number >= 1")]:
