@@ -17,6 +17,9 @@ The JAX back end needs three workarounds, all here and nowhere else:
   read: :func:`sync_shared` (called by the training loops when they end) and
   :func:`host_function` give them numpy values again.
 
+The block path (many SGD steps per compiled call, data resident on the device) is built
+on these in :mod:`autoencoders_tutorial.blocks`.
+
 Nothing is printed at import; :data:`ENGINE` holds what was chosen and why, and its
 ``note`` (if any) is printed by the command line.
 """
