@@ -1,23 +1,80 @@
 """The project's benchmark: rows/s of the dA epoch (and SdA phases), against references.
 
     python bench/bench.py                 # dA epoch: every configuration + NumPy + floor
-    python bench/bench.py --sda           # also SdA pretraining (codes precomputed vs not) and fine-tuning
+    python bench/bench.py --sda           # also SdA pretraining, fine-tuning and all phases, block vs step
     python bench/bench.py --quick         # 10,000 rows, 1 repeat: a smoke test
+    python bench/bench.py --jax-devices   # a GPU machine: JAX on its default device and on its CPU
+    python bench/bench.py --only "block path"   # only the rows whose name has that text (+ NumPy)
 
 The "dA epoch" is the tutorial's: 784 visible, 500 hidden, tied weights, 30% masking
 noise, cross-entropy, SGD at learning rate 0.1, minibatch 20, float32, on the 50,000
-Fashion-MNIST training rows (uniform random data of the same shape when Fashion-MNIST is
-not installed; speed does not depend on the values). Every variant runs in a fresh child
-process (its own PyTensor flags, its own peak memory); compilation and a warm-up of a
-few minibatches are timed separately and excluded. Each row reports the median over
-``--repeats`` epochs, the ratio to the NumPy implementation written below, the fraction
-of the matmul floor (the epoch's GEMM flops at the large-matmul rate measured in the same
-run), and the child's peak resident memory.
+Fashion-MNIST training rows (from the clone's ``data/fashion-mnist/`` or Debian's
+``/usr/share/datasets/fashion-mnist/``; uniform random data of the same shape when neither
+is there: speed does not depend on the values).
+
+Every variant runs in a fresh child process (its own PyTensor flags, its own peak memory).
+The library's rows time what ``python dA.py`` runs: the step function that
+``graph.training_function`` returns for a ``blocks.resolve_path`` path, driven by the
+scripts' own loop, ``training.train_epochs`` (which reads costs back from the device every
+100 minibatches and at the epoch's end, and runs blocks where the step has them).
+Compilation (``resolve_path`` + ``training_function``) is timed apart; the warm-up is the
+first epoch of the same ``train_epochs`` call, untimed (JAX compiles each block shape, and
+the step path its step, on its first call); neither is in the rate. The hand-written rows
+(NumPy, PyTorch) run their own loop, which turns every cost into a Python float, after a
+warm-up of 5 minibatches.
+Each row reports the median over ``--repeats`` epochs as rows/s, the ratio to the NumPy
+implementation written below at the same minibatch and width in the same run, the
+fraction of the matmul floor (the epoch's GEMM flops at the large float32 matmul rate
+NumPy reaches in the same run: a CPU figure, for GPU rows only a scale), the child's peak
+resident memory (host), the device it ran on, and the mean cost of its last timed epoch
+(the library's rows start from the same weights on the same data: the step path and the
+block path with host noise draw the same masks, so their costs agree up to rounding, and the
+block size does not change them; device noise draws other masks).
+
+The rows (default run):
+
+- ``numpy (hand-written, in this file)``: the reference; every ratio is to it.
+- ``library default (...)``: ``resolve_path("auto")`` in the default mode, what the
+  scripts run (on a CPU with JAX: the block path, host noise, at most 250 minibatches per
+  call); its full description is printed under the table. The README ratio quotes it.
+- ``step path``: ``train_path="step"``, one compiled call per minibatch, in the default mode.
+- ``block path, host|device noise, K=250|whole epoch``: the block path with the noise
+  drawn on the host (numpy, the step path's masks) or on the device (the counter-based
+  generator), at most 250 minibatches per call or the whole epoch in one call.
+- ``C + OpenBLAS (CVM)`` (all BLAS threads, and one), ``NUMBA mode``, ``C without BLAS``
+  (on at most 5,000 rows: it is slow): the other back ends, each with the default path of
+  its mode (the step path off JAX).
+- ``PyTorch eager (CPU)`` when torch is installed: a hand-written reference like NumPy's.
+- ``minibatch 128`` and ``1000 hidden``: NumPy and the library default at those settings.
+
+``--jax-devices`` (a GPU machine) runs instead: NumPy; on JAX's default device the library
+default (device noise, whole-epoch blocks on a GPU), the step path, the block path with
+device noise at K=250 and K=whole epoch; the library default on the CPU
+(``JAX_PLATFORMS=cpu``); and NumPy, the library default and the step path at minibatch 128.
+These rows pass ``--mode JAX`` (the default wherever JAX is installed), so a
+``PYTENSOR_FLAGS`` that the machine needs for its other graphs does not take JAX away.
+
+``--sda`` adds the SdA (784-1000-1000-1000, the tutorial's corruption 10/20/30%):
+pretraining one layer at a time (lower layers recomputed per minibatch, or their codes
+precomputed once, the scripts' default) and fine-tuning steps, all through
+``train_epochs`` on the default path (a precomputed layer's epoch includes the pass that
+computes its codes, which a real run makes once per layer); and the all-phases rows: one
+epoch of each of the three pretraining layers plus one fine-tuning epoch (its validation
+and test included, on a fifth as many rows as training each), run by ``SdA.pretrain`` /
+``SdA.fine_tune`` as ``python SdA.py`` runs them, once with the default path and once with
+the step path. Each phase runs ``1 + --repeats`` epochs; its time is the median of all but
+the first, plus what the layer spent outside its epochs (the codes pass); "untimed s" is
+the rest (compilation, each phase's first epoch). Rows/s is over the phases' total
+training rows (4 x rows), and the last line is the ratio default / step.
+
+A child can be run alone, e.g. ``--child library --mode JAX --path block --noise-source
+device --block-size epoch`` (prints one JSON line).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -30,6 +87,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 LR, LEVEL = 0.1, 0.3
+WARMUP = 5  # minibatches of warm-up on the step path and in the hand-written loops
+SDA_HIDDEN = (1000, 1000, 1000)
+
+
+def quiet(*_):
+    pass
 
 
 def flops_per_row(n_visible, n_hidden):
@@ -37,38 +100,57 @@ def flops_per_row(n_visible, n_hidden):
     return 5 * 2 * n_visible * n_hidden
 
 
-def load_rows(rows):
+def load_splits(rows):
+    """``(train, valid, test, source)``: ``rows`` training rows and a fifth as many validation and
+    test rows (Fashion-MNIST's proportions), as ``(X float32, y)`` pairs."""
     sys.path.insert(0, str(ROOT))
-    path = Path("/usr/share/datasets/fashion-mnist")
+    n_other = max(1, rows // 5)
     try:
-        from autoencoders_tutorial.datasets import load_idx_dataset
+        from autoencoders_tutorial.datasets import load_dataset
 
-        X = load_idx_dataset(path, name="fashion-mnist").train[0]
-        source = "fashion-mnist"
+        ds = load_dataset("fashion-mnist", download_ok=False, log=quiet)
+        splits, source = (ds.train, ds.valid, ds.test), "fashion-mnist"
     except Exception:  # noqa: BLE001  (any failure: fall back to random data of the same shape)
-        X = np.random.default_rng(0).random((50000, 784), dtype=np.float32)
+        rng = np.random.default_rng(0)
+        splits = tuple((rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n)) for n in (50000, 10000, 10000))
         source = "random"
-    return np.ascontiguousarray(X[:rows]), source
+    out = [(np.ascontiguousarray(X[:n], dtype=np.float32), np.asarray(y[:n]))
+           for (X, y), n in zip(splits, (rows, n_other, n_other))]
+    return (*out, source)
 
 
-def timed_epochs(step, n_batches, repeats, warmup=5):
+def timed_epochs(step, n_batches, repeats):
+    """The hand-written rows' loop: ``WARMUP`` minibatches, then ``repeats`` timed epochs."""
     t0 = time.perf_counter()
-    for i in range(warmup):
+    for i in range(WARMUP):
         step(i)
     warm = time.perf_counter() - t0
-    times = []
+    times, costs = [], []
     for _ in range(repeats):
+        costs = []
         t0 = time.perf_counter()
         for i in range(n_batches):
-            step(i)
+            costs.append(step(i))
         times.append(time.perf_counter() - t0)
-    return float(np.median(times)), warm
+    return {"epoch_s": float(np.median(times)), "warmup_s": warm, "cost": float(np.mean(costs))}
+
+
+def library_epochs(step, n_batches, repeats):
+    """The scripts' loop: one ``train_epochs`` call of ``1 + repeats`` epochs, as ``python dA.py``
+    runs them; the first is the untimed warm-up (on the block path JAX compiles each block shape
+    there), the rate is the median of the others'."""
+    from autoencoders_tutorial.training import train_epochs
+
+    res = train_epochs(step, n_batches, 1 + repeats, log=quiet)
+    secs = res.epoch_seconds
+    return {"epoch_s": float(np.median(secs[1:])), "warmup_s": secs[0], "cost": float(res.costs[-1])}
 
 
 # -- the variants, each run in a child process -------------------------------------------
 
 
-def child_numpy(X, batch, hidden, repeats):
+def child_numpy(X, args):
+    batch, hidden = args.batch, args.hidden
     rng = np.random.default_rng(123)
     n_vis = X.shape[1]
     bound = 4 * np.sqrt(6.0 / (hidden + n_vis))
@@ -101,12 +183,13 @@ def child_numpy(X, batch, hidden, repeats):
         np.subtract(bp, lr * da.sum(0), out=bp)
         return cost
 
-    return timed_epochs(step, X.shape[0] // batch, repeats) + (0.0,)
+    return dict(timed_epochs(step, X.shape[0] // batch, args.repeats), compile_s=0.0)
 
 
-def child_torch(X, batch, hidden, repeats):
+def child_torch(X, args):
     import torch
 
+    batch, hidden = args.batch, args.hidden
     torch.manual_seed(0)
     n_vis = X.shape[1]
     bound = 4 * np.sqrt(6.0 / (hidden + n_vis))
@@ -127,71 +210,176 @@ def child_torch(X, batch, hidden, repeats):
         opt.step()
         return cost.item()
 
-    return timed_epochs(step, X.shape[0] // batch, repeats) + (0.0,)
+    return dict(timed_epochs(step, X.shape[0] // batch, args.repeats), compile_s=0.0)
 
 
-def child_library(X, batch, hidden, repeats, mode):
+def _mode(args):
+    return None if args.mode == "default" else args.mode
+
+
+def _path(args, n_batches, mode):
+    """The :class:`TrainPath` the child's flags ask for (``--block-size epoch``: ``n_batches``)."""
+    from autoencoders_tutorial.blocks import resolve_path
+
+    size = args.block_size
+    size = n_batches if size == "epoch" else (int(size) if size else None)
+    return resolve_path(args.path, args.noise_source, size, mode)
+
+
+def _short(path) -> str:
+    """A path in a few words, for a row's name: "step", "block/host, K<=250", "block/device, K=whole epoch"."""
+    if path.kind == "step":
+        return "step"
+    return f"{path.name}, " + (f"K<={path.block_size}" if path.block_size else "K=whole epoch")
+
+
+def _device(mode) -> str:
+    from autoencoders_tutorial.engine import compile_mode, is_jax_mode
+
+    if not is_jax_mode(compile_mode(mode)):
+        return "cpu"
+    import jax
+
+    d = jax.devices()[0]
+    return d.platform if d.device_kind.lower() == d.platform else f"{d.platform} ({d.device_kind})"
+
+
+def _path_info(path, mode):
+    return {"path": _short(path), "path_full": path.describe(), "note": path.note, "device": _device(mode)}
+
+
+def child_library(X, args):
+    """The dA epoch through ``training_function`` + ``train_epochs``, on the path the flags ask for."""
     sys.path.insert(0, str(ROOT))
     from autoencoders_tutorial.engine import pt, pytensor  # the library's engine set-up first
-    from autoencoders_tutorial.graph import minibatch_function
+    from autoencoders_tutorial.graph import training_function
     from dA import dA
 
-    train_x = pytensor.shared(X, borrow=True)
+    mode = _mode(args)
+    n = X.shape[0] // args.batch
+    train_x = pytensor.shared(X, borrow=True, name="train.x")
     x = pt.matrix("x", dtype="float32")
-    da = dA(np.random.default_rng(123), input=x, n_visible=X.shape[1], n_hidden=hidden)
+    da = dA(np.random.default_rng(123), input=x, n_visible=X.shape[1], n_hidden=args.hidden)
     cost, updates = da.get_cost_updates(LEVEL, LR)
     t0 = time.perf_counter()
-    step = minibatch_function([(x, train_x)], cost, batch, updates=updates, mode=mode)
+    path = _path(args, n, mode)
+    step = training_function([(x, train_x)], cost, args.batch, updates, mode=mode, path=path)
     compile_s = time.perf_counter() - t0
-    epoch, warm = timed_epochs(step, X.shape[0] // batch, repeats)
-    return epoch, warm, compile_s
+    return dict(library_epochs(step, n, args.repeats), compile_s=compile_s, **_path_info(path, mode))
 
 
-def child_sda(X, batch, repeats, what):
-    """One epoch of SdA pretraining per layer (codes precomputed or recomputed), or fine-tuning."""
-    sys.path.insert(0, str(ROOT))
-    from autoencoders_tutorial.datasets import shared_dataset
-    from autoencoders_tutorial.engine import pytensor
+def _sda(X):
     from SdA import SdA
 
-    y = np.random.default_rng(0).integers(0, 10, X.shape[0])
-    sda = SdA(np.random.default_rng(89677), n_ins=X.shape[1], hidden_layers_sizes=(1000, 1000, 1000), n_outs=10)
-    train_x = pytensor.shared(X, borrow=True)
-    n = X.shape[0] // batch
-    out = {}
+    return SdA(np.random.default_rng(89677), n_ins=X.shape[1], hidden_layers_sizes=SDA_HIDDEN, n_outs=10)
+
+
+def child_sda(X, y, args, what):
+    """Pretraining one layer at a time (codes precomputed or recomputed), or fine-tuning steps, each
+    through ``train_epochs`` on the default path: ``{part: result}``."""
+    sys.path.insert(0, str(ROOT))
+    from autoencoders_tutorial.datasets import shared_dataset
+
+    mode = _mode(args)
+    n = X.shape[0] // args.batch
+    sda = _sda(X)
+    train_x, train_y = shared_dataset((X, y), name="train")
     t0 = time.perf_counter()
+    path = _path(args, n, mode)
+    info = _path_info(path, mode)
     if what == "finetune":
-        data = [shared_dataset((X, y))] * 3
-        train_fn, _, _ = sda.build_finetune_functions(data, batch, 0.1)
+        data = [(train_x, train_y)] * 3
+        train_fn, _, _ = sda.build_finetune_functions(data, args.batch, LR, mode=mode, path=path)
         compile_s = time.perf_counter() - t0
-        epoch, warm = timed_epochs(train_fn, n, repeats)
-        return {"finetune": (epoch, warm, compile_s)}
-    fns = sda.pretraining_functions(train_x, batch, precompute_codes=(what == "precomputed"))
+        return {"finetune": dict(library_epochs(train_fn, n, args.repeats), compile_s=compile_s, **info)}
+    fns = sda.pretraining_functions(train_x, args.batch, precompute_codes=(what == "precomputed"), mode=mode, path=path)
     compile_s = time.perf_counter() - t0
+    out = {}
     for k, fn in enumerate(fns):
         t0 = time.perf_counter()
-        if fn.codes is not None:
-            fn.codes.ensure()  # the once-per-layer pass, counted in the layer's time below
-        prep = time.perf_counter() - t0
-        epoch, warm = timed_epochs(lambda i, fn=fn: fn(i, lr=0.001), n, repeats)
-        out[f"layer{k}"] = (epoch + prep, warm, compile_s if k == 0 else 0.0)
+        step = fn.bound(LR)  # computes the codes of the layer below first, with precomputed codes
+        prep = time.perf_counter() - t0  # the once-per-layer pass, counted in the layer's epoch below
+        r = library_epochs(step, n, args.repeats)
+        r["epoch_s"] += prep
+        out[f"layer{k}"] = dict(r, compile_s=compile_s if k == 0 else 0.0, **info)
     return out
 
 
+class _Records:
+    """A stand-in for the metrics log: keeps the records the loops write (each epoch's seconds)."""
+
+    def __init__(self):
+        self.rows = []
+
+    def write(self, **record):
+        self.rows.append(record)
+
+
+def child_sda_all(X, y, valid, test, args):
+    """Every phase of ``python SdA.py`` through ``SdA.pretrain`` and ``SdA.fine_tune``: 1 + repeats
+    epochs per pretraining layer and of fine-tuning; each phase's time is the median of its
+    timed epochs (the first is the warm-up: JAX compiles there), plus, for a pretraining layer,
+    what it spent outside its epochs (the codes of the layer below, computed once)."""
+    sys.path.insert(0, str(ROOT))
+    from autoencoders_tutorial.datasets import shared_dataset
+    from autoencoders_tutorial.layerwise import Progress
+
+    mode = _mode(args)
+    epochs = 1 + args.repeats
+    n = X.shape[0] // args.batch
+    sda = _sda(X)
+    train = shared_dataset((X, y), name="train")
+    t_all = time.perf_counter()
+    path = _path(args, n, mode)
+    records, progress = _Records(), Progress()
+    seconds = sda.pretrain(train[0], args.batch, epochs, LR, progress, mode=mode, path=path, log=quiet,
+                           metrics=records)
+    if seconds is None:
+        raise RuntimeError("pretraining was interrupted")
+    phases = {}
+    for r in records.rows:
+        if "seconds" in r:
+            phases.setdefault(r["phase"], []).append(r["seconds"])
+    layer_epochs = list(phases.values())
+    if len(layer_epochs) != len(SDA_HIDDEN) or any(len(e) != epochs for e in layer_epochs):
+        raise RuntimeError(f"unexpected pretraining records: {records.rows[:3]}")
+    out, timed = {}, 0.0
+    for k, eps in enumerate(layer_epochs):
+        outside = max(0.0, seconds[k] - sum(eps))
+        out[f"layer{k}"] = outside + float(np.median(eps[1:]))
+        timed += outside + sum(eps[1:])
+    datasets = [train, shared_dataset(valid, name="valid"), shared_dataset(test, name="test")]
+    res = sda.fine_tune(datasets, args.batch, LR, progress, n_epochs=epochs, mode=mode, path=path, log=quiet,
+                        metrics=_Records())
+    if res.interrupted or len(res.epoch_seconds) != epochs:
+        raise RuntimeError(f"fine-tuning ran {len(res.epoch_seconds)} epochs, not {epochs}")
+    out["finetune"] = float(np.median(res.epoch_seconds[1:]))
+    timed += sum(res.epoch_seconds[1:])
+    total = sum(out.values())
+    untimed = time.perf_counter() - t_all - timed  # compilation, the first epoch of each phase, set-up
+    return {"": dict(out, epoch_s=total, warmup_s=untimed, compile_s=0.0,
+                     train_rows=(len(SDA_HIDDEN) + 1) * n * args.batch,
+                     validation_error=float(res.best_validation_loss), **_path_info(path, mode))}
+
+
 def run_child(args):
-    X, _ = load_rows(args.rows)
+    (X, y), valid, test, _ = load_splits(args.rows)
     kind = args.child
     if kind == "numpy":
-        res = {"": child_numpy(X, args.batch, args.hidden, args.repeats)}
+        res = {"": child_numpy(X, args)}
     elif kind == "torch":
-        res = {"": child_torch(X, args.batch, args.hidden, args.repeats)}
+        res = {"": child_torch(X, args)}
+    elif kind == "sda-all":
+        res = child_sda_all(X, y, valid, test, args)
     elif kind.startswith("sda-"):
-        res = child_sda(X, args.batch, args.repeats, kind[4:])
+        res = child_sda(X, y, args, kind[4:])
+    elif kind == "library":
+        res = {"": child_library(X, args)}
     else:
-        res = {"": child_library(X, args.batch, args.hidden, args.repeats, None if kind == "default" else kind)}
+        raise SystemExit(f"unknown child {kind!r}")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({k: {"epoch_s": v[0], "warmup_s": v[1], "compile_s": v[2], "peak_mb": peak_mb,
-                          "rows": X.shape[0]} for k, v in res.items()}))
+    print(json.dumps({k: dict(v, peak_mb=peak_mb, rows=X.shape[0] // args.batch * args.batch)
+                      for k, v in res.items()}))
 
 
 def matmul_gflops(n=2048, reps=5, trials=5):
@@ -207,14 +395,146 @@ def matmul_gflops(n=2048, reps=5, trials=5):
     return best
 
 
-def spawn(kind, args, env_extra=None, rows=None, batch=None, hidden=None):
-    env = dict(os.environ, **(env_extra or {}))
+def spawn(kind, args, env=None, *, rows=None, batch=None, hidden=None, mode="default", path="auto",
+          noise="auto", block=None):
     cmd = [sys.executable, __file__, "--child", kind, "--rows", str(rows or args.rows), "--repeats", str(args.repeats),
-           "--batch", str(batch or args.batch), "--hidden", str(hidden or args.hidden)]
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+           "--batch", str(batch or args.batch), "--hidden", str(hidden or args.hidden), "--mode", mode,
+           "--path", path, "--noise-source", noise]
+    if block is not None:
+        cmd += ["--block-size", str(block)]
+    p = subprocess.run(cmd, check=False, env=dict(os.environ, **(env or {})), capture_output=True, text=True)
     if p.returncode != 0:
-        return {"error": (p.stderr.strip().splitlines() or ["failed"])[-1][:100]}
+        return {"error": (p.stderr.strip().splitlines() or ["failed"])[-1][:160]}
     return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def row(name, kind, env=None, **kw):
+    return name, kind, env or {}, kw
+
+
+def dA_plan(args, has_jax, has_torch):
+    one_thread = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    blas_off = {"PYTENSOR_FLAGS": "mode=CVM,blas__ldflags=,floatX=float32"}
+    slow_rows = min(args.rows, 5000)
+    if args.jax_devices:
+        cpu = {"JAX_PLATFORMS": "cpu"}
+        return [
+            row("numpy (hand-written, in this file)", "numpy"),
+            row("library default ({path})", "library", mode="JAX"),
+            row("step path", "library", mode="JAX", path="step"),
+            row("block path, device noise, K=250", "library", mode="JAX", path="block", noise="device", block=250),
+            row("block path, device noise, K=whole epoch", "library", mode="JAX", path="block", noise="device",
+                block="epoch"),
+            row("library default ({path})", "library", cpu, mode="JAX"),
+            row("numpy, minibatch 128", "numpy", batch=128),
+            row("library default ({path}), minibatch 128", "library", mode="JAX", batch=128),
+            row("step path, minibatch 128", "library", mode="JAX", path="step", batch=128),
+        ]
+    plan = [
+        row("numpy (hand-written, in this file)", "numpy"),
+        row("library default ({path})", "library"),
+        row("step path", "library", path="step"),
+        row("block path, host noise, K=250", "library", path="block", noise="host", block=250),
+        row("block path, host noise, K=whole epoch", "library", path="block", noise="host", block="epoch"),
+        row("block path, device noise, K=250", "library", path="block", noise="device", block=250),
+        row("block path, device noise, K=whole epoch", "library", path="block", noise="device", block="epoch"),
+        row(f"C + OpenBLAS (CVM), {os.cpu_count()} BLAS threads ({{path}})", "library", mode="CVM"),
+        row("C + OpenBLAS (CVM), 1 BLAS thread ({path})", "library", one_thread, mode="CVM"),
+        row("NUMBA mode ({path})", "library", mode="NUMBA"),
+        row("C without BLAS, plain pip install ({path})", "library", blas_off, mode="CVM", rows=slow_rows),
+    ]
+    if has_torch:
+        plan.append(row("PyTorch eager (CPU)", "torch"))
+    plan += [
+        row("numpy, minibatch 128", "numpy", batch=128),
+        row("library default ({path}), minibatch 128", "library", batch=128),
+        row("numpy, 1000 hidden", "numpy", hidden=1000),
+        row("library default ({path}), 1000 hidden", "library", hidden=1000),
+    ]
+    return plan
+
+
+def selected(plan, only):
+    """The rows whose name has one of the texts ``only`` (case-insensitive), and the NumPy rows."""
+    if not only:
+        return plan
+    return [r for r in plan if r[1] == "numpy" or any(t.lower() in r[0].lower() for t in only)]
+
+
+def run_dA_table(args, gflops, has_jax, has_torch):
+    plan = selected(dA_plan(args, has_jax, has_torch), args.only)
+    width = 58
+    header = (f"{'variant':{width}s} {'device':>6s} {'rows/s':>9s} {'x numpy':>8s} {'% floor':>8s} {'peak MB':>8s} "
+              f"{'compile s':>9s} {'warm-up s':>9s} {'cost':>9s}")
+    print(header)
+    print("-" * len(header))
+    ref, notes, devices = {}, [], set()
+    for name, kind, env, kw in plan:
+        r = spawn(kind, args, env, **kw)
+        if "error" in r:
+            print(f"{name.replace('({path})', '').strip():{width}s} failed: {r['error']}", flush=True)
+            continue
+        r = r[""]
+        label = name.format(path=r.get("path", ""))
+        rate = r["rows"] / r["epoch_s"]
+        key = (kw.get("batch", args.batch), kw.get("hidden", args.hidden))
+        if kind == "numpy":
+            ref[key] = rate
+        floor = gflops * 1e9 / flops_per_row(784, key[1])
+        ratio = rate / ref[key] if key in ref else float("nan")
+        device = r.get("device", "cpu")
+        devices.add(device)
+        print(f"{label:{width}s} {device.split()[0]:>6s} {rate:9.0f} {ratio:8.2f} {100 * rate / floor:7.1f}% "
+              f"{r['peak_mb']:8.0f} {r['compile_s']:9.2f} {r['warmup_s']:9.2f} {r['cost']:9.3f}", flush=True)
+        if r.get("note"):
+            notes.append(f"{label}: {r['note']}")
+        if "{path}" in name and r.get("path_full") and ("default" in name):
+            line = f"library default on {device}: {r['path_full']}"
+            if line not in notes:
+                notes.append(line)
+    print(f"devices: {'; '.join(sorted(devices))}")
+    for line in notes:
+        print(line)
+
+
+def run_sda_tables(args):
+    print(f"\nSdA, 784-{'-'.join(map(str, SDA_HIDDEN))}, minibatch {args.batch}, one epoch (library default path, "
+          "train_epochs)")
+    for kind, label in (("sda-recomputed", "pretrain, lower layers recomputed"),
+                        ("sda-precomputed", "pretrain, codes precomputed"), ("sda-finetune", "fine-tune steps")):
+        if not selected([(label, kind, {}, {})], args.only):
+            continue
+        r = spawn(kind, args)
+        if "error" in r:
+            print(f"  {label}: failed: {r['error']}", flush=True)
+            continue
+        for part, v in r.items():
+            print(f"  {label:34s} {part:8s} {v['epoch_s']:7.2f} s  {v['rows'] / v['epoch_s']:9.0f} rows/s  "
+                  f"peak {v['peak_mb']:.0f} MB  ({v['path']})", flush=True)
+    print(f"\nSdA all phases (SdA.pretrain + SdA.fine_tune, as python SdA.py runs them): one epoch of each of "
+          f"{len(SDA_HIDDEN)} pretraining layers + one fine-tuning epoch with validation and test on "
+          f"{max(1, args.rows // 5)} rows each; median of {args.repeats} timed epoch(s) per phase after an untimed one")
+    header = (f"  {'path':30s} {'device':>6s} {'layer0 s':>8s} {'layer1 s':>8s} {'layer2 s':>8s} {'finetune s':>10s} "
+              f"{'total s':>8s} {'rows/s':>8s} {'untimed s':>9s} {'peak MB':>8s} {'valid err':>9s}")
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    rates = {}
+    for label, path in (("default ({path})", "auto"), ("step path", "step")):
+        r = spawn("sda-all", args, path=path)
+        if "error" in r:
+            print(f"  {label.replace('({path})', '').strip():30s} failed: {r['error']}", flush=True)
+            continue
+        v = r[""]
+        rate = v["train_rows"] / v["epoch_s"]
+        rates[path] = rate
+        print(f"  {label.format(path=v['path']):30s} {v['device'].split()[0]:>6s} {v['layer0']:8.2f} {v['layer1']:8.2f} "
+              f"{v['layer2']:8.2f} {v['finetune']:10.2f} {v['epoch_s']:8.2f} {rate:8.0f} {v['warmup_s']:9.1f} "
+              f"{v['peak_mb']:8.0f} {100 * v['validation_error']:8.2f}%", flush=True)
+        if v.get("note"):
+            print(f"  {v['note']}")
+    if len(rates) == 2:
+        print(f"  default / step: {rates['auto'] / rates['step']:.2f}x "
+              f"({(len(SDA_HIDDEN) + 1)} x {args.rows // args.batch * args.batch} training rows)")
 
 
 def main(argv=None):
@@ -224,93 +544,33 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=20)
     p.add_argument("--hidden", type=int, default=500)
     p.add_argument("--quick", action="store_true", help="10,000 rows, 1 repeat")
-    p.add_argument("--sda", action="store_true", help="also time SdA pretraining and fine-tuning epochs")
+    p.add_argument("--sda", action="store_true",
+                   help="also time SdA pretraining and fine-tuning epochs, and all phases on the default and step paths")
     p.add_argument("--jax-devices", action="store_true",
                    help="only NumPy and JAX: JAX on its default device (a GPU if present) and on the CPU")
+    p.add_argument("--only", action="append", metavar="TEXT",
+                   help="run only the rows whose name contains TEXT (and the NumPy rows); repeatable")
     p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--mode", default="default", help=argparse.SUPPRESS)
+    p.add_argument("--path", default="auto", choices=("auto", "step", "block"), help=argparse.SUPPRESS)
+    p.add_argument("--noise-source", default="auto", choices=("auto", "host", "device"), help=argparse.SUPPRESS)
+    p.add_argument("--block-size", help=argparse.SUPPRESS)  # a number, or "epoch" (the whole epoch)
     args = p.parse_args(argv)
     if args.quick:
         args.rows, args.repeats = 10000, 1
     if args.child:
         return run_child(args)
 
-    _, source = load_rows(10)
+    *_, source = load_splits(10)
     gflops = matmul_gflops()
-    try:
-        import jax
-        has_jax = True
-    except ImportError:
-        has_jax = False
-    try:
-        import torch  # noqa: F401
-        has_torch = True
-    except ImportError:
-        has_torch = False
-    blas_off = {"PYTENSOR_FLAGS": "mode=CVM,blas__ldflags=,floatX=float32"}
-    one_thread = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    slow_rows = min(args.rows, 5000)
-    sys.path.insert(0, str(ROOT))
-    from autoencoders_tutorial.engine import ENGINE, compile_mode
-
-    plan = [
-        ("numpy (hand-written, in this file)", "numpy", {}, {}),
-        (f"library default ({compile_mode(None) or ENGINE.get('default')})", "default", {}, {}),
-        ("C + OpenBLAS (CVM), 2 threads", "CVM", {}, {}),
-        ("C + OpenBLAS (CVM), 1 BLAS thread", "CVM", one_thread, {}),
-        ("NUMBA mode", "NUMBA", {}, {}),
-        ("C without BLAS (plain pip install)", "CVM", blas_off, {"rows": slow_rows}),
-    ]
-    if has_jax:
-        plan.append(("JAX mode (CPU)", "JAX", {"JAX_PLATFORMS": "cpu"}, {}))
-    if args.jax_devices:
-        import jax
-
-        dev = jax.devices()[0]
-        plan = [plan[0], (f"JAX mode on {dev.platform} ({dev.device_kind})", "JAX", {}, {}),
-                ("JAX mode on cpu", "JAX", {"JAX_PLATFORMS": "cpu"}, {}),
-                ("numpy, minibatch 128", "numpy", {}, {"batch": 128}),
-                (f"JAX mode on {dev.platform}, minibatch 128", "JAX", {}, {"batch": 128})]
-    if has_torch:
-        plan.append(("PyTorch eager (CPU)", "torch", {}, {}))
-    plan += [] if args.jax_devices else [
-        ("numpy, minibatch 128", "numpy", {}, {"batch": 128}),
-        ("library default, minibatch 128", "default", {}, {"batch": 128}),
-        ("numpy, 1000 hidden", "numpy", {}, {"hidden": 1000}),
-        ("library default, 1000 hidden", "default", {}, {"hidden": 1000}),
-    ]
+    has_jax = importlib.util.find_spec("jax") is not None  # not imported here: a child owns the GPU
+    has_torch = importlib.util.find_spec("torch") is not None
     print(f"data: {source}, {args.rows} rows, minibatch {args.batch}, {args.hidden} hidden, float32, "
           f"{args.repeats} timed epoch(s) per row (median); {os.cpu_count()} cores")
     print(f"large float32 matmul (numpy): {gflops:.1f} GFLOP/s")
-    header = (f"{'variant':46s} {'rows/s':>9s} {'x numpy':>8s} {'% floor':>8s} {'peak MB':>8s} {'compile s':>9s} "
-              f"{'warm-up s':>9s}")
-    print(header)
-    print("-" * len(header))
-    ref = {}
-    for name, kind, env, kw in plan:
-        r = spawn(kind, args, env, **kw)
-        if "error" in r:
-            print(f"{name:46s} failed: {r['error']}")
-            continue
-        r = r[""]
-        rate = r["rows"] / r["epoch_s"]
-        key = (kw.get("batch", args.batch), kw.get("hidden", args.hidden))
-        if kind == "numpy":
-            ref[key] = rate
-        floor = gflops * 1e9 / flops_per_row(784, key[1])
-        ratio = rate / ref[key] if key in ref else float("nan")
-        print(f"{name:46s} {rate:9.0f} {ratio:8.2f} {100 * rate / floor:7.1f}% {r['peak_mb']:8.0f} "
-              f"{r['compile_s']:9.2f} {r['warmup_s']:9.2f}")
+    run_dA_table(args, gflops, has_jax, has_torch)
     if args.sda:
-        print("\nSdA, 784-1000-1000-1000, minibatch %d, one epoch (library default)" % args.batch)
-        for kind, label in (("sda-recomputed", "pretrain, lower layers recomputed"),
-                            ("sda-precomputed", "pretrain, codes precomputed"), ("sda-finetune", "fine-tune")):
-            r = spawn(kind, args)
-            if "error" in r:
-                print(f"{label}: failed: {r['error']}")
-                continue
-            for part, v in r.items():
-                print(f"  {label:36s} {part:8s} {v['epoch_s']:7.2f} s  {v['rows'] / v['epoch_s']:9.0f} rows/s  "
-                      f"peak {v['peak_mb']:.0f} MB")
+        run_sda_tables(args)
     return 0
 
 
