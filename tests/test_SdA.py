@@ -141,14 +141,19 @@ def _stopped(trigger, **kw):
     return info.value
 
 
-@pytest.mark.parametrize("trigger, mode", [
-    pytest.param("Pre-training layer 0: Training epoch 1", "CVM", marks=pytest.mark.slow),  # inside layer 0
-    pytest.param("Pre-training layer 1: Training epoch 0", "CVM", marks=pytest.mark.slow),  # after layer 0
-    pytest.param("epoch 3 done", "CVM", marks=MODES[0].marks),  # during fine-tuning
-    pytest.param("Pre-training layer 1: Training epoch 1", "JAX", marks=MODES[1].marks),  # inside layer 1
+BLOCKS = dict(train_path="block", noise_source="device", block_size=3)  # blocks and remainders, device noise
+
+
+@pytest.mark.parametrize("trigger, mode, path", [
+    pytest.param("Pre-training layer 0: Training epoch 1", "CVM", {}, marks=pytest.mark.slow),  # inside layer 0
+    pytest.param("Pre-training layer 1: Training epoch 0", "CVM", {}, marks=pytest.mark.slow),  # after layer 0
+    pytest.param("epoch 3 done", "CVM", {}, marks=MODES[0].marks),  # during fine-tuning
+    pytest.param("Pre-training layer 1: Training epoch 1", "JAX", {}, marks=MODES[1].marks),  # inside layer 1
+    pytest.param("Pre-training layer 1: Training epoch 0", "CVM", BLOCKS, marks=MODES[0].marks),
+    pytest.param("Pre-training layer 0: Training epoch 1", "JAX", BLOCKS, marks=MODES[1].marks),
 ])
-def test_resume_equals_uninterrupted(tmp_path, trigger, mode):
-    kw = dict(SMALL, mode=mode)
+def test_resume_equals_uninterrupted(tmp_path, trigger, mode, path):
+    kw = dict(SMALL, mode=mode, **path)
     full = run_SdA(output_dir=tmp_path / "full", log=lambda *_: None, **kw)
     stop = _stopped(trigger, output_dir=tmp_path / "part", **kw)
     assert tmp_path / "part" / "checkpoint.npz" in stop.saved and "--resume" in str(stop)
@@ -161,9 +166,11 @@ def test_resume_equals_uninterrupted(tmp_path, trigger, mode):
 
 
 def test_resume_with_other_options_is_refused(tmp_path):
-    run_SdA(output_dir=tmp_path, log=lambda *_: None, **dict(SMALL, training_epochs=1))
+    run_SdA(output_dir=tmp_path, log=lambda *_: None, **dict(SMALL, training_epochs=1, train_path="step"))
     with pytest.raises(DataError, match="was made with batch_size=10, this run has 20"):
         run_SdA(output_dir=tmp_path, resume=True, log=lambda *_: None, **dict(SMALL, batch_size=20))
+    with pytest.raises(DataError, match="was made with train_path='step', this run has 'block/device'"):
+        run_SdA(output_dir=tmp_path, resume=True, log=lambda *_: None, **SMALL | BLOCKS)
 
 
 def test_finetune_top_keeps_the_pretrained_layers(tmp_path):

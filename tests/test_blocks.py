@@ -215,25 +215,6 @@ def test_resolve_path():
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_sda_resume_on_the_block_path_is_bit_exact(tmp_path, mode):
-    from test_SdA import SMALL, _final, _stopped
-
-    from SdA import run_SdA
-
-    kw = dict(SMALL, mode=mode, train_path="block", noise_source="device", block_size=3)
-    full = run_SdA(output_dir=tmp_path / "full", log=lambda *_: None, **kw)
-    stop = _stopped("Pre-training layer 1: Training epoch 0", output_dir=tmp_path / "part", **kw)
-    assert tmp_path / "part" / "checkpoint.npz" in stop.saved
-    resumed = run_SdA(output_dir=tmp_path / "part", resume=True, log=lambda *_: None, **kw)
-    a, b = _final(tmp_path / "full"), _final(tmp_path / "part")
-    for name in a:
-        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
-    assert resumed["test_error"] == full["test_error"]
-    with pytest.raises(DataError, match="train_path='block/device', this run has 'step'"):
-        run_SdA(output_dir=tmp_path / "part", resume=True, log=lambda *_: None, **dict(kw, train_path="step"))
-
-
-@pytest.mark.parametrize("mode", MODES)
 def test_logistic_regression_stops_at_the_same_iteration_on_both_paths(tmp_path, mode):
     from logistic_sgd import run_logistic
 
