@@ -159,28 +159,42 @@ class BlockSteps:
     largest block the loops may run (None: as large as they need).
     """
 
-    def __init__(self, step, build, mode, noise, state, stores, block_size=None, extra=()):
-        self.step, self._build, self.mode, self.noise, self.state = step, build, mode, noise, state
+    def __init__(self, make_step, build, mode, noise, state, stores, block_size=None, extra=()):
+        self._make_step, self._build, self.mode, self.noise, self.state = make_step, build, mode, noise, state
         self.block_size, self.extra = block_size, tuple(extra)
         self._stores = stores  # [[source shared, store shared, weak reference to the value uploaded]]
-        self._blocks = {}
+        self._fns = {}  # "step" and each block size k: compiled when first called
 
     def bind(self, *extra) -> BlockSteps:
         """The same steps with the extra inputs fixed: ``bound(i)``, ``bound.block(start, k)``."""
-        bound = BlockSteps(self.step, self._build, self.mode, self.noise, self.state, self._stores, self.block_size,
-                           self.extra + extra)
-        bound._blocks = self._blocks
+        bound = BlockSteps(self._make_step, self._build, self.mode, self.noise, self.state, self._stores,
+                           self.block_size, self.extra + extra)
+        bound._fns = self._fns
         return bound
+
+    @property
+    def step(self):
+        """The step path's function (compiled on first use: a loop whose blocks cover every epoch never needs it)."""
+        fn = self._fns.get("step")
+        if fn is None:
+            fn = self._fns["step"] = self._make_step()
+        return fn
 
     def __call__(self, index, *extra):
         return self.step(index, *self.extra, *extra)
 
+    def prepare(self, k):
+        """Compile the block of ``k`` steps now (the loops do, before training: a Ctrl-C while compiling
+        then stops the run before any step, as on the step path)."""
+        fn = self._fns.get(k)
+        if fn is None:
+            fn = self._fns[k] = _first_call_held(self._build(k))
+        return fn
+
     def block(self, start, k, *extra):
         """Steps ``start .. start + k - 1`` in one call (compiled once per ``k``): their costs, an array
         left on the device."""
-        fn = self._blocks.get(k)
-        if fn is None:
-            fn = self._blocks[k] = _first_call_held(self._build(k))
+        fn = self.prepare(k)
         self._upload()
         return fn(start, *self.extra, *extra)
 
@@ -229,7 +243,7 @@ def _first_call_held(fn):
 def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mode=None, *, noise="host",
                 block_size=None) -> BlockSteps:
     """The block path beside the step path that ``make_step()`` compiles from the same arguments
-    (:func:`autoencoders_tutorial.graph.minibatch_function`).
+    (:func:`autoencoders_tutorial.graph.minibatch_function`), when a remainder first needs it.
 
     ``noise`` "host" or "device" says where the graph's noise draws (those whose generator
     ``updates`` advances) are made; with "device" the step path is replaced by a one-step
@@ -309,25 +323,25 @@ def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mo
 
         return call
 
-    if dn is not None:  # the step path draws from the same counter as the blocks
+    if dn is None:
+        return BlockSteps(make_step, build, mode, noise, None, stores, block_size)
+
+    def make_device_step():  # the step path draws from the same counter as the blocks
         index = pt.lscalar("index")
         cost1, *new1 = inner(pt.constant(0, dtype="int64"), index, [], carried, extra_inputs, store_vars, dn.state)
         upd = list(zip(carried, new1)) + advanced(dn.state, 1)
         with _quiet_jax():
-            one = compile_function([index, *extra_inputs], cost1, updates=upd, mode=mode)
+            one = _first_call_held(compile_function([index, *extra_inputs], cost1, updates=upd, mode=mode))
         _note_updated(mode, [v for v, _ in upd])
-        steps = BlockSteps(None, build, mode, noise, dn.state, stores, block_size)
-
-        one = _first_call_held(one)
 
         def step(index, *extra):
             steps._upload()
             return one(index, *extra)
 
-        steps.step = step
-        return steps
-    return BlockSteps(make_step() if make_step is not None else None, build, mode, noise, None, stores,
-                      block_size)
+        return step
+
+    steps = BlockSteps(make_device_step, build, mode, noise, dn.state, stores, block_size)
+    return steps
 
 
 def _note_updated(mode, variables):

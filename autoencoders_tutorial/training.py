@@ -83,12 +83,17 @@ class _Costs:
                                        f"{first + int(bad[0])}{read}; {self.note}lower the learning rate")
 
 
-def _block_size(step, n) -> int:
-    """The block the loops run ``step`` in: 0 on the step path, else at most ``step.block_size`` and ``n``."""
+def _block_size(step, n, at_most=None) -> int:
+    """The block the loops run ``step`` in: 0 on the step path, else at most ``step.block_size``, ``n`` and
+    ``at_most``; a block path's function for it is compiled here, before the loop starts."""
     if not hasattr(step, "block"):
         return 0
-    k = min(step.block_size or n, n)
-    return k if k > 1 else 0
+    k = min(step.block_size or n, n, at_most or n)
+    if k <= 1:
+        return 0
+    if hasattr(step, "prepare"):
+        step.prepare(k)
+    return k
 
 
 def _run(step, costs, first, last, k):
@@ -309,7 +314,7 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
     best = dict(best_params) if best_params is not None else None
     result = EarlyStoppingResult(state=state)
     phase = _phase(label, "finetune")
-    k = min(_block_size(train_fn, n_train_batches), state.validation_frequency)
+    k = _block_size(train_fn, n_train_batches, state.validation_frequency)
     t_start = time.perf_counter()
     try:
         with _stoppable(result, log, label, "best parameters found") as stop:
@@ -323,7 +328,7 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                     it = (epoch - 1) * n_train_batches + n_done
                     span = min(state.validation_frequency - it % state.validation_frequency,
                                max(it, math.ceil(state.patience)) - it + 1, n_train_batches - n_done)
-                    for done in _run(train_fn, costs, n_done, n_done + span, k if k > 1 else 0):
+                    for done in _run(train_fn, costs, n_done, n_done + span, k):
                         if stop.received:
                             break
                     n_done += done
