@@ -143,8 +143,8 @@ def _draw_value(node, state, counter, d, shape):
     name = type(node.op).__name__
     dtype = node.outputs[1].dtype
     *_, a, b = node.inputs
-    if name == "UniformRV":
-        return pt.cast(a, dtype) + pt.cast(b - a, dtype) * DeviceNoise.uniform(state, counter, d, shape, dtype)
+    if name == "UniformRV":  # draw d hashes with stream 2d, a normal with 2d and 2d + 1: never the same
+        return pt.cast(a, dtype) + pt.cast(b - a, dtype) * DeviceNoise.uniform(state, counter, 2 * d, shape, dtype)
     if name == "NormalRV":
         return pt.cast(a, dtype) + pt.cast(b, dtype) * DeviceNoise.normal(state, counter, d, shape, dtype)
     raise TutorialError(f"the block path draws uniform and normal noise on the device, not {name}")
@@ -465,6 +465,8 @@ def resolve_path(path="auto", noise_source="auto", block_size=None, mode=None) -
         raise TutorialError(f"block_size must be a whole number >= 1, got {block_size!r}")
     chosen = compile_mode(mode)
     jax_mode = is_jax_mode(chosen)
+    if jax_mode and pytensor.config.floatX != "float32":  # before JAX's float64 switch could flip process-wide
+        raise TutorialError("JAX mode runs in float32 here; use precision float32 or another mode")
     if path == "step" or (path == "auto" and not jax_mode):
         return TrainPath()
     backend = str(chosen if chosen is not None else pytensor.config.mode)

@@ -150,7 +150,8 @@ class _TutorialEstimator(BaseEstimator):
         arrays = {"param." + k: v for k, v in self.params_.items()}
         arrays.update({"fitted." + k: np.asarray(v) for k, v in self._fitted_arrays().items()})
         return save_params(path, arrays, model=self._model_kind, estimator=self.get_params(),
-                           noise_state=self.noise_state_, **self._fitted_meta())
+                           noise_state=self.noise_state_, device_noise_state=getattr(self, "device_noise_state_", None),
+                           **self._fitted_meta())
 
     @classmethod
     def load(cls, path):
@@ -163,6 +164,7 @@ class _TutorialEstimator(BaseEstimator):
         est = cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in meta["estimator"].items()})
         est.params_ = {k[6:]: v for k, v in arrays.items() if k.startswith("param.")}
         est.noise_state_ = meta["noise_state"]
+        est.device_noise_state_ = meta.get("device_noise_state")
         est._restore({k[7:]: v for k, v in arrays.items() if k.startswith("fitted.")}, meta)
         return est
 

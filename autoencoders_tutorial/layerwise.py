@@ -49,6 +49,10 @@ def save_checkpoint(path, params, rng, config: Mapping, progress: Progress, keep
                 device_noise_state=device_noise_state(rng), early_stopping=es.to_meta() if es is not None else None)
 
 
+#: What a config key meant in checkpoints written before it existed.
+_BEFORE = {"train_path": "step"}
+
+
 def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
     """Restore a checkpoint made with the same ``config`` into ``params`` and ``rng``."""
     arrays, meta = load_params(path)
@@ -56,8 +60,9 @@ def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
     if "rng_state" not in meta or "phase" not in meta or not isinstance(saved, dict):
         raise DataError(f"{path} is not a checkpoint (no training progress in it); use another output_dir")
     for key, value in config.items():
-        if saved.get(key) != value:
-            raise DataError(f"checkpoint {path} was made with {key}={saved.get(key)!r}, this run has {value!r}; "
+        was = saved.get(key, _BEFORE.get(key))
+        if was != value:
+            raise DataError(f"checkpoint {path} was made with {key}={was!r}, this run has {value!r}; "
                             "use the same options or another output_dir")
     set_params_from_arrays(params, arrays, source=str(path))
     try:
@@ -146,6 +151,8 @@ def pretrain_layers(fns, n_train_batches, n_epochs, learning_rate, progress: Pro
         res = train_epochs(step, n_train_batches, n_epochs,
                            start_epoch=start, label=f"Pre-training layer {k}: ", log=log, metrics=metrics,
                            on_epoch_end=on_epoch_end)
+        if hasattr(step, "release"):  # the block path's resident copy of this layer's input
+            step.release()
         if res.interrupted:
             return None
         seconds[k] = time.perf_counter() - t0

@@ -96,6 +96,11 @@ def _block_size(step, n, at_most=None) -> int:
     return k
 
 
+def _ceil(x, cap) -> int:
+    """``ceil(x)``, at most ``cap`` (an infinite patience never ends a block)."""
+    return cap if not x < cap else math.ceil(x)
+
+
 def _run(step, costs, first, last, k):
     """Minibatches ``first .. last - 1``: blocks of ``k`` (``k`` > 1), then single steps; yields after each call."""
     i = first
@@ -327,7 +332,7 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                     # Run up to the next event: a validation point, where patience runs out, or the epoch's end.
                     it = (epoch - 1) * n_train_batches + n_done
                     span = min(state.validation_frequency - it % state.validation_frequency,
-                               max(it, math.ceil(state.patience)) - it + 1, n_train_batches - n_done)
+                               max(it, _ceil(state.patience, it + n_train_batches)) - it + 1, n_train_batches - n_done)
                     for done in _run(train_fn, costs, n_done, n_done + span, k):
                         if stop.received:
                             break

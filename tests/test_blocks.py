@@ -254,3 +254,32 @@ def test_estimator_with_device_noise_refits_and_continues_exactly(monkeypatch):
     stepwise = DenoisingAutoencoder(n_epochs=1, **kw)
     stepwise.partial_fit(X).partial_fit(X)
     np.testing.assert_array_equal(stepwise.components_, first)  # and partial_fit continues it
+
+
+def test_saved_estimator_continues_the_device_stream(monkeypatch, tmp_path):
+    from autoencoders_tutorial.estimators import DenoisingAutoencoder
+
+    monkeypatch.setattr(blocks, "_platform", lambda mode: "gpu")
+    X = np.random.default_rng(2).random((60, 16))
+    kw = dict(n_hidden=8, batch_size=10, random_state=3, train_path="block", mode="CVM", n_epochs=1)
+    whole = DenoisingAutoencoder(**kw).partial_fit(X).partial_fit(X)
+    DenoisingAutoencoder(**kw).partial_fit(X).save(tmp_path / "da.npz")
+    resumed = DenoisingAutoencoder.load(tmp_path / "da.npz").partial_fit(X)
+    np.testing.assert_array_equal(resumed.components_, whole.components_)
+
+
+def test_checkpoints_from_before_the_block_path_resume_on_the_step_path(tmp_path):
+    from autoencoders_tutorial.layerwise import Progress, load_checkpoint, save_checkpoint
+
+    rng = pytensor.shared(np.random.default_rng(3), name="rng")
+    p = pytensor.shared(np.ones(2), name="p")
+    save_checkpoint(tmp_path / "c.npz", [p], rng, {"seed": 1}, Progress())  # no train_path in it
+    load_checkpoint(tmp_path / "c.npz", [p], rng, {"seed": 1, "train_path": "step"})
+    with pytest.raises(DataError, match="was made with train_path='step', this run has 'block/host'"):
+        load_checkpoint(tmp_path / "c.npz", [p], rng, {"seed": 1, "train_path": "block/host"})
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="JAX not installed")
+def test_jax_in_float64_is_refused_before_anything_runs():
+    with pytensor.config.change_flags(floatX="float64"), pytest.raises(TutorialError, match="JAX mode runs in float32"):
+        resolve_path("auto", mode="JAX")
