@@ -37,6 +37,8 @@ from .engine import (
     _split_noise_updates,
     compile_function,
     compile_mode,
+    draw_on_host,
+    draw_parameters,
     is_jax_mode,
     pt,
     pytensor,
@@ -352,27 +354,17 @@ def _note_updated(mode, variables):
 
 
 def _draw_shapes(pairs, batch_vars, draws, extra_inputs):
-    """Each draw's static shape for one minibatch, and a function giving its parameters on the host."""
+    """Each draw's static shape for one minibatch, and ``params(extra)``: each draw's ``[size, *parameters]``."""
     if not draws:
         return [], None
-    from pytensor.compile.mode import Mode
-
-    fn = compile_function([*batch_vars, *extra_inputs], [i for _, n in draws for i in n.inputs[1:]],
-                          givens=list(zip([v for v, _ in pairs], batch_vars)),
-                          mode=Mode(linker="py", optimizer="fast_run"), on_unused_input="ignore")
+    fn = draw_parameters(draws, [*batch_vars, *extra_inputs], list(zip([v for v, _ in pairs], batch_vars)))
     zeros = [np.zeros(v.type.shape, dtype=v.dtype) for v in batch_vars]
 
     def params(extra):
-        out, pos, per_draw = fn(*zeros, *extra), 0, []
-        for _, node in draws:
-            n = len(node.inputs) - 1
-            per_draw.append(out[pos: pos + n])
-            pos += n
-        return per_draw
+        return fn(*zeros, *extra)
 
-    first = params([np.zeros((), dtype=v.dtype) for v in extra_inputs])
     shapes = []
-    for (_, node), (size, *_) in zip(draws, first):
+    for size, *_ in params([np.zeros((), dtype=v.dtype) for v in extra_inputs]):
         if size is None:
             raise TutorialError("the block path needs noise draws with an explicit size")
         shapes.append(tuple(int(s) for s in size))
@@ -382,11 +374,8 @@ def _draw_shapes(pairs, batch_vars, draws, extra_inputs):
 def _host_draws(draws, params, k, shapes, extra):
     """``k`` minibatches of every draw from the shared numpy generator, in one draw each: the
     stream ``k`` step-path draws would take, bit for bit."""
-    out = []
-    for (rng_var, node), (_, *p), shape in zip(draws, params(extra), shapes):
-        draw = node.op.rng_fn(rng_var.get_value(borrow=True), *p, (k, *shape))
-        out.append(np.asarray(draw, dtype=node.outputs[1].dtype))
-    return out
+    return [draw_on_host(rng_var, node, (k, *shape), p)
+            for (rng_var, node), (_, *p), shape in zip(draws, params(extra), shapes)]
 
 
 # -- which path ---------------------------------------------------------------------------
@@ -395,7 +384,7 @@ PATHS = ("auto", "step", "block")
 NOISE_SOURCES = ("auto", "host", "device")
 
 #: The largest block on a CPU by default: one call per ~5,000 rows keeps Ctrl-C and progress
-#: prompt and the host noise draw small, and measured as fast as whole-epoch blocks.
+#: prompt and the host noise draw small, and measured faster than whole-epoch blocks (README).
 CPU_BLOCK = 250
 
 

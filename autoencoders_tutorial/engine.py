@@ -327,6 +327,31 @@ def _split_noise_updates(updates):
     return kept, draws
 
 
+def draw_parameters(draws, inputs, givens):
+    """A host function of ``inputs`` giving each noise draw's ``[size, *parameters]`` (Python linker)."""
+    from pytensor.compile.mode import Mode
+
+    fn = compile_function(list(inputs), [i for _, n in draws for i in n.inputs[1:]], givens=givens,
+                          mode=Mode(linker="py", optimizer="fast_run"), on_unused_input="ignore")
+
+    def per_draw(*args):
+        out, pos, result = fn(*args), 0, []
+        for _, node in draws:
+            n_args = len(node.inputs) - 1
+            result.append(out[pos: pos + n_args])
+            pos += n_args
+        return result
+
+    return per_draw
+
+
+def draw_on_host(rng_var, node, size, params):
+    """What the C back end's in-place random op does: draw from the shared generator itself,
+    advancing it (no copy of the generator per step)."""
+    draw = node.op.rng_fn(rng_var.get_value(borrow=True), *params, None if size is None else tuple(size))
+    return np.asarray(draw, dtype=node.op.dtype)
+
+
 def jax_minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=(), mode="JAX"):
     """The JAX form of :func:`autoencoders_tutorial.graph.minibatch_function`: ``f(index, *extra)``.
 
@@ -348,15 +373,9 @@ def jax_minibatch_function(pairs, outputs, batch_size, updates=None, extra_input
         f = compile_function([*placeholders, *noise_inputs, *extra_inputs], outputs, updates=kept, mode=mode,
                               givens=batch_givens + list(zip(draw_vars, noise_inputs)), on_unused_input="ignore")
     data = [d for _, d in pairs]
-    size_fn = None
-    if draws:
-        # Each draw's size and parameters (shapes of the minibatch, constants): computed on
-        # the host with the Python linker, once per input shape.
-        from pytensor.compile.mode import Mode
-
-        size_fn = compile_function([*placeholders, *extra_inputs], [i for _, n in draws for i in n.inputs[1:]],
-                                    givens=batch_givens, mode=Mode(linker="py", optimizer="fast_run"),
-                                    on_unused_input="ignore")
+    # Each draw's size and parameters (shapes of the minibatch, constants): computed on the
+    # host, once per input shape.
+    size_fn = draw_parameters(draws, [*placeholders, *extra_inputs], batch_givens) if draws else None
     size_cache = {}
     traced = set()
 
@@ -377,15 +396,7 @@ def jax_minibatch_function(pairs, outputs, batch_size, updates=None, extra_input
                 meta = size_fn(*batch, *extra)
                 if key is not None:
                     size_cache[key] = meta
-            pos = 0
-            for rng_var, node in draws:
-                n_args = len(node.inputs) - 1
-                size, *params = meta[pos: pos + n_args]
-                pos += n_args
-                # What the C back end's in-place random op does: draw from the shared
-                # generator itself, advancing it (no copy of the generator per step).
-                draw = node.op.rng_fn(rng_var.get_value(borrow=True), *params, None if size is None else tuple(size))
-                noise.append(np.asarray(draw, dtype=node.op.dtype))
+            noise = [draw_on_host(rng_var, node, size, params) for (rng_var, node), (size, *params) in zip(draws, meta)]
         if shapes in traced:
             return f(*batch, *noise, *extra)
         from .files import deferred_interrupts
