@@ -156,20 +156,19 @@ class BlockSteps:
     """One model's compiled steps on one training set: ``steps(i, *extra)`` is one SGD step
     (the step path), :meth:`block` runs ``k`` of them in one call.
 
-    ``noise`` is "host", "device" or None (no noise in the graph); ``state`` the shared
-    generator state a checkpoint saves ("device" noise), else None. ``block_size`` is the
+    ``state`` is the shared device-generator state a checkpoint saves ("device" noise), else None. ``block_size`` is the
     largest block the loops may run (None: as large as they need).
     """
 
-    def __init__(self, make_step, build, mode, noise, state, stores, block_size=None, extra=()):
-        self._make_step, self._build, self.mode, self.noise, self.state = make_step, build, mode, noise, state
+    def __init__(self, make_step, build, mode, state, stores, block_size=None, extra=()):
+        self._make_step, self._build, self.mode, self.state = make_step, build, mode, state
         self.block_size, self.extra = block_size, tuple(extra)
         self._stores = stores  # [[source shared, store shared, weak reference to the value uploaded]]
         self._fns = {}  # "step" and each block size k: compiled when first called
 
     def bind(self, *extra) -> BlockSteps:
         """The same steps with the extra inputs fixed: ``bound(i)``, ``bound.block(start, k)``."""
-        bound = BlockSteps(self._make_step, self._build, self.mode, self.noise, self.state, self._stores,
+        bound = BlockSteps(self._make_step, self._build, self.mode, self.state, self._stores,
                            self.block_size, self.extra + extra)
         bound._fns = self._fns
         return bound
@@ -326,7 +325,7 @@ def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mo
         return call
 
     if dn is None:
-        return BlockSteps(make_step, build, mode, noise, None, stores, block_size)
+        return BlockSteps(make_step, build, mode, None, stores, block_size)
 
     def make_device_step():  # the step path draws from the same counter as the blocks
         index = pt.lscalar("index")
@@ -342,7 +341,7 @@ def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mo
 
         return step
 
-    steps = BlockSteps(make_device_step, build, mode, noise, dn.state, stores, block_size)
+    steps = BlockSteps(make_device_step, build, mode, dn.state, stores, block_size)
     return steps
 
 
