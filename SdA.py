@@ -26,73 +26,30 @@ Run ``python SdA.py --help`` for the training script (the tutorial's ``test_SdA`
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
 
-from autoencoders_tutorial.blocks import resolve_path
-from autoencoders_tutorial.cli import add_noise_flags, base_parser, count, level, rate, run_cli, size
-from autoencoders_tutorial.datasets import load_dataset, predict_test_rows, shared_dataset, validate_x
-from autoencoders_tutorial.engine import (  # PyTensor, configured
-    describe_mode,
-    host_function,
-    pt,
-    pytensor,
-    resolved_backend,
+from autoencoders_tutorial.engine import pt, pytensor  # first: PyTensor, configured
+from autoencoders_tutorial import models, stacked
+from autoencoders_tutorial.checkpoints import Progress
+from autoencoders_tutorial.cli import (
+    add_noise_flags,
+    base_parser,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    run_cli,
 )
-from autoencoders_tutorial.errors import DataError, TutorialError, check_corruption, check_params_fit, check_positive
-from autoencoders_tutorial.features import features_comparison
-from autoencoders_tutorial.files import (
-    MetricsLog,
-    load_params,
-    params_to_arrays,
-    save_params,
-    set_params_from_arrays,
-)
-from autoencoders_tutorial.graph import (
-    PrecomputedRows,
-    compile_classifier,
-    minibatch_function,
-    n_batches,
-    training_function,
-)
-from autoencoders_tutorial.images import save_filters_image
-from autoencoders_tutorial.layerwise import Progress, finetune, pretrain_layers, resume_or_start, save_checkpoint
-from autoencoders_tutorial.rng import check_random_state, shared_rng, tutorial_rng
-from autoencoders_tutorial.runs import RunFolder
-from autoencoders_tutorial.training import note_score_batch
+from autoencoders_tutorial.datasets import predict_test_rows
+from autoencoders_tutorial.errors import TutorialError, check_corruption, check_params_fit, check_positive
+from autoencoders_tutorial.graph import PrecomputedRows, minibatch_function
+from autoencoders_tutorial.rng import check_random_state, shared_rng
+from autoencoders_tutorial.stacked import FINETUNE_MODES, TUTORIAL_CORRUPTION, tutorial_corruption_levels  # noqa: F401
+from autoencoders_tutorial.steps import compile_classifier, training_function
 from dA import dA
 from logistic_sgd import LogisticRegression
 from mlp import HiddenLayer
-
-FINETUNE_MODES = ("all", "top")
-TUTORIAL_CORRUPTION = (0.1, 0.2, 0.3)
-
-
-class PretrainFunction:
-    """One layer's compiled pretraining step: ``fn(index, corruption=level_k, lr=0.1) -> cost``.
-
-    (PyTensor 3 dropped inputs with default values, so the defaults live here.) With
-    precomputed codes (``codes``, a :class:`PrecomputedRows`), the first call after the
-    codes were released passes the training set through the frozen lower layers once.
-    """
-
-    def __init__(self, fn, corruption, lr=0.1, codes=None):
-        self.fn, self.corruption, self.lr, self.codes = fn, corruption, lr, codes
-
-    def __call__(self, index, corruption=None, lr=None):
-        if self.codes is not None:
-            self.codes.ensure()
-        return self.fn(index, self.corruption if corruption is None else corruption, self.lr if lr is None else lr)
-
-    def bound(self, lr):
-        """The step at this layer's corruption and ``lr`` that the training loop runs: ``step(i)``,
-        and on the block path ``step.block(start, k)`` (the codes are computed here if needed)."""
-        if self.codes is not None:
-            self.codes.ensure()
-        if hasattr(self.fn, "bind"):
-            return self.fn.bind(self.corruption, lr)
-        return lambda index: self.fn(index, self.corruption, lr)
 
 
 class SdA:
@@ -195,8 +152,6 @@ class SdA:
         self.finetune_cost = self.logLayer.negative_log_likelihood(self.y)
         self.errors = self.logLayer.errors(self.y)
         self._precomputed = []  # the PrecomputedRows of the pretraining functions: one filled at a time
-        self._codes_fns = {}
-        self._predict_fn = None
         self.saved_meta = {}  # what a loaded model's file said beside its parameters
 
     @property
@@ -212,7 +167,7 @@ class SdA:
         change. With ``precompute_codes`` the functions of layers k > 0 read the codes of
         layer k-1, computed once for the whole training set on their first call, instead
         of recomputing the lower layers for every minibatch. ``path`` (a
-        :class:`~autoencoders_tutorial.blocks.TrainPath`, None: the step path) may add blocks.
+        :class:`~autoencoders_tutorial.paths.TrainPath`, None: the step path) may add blocks.
         """
         check_positive(batch_size=batch_size)
         corruption_level = pt.scalar("corruption", dtype=pytensor.config.floatX)
@@ -221,18 +176,17 @@ class SdA:
         fns = []
         for k, da in enumerate(self.dA_layers):
             cost, updates = da.get_cost_updates(corruption_level, learning_rate)
-            extra = (corruption_level, learning_rate)
+            inputs = dict(extra_inputs=(corruption_level, learning_rate), mode=mode, path=path,
+                          names=("corruption", "lr"), defaults=(self.corruption_levels[k], 0.1))
             if k == 0 or not precompute_codes:
-                fn = training_function([(self.x, train_set_x)], cost, batch_size, updates, extra, mode, path)
-                fns.append(PretrainFunction(fn, self.corruption_levels[k]))
+                fns.append(training_function([(self.x, train_set_x)], cost, batch_size, updates, **inputs))
                 continue
             below = self.sigmoid_layers[k - 1].output
             buffer = pytensor.shared(np.zeros((0, self.hidden_layers_sizes[k - 1]), dtype=pytensor.config.floatX),
                                      name=f"codes{k - 1}")
-            fn = training_function([(below, buffer)], cost, batch_size, updates, extra, mode, path)
             codes_fn = minibatch_function([(self.x, train_set_x)], below, batch_size, mode=mode)
             codes = PrecomputedRows(codes_fn, buffer, n_rows, batch_size, group=self._precomputed)
-            fns.append(PretrainFunction(fn, self.corruption_levels[k], codes=codes))
+            fns.append(training_function([(below, buffer)], cost, batch_size, updates, ensure=codes.ensure, **inputs))
         return fns
 
     def build_finetune_functions(self, datasets, batch_size, learning_rate, params=None, mode=None, path=None):
@@ -248,54 +202,19 @@ class SdA:
         return compile_classifier(self.x, self.y, self.finetune_cost, self.errors, params, datasets, batch_size,
                                   learning_rate, mode, path)
 
-    def pretrain(self, train_set_x, batch_size, epochs, learning_rate, progress, *, checkpoint=lambda p: None,
-                 precompute_codes=True, mode=None, path=None, log=print, metrics=None):
-        """Greedy layer-wise pretraining on ``train_set_x`` from ``progress`` (see :func:`pretrain_layers`).
+    # -- training and files: delegated to the package ------------------------------------------
 
-        Compiles :meth:`pretraining_functions`, trains ``epochs`` per layer at ``learning_rate``,
-        and frees the precomputed codes. Returns ``{layer: seconds}``, or None when Ctrl-C
-        stopped it.
-        """
-        t0 = time.perf_counter()
-        fns = self.pretraining_functions(train_set_x, batch_size, precompute_codes=precompute_codes, mode=mode,
-                                         path=path)
-        log(f"... pre-training the model (functions compiled in {time.perf_counter() - t0:.1f}s)")
-        try:
-            return pretrain_layers(fns, n_batches(train_set_x, batch_size), epochs, learning_rate, progress,
-                                   checkpoint=checkpoint, log=log, metrics=metrics)
-        finally:
-            for codes in self._precomputed:  # free the precomputed codes
-                codes.release()
+    def pretrain(self, train_set_x, batch_size, epochs, learning_rate, progress=None, **options):
+        """Greedy layer-wise pretraining (:func:`autoencoders_tutorial.stacked.pretrain`)."""
+        return stacked.pretrain(self, train_set_x, batch_size, epochs, learning_rate, progress or Progress(), **options)
 
-    def fine_tune(self, datasets, batch_size, learning_rate, progress, *, layers="all", n_epochs=1000,
-                  patience_epochs=10, checkpoint=lambda p: None, mode=None, path=None, log=print, metrics=None):
-        """Supervised fine-tuning with the tutorial's early stopping, from ``progress`` (see :func:`finetune`).
-
-        ``datasets`` is ``[(train x, y), (valid x, y)]``, optionally with ``(test x, y)``
-        last (then the test error of each new best model is computed); ``layers`` "all"
-        trains the whole network, "top" the logistic layer only (``--finetune``). Patience is
-        ``patience_epochs`` epochs. Returns the :class:`EarlyStoppingResult`.
-        """
-        trainable = self.params if layers == "all" else self.logLayer.params
-        n_ft = n_batches(datasets[0][0], batch_size)
-        t0 = time.perf_counter()
-        train_fn, valid_score, *test_score = self.build_finetune_functions(datasets, batch_size, learning_rate,
-                                                                          params=trainable, mode=mode, path=path)
-        log(f"... fine-tuning {'the whole network' if layers == 'all' else 'the top layer only'} on "
-            f"{n_ft * batch_size} labelled rows (functions compiled in {time.perf_counter() - t0:.1f}s)")
-        note_score_batch(batch_size, datasets, log)
-        test = (lambda: float(np.mean(test_score[0]()))) if test_score else (lambda: float("nan"))
-        return finetune(train_fn, n_ft, lambda: float(np.mean(valid_score())), test, trainable, progress,
-                        checkpoint=checkpoint, n_epochs=n_epochs, patience=patience_epochs * n_ft, log=log,
-                        metrics=metrics)
+    def fine_tune(self, datasets, batch_size, learning_rate, progress=None, **options):
+        """Fine-tuning with early stopping (:func:`autoencoders_tutorial.stacked.fine_tune`)."""
+        return stacked.fine_tune(self, datasets, batch_size, learning_rate, progress or Progress("finetune"), **options)
 
     def save(self, path, **meta):
         """Write every parameter and the architecture to ``path`` (``.npz``, atomically, no pickle)."""
-        config = dict(meta.pop("config", {}), n_ins=self.n_ins, hidden_layers_sizes=list(self.hidden_layers_sizes),
-                      n_outs=self.n_outs, corruption_levels=list(self.corruption_levels),
-                      corruption_type=self.corruption_type, sparsity_target=self.sparsity_target,
-                      sparsity_weight=self.sparsity_weight)
-        return save_params(path, params_to_arrays(self.all_params), config=config, model="SdA", **meta)
+        return models.save_SdA(self, path, **meta)
 
     @classmethod
     def load(cls, path):
@@ -307,104 +226,18 @@ class SdA:
         >>> SdA.load(path).hidden_layers_sizes
         (8, 4)
         """
-        arrays, meta = load_params(path)
-        config = meta.get("config") or {}
-        try:
-            sda = cls(0, n_ins=config["n_ins"], hidden_layers_sizes=config["hidden_layers_sizes"],
-                      n_outs=config["n_outs"], corruption_levels=config["corruption_levels"],
-                      corruption_type=config.get("corruption_type", "masking"),
-                      sparsity_target=config.get("sparsity_target", 0.05),
-                      sparsity_weight=config.get("sparsity_weight", 0.0))
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, TutorialError):
-                raise
-            raise DataError(f"{path} is not a saved SdA (no valid architecture in it: {exc})") from None
-        set_params_from_arrays(sda.all_params, arrays, source=str(path))
-        sda.saved_meta = meta
-        return sda
+        return models.load_SdA(cls, path)
 
     def predict(self, X):
         """Predicted classes of numeric rows ``X`` (values in [0, 1])."""
-        if self._predict_fn is None:
-            self._predict_fn = host_function([self.x], self.logLayer.y_pred)
-        X = validate_x(X, "input", unit_interval=True, n_features=self.n_ins).astype(self.x.dtype, copy=False)
-        return self._predict_fn(X)
+        return models.predict(self, X)
 
-    def get_codes(self, X, layer=-1, chunk=1000):
+    def get_codes(self, X, layer=-1):
         """Codes of hidden layer ``layer`` (default the top) for numeric rows ``X``."""
-        X = validate_x(X, "input", unit_interval=True, n_features=self.n_ins)
-        layer = range(self.n_layers)[layer]
-        fn = self._codes_fns.get(layer)
-        if fn is None:
-            fn = self._codes_fns[layer] = host_function([self.x], self.sigmoid_layers[layer].output)
-        X = X.astype(self.x.dtype, copy=False)
-        return np.concatenate([fn(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)] or
-                              [np.zeros((0, self.hidden_layers_sizes[layer]), dtype=self.x.dtype)])
+        return models.get_codes(self, X, layer)
 
 
 # -- the training run -------------------------------------------------------------------
-
-
-def _check_options(finetune_lr, pretraining_epochs, pretrain_lr, training_epochs, batch_size, finetune, n_labels):
-    check_positive(finetune_lr=finetune_lr, training_epochs=training_epochs, batch_size=batch_size)
-    if pretraining_epochs < 0:
-        raise TutorialError(f"pretraining_epochs must be >= 0, got {pretraining_epochs}")
-    if pretraining_epochs > 0:
-        check_positive(pretrain_lr=pretrain_lr)
-    if finetune not in FINETUNE_MODES:
-        raise TutorialError(f"finetune must be one of {FINETUNE_MODES}, got {finetune!r}")
-    if n_labels is not None and n_labels < batch_size:
-        raise TutorialError(f"n_labels must be at least the batch size {batch_size}, got {n_labels}")
-
-
-def tutorial_corruption_levels(n_layers):
-    """The tutorial's levels (0.1, 0.2, 0.3) for ``n_layers`` layers: cut, or extended with the last."""
-    return tuple((TUTORIAL_CORRUPTION + (TUTORIAL_CORRUPTION[-1],) * n_layers)[:n_layers])
-
-
-def _pretrain_phase(sda, ds, train_x, progress, checkpoint, *, epochs, lr, batch_size, precompute_codes, mode, path,
-                    features, n_labels, folder, metrics, log):
-    """Greedy layer-wise pretraining from ``progress``; then the filter image and the features table.
-
-    Returns the phase's results, or None when Ctrl-C stopped it.
-    """
-    seconds = sda.pretrain(train_x, batch_size, epochs, lr, progress, checkpoint=checkpoint,
-                           precompute_codes=precompute_codes, mode=mode, path=path, log=log, metrics=metrics)
-    if seconds is None:
-        return None
-    results = {f"pretrain_layer{k}_seconds": s for k, s in seconds.items()}
-    results["pretrain_seconds"] = sum(seconds.values())
-    log(f"The pretraining code for file SdA.py ran for {results['pretrain_seconds'] / 60:.2f}m")
-    if ds.image_shape is not None:
-        image = folder.path / "filters_layer0.png"
-        folder.save(image, "the first layer's filters", lambda: save_filters_image(
-            sda.sigmoid_layers[0].W.get_value(), ds.image_shape, image), keep_previous=False)
-        log(f"wrote {image}")
-    if features:
-        log("features from the pretrained network, scikit-learn logistic regression on each:")
-        results["features"] = features_comparison(sda, ds, n_labels=n_labels, log=log)
-        metrics.write(phase="features", **{k.replace(" ", "_"): v for k, v in results["features"].items()})
-    return results
-
-
-def _finetune_phase(sda, ds, train_xy, progress, checkpoint, *, finetune_mode, n_labels, batch_size, lr, epochs,
-                    mode, path, metrics, log):
-    """Supervised fine-tuning (all layers or the top only, on all or the first ``n_labels`` rows)."""
-    if n_labels is None:
-        datasets = [train_xy]
-    else:
-        datasets = [shared_dataset((ds.train[0][:n_labels], ds.train[1][:n_labels]), name="labelled")]
-    datasets += [shared_dataset(ds.valid, name="valid"), shared_dataset(ds.test, name="test")]
-    res = sda.fine_tune(datasets, batch_size, lr, progress, layers=finetune_mode, n_epochs=epochs, patience_epochs=10,
-                        checkpoint=checkpoint, mode=mode, path=path, log=log, metrics=metrics)
-    results = dict(best_validation_error=res.best_validation_loss, test_error=res.test_score,
-                   finetune_epochs=res.epochs, finetune_seconds=res.seconds,
-                   finetune_epoch_seconds=float(np.mean(res.epoch_seconds)) if res.epoch_seconds else None)
-    if not res.interrupted:
-        log(f"Optimization complete with best validation score of {res.best_validation_loss * 100:f} %, "
-            f"on iteration {res.state.best_iter + 1}, with test performance {res.test_score * 100:f} %")
-        log(f"The training code for file SdA.py ran for {res.seconds / 60:.2f}m ({res.epochs} epochs)")
-    return results, res.interrupted
 
 
 def run_SdA(
@@ -444,82 +277,11 @@ def run_SdA(
     takes the tutorial's levels for as many layers as there are. Without ``resume`` a run
     starts fresh, keeping an earlier checkpoint as ``checkpoint.previous.npz``; resuming a
     finished run rewrites nothing. ``train_path``, ``noise_source`` and ``block_size`` pick the
-    step or block path (:func:`~autoencoders_tutorial.blocks.resolve_path`); the path is part
+    step or block path (:func:`~autoencoders_tutorial.paths.resolve_path`); the path is part
     of the checkpoint, and a resume on another is refused. Returns a dict of results.
     """
-    _check_options(finetune_lr, pretraining_epochs, pretrain_lr, training_epochs, batch_size, finetune, n_labels)
-    if corruption_levels is None:
-        corruption_levels = tutorial_corruption_levels(len(hidden_layers_sizes))
-        if len(hidden_layers_sizes) != len(TUTORIAL_CORRUPTION):
-            log(f"corruption levels {list(corruption_levels)}: the tutorial's, cut or extended to "
-                f"{len(hidden_layers_sizes)} layers (set them with corruption_levels, --corruption)")
-    with RunFolder(output_dir) as folder, pytensor.config.change_flags(floatX=precision):
-        out = folder.path
-        ckpt = out / "checkpoint.npz"
-        resume_hint = f"run again with resume=True (--resume) to continue from {ckpt}"
-        ds = load_dataset(dataset, data_root=data_dir, log=log)
-        validate_x(ds.train[0], what=f"{ds.name} train", unit_interval=True)
-        if n_labels is not None and n_labels > ds.train[0].shape[0]:
-            raise TutorialError(f"n_labels {n_labels} is more than the {ds.train[0].shape[0]} training rows")
-        path = resolve_path(train_path, noise_source, block_size, mode)
-        sda = SdA(numpy_rng=tutorial_rng(seed), n_ins=ds.n_features, hidden_layers_sizes=hidden_layers_sizes,
-                  n_outs=ds.n_classes, corruption_levels=corruption_levels, corruption_type=corruption_type,
-                  sparsity_target=sparsity_target, sparsity_weight=sparsity_weight)
-        config = dict(dataset=ds.name, data_sha256=ds.fingerprint()[:16], n_ins=ds.n_features, hidden_layers_sizes=list(sda.hidden_layers_sizes),
-                      n_outs=ds.n_classes, corruption_levels=list(sda.corruption_levels), batch_size=batch_size,
-                      corruption_type=corruption_type, sparsity_target=sda.sparsity_target,
-                      sparsity_weight=sda.sparsity_weight,
-                      pretraining_epochs=pretraining_epochs, pretrain_lr=pretrain_lr, finetune_lr=finetune_lr,
-                      finetune=finetune, n_labels=n_labels, seed=seed, precision=precision,
-                      backend=resolved_backend(mode), train_path=path.name)
-        progress = resume_or_start(ckpt, sda.all_params, sda.theano_rng, config, resume,
-                                   Progress("pretrain" if pretraining_epochs > 0 else "finetune"), log)
-        if ckpt.exists():
-            folder.resume_hint = resume_hint
-        if progress.phase == "done":
-            es = progress.early_stopping
-            log(f"the run in {out} is complete (best validation error {es.best_validation_loss * 100:f} %, test "
-                f"error {es.test_score * 100:f} %); nothing to do. Start over with resume=False (--fresh)")
-            return {"complete": True, "best_validation_error": es.best_validation_loss, "test_error": es.test_score,
-                    "model": sda}
-        if features and progress.phase != "pretrain":
-            log("note: --features runs right after pretraining, which this run does not do (resumed past it, "
-                "or --pretrain-epochs 0); skipped")
-
-        def checkpoint(p):
-            folder.save(ckpt, f"the checkpoint: {p.describe()}",
-                        lambda **kw: save_checkpoint(ckpt, sda.all_params, sda.theano_rng, config, p, **kw))
-            folder.resume_hint = resume_hint
-
-        metrics = MetricsLog(out / "metrics.jsonl")
-        train_x, train_y = shared_dataset(ds.train, name="train")
-        log(f"dataset {ds.name}: {ds.train[0].shape[0]} training rows; hidden layers {list(sda.hidden_layers_sizes)}; "
-            f"minibatch {batch_size}; engine {describe_mode(mode)}, {precision}; {path.describe()}")
-        if path.note:
-            log(path.note)
-        results = {}
-        if progress.phase == "pretrain":
-            pre = _pretrain_phase(sda, ds, train_x, progress, checkpoint, epochs=pretraining_epochs, lr=pretrain_lr,
-                                  batch_size=batch_size, precompute_codes=precompute_codes, mode=mode,
-                                  path=path, features=features, n_labels=n_labels, folder=folder, metrics=metrics, log=log)
-            if pre is None:
-                folder.stop(results)
-            results.update(pre)
-        interrupted = False
-        if progress.phase == "finetune":
-            ft, interrupted = _finetune_phase(sda, ds, (train_x, train_y), progress, checkpoint,
-                                              finetune_mode=finetune, n_labels=n_labels, batch_size=batch_size,
-                                              lr=finetune_lr, epochs=training_epochs, mode=mode, path=path,
-                                              metrics=metrics, log=log)
-            results.update(ft)
-        model = out / "SdA_model.npz"
-        folder.save(model, "the network with the best fine-tuning parameters so far" if interrupted else "the trained network",
-                    lambda **kw: sda.save(model, config=config, **kw, **({"interrupted": True} if interrupted else {})))
-        if interrupted:
-            folder.stop(dict(results, model=sda))
-        log(f"wrote {model}, {ckpt} and {metrics.path} (run {metrics.run})")
-    results["model"] = sda
-    return results
+    options = {k: v for k, v in locals().items()}
+    return stacked.run_stacked(SdA, **options)
 
 
 def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001, training_epochs=1000, dataset=None,
@@ -561,17 +323,17 @@ def main(argv=None) -> int:
                     epochs=1000, learning_rate=0.1, batch_size=1, seed=89677, output_dir="SdA_out",
                     epochs_kw="training_epochs", learning_rate_kw="finetune_lr",
                     epochs_help="fine-tuning epochs at most (early stopping)")
-    p.add_argument("--pretrain-epochs", dest="pretraining_epochs", type=count, default=15,
+    p.add_argument("--pretrain-epochs", dest="pretraining_epochs", type=nonnegative_int, default=15,
                    help="pretraining epochs per layer (default %(default)s)")
-    p.add_argument("--pretrain-lr", type=rate, default=0.001, help="pretraining learning rate (default %(default)s)")
-    p.add_argument("--hidden", dest="hidden_layers_sizes", type=size, nargs="+", default=[1000, 1000, 1000],
+    p.add_argument("--pretrain-lr", type=positive_float, default=0.001, help="pretraining learning rate (default %(default)s)")
+    p.add_argument("--hidden", dest="hidden_layers_sizes", type=positive_int, nargs="+", default=[1000, 1000, 1000],
                    help="hidden layer sizes (default 1000 1000 1000)")
-    p.add_argument("--corruption", dest="corruption_levels", type=level, nargs="+", default=None,
+    p.add_argument("--corruption", dest="corruption_levels", type=nonnegative_float, nargs="+", default=None,
                    help="corruption level of each layer (default 0.1 0.2 0.3, the last repeated for more layers)")
     add_noise_flags(p)
     p.add_argument("--finetune", choices=FINETUNE_MODES, default="all",
                    help="fine-tune the whole network (default) or only the top classifier")
-    p.add_argument("--n-labels", type=size, default=None,
+    p.add_argument("--n-labels", type=positive_int, default=None,
                    help="fine-tune on only the first N labelled training rows (pretraining uses all)")
     p.add_argument("--recompute-codes", dest="precompute_codes", action="store_false",
                    help="recompute lower layers for every minibatch instead of precomputing their codes once")

@@ -39,32 +39,19 @@ import time
 
 import numpy as np
 
-from autoencoders_tutorial.blocks import resolve_path
-from autoencoders_tutorial.cli import add_noise_flags, base_parser, level, run_cli, size
-from autoencoders_tutorial.datasets import load_dataset, shared_dataset, validate_x
-from autoencoders_tutorial.engine import describe_mode, pt, pytensor  # PyTensor, configured
-from autoencoders_tutorial.errors import (
-    DataError,
-    TutorialError,
-    check_corruption,
-    check_params_fit,
-    check_positive,
-    check_sparsity,
-)
-from autoencoders_tutorial.files import (
-    MetricsLog,
-    load_params,
-    save_params,
-    set_params_from_arrays,
-)
-from autoencoders_tutorial.graph import n_batches, sgd_updates, training_function
+from autoencoders_tutorial.engine import pt, pytensor  # first: PyTensor, configured
+from autoencoders_tutorial import models
+from autoencoders_tutorial.cli import add_noise_flags, base_parser, nonnegative_float, positive_int, run_cli
+from autoencoders_tutorial.datasets import shared_dataset
+from autoencoders_tutorial.errors import check_corruption, check_positive, check_sparsity
+from autoencoders_tutorial.graph import n_batches, sgd_updates
 from autoencoders_tutorial.images import save_filters_image, save_rows_image
+from autoencoders_tutorial.models import DECODERS, LOSSES, check_dA_options
 from autoencoders_tutorial.rng import check_random_state, shared_param, shared_rng, tutorial_rng
-from autoencoders_tutorial.runs import RunFolder
+from autoencoders_tutorial.runs import Run
+from autoencoders_tutorial.steps import training_function
 from autoencoders_tutorial.training import train_epochs
 
-LOSSES = ("cross_entropy", "squared_error")
-DECODERS = ("sigmoid", "linear")
 
 
 class dA:
@@ -138,20 +125,8 @@ class dA:
         sparsity_target=0.05,
         sparsity_weight=0.0,
     ):
-        check_positive(n_visible=n_visible, n_hidden=n_hidden)
-        check_corruption(0.0, kind=corruption_type)
-        check_sparsity(sparsity_target, sparsity_weight)
-        if W is None:
-            check_params_fit([(n_visible, n_hidden)] * (1 if tied_weights else 2), np.dtype(pytensor.config.floatX).itemsize,
-                             f"a dA of {n_visible} x {n_hidden}")
-        if loss not in LOSSES:
-            raise TutorialError(f"loss must be one of {LOSSES}, got {loss!r}")
-        if decoder not in DECODERS:
-            raise TutorialError(f"decoder must be one of {DECODERS}, got {decoder!r}")
-        if decoder == "linear" and loss == "cross_entropy":
-            raise TutorialError("a linear decoder needs loss='squared_error' (cross-entropy needs outputs in (0, 1))")
-        if tied_weights and W_prime is not None:
-            raise TutorialError("W_prime is only used with tied_weights=False")
+        check_dA_options(n_visible, n_hidden, W is None, tied_weights, W_prime, loss, decoder, corruption_type,
+                         sparsity_target, sparsity_weight)
         numpy_rng = check_random_state(numpy_rng)
         self.n_visible = int(n_visible)
         self.n_hidden = int(n_hidden)
@@ -185,7 +160,7 @@ class dA:
 
     def check_input(self, X, what="input"):
         """Validate a numeric batch for this model (width, finite, [0, 1] for cross-entropy)."""
-        return validate_x(X, what, unit_interval=self.loss == "cross_entropy", n_features=self.n_visible)
+        return models.check_input(self, X, what)
 
     # -- graph builders --------------------------------------------------------------
 
@@ -222,55 +197,6 @@ class dA:
     def noise_updates(self):
         """``[(theano_rng, next state)]`` for the last corrupted input built, or ``[]``."""
         return [] if self._rng_update is None else [(self.theano_rng, self._rng_update)]
-
-    def save(self, path, **meta):
-        """Write the parameters (``W``, ``b``, ``b_prime``, and ``W_prime`` when untied) and the
-        options to ``path`` (``.npz``, atomically, no pickle); ``meta`` is stored beside them."""
-        arrays = {p.name.split(".", 1)[1]: np.asarray(p.get_value()) for p in self.params}
-        return save_params(path, arrays, **meta, model="dA", n_hidden=self.n_hidden, loss=self.loss,
-                           decoder=self.decoder, tied_weights=self.tied_weights, corruption_type=self.corruption_type,
-                           sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight)
-
-    @classmethod
-    def load(cls, path, input=None, theano_rng=None):
-        """A dA with the parameters saved in ``path`` (by ``python dA.py`` or :meth:`save`).
-
-        >>> import tempfile, pathlib
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "da.npz"
-        >>> _ = dA(0, n_visible=6, n_hidden=2).save(path)
-        >>> dA.load(path).W.get_value().shape
-        (6, 2)
-        """
-        arrays, meta = load_params(path)
-        if "W" not in arrays or arrays["W"].ndim != 2:
-            raise DataError(f"{path} is not a saved dA (no 2-D W in it)")
-        n_visible, n_hidden = arrays["W"].shape
-        tied = bool(meta.get("tied_weights", "W_prime" not in arrays))
-        da = cls(0, theano_rng=theano_rng, input=input, n_visible=n_visible, n_hidden=n_hidden, tied_weights=tied,
-                 loss=meta.get("loss", "cross_entropy"), decoder=meta.get("decoder", "sigmoid"),
-                 corruption_type=meta.get("corruption_type", "masking"),
-                 sparsity_target=meta.get("sparsity_target", 0.05), sparsity_weight=meta.get("sparsity_weight", 0.0))
-        set_params_from_arrays(da.params, {f"dA.{k}": v for k, v in arrays.items()}, source=str(path))
-        return da
-
-    def reconstruction_rows(self, X, corruption_level):
-        """``(X, corrupted X, reconstruction of the corrupted X)`` for numeric rows ``X``: the
-        three rows of the reconstruction sheet. The noise is drawn from a copy of the
-        generator, so training's noise stream does not move."""
-        from autoencoders_tutorial.engine import host_function
-
-        X = np.asarray(X, dtype=self.x.dtype)
-        x = pt.matrix("x", dtype=self.x.dtype)
-        rng = pytensor.shared(self.theano_rng.get_value(borrow=False), name="sheet.rng")  # a copy
-        saved = self.theano_rng, self._rng_update
-        self.theano_rng = rng
-        try:
-            tilde = self.get_corrupted_input(x, corruption_level)
-        finally:
-            self.theano_rng, self._rng_update = saved
-        z = self.get_reconstructed_input(self.get_hidden_values(tilde))
-        tilde_x, rec = host_function([x], [tilde, z])(X)
-        return X, tilde_x, rec
 
     def get_hidden_values(self, input):
         """Code ``y = sigmoid(input W + b)``; ``input`` symbolic, shape (batch, n_visible)."""
@@ -320,6 +246,29 @@ class dA:
         return cost, updates
 
 
+    # -- files and numbers: delegated to the package ----------------------------------------
+
+    def save(self, path, **meta):
+        """Write the parameters and options to ``path`` (``.npz``, atomically, no pickle), ``meta`` beside them."""
+        return models.save_dA(self, path, **meta)
+
+    @classmethod
+    def load(cls, path, input=None, theano_rng=None):
+        """A dA with the parameters saved in ``path`` (by ``python dA.py`` or :meth:`save`).
+
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "da.npz"
+        >>> _ = dA(0, n_visible=6, n_hidden=2).save(path)
+        >>> dA.load(path).W.get_value().shape
+        (6, 2)
+        """
+        return models.load_dA(cls, path, input, theano_rng)
+
+    def reconstruction_rows(self, X, corruption_level):
+        """``(X, corrupted X, reconstruction)`` for numeric rows ``X``, without moving training's noise stream."""
+        return models.reconstruction_rows(self, X, corruption_level)
+
+
 # -- the training run -----------------------------------------------------------------
 
 
@@ -353,7 +302,7 @@ def run_dA(
     ``metrics.jsonl`` in ``output_dir``. ``learning_rate`` None is the tutorial's 0.1, or
     0.01 with a linear decoder (whose squared error is not bounded by a sigmoid: at 0.1 it
     collapses to a constant reconstruction). ``train_path``, ``noise_source`` and
-    ``block_size`` pick the step or block path (:func:`~autoencoders_tutorial.blocks.resolve_path`).
+    ``block_size`` pick the step or block path (:func:`~autoencoders_tutorial.paths.resolve_path`).
     Returns ``{level: list of epoch mean costs}``.
     """
     if learning_rate is None:
@@ -365,18 +314,12 @@ def run_dA(
     for c in corruption_levels:
         check_corruption(c, "corruption_levels entries", corruption_type)
     check_sparsity(sparsity_target, sparsity_weight)
-    with RunFolder(output_dir) as folder, pytensor.config.change_flags(floatX=precision):
-        out = folder.path
-        ds = load_dataset(dataset, data_root=data_dir, log=log)
-        validate_x(ds.train[0], what=f"{ds.name} train", unit_interval=loss == "cross_entropy")
+    with Run(output_dir, dataset, data_dir=data_dir, precision=precision, mode=mode, train_path=train_path,
+             noise_source=noise_source, block_size=block_size, unit_interval=loss == "cross_entropy", log=log) as run:
+        ds = run.ds
         train_x, _ = shared_dataset(ds.train, name="train")
         n_train_batches = n_batches(train_x, batch_size)
-        metrics = MetricsLog(out / "metrics.jsonl")
-        path = resolve_path(train_path, noise_source, block_size, mode)
-        log(f"dataset {ds.name}: {ds.train[0].shape[0]} training rows of {ds.n_features} features; "
-            f"engine {describe_mode(mode)}, {precision}; {path.describe()}")
-        if path.note:
-            log(path.note)
+        run.announce(f"dataset {ds.name}: {ds.train[0].shape[0]} training rows of {ds.n_features} features")
         history = {}
         for level in corruption_levels:
             pct = int(round(level * 100))
@@ -388,38 +331,35 @@ def run_dA(
                     corruption_type=corruption_type, sparsity_target=sparsity_target, sparsity_weight=sparsity_weight)
             cost, updates = da.get_cost_updates(corruption_level=level, learning_rate=learning_rate)
             t0 = time.perf_counter()
-            train_da = training_function([(x, train_x)], cost, batch_size, updates, mode=mode, path=path)
+            train_da = training_function([(x, train_x)], cost, batch_size, updates, mode=mode, path=run.path)
             log(f"corruption {pct}%: compiled in {time.perf_counter() - t0:.1f}s")
             t0 = time.perf_counter()
-            res = train_epochs(train_da, n_train_batches, training_epochs, label=f"[{pct}%] ",
-                               log=log, metrics=metrics, stall_hint="a lower learning_rate, --learning-rate (or the sigmoid decoder)")
+            res = train_epochs(train_da, n_train_batches, training_epochs, label=f"[{pct}%] ", log=log,
+                               metrics=run.metrics,
+                               stall_hint="a lower learning_rate, --learning-rate (or the sigmoid decoder)")
             minutes = (time.perf_counter() - t0) / 60
             log(f"The {pct}% corruption code for file dA.py ran for {minutes:.2f}m")
             history[level] = res.costs
-            model_path = out / f"dA_corruption_{pct}.npz"
             done = f"{len(res.costs)} epochs" + (" and part of the next, interrupted" if res.interrupted else "")
-            folder.save(model_path, f"the dA at corruption {pct}% after {done}",
-                        lambda **kw: da.save(model_path, **kw, corruption_level=level, epochs_done=len(res.costs),
-                                             interrupted=res.interrupted, dataset=ds.name, precision=precision))
-            log(f"wrote {model_path}")
+            model = run.save(f"dA_corruption_{pct}.npz", f"the dA at corruption {pct}% after {done}", da.save,
+                             corruption_level=level, epochs_done=len(res.costs), interrupted=res.interrupted,
+                             dataset=ds.name, precision=precision)
+            log(f"wrote {model}")
             if ds.image_shape is not None:
-                image = folder.save(out / f"filters_corruption_{pct}.png", "its filters",
-                                    lambda: save_filters_image(da.W.get_value(borrow=True), ds.image_shape,
-                                                               out / f"filters_corruption_{pct}.png"),
-                                    keep_previous=False)
+                image = run.save_picture(f"filters_corruption_{pct}.png", "its filters", save_filters_image,
+                                         da.W.get_value(borrow=True), ds.image_shape)
                 log(f"wrote {image}")
-                sheet = out / f"reconstructions_corruption_{pct}.png"
-                folder.save(sheet, "clean inputs, their corrupted versions and reconstructions",
-                            lambda: save_rows_image(da.reconstruction_rows(ds.test[0][:10], level), ds.image_shape,
-                                                    sheet), keep_previous=False)
+                sheet = run.save_picture(f"reconstructions_corruption_{pct}.png",
+                                         "clean inputs, their corrupted versions and reconstructions", save_rows_image,
+                                         da.reconstruction_rows(ds.test[0][:10], level), ds.image_shape)
                 log(f"wrote {sheet}")
             else:
                 log("inputs are not square images; filter image skipped")
-            metrics.write(phase=f"dA{pct}", final_cost=res.costs[-1] if res.costs else None,
-                          minutes=round(minutes, 4), interrupted=res.interrupted)
+            run.metrics.write(phase=f"dA{pct}", final_cost=res.costs[-1] if res.costs else None,
+                              minutes=round(minutes, 4), interrupted=res.interrupted)
             if res.interrupted:
-                folder.stop(history)
-        log(f"wrote {metrics.path} (run {metrics.run})")
+                run.stop(history)
+        log(f"wrote {run.metrics.path} (run {run.metrics.run})")
     return history
 
 
@@ -436,8 +376,8 @@ def main(argv=None) -> int:
     p = base_parser(__doc__, "example:\n  python dA.py --dataset fashion-mnist --epochs 15", epochs=15,
                     learning_rate=None, batch_size=20, seed=123, output_dir="dA_plots", epochs_kw="training_epochs",
                     learning_rate_default="0.1, or 0.01 with --decoder linear")
-    p.add_argument("--hidden", dest="n_hidden", type=size, default=500, help="hidden units (default %(default)s)")
-    p.add_argument("--corruption", dest="corruption_levels", type=level, nargs="+", default=[0.0, 0.3],
+    p.add_argument("--hidden", dest="n_hidden", type=positive_int, default=500, help="hidden units (default %(default)s)")
+    p.add_argument("--corruption", dest="corruption_levels", type=nonnegative_float, nargs="+", default=[0.0, 0.3],
                    help="corruption levels: fractions in [0, 1) for masking, see --corruption-type (default 0.0 0.3)")
     p.add_argument("--untied", dest="tied_weights", action="store_false", help="give the decoder its own weights W'")
     p.add_argument("--loss", choices=LOSSES, default="cross_entropy", help="reconstruction loss")

@@ -26,7 +26,7 @@ from autoencoders_tutorial.engine import host_function, pt, pytensor  # PyTensor
 from autoencoders_tutorial.errors import DataError, check_positive
 from autoencoders_tutorial.files import load_params, set_params_from_arrays
 from autoencoders_tutorial.rng import shared_param
-from autoencoders_tutorial.training import train_classifier
+from autoencoders_tutorial.supervised import train_classifier
 
 
 class LogisticRegression:

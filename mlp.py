@@ -20,11 +20,11 @@ import sys
 
 import numpy as np
 
-from autoencoders_tutorial.cli import base_parser, run_cli, size, weight
+from autoencoders_tutorial.cli import base_parser, nonnegative_float, positive_int, run_cli
 from autoencoders_tutorial.engine import pt, pytensor  # PyTensor, configured
 from autoencoders_tutorial.errors import TutorialError, check_params_fit, check_positive
 from autoencoders_tutorial.rng import check_random_state, shared_param
-from autoencoders_tutorial.training import train_classifier
+from autoencoders_tutorial.supervised import train_classifier
 from logistic_sgd import LogisticRegression
 
 
@@ -153,9 +153,9 @@ test_mlp.__test__ = False  # a demo, not a pytest test
 def main(argv=None) -> int:
     p = base_parser(__doc__, "example:\n  python mlp.py --dataset fashion-mnist --epochs 100", epochs=1000,
                     learning_rate=0.01, batch_size=20, seed=1234, output_dir="mlp_out", patience=10000)
-    p.add_argument("--hidden", dest="n_hidden", type=size, default=500, help="hidden units (default %(default)s)")
-    p.add_argument("--l1", dest="L1_reg", type=weight, default=0.0, help="L1 penalty weight (default %(default)s)")
-    p.add_argument("--l2", dest="L2_reg", type=weight, default=0.0001, help="L2 penalty weight (default %(default)s)")
+    p.add_argument("--hidden", dest="n_hidden", type=positive_int, default=500, help="hidden units (default %(default)s)")
+    p.add_argument("--l1", dest="L1_reg", type=nonnegative_float, default=0.0, help="L1 penalty weight (default %(default)s)")
+    p.add_argument("--l2", dest="L2_reg", type=nonnegative_float, default=0.0001, help="L2 penalty weight (default %(default)s)")
     return run_cli(p, argv, run_mlp)
 
 

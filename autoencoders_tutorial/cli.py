@@ -10,10 +10,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .blocks import CPU_BLOCK, NOISE_SOURCES, PATHS
 from .datasets import data_dir
 from .engine import ENGINE, MODES
 from .errors import CORRUPTIONS, TutorialError
+from .paths import CPU_BLOCK, NOISE_SOURCES, PATHS
 from .runs import RunInterrupted
 
 # -- the one range check of every number on the command line --------------------------------
@@ -43,19 +43,17 @@ def _number(kind, lo=None, hi=None, lo_open=False, hi_open=False):
 
 
 #: Sizes and counts (epochs, batch size, hidden units, patience, labels): integers >= 1.
-size = _number(int, 1)
+positive_int = _number(int, 1)
 #: Counts that may be zero (pretraining epochs).
-count = _number(int, 0)
+nonnegative_int = _number(int, 0)
 #: Learning rates: finite numbers > 0.
-rate = _number(float, 0, lo_open=True)
-#: Penalty weights: finite numbers >= 0.
-weight = _number(float, 0)
-#: Corruption levels: finite numbers >= 0 (the range of each kind of noise is checked by the run).
-level = _number(float, 0)
+positive_float = _number(float, 0, lo_open=True)
+#: Penalty weights and corruption levels (whose range per kind of noise the run checks): finite numbers >= 0.
+nonnegative_float = _number(float, 0)
 #: Fractions strictly between 0 and 1 (a sparsity target).
-fraction = _number(float, 0, 1, lo_open=True, hi_open=True)
+open_unit_float = _number(float, 0, 1, lo_open=True, hi_open=True)
 #: Seeds: what numpy's RandomState takes.
-seed_value = _number(int, 0, MAX_SEED)
+seed_int = _number(int, 0, MAX_SEED)
 
 
 def base_parser(module_doc: str, epilog: str, *, epochs, learning_rate, batch_size, seed, output_dir, patience=None,
@@ -86,13 +84,13 @@ def base_parser(module_doc: str, epilog: str, *, epochs, learning_rate, batch_si
     except TutorialError as exc:  # a bad AUTOENCODERS_DATA: said when a run needs the data folder
         default_data = f"unknown: {exc}"
     p.add_argument("--data-dir", default=None, help=f"where datasets are found and cached (default {default_data})")
-    p.add_argument("--epochs", dest=epochs_kw, metavar="N", type=size, default=epochs, help=f"{epochs_help} (default %(default)s)")
-    p.add_argument("--learning-rate", dest=learning_rate_kw, metavar="RATE", type=rate, default=learning_rate,
+    p.add_argument("--epochs", dest=epochs_kw, metavar="N", type=positive_int, default=epochs, help=f"{epochs_help} (default %(default)s)")
+    p.add_argument("--learning-rate", dest=learning_rate_kw, metavar="RATE", type=positive_float, default=learning_rate,
                    help=f"SGD learning rate (default {learning_rate_default or learning_rate})")
-    p.add_argument("--batch-size", type=size, default=batch_size, help="minibatch size (default %(default)s)")
-    p.add_argument("--seed", type=seed_value, default=seed, help="random seed (default %(default)s)")
+    p.add_argument("--batch-size", type=positive_int, default=batch_size, help="minibatch size (default %(default)s)")
+    p.add_argument("--seed", type=seed_int, default=seed, help="random seed (default %(default)s)")
     if patience is not None:
-        p.add_argument("--patience", type=size, default=patience,
+        p.add_argument("--patience", type=positive_int, default=patience,
                        help="early-stopping patience in minibatch iterations (default %(default)s)")
     p.add_argument("--output-dir", type=Path, default=Path(output_dir), help="where outputs go (default %(default)s)")
     p.add_argument("--precision", choices=("float32", "float64"), default="float32",
@@ -105,7 +103,7 @@ def base_parser(module_doc: str, epilog: str, *, epochs, learning_rate, batch_si
     p.add_argument("--noise-source", choices=NOISE_SOURCES, default="auto",
                    help="block path only: draw the corruption noise on the host (the step path's noise, bit for bit) "
                         "or on the device; auto: device on a GPU, host on a CPU")
-    p.add_argument("--block-size", type=size, default=None, metavar="K",
+    p.add_argument("--block-size", type=positive_int, default=None, metavar="K",
                    help=f"block path only: at most K minibatches per call (default: {CPU_BLOCK} on a CPU, as many as "
                         "the loop runs to its next validation or the epoch's end on a GPU)")
     return p
@@ -116,9 +114,9 @@ def add_noise_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corruption-type", choices=tuple(CORRUPTIONS), default="masking",
                    help="masking (the tutorial's: a fraction set to 0), gaussian (--corruption is the noise's standard "
                         "deviation) or salt_and_pepper (a fraction set to 0 or 1) (default %(default)s)")
-    p.add_argument("--sparsity-target", type=fraction, default=0.05,
+    p.add_argument("--sparsity-target", type=open_unit_float, default=0.05,
                    help="target mean activation of each hidden unit, for --sparsity-weight (default %(default)s)")
-    p.add_argument("--sparsity-weight", type=weight, default=0.0,
+    p.add_argument("--sparsity-weight", type=nonnegative_float, default=0.0,
                    help="weight of the KL sparsity penalty on the codes; 0 turns it off (default %(default)s)")
 
 

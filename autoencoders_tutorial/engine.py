@@ -6,19 +6,10 @@ line among them, are read once, at import. When PyTensor was imported first, the
 set-up is applied to ``pytensor.config`` at run time wherever the value is still
 PyTensor's own default; what cannot be applied is named in one warning.
 
-The JAX back end needs three workarounds, all here and nowhere else:
-
-- it cannot slice a shared dataset with a traced index, so the minibatch is sliced on
-  the host (:func:`jax_minibatch_function`);
-- it gives each compiled function a private copy of a shared random generator, so every
-  noise draw is made on the host with the C back end's op and the shared generator
-  itself, and passed in (same masks bit for bit; the state stays checkpointable);
-- shared variables it updates hold JAX arrays between calls, which C functions cannot
-  read: :func:`sync_shared` (called by the training loops when they end) and
-  :func:`host_function` give them numpy values again.
-
-The block path (many SGD steps per compiled call, data resident on the device) is built
-on these in :mod:`autoencoders_tutorial.blocks`.
+Shared variables that JAX functions update hold JAX arrays between calls, which C
+functions cannot read: :func:`sync_shared` (called by the training loops when they end)
+and :func:`host_function` give them numpy values again. Every call into JAX itself is in
+:mod:`autoencoders_tutorial.jax_backend`.
 
 Nothing is printed at import; :data:`ENGINE` holds what was chosen and why, and its
 ``note`` (if any) is printed by the command line.
@@ -26,7 +17,6 @@ Nothing is printed at import; :data:`ENGINE` holds what was chosen and why, and 
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import sys
@@ -263,6 +253,12 @@ def sync_shared() -> None:
             var.set_value(np.asarray(value), borrow=True)
 
 
+def note_jax_updated(mode, variables) -> None:
+    """Remember ``variables`` for :func:`sync_shared` when a function compiled in ``mode`` updates them on JAX."""
+    if is_jax_mode(mode):
+        _JAX_UPDATED.update(variables)
+
+
 def compile_function(*args, **kwargs):
     """``pytensor.function(*args, **kwargs)``, with Ctrl-C held until it returns and one line for a bad set-up.
 
@@ -300,111 +296,3 @@ def host_function(inputs, outputs):
 
     call.function = fn
     return call
-
-
-@contextlib.contextmanager
-def _quiet_jax():
-    """Scope for compiling and tracing JAX functions: silence two expected warnings."""
-    with warnings.catch_warnings():
-        # JAX without x64 computes float32 uniforms for float32 graphs; expected and harmless.
-        warnings.filterwarnings("ignore", message="Explicitly requested dtype")
-        warnings.filterwarnings("ignore", message="Skipping Assert")  # shape checks JAX tracing drops
-        yield
-
-
-def _split_noise_updates(updates):
-    """Separate shared-generator updates (``rng -> next state of a draw``) from the rest."""
-    from pytensor.tensor.random.op import RandomVariable
-    from pytensor.tensor.random.type import RandomType
-
-    pairs = list(updates.items()) if isinstance(updates, dict) else list(updates or [])
-    kept, draws = [], []
-    for var, new in pairs:
-        if isinstance(var.type, RandomType) and new.owner is not None and isinstance(new.owner.op, RandomVariable):
-            draws.append((var, new.owner))
-        else:
-            kept.append((var, new))
-    return kept, draws
-
-
-def draw_parameters(draws, inputs, givens):
-    """A host function of ``inputs`` giving each noise draw's ``[size, *parameters]`` (Python linker)."""
-    from pytensor.compile.mode import Mode
-
-    fn = compile_function(list(inputs), [i for _, n in draws for i in n.inputs[1:]], givens=givens,
-                          mode=Mode(linker="py", optimizer="fast_run"), on_unused_input="ignore")
-
-    def per_draw(*args):
-        out, pos, result = fn(*args), 0, []
-        for _, node in draws:
-            n_args = len(node.inputs) - 1
-            result.append(out[pos: pos + n_args])
-            pos += n_args
-        return result
-
-    return per_draw
-
-
-def draw_on_host(rng_var, node, size, params):
-    """What the C back end's in-place random op does: draw from the shared generator itself,
-    advancing it (no copy of the generator per step)."""
-    draw = node.op.rng_fn(rng_var.get_value(borrow=True), *params, None if size is None else tuple(size))
-    return np.asarray(draw, dtype=node.op.dtype)
-
-
-def jax_minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=(), mode="JAX"):
-    """The JAX form of :func:`autoencoders_tutorial.graph.minibatch_function`: ``f(index, *extra)``.
-
-    The minibatch rows are sliced on the host and passed in, and every noise draw whose
-    generator is advanced in ``updates`` is made on the host by the same random-variable
-    op the C back end runs, from the same shared generator, and passed in too: the masks
-    are the C back end's, bit for bit, and the generator's state is always the shared
-    variable's.
-    """
-    if pytensor.config.floatX != "float32":
-        raise TutorialError("JAX mode runs in float32 here; use precision float32 or another mode")
-    extra_inputs = list(extra_inputs)
-    kept, draws = _split_noise_updates(updates)
-    placeholders = [var.type(name=f"{var.name or 'input'}_batch") for var, _ in pairs]
-    draw_vars = [node.outputs[1] for _, node in draws]
-    noise_inputs = [v.type(name="noise") for v in draw_vars]
-    batch_givens = list(zip([var for var, _ in pairs], placeholders))
-    with _quiet_jax():
-        f = compile_function([*placeholders, *noise_inputs, *extra_inputs], outputs, updates=kept, mode=mode,
-                              givens=batch_givens + list(zip(draw_vars, noise_inputs)), on_unused_input="ignore")
-    data = [d for _, d in pairs]
-    # Each draw's size and parameters (shapes of the minibatch, constants): computed on the
-    # host, once per input shape.
-    size_fn = draw_parameters(draws, [*placeholders, *extra_inputs], batch_givens) if draws else None
-    size_cache = {}
-    traced = set()
-
-    def step(index, *extra):
-        lo = index * batch_size
-        batch = [d.get_value(borrow=True)[lo: lo + batch_size] for d in data]
-        noise = []
-        shapes = tuple(b.shape for b in batch)
-        if draws:
-            # Sizes depend on the minibatch's shape; a draw's parameters may depend on the
-            # scalar extra inputs (a binomial's p, say), so they are part of the key too.
-            try:
-                key = (shapes, tuple(float(e) for e in extra))
-            except (TypeError, ValueError):  # a non-scalar extra input: no caching
-                key = None
-            meta = size_cache.get(key) if key is not None else None
-            if meta is None:
-                meta = size_fn(*batch, *extra)
-                if key is not None:
-                    size_cache[key] = meta
-            noise = [draw_on_host(rng_var, node, size, params) for (rng_var, node), (size, *params) in zip(draws, meta)]
-        if shapes in traced:
-            return f(*batch, *noise, *extra)
-        from .files import deferred_interrupts
-
-        with _quiet_jax(), deferred_interrupts():  # the first call of a shape traces and compiles: as above
-            out = f(*batch, *noise, *extra)
-        traced.add(shapes)
-        return out
-
-    _JAX_UPDATED.update(var for var, _ in kept)
-    return step

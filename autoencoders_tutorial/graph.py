@@ -1,4 +1,4 @@
-"""Graph helpers: SGD updates, minibatch functions of an index, the classifiers' three functions.
+"""Graph helpers: SGD updates, minibatch functions of an index, rows precomputed once.
 
 The tutorial's pattern, written once::
 
@@ -6,17 +6,17 @@ The tutorial's pattern, written once::
                               givens={x: train_set_x[index * batch_size: (index + 1) * batch_size]})
 
 is :func:`minibatch_function`; on JAX it hands over to
-:func:`autoencoders_tutorial.engine.jax_minibatch_function`, which hides the difference.
+:func:`autoencoders_tutorial.jax_backend.jax_minibatch_function`, which hides the difference.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from pytensor.compile.sharedvalue import SharedVariable
 
-from .blocks import block_steps
-from .engine import compile_function, compile_mode, is_jax_mode, jax_minibatch_function, pt, pytensor
-from .errors import TutorialError, check_fits
+from .engine import compile_function, compile_mode, is_jax_mode, pt, pytensor  # first: PyTensor, configured
+from .errors import check_fits
+
+from pytensor.compile.sharedvalue import SharedVariable  # noqa: E402  (after the engine's set-up)
 
 
 def sgd_updates(cost, params, learning_rate):
@@ -63,27 +63,12 @@ def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=()
     """
     mode = compile_mode(mode)
     if is_jax_mode(mode):
+        from .jax_backend import jax_minibatch_function
+
         return jax_minibatch_function(pairs, outputs, batch_size, updates, extra_inputs, mode)
     index = pt.lscalar("index")
     return compile_function([index, *extra_inputs], outputs, updates=updates, mode=mode,
                             givens=minibatch_givens(index, batch_size, pairs))
-
-
-def training_function(pairs, cost, batch_size, updates=None, extra_inputs=(), mode=None, path=None):
-    """The step function the training loops run: ``f(index, *extra_inputs) -> cost``.
-
-    ``path`` (a :class:`~autoencoders_tutorial.blocks.TrainPath`; None is the step path)
-    picks the step path, :func:`minibatch_function` itself, or the block path, a
-    :class:`~autoencoders_tutorial.blocks.BlockSteps` that is also called per minibatch
-    and whose ``block(start, k)`` runs ``k`` steps in one call.
-    """
-    def make_step():
-        return minibatch_function(pairs, cost, batch_size, updates, extra_inputs, mode)
-
-    if path is None or path.kind == "step":
-        return make_step()
-    return block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs, mode, noise=path.noise,
-                       block_size=path.block_size)
 
 
 class PrecomputedRows:
@@ -136,29 +121,9 @@ def score_batch_size(batch_size, datasets) -> int:
     return min(batch_size, *(x.get_value(borrow=True).shape[0] for x, _ in datasets[1:]))
 
 
-def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, mode=None, path=None):
-    """Compile the tutorial's three functions: ``(train_fn, valid_score, test_score)``.
-
-    ``datasets`` is what :func:`autoencoders_tutorial.datasets.load_data` returns; ``x``
-    and ``y`` are the symbolic inputs the graphs were built on. ``train_fn(index)`` does
-    one SGD step of ``params`` only (pass a subset to freeze the rest) and returns the
-    cost (on the block path ``path``, it also runs blocks of steps); ``valid_score()`` and ``test_score()`` return the error rate of every full
-    minibatch of their split, in minibatches of :func:`score_batch_size` (so a split
-    smaller than ``batch_size`` is still scored; on the block path, all of them in one call).
-    """
-    (train_x, train_y), *scored = datasets
+def note_score_batch(batch_size, datasets, log):
+    """Say in one line when validation and test run in smaller minibatches than training."""
     eval_batch = score_batch_size(batch_size, datasets)
-    if eval_batch <= 0:
-        raise TutorialError("the validation or test set is empty")
-    updates = sgd_updates(cost, params, learning_rate)
-    train_fn = training_function([(x, train_x), (y, train_y)], cost, batch_size, updates, mode=mode, path=path)
-
-    def scorer(split_x, split_y):
-        n = n_batches(split_x, eval_batch)
-        if path is not None and path.kind == "block":  # every minibatch's error in one call, the split resident
-            scores = block_steps(None, [(x, split_x), (y, split_y)], errors, eval_batch, [], mode=mode, noise=None)
-            return lambda: list(np.asarray(scores.block(0, n)))  # numpy scalars, as the step path gives
-        fn = minibatch_function([(x, split_x), (y, split_y)], errors, eval_batch, mode=mode)
-        return lambda: [fn(i) for i in range(n)]
-
-    return (train_fn, *(scorer(sx, sy) for sx, sy in scored))
+    if eval_batch < batch_size:
+        log(f"validation and test in minibatches of {eval_batch}: the minibatch {batch_size} is larger than the "
+            "smaller of those sets")

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import numpy as np
-from pytensor.compile.sharedvalue import SharedVariable
 
-from .engine import pytensor
+from .engine import pytensor  # first: PyTensor, configured
 from .errors import check_fits, check_seed
+
+from pytensor.compile.sharedvalue import SharedVariable  # noqa: E402  (after the engine's set-up)
 
 
 def check_random_state(seed) -> np.random.Generator | np.random.RandomState:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -133,3 +134,69 @@ class RunFolder:
     def stop(self, results=None):
         """End an interrupted run: raise :class:`RunInterrupted` with what was saved and ``results``."""
         raise RunInterrupted(self.interrupted_line(), self.saved, results)
+
+
+class Run:
+    """A script's run set-up, opened once by every ``run_*``: ``with Run(output_dir, dataset, ...) as run:``.
+
+    Opening it, in this order: locks the output folder (:class:`RunFolder`, ``run.folder``,
+    ``run.out``), sets the precision, loads and checks the dataset (``run.ds``; the
+    training inputs checked, in [0, 1] when ``unit_interval``; None: no check), resolves how the steps run (``run.path``,
+    a :class:`~autoencoders_tutorial.paths.TrainPath`, from the three path flags) and opens
+    the folder's ``metrics.jsonl`` (``run.metrics``). Saving is a call on it:
+    :meth:`save` for model files and checkpoints, :meth:`save_picture` for images; Ctrl-C
+    anywhere inside ends with one line naming what was saved.
+    """
+
+    def __init__(self, output_dir, dataset=None, *, data_dir=None, precision="float32", mode=None, train_path="auto",
+                 noise_source="auto", block_size=None, unit_interval=True, log=print):
+        self.output_dir, self.dataset, self.data_dir = output_dir, dataset, data_dir
+        self.precision, self.mode, self.unit_interval, self.log = precision, mode, unit_interval, log
+        self._path_flags = (train_path, noise_source, block_size)
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> Run:
+        from .datasets import load_dataset, validate_x
+        from .engine import pytensor
+        from .files import MetricsLog
+        from .paths import resolve_path
+
+        self.folder = self._stack.enter_context(RunFolder(self.output_dir))
+        self.out = self.folder.path
+        try:
+            self._stack.enter_context(pytensor.config.change_flags(floatX=self.precision))
+            self.ds = load_dataset(self.dataset, data_root=self.data_dir, log=self.log)
+            if self.unit_interval is not None:
+                validate_x(self.ds.train[0], what=f"{self.ds.name} train", unit_interval=self.unit_interval)
+            self.path = resolve_path(*self._path_flags, self.mode)
+            self.metrics = MetricsLog(self.out / "metrics.jsonl")
+        except BaseException:
+            if not self._stack.__exit__(*sys.exc_info()):
+                raise
+        return self
+
+    def __exit__(self, *exc):
+        return self._stack.__exit__(*exc)
+
+    def announce(self, what: str) -> None:
+        """Log ``what`` (the data and the model) with the engine, the precision and the path; then the path's note."""
+        from .engine import describe_mode
+
+        self.log(f"{what}; engine {describe_mode(self.mode)}, {self.precision}; {self.path.describe()}")
+        if self.path.note:
+            self.log(self.path.note)
+
+    def save(self, name, what: str, write: Callable[..., object], *args, **meta) -> Path:
+        """Save the model file ``name`` in the folder as ``write(path, *args, keep_previous=..., **meta)``
+        (a model's ``save``, ``save_params``, a checkpoint writer), recorded as holding ``what``."""
+        path = self.out / name
+        return self.folder.save(path, what, lambda **kw: write(path, *args, **kw, **meta))
+
+    def save_picture(self, name, what: str, draw: Callable[..., object], *args) -> Path:
+        """Draw the picture ``name`` in the folder as ``draw(*args, path)``; no ``.previous`` copy is kept."""
+        path = self.out / name
+        return self.folder.save(path, what, lambda: draw(*args, path), keep_previous=False)
+
+    def stop(self, results=None):
+        """End an interrupted run (:meth:`RunFolder.stop`)."""
+        self.folder.stop(results)

@@ -213,7 +213,7 @@ def _plot(folder, results, swept):
 
 
 def main(argv=None) -> int:
-    from .cli import run_cli, size
+    from .cli import positive_int, run_cli
 
     doc = (__doc__ or "").strip().splitlines()
     p = argparse.ArgumentParser(prog="python -m autoencoders_tutorial.sweep", description=doc[0],
@@ -224,7 +224,7 @@ def main(argv=None) -> int:
     p.add_argument("--dataset", default=None, help="as for the scripts (default: MNIST, else Fashion-MNIST, else digits)")
     p.add_argument("--data-dir", default=None, help="where datasets are found")
     p.add_argument("--output-dir", type=Path, default=Path("sweep_out"), help="where the tables and plot go")
-    p.add_argument("--workers", type=size, default=2, help="local Dask worker processes (default %(default)s)")
+    p.add_argument("--workers", type=positive_int, default=2, help="local Dask worker processes (default %(default)s)")
     p.add_argument("--scheduler", default=None, help="an existing Dask scheduler, e.g. tcp://HOST:8786")
     p.add_argument("--sequential", action="store_true", help="fit the settings one by one in this process")
     return run_cli(p, argv, run_sweep)

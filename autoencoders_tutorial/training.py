@@ -4,9 +4,8 @@
   each SdA pretraining layer);
 - :func:`early_stopping` is the tutorial's patience loop (logistic regression, the MLP,
   SdA fine-tuning);
-- :func:`train_classifier` is the whole ``logistic_sgd.py`` / ``mlp.py`` run on it.
 
-The two phases of ``SdA.py`` built on these loops, resumable, are in :mod:`.layerwise`.
+The two phases of ``SdA.py`` built on these loops, resumable, are in :mod:`.stacked`.
 
 Both loops stop on a NaN or infinite cost with one line (:class:`TrainingDiverged`),
 stop cleanly on Ctrl-C, and give JAX-updated parameters numpy values when they end.
@@ -23,20 +22,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .blocks import resolve_path
-from .datasets import load_dataset, shared_splits
-from .engine import describe_mode, pt, pytensor, sync_shared
+from .engine import sync_shared
 from .errors import TrainingDiverged, TutorialError, check_positive
 from .files import (
     MetricsLog,
     deferred_interrupts,
     params_to_arrays,
-    save_params,
     set_params_from_arrays,
 )
-from .graph import compile_classifier, n_batches, score_batch_size
-from .rng import tutorial_rng
-from .runs import RunFolder
+from .steps import Steps
 
 # -- what both loops share -----------------------------------------------------------------
 
@@ -83,22 +77,18 @@ class _Costs:
                                        f"{first + int(bad[0])}{read}; {self.note}lower the learning rate")
 
 
-def _block_size(step, n, at_most=None) -> int:
-    """The block the loops run ``step`` in: 0 on the step path, else at most ``step.block_size``, ``n`` and
-    ``at_most``; a block path's function for it is compiled here, before the loop starts."""
-    if not hasattr(step, "block"):
-        return 0
-    k = min(step.block_size or n, n, at_most or n)
-    if k <= 1:
-        return 0
-    if hasattr(step, "prepare"):
-        step.prepare(k)
-    return k
-
-
 def _ceil(x, cap) -> int:
     """``ceil(x)``, at most ``cap`` (an infinite patience never ends a block)."""
     return cap if not x < cap else math.ceil(x)
+
+
+def _minibatches_to_next_event(state, it, n_done, n_train_batches) -> int:
+    """How far one run of steps may go from iteration ``it`` (``n_done`` minibatches into the epoch):
+    to the next validation point, to where patience runs out, or to the epoch's end, whichever
+    comes first. Between these nothing happens but steps, so blocks may cover them."""
+    to_validation = state.validation_frequency - it % state.validation_frequency
+    to_patience = max(it, _ceil(state.patience, it + n_train_batches)) - it + 1
+    return min(to_validation, to_patience, n_train_batches - n_done)
 
 
 def _run(step, costs, first, last, k):
@@ -207,15 +197,16 @@ def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int 
     A NaN or infinite cost raises :class:`TrainingDiverged` (costs are read back from the
     device every :data:`CHECK_EVERY` minibatches and at the epoch's end, before
     ``on_epoch_end``); Ctrl-C stops cleanly after the current call and returns with
-    ``interrupted=True``. A ``step`` with a ``block(start, k)`` method (the block path,
-    :class:`~autoencoders_tutorial.blocks.BlockSteps`) runs blocks of ``k`` minibatches per
-    call, ``k`` its ``block_size`` at most, and the remainder one by one. A cost that moves by less
+    ``interrupted=True``. ``step`` is :class:`~autoencoders_tutorial.steps.Steps` (or a plain
+    function of the index): on the block path it runs blocks of up to ``step.block_size``
+    minibatches per call, and the remainder one by one. A cost that moves by less
     than 0.1% from the second to the third epoch of the call gets one warning line
     suggesting ``stall_hint`` (training has most likely collapsed).
     """
     _no_minibatch(n_train_batches)
     result = EpochResult(costs=[])
-    k = _block_size(step, n_train_batches)
+    step = Steps.of(step)
+    k = step.block_for(n_train_batches)
     with _stoppable(result, log, label, "parameters trained") as stop:
         for epoch in range(start_epoch, n_epochs):
             t0 = time.perf_counter()
@@ -319,7 +310,8 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
     best = dict(best_params) if best_params is not None else None
     result = EarlyStoppingResult(state=state)
     phase = _phase(label, "finetune")
-    k = _block_size(train_fn, n_train_batches, state.validation_frequency)
+    train_fn = Steps.of(train_fn)
+    k = train_fn.block_for(n_train_batches, at_most=state.validation_frequency)
     t_start = time.perf_counter()
     try:
         with _stoppable(result, log, label, "best parameters found") as stop:
@@ -329,10 +321,8 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                 costs = _Costs(n_train_batches, label, epoch, "best parameters restored and nothing saved; ")
                 n_done = 0
                 while n_done < n_train_batches:
-                    # Run up to the next event: a validation point, where patience runs out, or the epoch's end.
                     it = (epoch - 1) * n_train_batches + n_done
-                    span = min(state.validation_frequency - it % state.validation_frequency,
-                               max(it, _ceil(state.patience, it + n_train_batches)) - it + 1, n_train_batches - n_done)
+                    span = _minibatches_to_next_event(state, it, n_done, n_train_batches)
                     for done in _run(train_fn, costs, n_done, n_done + span, k):
                         if stop.received:
                             break
@@ -378,71 +368,3 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
             set_params_from_arrays(params, best, source="best snapshot")
     result.seconds = time.perf_counter() - t_start
     return result
-
-
-# -- logistic regression and the MLP ---------------------------------------------------------
-
-
-def note_score_batch(batch_size, datasets, log):
-    """Say in one line when validation and test run in smaller minibatches than training."""
-    eval_batch = score_batch_size(batch_size, datasets)
-    if eval_batch < batch_size:
-        log(f"validation and test in minibatches of {eval_batch}: the minibatch {batch_size} is larger than the "
-            "smaller of those sets")
-
-
-def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size, patience, output_dir, model_file,
-                     precision="float32", mode=None, data_dir=None, seed=1234, log=print, model_meta=None,
-                     train_path="auto", noise_source="auto", block_size=None):
-    """Load data, build a classifier, train it with :func:`early_stopping`, save the best.
-
-    ``build(x, y, n_in, n_out, numpy_rng) -> (classifier, cost)`` makes the model on the
-    symbolic input ``x`` and labels ``y``; the classifier has ``errors(y)`` and
-    ``params``. The best model is written (atomically, ``.npz``) to
-    ``output_dir/model_file`` at each improvement, so a diverged or interrupted run never
-    replaces it with worse parameters. ``train_path``, ``noise_source`` and ``block_size``
-    pick the step or block path (:func:`~autoencoders_tutorial.blocks.resolve_path`). Returns ``(classifier, EarlyStoppingResult, Dataset)``.
-    """
-    check_positive(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size)
-    with RunFolder(output_dir) as folder, pytensor.config.change_flags(floatX=precision):
-        out = folder.path
-        ds = load_dataset(dataset, data_root=data_dir, log=log)
-        datasets = shared_splits(ds)
-        n_train = n_batches(datasets[0][0], batch_size)
-        x = pt.matrix("x", dtype=precision)
-        y = pt.ivector("y")
-        classifier, cost = build(x, y, ds.n_features, ds.n_classes, tutorial_rng(seed))
-        path = resolve_path(train_path, noise_source, block_size, mode)
-        t0 = time.perf_counter()
-        train_fn, valid_score, test_score = compile_classifier(
-            x, y, cost, classifier.errors(y), classifier.params, datasets, batch_size, learning_rate, mode, path)
-        log(f"dataset {ds.name}: {n_train} training minibatches of {batch_size}; "
-            f"compiled in {time.perf_counter() - t0:.1f}s; engine {describe_mode(mode)}, {precision}; "
-            f"{path.describe()}")
-        if path.note:
-            log(path.note)
-        note_score_batch(batch_size, datasets, log)
-        path = out / model_file
-        meta = dict(model_meta or {}, n_in=ds.n_features, n_out=ds.n_classes, dataset=ds.name)
-
-        def save_best(state):
-            arrays = params_to_arrays(classifier.params)
-            folder.save(path, f"the best model: validation error {state.best_validation_loss * 100:f} %, test error "
-                        f"{state.test_score * 100:f} %",
-                        lambda **kw: save_params(path, arrays, **kw, **meta, validation_error=state.best_validation_loss,
-                                                 test_error=state.test_score))
-
-        result = early_stopping(
-            train_fn, n_train, lambda: float(np.mean(valid_score())), lambda: float(np.mean(test_score())),
-            classifier.params, n_epochs=n_epochs, patience=patience, on_improvement=save_best, log=log,
-            metrics=MetricsLog(out / "metrics.jsonl"),
-        )
-        if result.interrupted:
-            folder.stop((classifier, result, ds))
-        per_epoch = result.seconds / max(1, len(result.epoch_seconds))
-        log(f"Optimization complete with best validation score of {result.best_validation_loss * 100:f} %, "
-            f"with test performance {result.test_score * 100:f} %")
-        log(f"The code ran for {result.epochs} epochs, with {result.epochs / max(result.seconds, 1e-9):f} epochs/sec "
-            f"({per_epoch:.2f}s per epoch); best model saved to {path}")
-        log(f"wrote {path} and {out / 'metrics.jsonl'}")  # inside the folder: a Ctrl-C here still names what was saved
-    return classifier, result, ds

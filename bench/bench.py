@@ -14,7 +14,7 @@ is there: speed does not depend on the values).
 
 Every variant runs in a fresh child process (its own PyTensor flags, its own peak memory).
 The library's rows time what ``python dA.py`` runs: the step function that
-``graph.training_function`` returns for a ``blocks.resolve_path`` path, driven by the
+``steps.training_function`` returns for a ``paths.resolve_path`` path, driven by the
 scripts' own loop, ``training.train_epochs`` (which reads costs back from the device every
 100 minibatches and at the epoch's end, and runs blocks where the step has them).
 Compilation (``resolve_path`` + ``training_function``) is timed apart; the warm-up is the
@@ -219,7 +219,7 @@ def _mode(args):
 
 def _path(args, n_batches, mode):
     """The :class:`TrainPath` the child's flags ask for (``--block-size epoch``: ``n_batches``)."""
-    from autoencoders_tutorial.blocks import resolve_path
+    from autoencoders_tutorial.paths import resolve_path
 
     size = args.block_size
     size = n_batches if size == "epoch" else (int(size) if size else None)
@@ -252,7 +252,7 @@ def child_library(X, args):
     """The dA epoch through ``training_function`` + ``train_epochs``, on the path the flags ask for."""
     sys.path.insert(0, str(ROOT))
     from autoencoders_tutorial.engine import pt, pytensor  # the library's engine set-up first
-    from autoencoders_tutorial.graph import training_function
+    from autoencoders_tutorial.steps import training_function
     from dA import dA
 
     mode = _mode(args)
@@ -297,7 +297,7 @@ def child_sda(X, y, args, what):
     out = {}
     for k, fn in enumerate(fns):
         t0 = time.perf_counter()
-        step = fn.bound(LR)  # computes the codes of the layer below first, with precomputed codes
+        step = fn.bind(lr=LR).ready()  # computes the codes of the layer below first, with precomputed codes
         prep = time.perf_counter() - t0  # the once-per-layer pass, counted in the layer's epoch below
         r = library_epochs(step, n, args.repeats)
         r["epoch_s"] += prep

@@ -3,7 +3,7 @@
 import numpy as np
 import pytensor
 import pytest
-from conftest import MODES, assert_grads_match_fd
+from helpers import MODES, assert_grads_match_fd
 
 import SdA as SdA_module
 from autoencoders_tutorial.datasets import shared_dataset
@@ -66,7 +66,7 @@ def test_pretraining_uses_the_given_corruption_levels():
     sda = SdA(0, n_ins=40, hidden_layers_sizes=(5,), n_outs=2, corruption_levels=(0.25,))
     X = pytensor.shared(np.ones((200, 40), dtype=pytensor.config.floatX))
     fn = sda.pretraining_functions(X, batch_size=200)[0]
-    assert fn.corruption == 0.25
+    assert dict(zip(fn.names, fn.defaults)) == {"corruption": 0.25, "lr": 0.1}
     # the same step with the level passed explicitly gives the same result ...
     twin = SdA(0, n_ins=40, hidden_layers_sizes=(5,), n_outs=2, corruption_levels=(0.9,))
     fn2 = twin.pretraining_functions(X, batch_size=200)[0]

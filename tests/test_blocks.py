@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
-from conftest import HAS_JAX, MODES
+from helpers import HAS_JAX, MODES
 
-from autoencoders_tutorial import blocks, training
-from autoencoders_tutorial.blocks import DeviceNoise, TrainPath, resolve_path
+from autoencoders_tutorial import noise, paths, training
+from autoencoders_tutorial.noise import DeviceNoise
+from autoencoders_tutorial.paths import TrainPath, resolve_path
 from autoencoders_tutorial.engine import pt, pytensor, sync_shared
 from autoencoders_tutorial.errors import DataError, TrainingDiverged, TutorialError
-from autoencoders_tutorial.graph import training_function
+from autoencoders_tutorial.steps import Steps, training_function
 from dA import dA
 
 N_ROWS, BATCH, VIS, HID = 240, 10, 16, 8
@@ -120,7 +121,7 @@ def _state(calls):
         def __array__(self, dtype=None, copy=None):
             return np.asarray(self.v, dtype=dtype)
 
-    class Steps:
+    class Fake(Steps):
         block_size = 4
 
         def __call__(self, i):
@@ -131,7 +132,7 @@ def _state(calls):
             calls.append(("block", start, k))
             return Lazy([float("nan") if i == 7 else 1.0 for i in range(start, start + k)])
 
-    return Steps()
+    return Fake()
 
 
 def test_epochs_run_blocks_then_the_remainder_and_check_costs_late():
@@ -166,7 +167,7 @@ class _Script:
         if self.blocks_at:
             script = self
 
-            class Steps:
+            class Fake(Steps):
                 block_size = script.blocks_at
 
                 def __call__(self, i):
@@ -175,7 +176,7 @@ class _Script:
                 def block(self, start, k):
                     return np.array([script.train(i) for i in range(start, start + k)])
 
-            fn = Steps()
+            fn = Fake()
         return training.early_stopping(fn, 10, self.validate, lambda: 0.25, [self.p], log=lambda *_: None, **kw)
 
 
@@ -203,7 +204,7 @@ def test_resolve_path():
         assert resolve_path("auto", mode="JAX").kind == "block"
     if HAS_JAX:  # a PyTensor that cannot compile the block path: the step path, and one line saying why
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(blocks, "_block_failure", lambda mode: "ValueError: Slice entries must be static integers")
+            mp.setattr(paths, "_block_failure", lambda mode: "ValueError: Slice entries must be static integers")
             fallback = resolve_path("auto", mode="JAX")
         assert fallback.kind == "step" and fallback.note.startswith("note: this PyTensor (")
         assert "Slice entries must be static integers); using the step path" in fallback.note
@@ -228,23 +229,23 @@ def test_logistic_regression_stops_at_the_same_iteration_on_both_paths(tmp_path,
 
 
 def test_device_noise_state_is_checkpointed(tmp_path):
-    from autoencoders_tutorial.layerwise import Progress, load_checkpoint, save_checkpoint
+    from autoencoders_tutorial.checkpoints import Progress, load_checkpoint, save_checkpoint
 
     rng = pytensor.shared(np.random.default_rng(3), name="rng")
-    blocks.device_noise(rng).state.set_value(np.array([1, 2, 40], dtype=np.uint32))
+    noise.device_noise(rng).state.set_value(np.array([1, 2, 40], dtype=np.uint32))
     p = pytensor.shared(np.ones(2), name="p")
     save_checkpoint(tmp_path / "c.npz", [p], rng, {"x": 1}, Progress())
-    blocks.device_noise(rng).state.set_value(np.array([0, 0, 0], dtype=np.uint32))
+    noise.device_noise(rng).state.set_value(np.array([0, 0, 0], dtype=np.uint32))
     load_checkpoint(tmp_path / "c.npz", [p], rng, {"x": 1})
-    assert blocks.device_noise_state(rng) == [1, 2, 40]
+    assert noise.device_noise_state(rng) == [1, 2, 40]
     with pytest.raises(ValueError, match="not three integers"):
-        blocks.set_device_noise_state(rng, [1, 2, -1])
+        noise.set_device_noise_state(rng, [1, 2, -1])
 
 
 def test_estimator_with_device_noise_refits_and_continues_exactly(monkeypatch):
     from autoencoders_tutorial.estimators import DenoisingAutoencoder
 
-    monkeypatch.setattr(blocks, "_platform", lambda mode: "gpu")  # what a GPU gets: noise drawn on the device
+    monkeypatch.setattr(paths, "platform", lambda mode: "gpu")  # what a GPU gets: noise drawn on the device
     X = np.random.default_rng(2).random((100, 16))
     kw = dict(n_hidden=8, batch_size=10, random_state=3, train_path="block", mode="CVM")
     est = DenoisingAutoencoder(n_epochs=2, **kw)
@@ -259,7 +260,7 @@ def test_estimator_with_device_noise_refits_and_continues_exactly(monkeypatch):
 def test_saved_estimator_continues_the_device_stream(monkeypatch, tmp_path):
     from autoencoders_tutorial.estimators import DenoisingAutoencoder
 
-    monkeypatch.setattr(blocks, "_platform", lambda mode: "gpu")
+    monkeypatch.setattr(paths, "platform", lambda mode: "gpu")
     X = np.random.default_rng(2).random((60, 16))
     kw = dict(n_hidden=8, batch_size=10, random_state=3, train_path="block", mode="CVM", n_epochs=1)
     whole = DenoisingAutoencoder(**kw).partial_fit(X).partial_fit(X)
@@ -269,7 +270,7 @@ def test_saved_estimator_continues_the_device_stream(monkeypatch, tmp_path):
 
 
 def test_checkpoints_from_before_the_block_path_resume_on_the_step_path(tmp_path):
-    from autoencoders_tutorial.layerwise import Progress, load_checkpoint, save_checkpoint
+    from autoencoders_tutorial.checkpoints import Progress, load_checkpoint, save_checkpoint
 
     rng = pytensor.shared(np.random.default_rng(3), name="rng")
     p = pytensor.shared(np.ones(2), name="p")

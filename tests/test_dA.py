@@ -6,7 +6,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from conftest import MODES, assert_grads_match_fd
+from helpers import MODES, assert_grads_match_fd
 
 from autoencoders_tutorial import datasets, graph, training
 from autoencoders_tutorial.errors import DataError, TutorialError

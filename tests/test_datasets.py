@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytensor
 import pytest
-from conftest import idx_dir, write_idx
+from helpers import idx_dir, write_idx
 
 from autoencoders_tutorial import datasets, download
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from conftest import ROOT, run_python
+from helpers import ROOT, run_python
 
-from autoencoders_tutorial import engine
+from autoencoders_tutorial import engine, jax_backend
 from autoencoders_tutorial.errors import TutorialError
 
 
@@ -116,14 +116,14 @@ def test_jax_step_then_host_function_reads_numpy():
     w = pytensor.shared(np.ones(3, dtype=pytensor.config.floatX), name="w")
     data = pytensor.shared(np.ones((4, 3), dtype=pytensor.config.floatX))
     x = pt.matrix("x")
-    step = engine.jax_minibatch_function([(x, data)], pt.sum(x * w), 2, updates=[(w, w * 2)])
+    step = jax_backend.jax_minibatch_function([(x, data)], pt.sum(x * w), 2, updates=[(w, w * 2)])
     step(0)
     assert not isinstance(w.get_value(borrow=True), np.ndarray)  # a JAX array between calls
     total = engine.host_function([x], pt.sum(x * w))
     assert float(total(np.ones((1, 3), dtype=pytensor.config.floatX))) == 6.0
     assert isinstance(w.get_value(borrow=True), np.ndarray)
     with pytensor.config.change_flags(floatX="float64"), pytest.raises(TutorialError, match="float32"):
-        engine.jax_minibatch_function([(x, data)], pt.sum(x), 2)
+        jax_backend.jax_minibatch_function([(x, data)], pt.sum(x), 2)
 
 
 def test_no_engine_special_cases_in_the_model_files():

@@ -108,7 +108,7 @@ def test_save_load_and_pickle_in_a_new_process_predict_the_same(tmp_path):
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     ds = _synthetic()
     clf = SdAClassifier(hidden_layers_sizes=(6, 5), pretraining_epochs=1, max_epochs=3, batch_size=10,

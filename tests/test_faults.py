@@ -26,13 +26,13 @@ import time
 
 import numpy as np
 import pytest
-from conftest import ROOT, idx_dir, write_idx
+from helpers import ROOT, idx_dir, write_idx
 
 import dA
 import logistic_sgd
 import mlp
 import SdA
-from autoencoders_tutorial import graph, training
+from autoencoders_tutorial import stacked, supervised, training
 from autoencoders_tutorial.files import load_params, previous_path, save_params
 
 # -- the scripts, at toy sizes ---------------------------------------------------------------
@@ -153,13 +153,13 @@ def test_a_failed_save_is_one_line_and_loses_nothing(trained, tmp_path, monkeypa
 
 def test_a_run_that_fails_before_a_better_model_never_touches_the_saved_one(trained, tmp_path, monkeypatch):
     out, before = _folder(trained, "logistic", tmp_path)
-    real = training.compile_classifier
+    real = supervised.compile_classifier
 
     def diverging(*args, **kwargs):  # the first step's cost is NaN, as with a learning rate far too high
         train_fn, valid, test = real(*args, **kwargs)
         return (lambda i: np.float32("nan")), valid, test
 
-    monkeypatch.setattr(training, "compile_classifier", diverging)
+    monkeypatch.setattr(supervised, "compile_classifier", diverging)
     with pytest.raises(training.TrainingDiverged, match="cost became nan at epoch 1, minibatch 0"):
         logistic_sgd.run_logistic(dataset="synthetic", batch_size=10, n_epochs=2, output_dir=out, log=lambda *_: None)
     assert {p.name: p.read_bytes() for p in out.glob("*.npz")} == before  # no .previous either
@@ -207,7 +207,7 @@ def test_ctrl_c_while_compiling_saves_nothing(trained, tmp_path, monkeypatch, ca
     assert {p.name: p.read_bytes() for p in out.glob("*.npz")} == before
 
 
-@pytest.mark.parametrize("script, module", [("logistic", training), ("mlp", training), ("SdA", SdA)])
+@pytest.mark.parametrize("script, module", [("logistic", supervised), ("mlp", supervised), ("SdA", SdA)])
 @pytest.mark.parametrize("nth", [1, 2])
 def test_ctrl_c_while_validating(trained, tmp_path, monkeypatch, capsys, script, module, nth):
     main, args, _ = SCRIPTS[script]
@@ -243,7 +243,7 @@ def test_ctrl_c_while_saving_finishes_the_file_first(trained, tmp_path, monkeypa
 def test_ctrl_c_between_pretraining_and_finetuning_then_resume(trained, tmp_path, monkeypatch, capsys):
     main, args, _ = SCRIPTS["SdA"]
     out, before = _folder(trained, "SdA", tmp_path)
-    arm(monkeypatch, SdA, "_finetune_phase", "SIGINT")
+    arm(monkeypatch, stacked, "_finetune_phase", "SIGINT")
     rc, err = run(main, args, out, capsys)
     line = one_line(err)
     assert rc == 130 and "checkpoint.npz (the checkpoint: phase finetune, layer 0, epoch 0)" in line
@@ -455,7 +455,7 @@ def test_bad_numbers_are_one_line(tmp_path, capsys, argv, words):
      "AUTOENCODERS_DOWNLOAD_TIMEOUT must be a number > 0, got 'soon'"),
 ])
 def test_bad_environment_is_one_line(tmp_path, env, words):
-    from conftest import run_python
+    from helpers import run_python
 
     res = run_python([str(ROOT / "dA.py"), "--dataset", "mnist", "--epochs", "1", "--data-dir", str(tmp_path / "d")]
                      if "MNIST_URL" in str(env) else [str(ROOT / "dA.py"), "--epochs", "1", "--dataset", "synthetic"],

@@ -4,9 +4,9 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from conftest import MODES
+from helpers import MODES
 
-from autoencoders_tutorial import datasets, graph, training
+from autoencoders_tutorial import datasets, graph, steps, training
 from dA import dA
 
 
@@ -102,7 +102,7 @@ def test_compile_classifier_trains_only_the_given_params(tiny, mode):
     top = LogisticRegression(hidden.output, 5, 3)
     data = datasets.shared_splits(tiny)
     # a minibatch over 127 rows once broke JAX's arange in the negative log-likelihood
-    train, valid, test = graph.compile_classifier(x, y, top.negative_log_likelihood(y), top.errors(y), top.params,
+    train, valid, test = steps.compile_classifier(x, y, top.negative_log_likelihood(y), top.errors(y), top.params,
                                                   [data[0], data[0], data[0]], 200, 0.5, mode=mode)
     W_hidden = hidden.W.get_value().copy()
     before = float(np.mean(valid()))

@@ -4,7 +4,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from conftest import MODES, assert_grads_match_fd
+from helpers import MODES, assert_grads_match_fd
 
 from autoencoders_tutorial.files import load_params, save_params
 from logistic_sgd import LogisticRegression, main, predict, run_logistic

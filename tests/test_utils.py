@@ -1,7 +1,7 @@
 """utils.py is the tutorial's small module again; a user's own utils.py cannot break the library."""
 
 import pytest
-from conftest import run_python
+from helpers import run_python
 
 import utils
 from autoencoders_tutorial import images

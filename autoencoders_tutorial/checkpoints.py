@@ -1,22 +1,21 @@
-"""Layer-wise runs: greedy pretraining, then fine-tuning, checkpointed after every epoch.
+"""Checkpoints of a pretrain-then-fine-tune run: where it stands, written and read back.
 
-:func:`pretrain_layers` and :func:`finetune` are the two phases of ``SdA.py``, built on
-the loops of :mod:`.training`. They keep a :class:`Progress` that :func:`save_checkpoint`
-writes (with every parameter and the noise generator's state) and :func:`load_checkpoint`
-restores, so a resumed run ends with exactly the parameters of an uninterrupted one.
+The phases of :mod:`.stacked` keep a :class:`Progress` that :func:`save_checkpoint`
+writes after every epoch (with every parameter and the noise generators' states) and
+:func:`load_checkpoint` restores, so a resumed run ends with exactly the parameters of an
+uninterrupted one.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .blocks import device_noise_state, set_device_noise_state
 from .errors import DataError
 from .files import load_params, params_to_arrays, previous_path, save_params, set_params_from_arrays
+from .noise import device_noise_state, set_device_noise_state
 from .rng import generator_from_state
-from .training import EarlyStoppingResult, EarlyStoppingState, early_stopping, train_epochs
+from .training import EarlyStoppingState
 
 
 @dataclass
@@ -125,57 +124,3 @@ def resume_or_start(path, params, rng, config: Mapping, resume: bool, start: Pro
         log(f"starting a fresh run; the earlier checkpoint stays in {path} until this run writes its first, then it "
             f"is kept as {previous_path(path)}")
     return start
-
-
-def pretrain_layers(fns, n_train_batches, n_epochs, learning_rate, progress: Progress, *, checkpoint, log=print,
-                    metrics=None) -> dict | None:
-    """Greedy layer-wise pretraining: ``n_epochs`` of ``fns[k](i, lr=learning_rate)`` per layer
-    (``fns[k].bound(learning_rate)``, the step with its blocks, where it has that method).
-
-    Starts at ``progress`` (layer and epoch), updates it and calls
-    ``checkpoint(progress)`` after every epoch and once more when every layer is done
-    (then ``progress.phase`` is "finetune"). Returns ``{layer: seconds}``, or None when
-    Ctrl-C stopped it.
-    """
-    seconds = {}
-    for k in range(progress.layer, len(fns)):
-        start = progress.epoch if k == progress.layer else 0
-
-        def on_epoch_end(epoch, _cost, k=k):
-            progress.layer, progress.epoch = k, epoch + 1
-            checkpoint(progress)
-
-        t0 = time.perf_counter()
-        fn = fns[k]
-        step = fn.bound(learning_rate) if hasattr(fn, "bound") else (lambda i, fn=fn: fn(i, lr=learning_rate))
-        res = train_epochs(step, n_train_batches, n_epochs,
-                           start_epoch=start, label=f"Pre-training layer {k}: ", log=log, metrics=metrics,
-                           on_epoch_end=on_epoch_end)
-        if hasattr(step, "release"):  # the block path's resident copy of this layer's input
-            step.release()
-        if res.interrupted:
-            return None
-        seconds[k] = time.perf_counter() - t0
-    progress.phase, progress.layer, progress.epoch = "finetune", 0, 0
-    checkpoint(progress)
-    return seconds
-
-
-def finetune(train_fn, n_train_batches, validate, test, params, progress: Progress, *, checkpoint, n_epochs,
-             patience, log=print, metrics=None) -> EarlyStoppingResult:
-    """Supervised fine-tuning with :func:`early_stopping`, resumable from ``progress``.
-
-    ``checkpoint(progress)`` runs after every epoch, and once more when the loop ends
-    without Ctrl-C (then ``progress.phase`` is "done").
-    """
-    def on_epoch_end(state, best):
-        progress.epoch, progress.early_stopping, progress.best = state.epoch, state, best
-        checkpoint(progress)
-
-    res = early_stopping(train_fn, n_train_batches, validate, test, params, n_epochs=n_epochs, patience=patience,
-                         patience_increase=2.0, improvement_threshold=0.995, state=progress.early_stopping,
-                         best_params=progress.best, on_epoch_end=on_epoch_end, log=log, metrics=metrics)
-    if not res.interrupted:
-        progress.phase, progress.early_stopping, progress.best = "done", res.state, None
-        checkpoint(progress)
-    return res

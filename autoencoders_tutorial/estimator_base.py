@@ -1,0 +1,148 @@
+"""What both scikit-learn estimators share: the floatX scope, input scaling, the compiled-function
+cache, the fitted state and its ``.npz`` files. The estimators themselves are in
+:mod:`.estimators` (``DenoisingAutoencoder``) and :mod:`.sda_classifier` (``SdAClassifier``)."""
+
+from __future__ import annotations
+
+import numbers
+import weakref
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state as sk_check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .engine import sync_shared
+from .errors import TutorialError
+from .files import load_params, params_to_arrays, save_params, set_params_from_arrays
+from .noise import device_noise_state, set_device_noise_state
+from .rng import generator_from_state
+
+
+#: The label of an unlabelled row: -1 for numeric labels; "-1" or None for string / object labels.
+UNLABELED = -1
+
+
+def quiet(*_):
+    pass
+
+
+def numpy_rng(random_state):
+    """A numpy generator for initial weights: an int seeds the tutorial's ``RandomState``."""
+    if isinstance(random_state, np.random.Generator):
+        return np.random.default_rng(random_state.integers(2**32))  # a child: the caller's is advanced once
+    if random_state is None or isinstance(random_state, (numbers.Integral, np.random.RandomState)):
+        return sk_check_random_state(random_state)
+    raise TutorialError(f"random_state must be None, an int, a RandomState or a Generator, got {random_state!r}")
+
+
+class Compiled:
+    """What one fit compiles: the model, its shared data and training step; cached by ``key``, never pickled."""
+
+    def __init__(self, key, model, data, step):
+        self.key, self.model, self.data, self.step = key, model, data, step
+
+
+#: Each estimator's compiled functions and models, outside the estimator itself: so they are
+#: never pickled or copied, and predicting does not change the estimator's ``__dict__``.
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class TutorialEstimator(BaseEstimator):
+    """What both estimators share: the floatX scope, input scaling, the cache and ``.npz`` files."""
+
+    _model_kind = ""
+
+    def _cache(self) -> dict:
+        return _CACHE.setdefault(self, {})
+
+    def _dtype(self):
+        return "float32" if self.precision == "float32" else "float64"
+
+    def _host(self, name, build):
+        """A C function (safe after JAX training) or model, built once per fitted state."""
+        fns = self._cache().setdefault("host", {})
+        if name not in fns:
+            fns[name] = build()
+        return fns[name]
+
+    def _fitted_now(self):
+        """A new fitted state: what was built from the old one is stale."""
+        self._cache().pop("host", None)
+
+    def _keep_state(self, params, rng):
+        """The fitted state: the trained ``params`` and the noise generator ``rng``, as numpy values."""
+        sync_shared()
+        self.params_ = params_to_arrays(params)
+        self.noise_state_ = rng.get_value(borrow=True).bit_generator.state
+        self.device_noise_state_ = device_noise_state(rng)  # the block path's device generator, if it ran
+        self._fitted_now()
+
+    def _set_state(self, params, rng):
+        """Put the fitted state back into a model's ``params`` and ``rng`` (to continue training)."""
+        set_params_from_arrays(params, self.params_, source="fitted state")
+        rng.set_value(generator_from_state(self.noise_state_), borrow=True)
+        if getattr(self, "device_noise_state_", None) is not None:
+            set_device_noise_state(rng, self.device_noise_state_)
+
+    def _fitted_arrays(self) -> dict:
+        """Fitted arrays beside the parameters: the min-max scaling, when ``fit`` learned one."""
+        if getattr(self, "data_min_", None) is None:
+            return {}
+        return {"data_min": self.data_min_, "data_range": self.data_range_}
+
+    def _restore(self, arrays, meta) -> None:
+        self.n_features_in_ = int(meta["n_features_in"])
+        self.data_min_ = arrays.get("data_min")
+        self.data_range_ = arrays.get("data_range")
+
+    def _scaled(self, X, reset):
+        """``X`` in [0, 1], in the model's precision: min-max scaled per feature with the range learned
+        when ``reset`` (``fit``) if it lies outside [0, 1] and ``scale`` is on; else refused in one line."""
+        if reset:
+            lo, hi = X.min(axis=0), X.max(axis=0)
+            outside = bool(X.size) and (lo.min() < 0 or hi.max() > 1)
+            if outside and not self.scale:
+                raise TutorialError(f"inputs must lie in [0, 1] for cross-entropy, got range [{lo.min():.4g}, "
+                                    f"{hi.max():.4g}]; scale them first, or use scale=True")
+            self.data_min_ = lo if outside else None
+            self.data_range_ = np.where(hi > lo, hi - lo, 1.0) if outside else None
+        if getattr(self, "data_min_", None) is not None:
+            X = np.clip((X - self.data_min_) / self.data_range_, 0.0, 1.0)
+        elif not reset and X.size and (X.min() < 0 or X.max() > 1):
+            X = np.clip(X, 0.0, 1.0)  # fitted on [0, 1] data: keep later inputs in the same range
+        return X.astype(self._dtype(), copy=False)
+
+    def _tags(self, tags):
+        tags.input_tags.allow_nan = False
+        tags.transformer_tags.preserves_dtype = [self._dtype()]  # the model's precision, whatever comes in
+        return tags
+
+    # -- files ---------------------------------------------------------------------------
+
+    def save(self, path):
+        """Write the hyper-parameters and fitted arrays to ``path`` (``.npz``, atomically, no pickle)."""
+        check_is_fitted(self)
+        arrays = {"param." + k: v for k, v in self.params_.items()}
+        arrays.update({"fitted." + k: np.asarray(v) for k, v in self._fitted_arrays().items()})
+        return save_params(path, arrays, model=self._model_kind, estimator=self.get_params(),
+                           noise_state=self.noise_state_, device_noise_state=getattr(self, "device_noise_state_", None),
+                           **self._fitted_meta())
+
+    @classmethod
+    def load(cls, path):
+        """An estimator with the hyper-parameters and fitted state saved in ``path`` by :meth:`save`."""
+        from .errors import DataError
+
+        arrays, meta = load_params(path)
+        if meta.get("model") != cls._model_kind or not isinstance(meta.get("estimator"), dict):
+            raise DataError(f"{path} is not a saved {cls.__name__} (model={meta.get('model')!r})")
+        est = cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in meta["estimator"].items()})
+        est.params_ = {k[6:]: v for k, v in arrays.items() if k.startswith("param.")}
+        est.noise_state_ = meta["noise_state"]
+        est.device_noise_state_ = meta.get("device_noise_state")
+        est._restore({k[7:]: v for k, v in arrays.items() if k.startswith("fitted.")}, meta)
+        return est
+
+    def _fitted_meta(self) -> dict:
+        return {}

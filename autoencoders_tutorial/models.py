@@ -1,0 +1,151 @@
+"""What the model classes delegate to: their files, and numeric-level use of a built model.
+
+The classes in ``dA.py`` and ``SdA.py`` hold the tutorial's graphs and nothing else; their
+``save``, ``load``, ``predict``, ``get_codes`` and the dA's reconstruction sheet are short
+methods that call these functions. Compiled inference functions are cached per model
+(weakly: they go when the model goes) and run in PyTensor's default mode, safe after JAX
+training (:func:`~autoencoders_tutorial.engine.host_function`).
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from .datasets import validate_x
+from .engine import host_function, pt, pytensor
+from .errors import DataError, TutorialError, check_corruption, check_params_fit, check_positive, check_sparsity
+from .files import load_params, params_to_arrays, save_params, set_params_from_arrays
+
+#: Each model's compiled inference functions, by what they compute.
+_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def cached_function(model, key, build):
+    """``build()`` once per ``model`` and ``key``: a host function kept beside the model, not in it."""
+    fns = _FUNCTIONS.setdefault(model, {})
+    if key not in fns:
+        fns[key] = build()
+    return fns[key]
+
+
+# -- the dA ----------------------------------------------------------------------------------
+
+LOSSES = ("cross_entropy", "squared_error")
+DECODERS = ("sigmoid", "linear")
+
+
+def check_dA_options(n_visible, n_hidden, new_W, tied_weights, W_prime, loss, decoder, corruption_type,
+                     sparsity_target, sparsity_weight) -> None:
+    """The dA constructor's checks: one line naming a bad option (and that new weights fit in memory)."""
+    check_positive(n_visible=n_visible, n_hidden=n_hidden)
+    check_corruption(0.0, kind=corruption_type)
+    check_sparsity(sparsity_target, sparsity_weight)
+    if new_W:
+        check_params_fit([(n_visible, n_hidden)] * (1 if tied_weights else 2), np.dtype(pytensor.config.floatX).itemsize,
+                         f"a dA of {n_visible} x {n_hidden}")
+    if loss not in LOSSES:
+        raise TutorialError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if decoder not in DECODERS:
+        raise TutorialError(f"decoder must be one of {DECODERS}, got {decoder!r}")
+    if decoder == "linear" and loss == "cross_entropy":
+        raise TutorialError("a linear decoder needs loss='squared_error' (cross-entropy needs outputs in (0, 1))")
+    if tied_weights and W_prime is not None:
+        raise TutorialError("W_prime is only used with tied_weights=False")
+
+
+#: The options a dA file stores beside its parameters, with the value a file without one means.
+DA_OPTIONS = {"loss": "cross_entropy", "decoder": "sigmoid", "corruption_type": "masking",
+              "sparsity_target": 0.05, "sparsity_weight": 0.0}
+
+
+def save_dA(da, path, **meta):
+    """Write ``da``'s parameters (``W``, ``b``, ``b_prime``, and ``W_prime`` when untied) and its options to
+    ``path`` (``.npz``, atomically, no pickle); ``meta`` is stored beside them."""
+    arrays = {p.name.split(".", 1)[1]: np.asarray(p.get_value()) for p in da.params}
+    options = {k: getattr(da, k) for k in DA_OPTIONS}
+    return save_params(path, arrays, **meta, model="dA", n_hidden=da.n_hidden, tied_weights=da.tied_weights, **options)
+
+
+def load_dA(cls, path, input=None, theano_rng=None):
+    """A ``cls`` (the dA class) with the parameters and options saved in ``path``."""
+    arrays, meta = load_params(path)
+    if "W" not in arrays or arrays["W"].ndim != 2:
+        raise DataError(f"{path} is not a saved dA (no 2-D W in it)")
+    n_visible, n_hidden = arrays["W"].shape
+    tied = bool(meta.get("tied_weights", "W_prime" not in arrays))
+    da = cls(0, theano_rng=theano_rng, input=input, n_visible=n_visible, n_hidden=n_hidden, tied_weights=tied,
+             **{k: meta.get(k, default) for k, default in DA_OPTIONS.items()})
+    set_params_from_arrays(da.params, {f"dA.{k}": v for k, v in arrays.items()}, source=str(path))
+    return da
+
+
+def check_input(da, X, what="input"):
+    """Validate a numeric batch for ``da`` (its width, finite, in [0, 1] for cross-entropy)."""
+    return validate_x(X, what, unit_interval=da.loss == "cross_entropy", n_features=da.n_visible)
+
+
+def reconstruction_rows(da, X, corruption_level):
+    """``(X, corrupted X, reconstruction of the corrupted X)`` for numeric rows ``X``: the three rows
+    of the reconstruction sheet. The noise is drawn from a copy of the generator, so training's
+    noise stream does not move."""
+    X = np.asarray(X, dtype=da.x.dtype)
+    x = pt.matrix("x", dtype=da.x.dtype)
+    rng = pytensor.shared(da.theano_rng.get_value(borrow=False), name="sheet.rng")  # a copy
+    saved = da.theano_rng, da._rng_update
+    da.theano_rng = rng
+    try:
+        tilde = da.get_corrupted_input(x, corruption_level)
+    finally:
+        da.theano_rng, da._rng_update = saved
+    z = da.get_reconstructed_input(da.get_hidden_values(tilde))
+    tilde_x, rec = host_function([x], [tilde, z])(X)
+    return X, tilde_x, rec
+
+
+# -- the SdA ---------------------------------------------------------------------------------
+
+#: The architecture options an SdA file stores in its ``config``, with the value a file without one means.
+SDA_OPTIONS = {"corruption_type": "masking", "sparsity_target": 0.05, "sparsity_weight": 0.0}
+
+
+def save_SdA(sda, path, **meta):
+    """Write every parameter of ``sda`` and its architecture to ``path`` (``.npz``, atomically, no pickle)."""
+    config = dict(meta.pop("config", {}), n_ins=sda.n_ins, hidden_layers_sizes=list(sda.hidden_layers_sizes),
+                  n_outs=sda.n_outs, corruption_levels=list(sda.corruption_levels),
+                  **{k: getattr(sda, k) for k in SDA_OPTIONS})
+    return save_params(path, params_to_arrays(sda.all_params), config=config, model="SdA", **meta)
+
+
+def load_SdA(cls, path):
+    """A ``cls`` (the SdA class) with the architecture and parameters saved in ``path``."""
+    arrays, meta = load_params(path)
+    config = meta.get("config") or {}
+    try:
+        sda = cls(0, n_ins=config["n_ins"], hidden_layers_sizes=config["hidden_layers_sizes"],
+                  n_outs=config["n_outs"], corruption_levels=config["corruption_levels"],
+                  **{k: config.get(k, default) for k, default in SDA_OPTIONS.items()})
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, TutorialError):
+            raise
+        raise DataError(f"{path} is not a saved SdA (no valid architecture in it: {exc})") from None
+    set_params_from_arrays(sda.all_params, arrays, source=str(path))
+    sda.saved_meta = meta
+    return sda
+
+
+def predict(sda, X):
+    """Predicted classes of numeric rows ``X`` (values in [0, 1])."""
+    fn = cached_function(sda, "predict", lambda: host_function([sda.x], sda.logLayer.y_pred))
+    return fn(validate_x(X, "input", unit_interval=True, n_features=sda.n_ins).astype(sda.x.dtype, copy=False))
+
+
+def get_codes(sda, X, layer=-1, chunk=1000):
+    """Codes of hidden layer ``layer`` (default the top) for numeric rows ``X``, ``chunk`` rows at a time."""
+    X = validate_x(X, "input", unit_interval=True, n_features=sda.n_ins)
+    layer = range(sda.n_layers)[layer]
+    fn = cached_function(sda, ("codes", layer), lambda: host_function([sda.x], sda.sigmoid_layers[layer].output))
+    X = X.astype(sda.x.dtype, copy=False)
+    return np.concatenate([fn(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)] or
+                          [np.zeros((0, sda.hidden_layers_sizes[layer]), dtype=sda.x.dtype)])

@@ -1,0 +1,102 @@
+"""Which path the training steps take: one call per minibatch, or blocks of many.
+
+:func:`resolve_path` turns ``--train-path``, ``--noise-source`` and ``--block-size`` into
+one small value, a :class:`TrainPath`, once per run; :func:`~.steps.training_function`
+reads it. The measured choice ("auto"): the block path on JAX (noise drawn on the device
+on a GPU, on the host on a CPU), the step path on the C back end.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine import compile_mode, is_jax_mode, pt, pytensor
+from .errors import TutorialError
+from .jax_backend import platform
+from .steps import block_steps
+
+PATHS = ("auto", "step", "block")
+NOISE_SOURCES = ("auto", "host", "device")
+
+#: The largest block on a CPU by default: one call per ~5,000 rows keeps Ctrl-C and progress
+#: prompt and the host noise draw small, and measured faster than whole-epoch blocks (README).
+CPU_BLOCK = 250
+
+
+@dataclass(frozen=True)
+class TrainPath:
+    """How the training loops run the steps: ``kind`` "step" or "block", the block path's
+    ``noise`` source ("host" or "device"), its largest ``block_size`` (None: as large as the
+    loop needs), and ``note``, one line to print when a path asked for is not what runs."""
+
+    kind: str = "step"
+    noise: str | None = None
+    block_size: int | None = None
+    note: str | None = None
+
+    @property
+    def name(self) -> str:
+        """What checkpoints store and a resume must match: "step", "block/host" or "block/device"."""
+        return self.kind if self.kind == "step" else f"block/{self.noise}"
+
+    def describe(self) -> str:
+        if self.kind == "step":
+            return "one call per minibatch (step path)"
+        size = f"up to {self.block_size}" if self.block_size else "as many as the loop runs"
+        return f"{size} minibatches per call (block path), noise drawn on the {self.noise}"
+
+
+@functools.cache
+def _block_failure(mode) -> str | None:
+    """Why this PyTensor cannot compile a block in ``mode`` (a tiny one, compiled once), or None."""
+    try:
+        w = pytensor.shared(np.ones(2, dtype=pytensor.config.floatX), name="probe.w")
+        data = pytensor.shared(np.ones((4, 2), dtype=pytensor.config.floatX), name="probe.x")
+        x = pt.matrix("x", dtype=pytensor.config.floatX)
+        cost = pt.sum(w * x)
+        steps = block_steps(None, [(x, data)], cost, 2, [(w, w - 0.5 * x.sum(axis=0))], mode=mode, noise=None)
+        if not np.allclose(np.asarray(steps.block(0, 2)), [4.0, 0.0]):
+            return "it computed the wrong costs"
+        return None
+    except Exception as exc:  # noqa: BLE001  (any failure to build or run means: not here)
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}"
+
+
+def resolve_path(path="auto", noise_source="auto", block_size=None, mode=None) -> TrainPath:
+    """The :class:`TrainPath` for ``--path``, ``--noise-source`` and ``--block-size`` in ``mode``.
+
+    "auto" is the measured choice (README, ``bench/bench.py``): the block path on JAX, with
+    noise drawn on the device on a GPU and on the host on a CPU (the step path's masks, bit
+    for bit); the step path on the C back end, whose blocks measured slower than its steps.
+    The block path runs on JAX and the C back end; elsewhere, or where this PyTensor cannot
+    compile it, the step path runs and ``note`` says why (when the block path was asked for
+    or would have been the default).
+    """
+    if path not in PATHS:
+        raise TutorialError(f"path must be one of {', '.join(PATHS)}, got {path!r}")
+    if noise_source not in NOISE_SOURCES:
+        raise TutorialError(f"noise_source must be one of {', '.join(NOISE_SOURCES)}, got {noise_source!r}")
+    if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer))
+                                   or block_size < 1):
+        raise TutorialError(f"block_size must be a whole number >= 1, got {block_size!r}")
+    chosen = compile_mode(mode)
+    jax_mode = is_jax_mode(chosen)
+    if jax_mode and pytensor.config.floatX != "float32":  # before JAX's float64 switch could flip process-wide
+        raise TutorialError("JAX mode runs in float32 here; use precision float32 or another mode")
+    if path == "step" or (path == "auto" and not jax_mode):
+        return TrainPath()
+    backend = str(chosen if chosen is not None else pytensor.config.mode)
+    if not jax_mode and backend.upper() not in ("CVM", "FAST_RUN"):
+        return TrainPath(note=f"note: the block path runs on JAX and the C back end, not {backend}; using the step path")
+    failure = _block_failure(chosen)
+    if failure is not None:
+        return TrainPath(note=f"note: this PyTensor ({pytensor.__version__}) cannot compile the block path "
+                              f"({failure}); using the step path")
+    gpu = platform(mode) != "cpu"
+    noise = noise_source if noise_source != "auto" else ("device" if gpu else "host")
+    if block_size is None and not gpu:
+        block_size = CPU_BLOCK
+    return TrainPath("block", noise, None if block_size is None else int(block_size))

@@ -1,0 +1,235 @@
+"""The scikit-learn ``SdAClassifier``: the tutorial's SdA as a semi-supervised classifier.
+
+Its fitting is the script's two phases (:func:`.stacked.pretrain`, :func:`.stacked.fine_tune`)
+on arrays, with no files; the shared estimator machinery is in :mod:`.estimators`, which
+re-exports this class.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import ClassifierMixin, TransformerMixin
+from sklearn.utils import check_random_state as sk_check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .checkpoints import Progress
+from .datasets import shared_dataset
+from .engine import host_function, pt, pytensor
+from .errors import TutorialError, check_sparsity
+from .estimator_base import UNLABELED, TutorialEstimator, numpy_rng, quiet
+from .files import set_params_from_arrays
+from .paths import resolve_path
+from .stacked import check_options, tutorial_corruption_levels
+
+
+# -- the stacked denoising autoencoder as a classifier ------------------------------------------------
+
+
+class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
+    """The tutorial's ``SdA`` as a semi-supervised scikit-learn classifier.
+
+    ``fit(X, y, *, X_val=None, y_val=None)`` pretrains the dA layers greedily on every
+    row of ``X``, then fine-tunes on the labelled ones. An unlabelled row has the label
+    -1 (scikit-learn's convention, as in ``SelfTrainingClassifier``), or "-1" / None
+    for string and object labels. Early stopping watches ``X_val, y_val`` when given,
+    else ``validation_fraction`` of the labelled rows (drawn with ``random_state``), else,
+    with too few labelled rows for that, the training error.
+
+    Parameters follow ``python SdA.py`` (``hidden_layers_sizes``, ``corruption_levels``
+    (None: the tutorial's 0.1, 0.2, 0.3, cut or extended), ``corruption_type``,
+    ``pretraining_epochs``, ``pretrain_lr``, ``finetune_lr``, ``max_epochs``,
+    ``batch_size``, ``finetune`` ("all" or "top"), ``sparsity_*``), with the README's
+    measured settings as defaults (minibatch 20, pretraining rate 0.1) rather than the
+    tutorial's minibatch of 1. ``patience`` is in epochs (the script's 10).
+
+    Attributes: ``classes_``, ``n_features_in_``, ``best_validation_error_``,
+    ``n_epochs_`` (fine-tuning epochs run).
+    """
+
+    _model_kind = "SdAClassifier"
+
+    def __init__(self, hidden_layers_sizes=(1000, 1000, 1000), *, corruption_levels=None,
+                 corruption_type="masking", pretraining_epochs=15, pretrain_lr=0.1, finetune_lr=0.1,
+                 max_epochs=1000, batch_size=20, finetune="all", patience=10, validation_fraction=0.1,
+                 sparsity_target=0.05, sparsity_weight=0.0, scale=True, random_state=None, warm_start=False,
+                 precision="float32", mode=None, train_path="auto", verbose=False):
+        self.hidden_layers_sizes = hidden_layers_sizes
+        self.corruption_levels = corruption_levels
+        self.corruption_type = corruption_type
+        self.pretraining_epochs = pretraining_epochs
+        self.pretrain_lr = pretrain_lr
+        self.finetune_lr = finetune_lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.finetune = finetune
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.sparsity_target = sparsity_target
+        self.sparsity_weight = sparsity_weight
+        self.scale = scale
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.precision = precision
+        self.mode = mode
+        self.train_path = train_path
+        self.verbose = verbose
+
+    def _levels(self):
+        sizes = tuple(self.hidden_layers_sizes)
+        return tuple(self.corruption_levels) if self.corruption_levels is not None else tutorial_corruption_levels(len(sizes))
+
+    def _check_hyper(self):
+        check_options(finetune_lr=self.finetune_lr, pretraining_epochs=self.pretraining_epochs,
+                      pretrain_lr=self.pretrain_lr, batch_size=self.batch_size, finetune=self.finetune,
+                      max_epochs=self.max_epochs, patience=self.patience)
+        if not 0 <= self.validation_fraction < 1:
+            raise TutorialError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
+        check_sparsity(self.sparsity_target, self.sparsity_weight)
+
+    @staticmethod
+    def _labelled_mask(y):
+        if y.dtype.kind in "iuf":
+            return y != UNLABELED
+        return np.array([v is not None and str(v) != "-1" for v in y], dtype=bool)
+
+    def _build(self, n_features, n_classes, rng):
+        from SdA import SdA
+
+        with pytensor.config.change_flags(floatX=self._dtype()):
+            return SdA(numpy_rng=rng, n_ins=n_features, hidden_layers_sizes=tuple(self.hidden_layers_sizes),
+                       n_outs=n_classes, corruption_levels=self._levels(), corruption_type=self.corruption_type,
+                       sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight)
+
+    def fit(self, X, y, *, X_val=None, y_val=None):
+        """Pretrain on every row of ``X``, fine-tune on the labelled ones; returns ``self``."""
+        self._check_hyper()
+        fresh = not (self.warm_start and hasattr(self, "params_"))
+        X, y = validate_data(self, X, y, reset=fresh, dtype=[np.float64, np.float32], y_numeric=False)
+        X = self._scaled(X, reset=fresh)
+        labelled = self._labelled_mask(y)
+        if not labelled.any():
+            raise TutorialError("no labelled rows: every label is -1 (unlabelled); label some rows")
+        y_l = y[labelled]
+        check_classification_targets(y_l)
+        classes, codes = np.unique(y_l, return_inverse=True)
+        if not fresh and not np.array_equal(classes, self.classes_):
+            raise TutorialError(f"warm_start: the labels {list(classes)} differ from the fitted classes "
+                                f"{list(self.classes_)}; fit afresh (warm_start=False)")
+        self.classes_ = classes
+        X_l = X[labelled]
+        if X_val is not None:
+            X_val = self._scaled(validate_data(self, X_val, reset=False, dtype=[np.float64, np.float32]), reset=False)
+            y_val = np.asarray(y_val)
+            known = np.isin(y_val, classes)
+            if not known.all():
+                raise TutorialError(f"y_val holds labels that y does not: {sorted(set(y_val[~known].tolist()))[:5]}")
+            X_fit, y_fit, v_codes = X_l, codes, np.searchsorted(classes, y_val)
+        else:
+            n_val = int(round(self.validation_fraction * len(y_l)))
+            if n_val >= 1 and len(y_l) - n_val >= 1:
+                perm = sk_check_random_state(self._split_seed()).permutation(len(y_l))
+                val, tr = perm[:n_val], perm[n_val:]
+                X_fit, y_fit, X_val, v_codes = X_l[tr], codes[tr], X_l[val], codes[val]
+            else:  # too few labelled rows to hold some out: watch the training error
+                X_fit, y_fit, X_val, v_codes = X_l, codes, X_l, codes
+        rng = numpy_rng(self.random_state) if fresh else 0
+        sda = self._build(X.shape[1], len(classes), rng)
+        if not fresh:
+            self._set_state(sda.all_params, sda.theano_rng)
+        self._run(sda, X, X_fit, y_fit, X_val, v_codes, pretrain=fresh)
+        return self
+
+    def _split_seed(self):
+        rs = self.random_state
+        return rs if isinstance(rs, (numbers.Integral, type(None))) else 0
+
+    def _run(self, sda, X_all, X_fit, y_fit, X_val, y_val, pretrain):
+        """The script's two phases (``SdA.pretrain``, ``SdA.fine_tune``) on arrays, with no files."""
+        log = print if self.verbose else quiet
+        batch = min(self.batch_size, len(X_fit), len(X_all))
+        with pytensor.config.change_flags(floatX=self._dtype()):
+            path = resolve_path(self.train_path, mode=self.mode)
+            if pretrain and self.pretraining_epochs:
+                train_x, _ = shared_dataset((X_all, np.zeros(len(X_all))), name="pretrain")
+                if sda.pretrain(train_x, batch, self.pretraining_epochs, self.pretrain_lr, Progress(), mode=self.mode,
+                                path=path, log=log) is None:
+                    raise KeyboardInterrupt
+            datasets = [shared_dataset((X_fit, y_fit), name="labelled"), shared_dataset((X_val, y_val), name="valid")]
+            res = sda.fine_tune(datasets, batch, self.finetune_lr, Progress("finetune"), layers=self.finetune,
+                                n_epochs=self.max_epochs, patience_epochs=self.patience, mode=self.mode, path=path,
+                                log=log)
+        self._keep_state(sda.all_params, sda.theano_rng)
+        self.best_validation_error_ = float(res.best_validation_loss)
+        self.n_epochs_ = int(res.epochs)
+        if res.interrupted:
+            raise KeyboardInterrupt
+
+    # -- fitted ----------------------------------------------------------------------------
+
+    def _model(self):
+        check_is_fitted(self)
+
+        def build():
+            sda = self._build(self.n_features_in_, len(self.classes_), 0)
+            set_params_from_arrays(sda.all_params, self.params_, source="fitted state")
+            return sda
+
+        return self._host("model", build)
+
+    def _rows(self, X):
+        check_is_fitted(self)
+        return self._scaled(validate_data(self, X, reset=False, dtype=[np.float64, np.float32]), reset=False)
+
+    def decision_function(self, X):
+        """The logistic layer's scores (``x W + b`` of the top codes); for two classes, the second minus the first."""
+        X = self._rows(X)
+        sda = self._model()
+        top = sda.logLayer
+        scores = self._host("scores", lambda: host_function([sda.x], pt.dot(top.input, top.W) + top.b))(X)
+        return scores[:, 1] - scores[:, 0] if len(self.classes_) == 2 else scores
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``."""
+        X = self._rows(X)
+        sda = self._model()
+        return self._host("proba", lambda: host_function([sda.x], sda.logLayer.p_y_given_x))(X)
+
+    def predict(self, X):
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        return self._tags(super().__sklearn_tags__())
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on the labelled rows of ``(X, y)`` (rows labelled -1 are left out)."""
+        y = np.asarray(y)
+        keep = self._labelled_mask(y)
+        X = np.asarray(X)[keep] if not hasattr(X, "iloc") else X.iloc[keep]
+        w = None if sample_weight is None else np.asarray(sample_weight)[keep]
+        return super().score(X, y[keep], sample_weight=w)
+
+    def transform(self, X, layer=-1):
+        """The codes of hidden layer ``layer`` (default the top), or of all layers side by side (``layer="all"``)."""
+        X = self._rows(X)
+        sda = self._model()
+        if layer == "all":
+            return np.hstack([sda.get_codes(X, k) for k in range(sda.n_layers)])
+        return sda.get_codes(X, layer)
+
+    def _fitted_arrays(self):
+        return dict(super()._fitted_arrays(), classes=self.classes_)
+
+    def _fitted_meta(self):
+        return {"n_features_in": int(self.n_features_in_), "best_validation_error": self.best_validation_error_,
+                "n_epochs": self.n_epochs_}
+
+    def _restore(self, arrays, meta):
+        super()._restore(arrays, meta)
+        self.classes_ = arrays["classes"]
+        self.best_validation_error_ = meta["best_validation_error"]
+        self.n_epochs_ = meta["n_epochs"]
+

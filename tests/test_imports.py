@@ -1,0 +1,54 @@
+"""Every package module gets the engine's set-up, whichever is imported first in a fresh interpreter."""
+
+import ast
+
+import pytest
+from helpers import ROOT, run_python
+
+PACKAGE = ROOT / "autoencoders_tutorial"
+MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
+ENGINE_USERS = ("pytensor", "jax")
+
+
+def _top_level_imports(name):
+    """``(kind, target)`` of each top-level import of module ``name``, in order: ("package", module) or
+    ("outside", top-level name)."""
+    tree = ast.parse((PACKAGE / f"{name}.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level:
+            if node.module:
+                yield "package", node.module.split(".")[0]
+            else:
+                for alias in node.names:
+                    yield "package", alias.name
+        elif isinstance(node, ast.ImportFrom):
+            yield "outside", node.module.split(".")[0]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield "outside", alias.name.split(".")[0]
+
+
+def _configures(name, seen=()):
+    """True when importing ``name`` runs the engine's set-up (it is the engine or imports a module that does)."""
+    if name == "engine":
+        return True
+    return any(kind == "package" and target not in seen and target in MODULES and _configures(target, (*seen, name))
+               for kind, target in _top_level_imports(name))
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_no_module_imports_pytensor_before_the_engine(name):
+    configured = name == "engine"
+    for kind, target in _top_level_imports(name):
+        if kind == "package" and target in MODULES and _configures(target):
+            configured = True
+        if kind == "outside" and target in ENGINE_USERS and name != "engine":
+            assert configured, f"{name}.py imports {target} before the package's engine"
+
+
+def test_a_module_imported_first_gets_the_set_up(tmp_path):
+    # the two modules that once imported PyTensor before the engine, in fresh interpreters
+    for name in ("rng", "graph"):
+        code = f"import autoencoders_tutorial.{name}, pytensor; print(pytensor.config.floatX)"
+        out = run_python(["-c", code], tmp_path)
+        assert out.returncode == 0 and out.stdout.strip() == "float32", (name, out.stderr[-500:])
