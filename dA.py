@@ -95,8 +95,8 @@ class dA:
 
     Examples
     --------
+    >>> from dA import dA  # first: it sets PyTensor up (float32, the fastest back end found)
     >>> import numpy as np, pytensor, pytensor.tensor as pt
-    >>> from dA import dA
     >>> x = pt.matrix("x")
     >>> da = dA(np.random.default_rng(0), input=x, n_visible=16, n_hidden=4)
     >>> cost, updates = da.get_cost_updates(corruption_level=0.3, learning_rate=0.1)
@@ -128,10 +128,8 @@ class dA:
         check_dA_options(n_visible, n_hidden, W is None, tied_weights, W_prime, loss, decoder, corruption_type,
                          sparsity_target, sparsity_weight)
         numpy_rng = check_random_state(numpy_rng)
-        self.n_visible = int(n_visible)
-        self.n_hidden = int(n_hidden)
-        self.loss = loss
-        self.decoder = decoder
+        self.n_visible, self.n_hidden = int(n_visible), int(n_hidden)
+        self.loss, self.decoder = loss, decoder
         self.tied_weights = bool(tied_weights)
         self.corruption_type = corruption_type
         self.sparsity_target, self.sparsity_weight = float(sparsity_target), float(sparsity_weight)
@@ -157,12 +155,6 @@ class dA:
         if not self.tied_weights:
             self.params.append(self.W_prime)
         self._rng_update = None
-
-    def check_input(self, X, what="input"):
-        """Validate a numeric batch for this model (width, finite, [0, 1] for cross-entropy)."""
-        return models.check_input(self, X, what)
-
-    # -- graph builders --------------------------------------------------------------
 
     def get_corrupted_input(self, input, corruption_level):
         """Corrupt ``input`` at ``corruption_level``, by :attr:`corruption_type`.
@@ -245,8 +237,11 @@ class dA:
             updates += self.noise_updates()
         return cost, updates
 
+    # -- numbers and files: delegated to the package ----------------------------------------
 
-    # -- files and numbers: delegated to the package ----------------------------------------
+    def check_input(self, X, what="input"):
+        """Validate a numeric batch for this model (width, finite, [0, 1] for cross-entropy)."""
+        return models.check_input(self, X, what)
 
     def save(self, path, **meta):
         """Write the parameters and options to ``path`` (``.npz``, atomically, no pickle), ``meta`` beside them."""
@@ -263,10 +258,6 @@ class dA:
         (6, 2)
         """
         return models.load_dA(cls, path, input, theano_rng)
-
-    def reconstruction_rows(self, X, corruption_level):
-        """``(X, corrupted X, reconstruction)`` for numeric rows ``X``, without moving training's noise stream."""
-        return models.reconstruction_rows(self, X, corruption_level)
 
 
 # -- the training run -----------------------------------------------------------------
@@ -351,7 +342,7 @@ def run_dA(
                 log(f"wrote {image}")
                 sheet = run.save_picture(f"reconstructions_corruption_{pct}.png",
                                          "clean inputs, their corrupted versions and reconstructions", save_rows_image,
-                                         da.reconstruction_rows(ds.test[0][:10], level), ds.image_shape)
+                                         models.reconstruction_rows(da, ds.test[0][:10], level), ds.image_shape)
                 log(f"wrote {sheet}")
             else:
                 log("inputs are not square images; filter image skipped")

@@ -137,6 +137,17 @@ def _apply_after_import(config) -> dict:
     return skipped
 
 
+def _set_by_user(config, flag) -> bool:
+    """True when ``flag`` holds a value the library did not choose: set in code or ``PYTENSOR_FLAGS`` before
+    the library was imported, where the library leaves PyTensor's default (no system BLAS: no ``mode``)."""
+    if flag in ENGINE["settings"]:
+        return False
+    param = getattr(config, "_config_var_dict", {}).get(flag)
+    if param is None or not hasattr(param, "val") or callable(param.default):
+        return False
+    return str(param.val) != str(param.default)
+
+
 def _caller_stacklevel() -> int:
     """The ``stacklevel`` that points a warning at the first frame outside this package and importlib."""
     here = os.path.dirname(os.path.abspath(__file__))
@@ -155,7 +166,8 @@ def _import_pytensor():
         import pytensor
 
         ENGINE["skipped"] = _apply_after_import(pytensor.config)
-        if "mode" in ENGINE["skipped"]:  # the process-wide default is not the one chosen: say which it is
+        if "mode" in ENGINE["skipped"] or _set_by_user(pytensor.config, "mode"):
+            # the process-wide default is not the one chosen (or the library chose none): say which it is
             ENGINE["default"] = f"{pytensor.config.mode} (set before the library was imported)"
             ENGINE["backend"] = (f"{ENGINE['train_mode']} (training), " if ENGINE["train_mode"] else "") + ENGINE["default"]
         if ENGINE["skipped"]:

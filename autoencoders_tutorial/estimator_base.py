@@ -52,6 +52,8 @@ class TutorialEstimator(BaseEstimator):
     """What both estimators share: the floatX scope, input scaling, the cache and ``.npz`` files."""
 
     _model_kind = ""
+    #: Hyper-parameters renamed since a file could have been saved: {old name: new name}.
+    _RENAMED: dict = {}
 
     def _cache(self) -> dict:
         return _CACHE.setdefault(self, {})
@@ -137,7 +139,8 @@ class TutorialEstimator(BaseEstimator):
         arrays, meta = load_params(path)
         if meta.get("model") != cls._model_kind or not isinstance(meta.get("estimator"), dict):
             raise DataError(f"{path} is not a saved {cls.__name__} (model={meta.get('model')!r})")
-        est = cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in meta["estimator"].items()})
+        hyper = {cls._RENAMED.get(k, k): (tuple(v) if isinstance(v, list) else v) for k, v in meta["estimator"].items()}
+        est = cls(**hyper)
         est.params_ = {k[6:]: v for k, v in arrays.items() if k.startswith("param.")}
         est.noise_state_ = meta["noise_state"]
         est.device_noise_state_ = meta.get("device_noise_state")

@@ -43,17 +43,19 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
     ``pretraining_epochs``, ``pretrain_lr``, ``finetune_lr``, ``max_epochs``,
     ``batch_size``, ``finetune`` ("all" or "top"), ``sparsity_*``), with the README's
     measured settings as defaults (minibatch 20, pretraining rate 0.1) rather than the
-    tutorial's minibatch of 1. ``patience`` is in epochs (the script's 10).
+    tutorial's minibatch of 1. ``patience_epochs`` is the early stopping's patience in epochs (the
+    script's 10; the tutorial's ``patience`` of logistic regression counts minibatch iterations).
 
     Attributes: ``classes_``, ``n_features_in_``, ``best_validation_error_``,
     ``n_epochs_`` (fine-tuning epochs run).
     """
 
     _model_kind = "SdAClassifier"
+    _RENAMED = {"patience": "patience_epochs"}
 
     def __init__(self, hidden_layers_sizes=(1000, 1000, 1000), *, corruption_levels=None,
                  corruption_type="masking", pretraining_epochs=15, pretrain_lr=0.1, finetune_lr=0.1,
-                 max_epochs=1000, batch_size=20, finetune="all", patience=10, validation_fraction=0.1,
+                 max_epochs=1000, batch_size=20, finetune="all", patience_epochs=10, validation_fraction=0.1,
                  sparsity_target=0.05, sparsity_weight=0.0, scale=True, random_state=None, warm_start=False,
                  precision="float32", mode=None, train_path="auto", verbose=False):
         self.hidden_layers_sizes = hidden_layers_sizes
@@ -65,7 +67,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.finetune = finetune
-        self.patience = patience
+        self.patience_epochs = patience_epochs
         self.validation_fraction = validation_fraction
         self.sparsity_target = sparsity_target
         self.sparsity_weight = sparsity_weight
@@ -84,7 +86,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
     def _check_hyper(self):
         check_options(finetune_lr=self.finetune_lr, pretraining_epochs=self.pretraining_epochs,
                       pretrain_lr=self.pretrain_lr, batch_size=self.batch_size, finetune=self.finetune,
-                      max_epochs=self.max_epochs, patience=self.patience)
+                      max_epochs=self.max_epochs, patience_epochs=self.patience_epochs)
         if not 0 <= self.validation_fraction < 1:
             raise TutorialError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
         check_sparsity(self.sparsity_target, self.sparsity_weight)
@@ -159,7 +161,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
                     raise KeyboardInterrupt
             datasets = [shared_dataset((X_fit, y_fit), name="labelled"), shared_dataset((X_val, y_val), name="valid")]
             res = sda.fine_tune(datasets, batch, self.finetune_lr, Progress("finetune"), layers=self.finetune,
-                                n_epochs=self.max_epochs, patience_epochs=self.patience, mode=self.mode, path=path,
+                                n_epochs=self.max_epochs, patience_epochs=self.patience_epochs, mode=self.mode, path=path,
                                 log=log)
         self._keep_state(sda.all_params, sda.theano_rng)
         self.best_validation_error_ = float(res.best_validation_loss)

@@ -24,8 +24,12 @@ def ctrl_c_raises():
 
 @pytest.fixture
 def float64():
-    """Run a test in float64 so finite differences are meaningful."""
-    with pytensor.config.change_flags(floatX="float64"):
+    """Run a test in float64 so finite differences are meaningful, on PyTensor's Python linker.
+
+    These tests check the graphs' math (against finite differences or a numpy oracle), which
+    is the same on every back end; FAST_COMPILE runs it without compiling C code, most of a
+    cold run's time. The back ends' agreement with each other is tested on its own."""
+    with pytensor.config.change_flags(floatX="float64", mode="FAST_COMPILE"):
         yield
 
 

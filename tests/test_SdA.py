@@ -150,7 +150,7 @@ BLOCKS = dict(train_path="block", noise_source="device", block_size=3)  # blocks
     pytest.param("epoch 3 done", "CVM", {}, marks=MODES[0].marks),  # during fine-tuning
     pytest.param("Pre-training layer 1: Training epoch 1", "JAX", {}, marks=MODES[1].marks),  # inside layer 1
     pytest.param("Pre-training layer 1: Training epoch 0", "CVM", BLOCKS, marks=MODES[0].marks),
-    pytest.param("Pre-training layer 0: Training epoch 1", "JAX", BLOCKS, marks=MODES[1].marks),
+    pytest.param("Pre-training layer 0: Training epoch 1", "JAX", BLOCKS, marks=[*MODES[1].marks, pytest.mark.slow]),
 ])
 def test_resume_equals_uninterrupted(tmp_path, trigger, mode, path):
     kw = dict(SMALL, mode=mode, **path)
@@ -173,6 +173,7 @@ def test_resume_with_other_options_is_refused(tmp_path):
         run_SdA(output_dir=tmp_path, resume=True, log=lambda *_: None, **SMALL | BLOCKS)
 
 
+@pytest.mark.slow  # two runs; test_finetune_top_leaves_hidden_layers checks the step itself
 def test_finetune_top_keeps_the_pretrained_layers(tmp_path):
     # the weights right after pretraining: the checkpoint of a run stopped in its first fine-tuning epoch
     _stopped("validation error", output_dir=tmp_path / "pre", finetune="top", **SMALL)
@@ -202,6 +203,7 @@ def test_n_labels_equals_a_run_on_the_first_rows(tmp_path):
         run_SdA(output_dir=tmp_path / "c", n_labels=5000, log=lambda *_: None, **SMALL)
 
 
+@pytest.mark.slow  # two runs and scikit-learn fits
 def test_features_use_the_labels_they_say(tmp_path):
     from sklearn.linear_model import LogisticRegression as SkLogReg
 
@@ -254,7 +256,8 @@ def test_save_load_and_predict(tmp_path, capsys):
 def test_hidden_without_corruption_takes_the_tutorials_levels(tmp_path):
     said = []
     res = run_SdA(output_dir=tmp_path, log=said.append, **dict(SMALL, hidden_layers_sizes=(8, 6, 5, 4),
-                                                               corruption_levels=None, training_epochs=1))
+                                                               corruption_levels=None, training_epochs=1,
+                                                               pretraining_epochs=0))
     assert res["model"].corruption_levels == (0.1, 0.2, 0.3, 0.3)
     assert any("cut or extended to 4 layers" in s for s in said)
     assert SdA_module.tutorial_corruption_levels(1) == (0.1,)

@@ -105,6 +105,7 @@ def test_device_noise_rate_and_freshness():
 
 
 @pytest.mark.skipif(not HAS_JAX, reason="JAX not installed")
+@pytest.mark.slow  # two compilations of the hash, cold
 def test_device_noise_is_the_same_on_jax_and_c():
     state = pytensor.shared(np.array([1, 2, 3], dtype=np.uint32))
     counter = pt.scalar("c", dtype="uint32")
@@ -242,6 +243,7 @@ def test_device_noise_state_is_checkpointed(tmp_path):
         noise.set_device_noise_state(rng, [1, 2, -1])
 
 
+@pytest.mark.slow  # five fits on the C back end's blocks
 def test_estimator_with_device_noise_refits_and_continues_exactly(monkeypatch):
     from autoencoders_tutorial.estimators import DenoisingAutoencoder
 
@@ -257,6 +259,7 @@ def test_estimator_with_device_noise_refits_and_continues_exactly(monkeypatch):
     np.testing.assert_array_equal(stepwise.components_, first)  # and partial_fit continues it
 
 
+@pytest.mark.slow  # the C back end's device-noise blocks: a scan compiled cold
 def test_saved_estimator_continues_the_device_stream(monkeypatch, tmp_path):
     from autoencoders_tutorial.estimators import DenoisingAutoencoder
 

@@ -8,7 +8,7 @@ import pytensor.tensor as pt
 import pytest
 from helpers import MODES, assert_grads_match_fd
 
-from autoencoders_tutorial import datasets, graph, training
+from autoencoders_tutorial import datasets, graph, models, training
 from autoencoders_tutorial.errors import DataError, TutorialError
 from autoencoders_tutorial.files import load_params, save_params
 from dA import dA, main, run_dA
@@ -385,7 +385,7 @@ def test_reconstruction_sheet_rows_and_the_noise_stream_untouched(tmp_path):
     da = dA(0, theano_rng=3, n_visible=16, n_hidden=4)
     state = da.theano_rng.get_value().bit_generator.state
     X = datasets.make_synthetic().test[0][:5]
-    clean, noisy, rec = da.reconstruction_rows(X, 0.5)
+    clean, noisy, rec = models.reconstruction_rows(da, X, 0.5)
     np.testing.assert_array_equal(clean, X)
     assert set(np.unique(noisy[noisy != X])) <= {0.0} and (noisy == 0).mean() > 0.2
     assert rec.shape == X.shape and np.all((rec > 0) & (rec < 1))

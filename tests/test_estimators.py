@@ -74,6 +74,7 @@ def test_inputs_outside_the_unit_interval_are_scaled_or_refused():
         DenoisingAutoencoder(n_hidden=4, scale=False).fit(X)
 
 
+@pytest.mark.slow  # three SdAClassifier fits
 def test_unlabelled_rows_pretrain_only_and_string_labels():
     ds = _synthetic()
     X, y = ds.train
@@ -104,6 +105,7 @@ def test_early_stopping_on_given_validation_rows():
     assert 1 <= clf.n_epochs_ <= 5
 
 
+@pytest.mark.slow  # a new process compiling its own functions
 def test_save_load_and_pickle_in_a_new_process_predict_the_same(tmp_path):
     import subprocess
     import sys
@@ -123,11 +125,11 @@ def test_save_load_and_pickle_in_a_new_process_predict_the_same(tmp_path):
     # The new process unpickles with the library's array-only unpickler, allowed the estimator's class and
     # nothing else: the pickle holds the estimator, numbers and numpy arrays, no compiled function.
     code = ("import sys, numpy as np\n"
-            "from autoencoders_tutorial.datasets import _ArrayOnlyUnpickler\n"
+            "from autoencoders_tutorial.readers import _ArrayOnlyUnpickler\n"
             "from autoencoders_tutorial.estimators import SdAClassifier\n"
             "class Only(_ArrayOnlyUnpickler):\n"
             "    def find_class(self, module, name):\n"
-            "        if (module, name) == ('autoencoders_tutorial.estimators', 'SdAClassifier'):\n"
+            "        if (module, name) == (SdAClassifier.__module__, 'SdAClassifier'):\n"
             "            return SdAClassifier\n"
             "        return super().find_class(module, name)\n"
             "clf = Only(open(sys.argv[1], 'rb')).load()\n"

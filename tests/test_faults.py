@@ -130,8 +130,9 @@ def run(main, args, out, capsys):
 
 # -- full disk, refused write: one line, the earlier model untouched -----------------------------
 
-WRITE_FAULTS = [
-    pytest.param(script, fault, nth, id=f"{script}-{fault}-{nth}")
+WRITE_FAULTS = [  # a first write and a later one in the default tier; the rest slow
+    pytest.param(script, fault, nth, id=f"{script}-{fault}-{nth}",
+                 marks=[] if fault == "ENOSPC" and (script, nth) in (("logistic", 1), ("SdA", 5)) else [pytest.mark.slow])
     for script, nths in (("logistic", (1,)), ("mlp", (1,)), ("dA", (1, 5)), ("SdA", (1, 5)))
     for fault in ("ENOSPC", "EACCES") for nth in nths
 ]
@@ -194,7 +195,8 @@ def _saved(line):
     return re.findall(r"(\S+\.(?:npz|png)) \(", line)
 
 
-@pytest.mark.parametrize("script", ["logistic", "dA", "SdA"])
+@pytest.mark.parametrize("script", [pytest.param("logistic", marks=pytest.mark.slow), pytest.param("dA", marks=pytest.mark.slow),
+                                    "SdA"])
 def test_ctrl_c_while_compiling_saves_nothing(trained, tmp_path, monkeypatch, capsys, script):
     import pytensor
 
@@ -208,7 +210,7 @@ def test_ctrl_c_while_compiling_saves_nothing(trained, tmp_path, monkeypatch, ca
 
 
 @pytest.mark.parametrize("script, module", [("logistic", supervised), ("mlp", supervised), ("SdA", SdA)])
-@pytest.mark.parametrize("nth", [1, 2])
+@pytest.mark.parametrize("nth", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_ctrl_c_while_validating(trained, tmp_path, monkeypatch, capsys, script, module, nth):
     main, args, _ = SCRIPTS[script]
     out, before = _folder(trained, script, tmp_path)
@@ -224,7 +226,8 @@ def test_ctrl_c_while_validating(trained, tmp_path, monkeypatch, capsys, script,
     assert_nothing_lost(out, before)
 
 
-@pytest.mark.parametrize("script", ["logistic", "dA", "SdA"])
+@pytest.mark.parametrize("script", [pytest.param("logistic", marks=pytest.mark.slow), "dA",
+                                    pytest.param("SdA", marks=pytest.mark.slow)])
 def test_ctrl_c_while_saving_finishes_the_file_first(trained, tmp_path, monkeypatch, capsys, script):
     main, args, _ = SCRIPTS[script]
     out, before = _folder(trained, script, tmp_path)
@@ -488,6 +491,7 @@ def _wait_for(proc, words, timeout=120):
 LONG_MLP = [str(ROOT / "mlp.py"), *COMMON, "--hidden", "5", "--epochs", "100000", "--patience", "100000000"]
 
 
+@pytest.mark.slow  # a subprocess
 def test_real_ctrl_c_exits_130_with_the_saved_line(tmp_path):
     proc = _start([*LONG_MLP, "--output-dir", "out"], tmp_path)
     try:
@@ -502,6 +506,7 @@ def test_real_ctrl_c_exits_130_with_the_saved_line(tmp_path):
     assert load_params(tmp_path / "out" / "best_model.npz")[1]["validation_error"] * 100 == pytest.approx(said, abs=1e-5)
 
 
+@pytest.mark.slow  # subprocesses
 def test_one_run_per_folder_and_no_stale_lock_after_kill_9(tmp_path, capsys):
     proc = _start([*LONG_MLP, "--output-dir", "out"], tmp_path)
     try:

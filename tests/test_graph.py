@@ -39,6 +39,7 @@ def _train(tiny, mode, level, seed=3, epochs=3):
     return da, res.costs
 
 
+@pytest.mark.slow  # the case with noise below stays in the default tier
 def test_jax_equals_c_without_noise(tiny):
     pytest.importorskip("jax")
     da_c, costs_c = _train(tiny, "CVM", 0.0)

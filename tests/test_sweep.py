@@ -40,6 +40,7 @@ def test_grid_file_and_settings(tmp_path):
         sweep.read_grid(tmp_path / "g.json")
 
 
+@pytest.mark.slow  # eight SdAClassifier fits
 def test_sequential_sweep_writes_its_tables_and_plot(tmp_path, capsys):
     (tmp_path / "g.toml").write_text(GRID)
     rc = sweep.main(["--grid", str(tmp_path / "g.toml"), "--dataset", "synthetic", "--sequential",

@@ -30,6 +30,7 @@ def test_user_modules_do_not_break_imports(user_dir):
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 
+@pytest.mark.slow  # a subprocess running a script
 def test_user_modules_do_not_break_the_script(user_dir):
     # python -m puts the working directory first on sys.path, as python -c does
     out = run_python(["-m", "dA", "--dataset", "synthetic", "--epochs", "1", "--hidden", "4", "--batch-size", "10",
