@@ -280,8 +280,7 @@ def run_SdA(
     step or block path (:func:`~autoencoders_tutorial.paths.resolve_path`); the path is part
     of the checkpoint, and a resume on another is refused. Returns a dict of results.
     """
-    options = {k: v for k, v in locals().items()}
-    return stacked.run_stacked(SdA, **options)
+    return stacked.run_stacked(SdA, **locals())  # every argument above, as it was given
 
 
 def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001, training_epochs=1000, dataset=None,
