@@ -322,7 +322,7 @@ def child_sda_all(X, y, valid, test, args):
     what it spent outside its epochs (the codes of the layer below, computed once)."""
     sys.path.insert(0, str(ROOT))
     from autoencoders_tutorial.datasets import shared_dataset
-    from autoencoders_tutorial.layerwise import Progress
+    from autoencoders_tutorial.checkpoints import Progress
 
     mode = _mode(args)
     epochs = 1 + args.repeats
