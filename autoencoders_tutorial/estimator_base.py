@@ -4,19 +4,17 @@ cache, the fitted state and its ``.npz`` files. The estimators themselves are in
 
 from __future__ import annotations
 
-import numbers
 import weakref
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state as sk_check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .engine import sync_shared
 from .errors import TutorialError
 from .files import load_params, params_to_arrays, save_params, set_params_from_arrays
 from .noise import device_noise_state, set_device_noise_state
-from .rng import generator_from_state
+from .rng import check_random_state, generator_from_state
 
 
 #: The label of an unlabelled row: -1 for numeric labels; "-1" or None for string / object labels.
@@ -28,12 +26,9 @@ def quiet(*_):
 
 
 def numpy_rng(random_state):
-    """A numpy generator for initial weights: an int seeds the tutorial's ``RandomState``."""
-    if isinstance(random_state, np.random.Generator):
-        return np.random.default_rng(random_state.integers(2**32))  # a child: the caller's is advanced once
-    if random_state is None or isinstance(random_state, (numbers.Integral, np.random.RandomState)):
-        return sk_check_random_state(random_state)
-    raise TutorialError(f"random_state must be None, an int, a RandomState or a Generator, got {random_state!r}")
+    """The generator of an estimator's initial weights (:func:`~autoencoders_tutorial.rng.check_random_state`:
+    an int seeds the tutorial's ``RandomState``, a Generator a child of it)."""
+    return check_random_state(random_state, ints="RandomState", child=True, name="random_state")
 
 
 class Compiled:

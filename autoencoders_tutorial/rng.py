@@ -17,17 +17,34 @@ from .errors import check_fits, check_seed
 from pytensor.compile.sharedvalue import SharedVariable  # noqa: E402  (after the engine's set-up)
 
 
-def check_random_state(seed) -> np.random.Generator | np.random.RandomState:
-    """Normalise ``seed`` (None, int, Generator or RandomState) to a numpy generator.
+def check_random_state(seed, *, ints="Generator", child=False,
+                       name="seed") -> np.random.Generator | np.random.RandomState:
+    """Normalise ``seed`` (None, int, Generator or RandomState) to a numpy generator: the library's one helper.
 
-    A RandomState is passed through unchanged, so code seeded the tutorial's way
-    (``numpy.random.RandomState(123)``) draws the tutorial's exact weights.
+    - A RandomState or Generator is used as is, so code seeded the tutorial's way
+      (``numpy.random.RandomState(123)``) draws the tutorial's exact weights. With ``child``
+      a Generator seeds a new one instead, advancing the caller's by one draw (an estimator's
+      ``random_state``: each fit from it differs, as scikit-learn's do).
+    - An int is ``numpy.random.default_rng(seed)`` (the model classes), or with ``ints="RandomState"``
+      the tutorial's ``numpy.random.RandomState(seed)`` (the estimators, as scikit-learn's
+      ``check_random_state`` reads one: so an estimator fitted with ``random_state=s`` starts from
+      the weights the scripts draw from ``--seed s``).
+    - None is a fresh generator, or with ``ints="RandomState"`` numpy's global one (scikit-learn's
+      convention: ``numpy.random.seed`` then makes a fit reproducible).
+
+    Anything else is a TypeError naming ``name``.
     """
-    if seed is None or isinstance(seed, (int, np.integer)):
-        return np.random.default_rng(None if seed is None else check_seed(seed))
+    legacy = ints == "RandomState"
+    if seed is None:
+        return np.random.mtrand._rand if legacy else np.random.default_rng()
+    if isinstance(seed, (int, np.integer)):
+        return np.random.RandomState(check_seed(seed, name)) if legacy else np.random.default_rng(check_seed(seed, name))
+    if isinstance(seed, np.random.Generator) and child:
+        return np.random.default_rng(seed.integers(2**32))
     if isinstance(seed, (np.random.Generator, np.random.RandomState)):
         return seed
-    raise TypeError(f"expected an int seed, a numpy Generator or RandomState, got {type(seed).__name__}")
+    raise TypeError(f"{name} must be None, an int seed, a numpy Generator or RandomState, got {type(seed).__name__} "
+                    f"{seed!r}")
 
 
 def tutorial_rng(seed: int) -> np.random.RandomState:

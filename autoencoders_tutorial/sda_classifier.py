@@ -11,7 +11,6 @@ import numbers
 
 import numpy as np
 from sklearn.base import ClassifierMixin, TransformerMixin
-from sklearn.utils import check_random_state as sk_check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -22,6 +21,7 @@ from .errors import TutorialError, check_sparsity
 from .estimator_base import UNLABELED, TutorialEstimator, numpy_rng, quiet
 from .files import set_params_from_arrays
 from .paths import resolve_path
+from .rng import check_random_state
 from .stacked import check_options, tutorial_corruption_levels
 
 
@@ -132,7 +132,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         else:
             n_val = int(round(self.validation_fraction * len(y_l)))
             if n_val >= 1 and len(y_l) - n_val >= 1:
-                perm = sk_check_random_state(self._split_seed()).permutation(len(y_l))
+                perm = check_random_state(self._split_seed(), ints="RandomState").permutation(len(y_l))
                 val, tr = perm[:n_val], perm[n_val:]
                 X_fit, y_fit, X_val, v_codes = X_l[tr], codes[tr], X_l[val], codes[val]
             else:  # too few labelled rows to hold some out: watch the training error
