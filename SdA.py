@@ -31,7 +31,7 @@ import numpy as np
 
 from autoencoders_tutorial.engine import pt, pytensor  # first: PyTensor, configured
 from autoencoders_tutorial import models, stacked
-from autoencoders_tutorial.checkpoints import Progress
+from autoencoders_tutorial.checkpoints import Progress, saved_options
 from autoencoders_tutorial.cli import (
     add_noise_flags,
     base_parser,
@@ -301,8 +301,13 @@ def predict(model_path="SdA_out/SdA_model.npz", dataset=None, n=10, data_dir=Non
                              n, data_dir, log)
 
 
-def _cli(fresh=False, predict_only=False, **options):
-    """The command line refuses to overwrite a checkpoint unless told; a Python call starts fresh."""
+#: What ``--resume`` may change: the fine-tuning cap (a finished run goes on) and where the data is.
+RESUME_MAY_CHANGE = ("training_epochs", "data_dir")
+
+
+def _cli(fresh=False, predict_only=False, given=(), **options):
+    """The command line refuses to overwrite a checkpoint unless told; a Python call starts fresh.
+    ``--resume`` takes every option from the checkpoint, and refuses one given that contradicts it."""
     if predict_only:
         return predict(options["output_dir"] / "SdA_model.npz", dataset=options["dataset"],
                        data_dir=options["data_dir"])
@@ -311,6 +316,15 @@ def _cli(fresh=False, predict_only=False, **options):
         raise TutorialError("--resume and --fresh contradict each other; pass one")
     if ckpt.exists() and not (options["resume"] or fresh):
         raise TutorialError(f"{ckpt} exists: pass --resume to continue that run, or --fresh to start over")
+    if options["resume"] and ckpt.exists():
+        saved = saved_options(ckpt)
+        for key in sorted(given & saved.keys()):
+            value = options[key]
+            mine = list(value) if isinstance(value, tuple) else str(value) if key == "dataset" and value else value
+            if key not in RESUME_MAY_CHANGE and mine != saved[key]:
+                raise TutorialError(f"checkpoint {ckpt} was made with {key}={saved[key]!r}, this run has {mine!r}; "
+                                    "leave the option out to resume, or start over with --fresh")
+        options.update({k: v for k, v in saved.items() if k in options and not (k in given and k in RESUME_MAY_CHANGE)})
     return run_SdA(**options)
 
 
@@ -318,10 +332,12 @@ def main(argv=None) -> int:
     p = base_parser(__doc__, "examples:\n  python SdA.py --dataset fashion-mnist --batch-size 20 --pretrain-lr 0.1\n"
                     "  python SdA.py --dataset fashion-mnist --batch-size 20 --pretrain-lr 0.1 --n-labels 1000 "
                     "--output-dir few\n"
-                    "  python SdA.py --resume   # continue an interrupted run",
+                    "  python SdA.py --resume   # continue an interrupted run, with its own options\n"
+                    "  python SdA.py --resume --epochs 2000   # a finished run goes on to 2000 fine-tuning epochs",
                     epochs=1000, learning_rate=0.1, batch_size=1, seed=89677, output_dir="SdA_out",
                     epochs_kw="training_epochs", learning_rate_kw="finetune_lr",
-                    epochs_help="fine-tuning epochs at most (early stopping)")
+                    epochs_help="fine-tuning epochs at most (early stopping; with --resume, a larger cap goes on with a "
+                                "finished run)")
     p.add_argument("--pretrain-epochs", dest="pretraining_epochs", type=nonnegative_int, default=15,
                    help="pretraining epochs per layer (default %(default)s)")
     p.add_argument("--pretrain-lr", type=positive_float, default=0.001, help="pretraining learning rate (default %(default)s)")
@@ -338,12 +354,14 @@ def main(argv=None) -> int:
                    help="recompute lower layers for every minibatch instead of precomputing their codes once")
     p.add_argument("--features", action="store_true",
                    help="after pretraining, compare a logistic regression on raw pixels, codes, raw + codes")
-    p.add_argument("--resume", action="store_true", help="continue from OUTPUT_DIR/checkpoint.npz")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUTPUT_DIR/checkpoint.npz with the options it was made with: give none but "
+                        "--output-dir, --epochs (a larger cap goes on with a finished run) and --data-dir")
     p.add_argument("--predict", dest="predict_only", action="store_true",
                    help="instead of training, load OUTPUT_DIR/SdA_model.npz and print the first test predictions")
     p.add_argument("--fresh", action="store_true",
                    help="start over even if OUTPUT_DIR has a checkpoint (kept as checkpoint.previous.npz)")
-    return run_cli(p, argv, _cli)
+    return run_cli(p, argv, _cli, pass_given=True)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ class Progress:
     epoch: int = 0  # epochs completed in that layer, or of fine-tuning
     early_stopping: EarlyStoppingState | None = None
     best: dict | None = None  # fine-tuning's best parameters so far
+    last: dict | None = None  # a finished run's parameters after its last epoch (to go on with more epochs)
 
     def describe(self) -> str:
         if self.phase == "done":
@@ -34,18 +35,31 @@ class Progress:
         return f"phase {self.phase}, layer {self.layer}, epoch {self.epoch}"
 
 
-def save_checkpoint(path, params, rng, config: Mapping, progress: Progress, keep_previous=False) -> None:
+def save_checkpoint(path, params, rng, config: Mapping, progress: Progress, keep_previous=False, options=None) -> None:
     """Write ``params``, the noise generator ``rng``'s state (and its device generator's, on the
-    block path with device noise) and ``progress``, atomically.
+    block path with device noise) and ``progress``, atomically; ``options`` (the run's options,
+    JSON-able) beside them, for a resume that names none.
 
     ``keep_previous`` moves an existing checkpoint to ``checkpoint.previous.npz`` once
     the new one is complete (a fresh run's first checkpoint)."""
     arrays = params_to_arrays(params)
     arrays.update({"best." + k: v for k, v in (progress.best or {}).items()})
+    arrays.update({"last." + k: v for k, v in (progress.last or {}).items()})
     es = progress.early_stopping
     save_params(path, arrays, keep_previous=keep_previous, config=dict(config), phase=progress.phase, layer=progress.layer,
                 epoch=progress.epoch, rng_state=rng.get_value(borrow=True).bit_generator.state,
-                device_noise_state=device_noise_state(rng), early_stopping=es.to_meta() if es is not None else None)
+                device_noise_state=device_noise_state(rng), early_stopping=es.to_meta() if es is not None else None,
+                **({"options": dict(options)} if options is not None else {}))
+
+
+def saved_options(path) -> dict:
+    """The options a checkpoint's run was started with (``{}`` for a checkpoint from before they were kept)."""
+    _, meta = load_params(path)
+    options = meta.get("options")
+    if options is not None and not isinstance(options, dict):
+        raise DataError(f"checkpoint {path} is damaged (its options are {type(options).__name__}, not a table); "
+                        "start over with --fresh (resume=False)")
+    return dict(options or {})
 
 
 #: What a config key meant in checkpoints written before it existed.
@@ -68,8 +82,9 @@ def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
         rng_state = generator_from_state(meta["rng_state"])
         es = meta.get("early_stopping")
         best = {k[5:]: v for k, v in arrays.items() if k.startswith("best.")} or None
+        last = {k[5:]: v for k, v in arrays.items() if k.startswith("last.")} or None
         progress = Progress(meta["phase"], meta.get("layer", 0), meta.get("epoch", 0),
-                            EarlyStoppingState.from_meta(es) if es else None, best)
+                            EarlyStoppingState.from_meta(es) if es else None, best, last)
         _check_progress(progress, config)
         if meta.get("device_noise_state") is not None:
             set_device_noise_state(rng, meta["device_noise_state"])

@@ -136,8 +136,26 @@ def flag_names(message: str, parser: argparse.ArgumentParser) -> str:
     return message
 
 
-def run_cli(parser: argparse.ArgumentParser, argv, run: Callable[..., object]) -> int:
-    """Parse ``argv`` and call ``run(**options)``: one keyword argument per flag.
+def given_options(parser: argparse.ArgumentParser, argv) -> set[str]:
+    """The keyword arguments (``dest``) of the flags given in ``argv``, as against left at their defaults.
+
+    >>> p = base_parser("", "", epochs=1, learning_rate=0.1, batch_size=20, seed=1, output_dir="out")
+    >>> sorted(given_options(p, ["--epochs", "1", "--seed", "3"]))
+    ['n_epochs', 'seed']
+    """
+    defaults = {action: action.default for action in parser._actions}
+    try:
+        for action in defaults:
+            action.default = argparse.SUPPRESS  # a flag not given then leaves no attribute
+        return set(vars(parser.parse_args(argv)))
+    finally:
+        for action, default in defaults.items():
+            action.default = default
+
+
+def run_cli(parser: argparse.ArgumentParser, argv, run: Callable[..., object], pass_given=False) -> int:
+    """Parse ``argv`` and call ``run(**options)``: one keyword argument per flag (and ``given``, the
+    set of those given on the command line, with ``pass_given``).
 
     A user-fixable error (:class:`TutorialError`) becomes one line naming the flags, and
     exit status 2; Ctrl-C one line saying what was saved (:class:`RunInterrupted`), and
@@ -145,6 +163,8 @@ def run_cli(parser: argparse.ArgumentParser, argv, run: Callable[..., object]) -
     first.
     """
     options = vars(parser.parse_args(argv))
+    if pass_given:
+        options["given"] = given_options(parser, argv)
     if ENGINE.get("note"):
         print(ENGINE["note"], file=sys.stderr)
     try:

@@ -16,6 +16,7 @@ called by ``SdA.py`` (:func:`run_stacked`, behind ``run_SdA``) and by the scikit
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from .checkpoints import Progress, resume_or_start, save_checkpoint
 from .datasets import shared_dataset
 from .engine import resolved_backend
 from .errors import TutorialError, check_positive
+from .files import params_to_arrays, set_params_from_arrays
 from .graph import n_batches, note_score_batch
 from .images import save_filters_image
 from .rng import tutorial_rng
@@ -92,10 +94,15 @@ def finetune(train_fn, n_train_batches, validate, test, params, progress: Progre
     """Supervised fine-tuning with :func:`early_stopping`, resumable from ``progress``.
 
     ``checkpoint(progress)`` runs after every epoch, and once more when the loop ends
-    without Ctrl-C (then ``progress.phase`` is "done").
+    without Ctrl-C (then ``progress.phase`` is "done", the parameters are the best ones, and
+    ``progress.last`` holds those of the last epoch when the epoch cap ended the run: what
+    :func:`continue_finished` goes on from).
     """
+    last = {}
+
     def on_epoch_end(state, best):
         progress.epoch, progress.early_stopping, progress.best = state.epoch, state, best
+        last["params"] = params_to_arrays(params)
         checkpoint(progress)
 
     res = early_stopping(train_fn, n_train_batches, validate, test, params, n_epochs=n_epochs, patience=patience,
@@ -103,8 +110,23 @@ def finetune(train_fn, n_train_batches, validate, test, params, progress: Progre
                          best_params=progress.best, on_epoch_end=on_epoch_end, log=log, metrics=metrics)
     if not res.interrupted:
         progress.phase, progress.early_stopping, progress.best = "done", res.state, None
+        progress.last = None if res.state.done else last.get("params", progress.last)
         checkpoint(progress)
     return res
+
+
+def continue_finished(progress: Progress, params, n_epochs: int) -> bool:
+    """Turn a finished run that its epoch cap ended into one that goes on to ``n_epochs`` (True), or say
+    it cannot (False: patience ran out, or the cap is not larger, or the checkpoint is older than
+    ``progress.last``). ``params`` are the fine-tuned ones: they get the last epoch's values back,
+    the best so far become the early stopping's snapshot, as an uninterrupted longer run has them."""
+    es = progress.early_stopping
+    if progress.phase != "done" or es is None or es.done or es.epoch >= n_epochs or not progress.last:
+        return False
+    progress.best = params_to_arrays(params)
+    set_params_from_arrays(params, progress.last, source="the checkpoint's last epoch")
+    progress.phase, progress.last = "finetune", None
+    return True
 
 
 def pretrain(sda, train_set_x, batch_size, epochs, learning_rate, progress, *, checkpoint=lambda p: None,
@@ -233,19 +255,32 @@ def run_stacked(SdA, *, dataset, output_dir, data_dir, precision, mode, train_pa
                                    Progress("pretrain" if o["pretraining_epochs"] > 0 else "finetune"), log)
         if ckpt.exists():
             run.folder.resume_hint = resume_hint
+        trainable = sda.params if o["finetune"] == "all" else sda.logLayer.params
+        if continue_finished(progress, trainable, o["training_epochs"]):
+            log(f"the run in {run.out} stopped at its cap of {progress.early_stopping.epoch} fine-tuning epochs; "
+                f"going on to {o['training_epochs']}")
         if progress.phase == "done":
             es = progress.early_stopping
+            why = ("early stopping ended it: its patience ran out" if es.done else
+                   f"it ran its {es.epoch} fine-tuning epochs; a larger training_epochs (--epochs) goes on")
             log(f"the run in {run.out} is complete (best validation error {es.best_validation_loss * 100:f} %, test "
-                f"error {es.test_score * 100:f} %); nothing to do. Start over with resume=False (--fresh)")
+                f"error {es.test_score * 100:f} %; {why}); nothing to do. Start over with resume=False (--fresh)")
             return {"complete": True, "best_validation_error": es.best_validation_loss, "test_error": es.test_score,
                     "model": sda}
         if o["features"] and progress.phase != "pretrain":
             log("note: --features runs right after pretraining, which this run does not do (resumed past it, "
                 "or --pretrain-epochs 0); skipped")
 
+        # What --resume takes back: the options as given (a dataset in memory is not one a resume can name)
+        named = {} if dataset is not None and not isinstance(dataset, (str, Path)) else {
+            "dataset": str(dataset) if dataset is not None else ds.name}
+        options = {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v) for k, v in
+                   dict(o, **named, data_dir=data_dir, precision=precision, mode=mode, train_path=train_path,
+                        noise_source=noise_source, block_size=block_size, seed=seed).items()}
+
         def checkpoint(p):
             run.save(ckpt.name, f"the checkpoint: {p.describe()}", save_checkpoint, sda.all_params, sda.theano_rng,
-                     config, p)
+                     config, p, options=options)
             run.folder.resume_hint = resume_hint
 
         train_x, train_y = shared_dataset(ds.train, name="train")

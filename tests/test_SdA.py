@@ -298,3 +298,36 @@ def test_cli_help_and_tiny_run(tmp_path, capsys, mode):
     assert "test performance" in out and f"engine {mode}, float32" in out
     rc = main(["--dataset", "synthetic", "--hidden", "8", "6", "--corruption", "0.1", "--output-dir", str(tmp_path / "x")])
     assert rc == 2 and "one entry per hidden layer" in capsys.readouterr().err
+
+
+CLI_RUN = ["--dataset", "synthetic", "--hidden", "8", "6", "--corruption", "0.1", "0.2", "--batch-size", "10",
+           "--pretrain-epochs", "2", "--pretrain-lr", "0.1", "--seed", "7"]
+
+
+def test_resume_takes_the_checkpoints_options_and_a_larger_cap_goes_on(tmp_path, capsys):
+    # an uninterrupted run of 4 fine-tuning epochs, and one stopped by Ctrl-C in pretraining
+    assert main([*CLI_RUN, "--epochs", "4", "--output-dir", str(tmp_path / "full")]) == 0
+    _stopped("Pre-training layer 1: Training epoch 0", output_dir=tmp_path / "part", **dict(SMALL, training_epochs=2))
+    capsys.readouterr()
+    # --resume alone: every option from the checkpoint (no dataset named: none downloaded), to its cap of 2
+    assert main(["--resume", "--output-dir", str(tmp_path / "part")]) == 0
+    assert "Optimization complete" in capsys.readouterr().out
+    # a larger cap goes on from where the finished run stopped, early stopping's state included ...
+    assert main(["--resume", "--output-dir", str(tmp_path / "part"), "--epochs", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "stopped at its cap of 2 fine-tuning epochs; going on to 4" in out and "epoch 3 done" in out
+    # ... and ends with the uninterrupted run's parameters, bit for bit
+    a, b = _final(tmp_path / "full"), _final(tmp_path / "part")
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    # the same cap again: nothing to do, and why
+    assert main(["--resume", "--output-dir", str(tmp_path / "part"), "--epochs", "4"]) == 0
+    assert "a larger training_epochs (--epochs) goes on" in capsys.readouterr().out
+    # an option that contradicts the checkpoint is refused in one line naming both values
+    assert main(["--resume", "--output-dir", str(tmp_path / "part"), "--hidden", "9"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: checkpoint {tmp_path / 'part' / 'checkpoint.npz'} was made with --hidden=[8, 6], this "
+                   "run has [9]; leave the option out to resume, or start over with --fresh")
+    # one that agrees with it is fine
+    assert main(["--resume", "--output-dir", str(tmp_path / "part"), "--batch-size", "10"]) == 0
