@@ -232,9 +232,9 @@ class SdA:
         """Predicted classes of numeric rows ``X`` (values in [0, 1])."""
         return models.predict(self, X)
 
-    def get_codes(self, X, layer=-1):
-        """Codes of hidden layer ``layer`` (default the top) for numeric rows ``X``."""
-        return models.get_codes(self, X, layer)
+    def get_codes(self, X, layer=-1, chunk=1000):
+        """Codes of hidden layer ``layer`` (default the top) for numeric rows ``X``, ``chunk`` rows at a time."""
+        return models.get_codes(self, X, layer, chunk)
 
 
 # -- the training run -------------------------------------------------------------------

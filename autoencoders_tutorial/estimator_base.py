@@ -28,7 +28,10 @@ def quiet(*_):
 def numpy_rng(random_state):
     """The generator of an estimator's initial weights (:func:`~autoencoders_tutorial.rng.check_random_state`:
     an int seeds the tutorial's ``RandomState``, a Generator a child of it)."""
-    return check_random_state(random_state, ints="RandomState", child=True, name="random_state")
+    try:
+        return check_random_state(random_state, ints="RandomState", child=True, name="random_state")
+    except TypeError as exc:
+        raise TutorialError(str(exc)) from None
 
 
 class Compiled:
@@ -49,6 +52,14 @@ class TutorialEstimator(BaseEstimator):
     _model_kind = ""
     #: Hyper-parameters renamed since a file could have been saved: {old name: new name}.
     _RENAMED: dict = {}
+
+    def __setstate__(self, state):
+        """Unpickle, reading a hyper-parameter saved under an older name by its new one."""
+        state = dict(state)
+        for old, new in self._RENAMED.items():
+            if old in state and new not in state:
+                state[new] = state.pop(old)
+        super().__setstate__(state)
 
     def _cache(self) -> dict:
         return _CACHE.setdefault(self, {})

@@ -235,3 +235,6 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         self.best_validation_error_ = meta["best_validation_error"]
         self.n_epochs_ = meta["n_epochs"]
 
+
+# Pickles name a class by its module: the one users import it from, as older pickles did.
+SdAClassifier.__module__ = "autoencoders_tutorial.estimators"

@@ -76,11 +76,13 @@ def pretrain_layers(fns, n_train_batches, n_epochs, learning_rate, progress: Pro
             checkpoint(progress)
 
         t0 = time.perf_counter()
-        step = fns[k].bind(lr=learning_rate)
-        res = train_epochs(step, n_train_batches, n_epochs,
-                           start_epoch=start, label=f"Pre-training layer {k}: ", log=log, metrics=metrics,
-                           on_epoch_end=on_epoch_end)
-        step.release()  # the block path's resident copy of this layer's input
+        step = fns[k].bind(lr=learning_rate).ready()  # the codes of the layer below first, before the loop
+        try:
+            res = train_epochs(step, n_train_batches, n_epochs,
+                               start_epoch=start, label=f"Pre-training layer {k}: ", log=log, metrics=metrics,
+                               on_epoch_end=on_epoch_end)
+        finally:
+            step.release()  # the block path's resident copy of this layer's input
         if res.interrupted:
             return None
         seconds[k] = time.perf_counter() - t0

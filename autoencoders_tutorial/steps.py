@@ -56,21 +56,37 @@ class Steps:
         return fn if isinstance(fn, Steps) else cls(fn)
 
     def _extra(self, args, kwargs) -> list:
-        """The extra inputs of a call: ``defaults``, replaced by ``args`` in order, then by ``kwargs`` by name."""
-        if len(args) > len(self.names) and self.names:
+        """The extra inputs of a call, as Python binds arguments: ``args`` in order, then ``kwargs`` by name;
+        one left out or given as None takes its default."""
+        if not self.names:  # unnamed extra inputs: passed on as they are
+            if kwargs:
+                raise TypeError(f"this function takes no named inputs, got {', '.join(kwargs)}")
+            return list(args)
+        if len(args) > len(self.names):
             raise TypeError(f"at most {len(self.names)} extra inputs ({', '.join(self.names)}), got {len(args)}")
-        padded = [*self.defaults, *[None] * (len(self.names) - len(self.defaults))]
-        values = [*args, *padded[len(args):]] if self.names else list(args)
+        given = dict(zip(self.names, args))
         for name, value in kwargs.items():
             if name not in self.names:
-                raise TypeError(f"unknown input {name!r}; this function takes {', '.join(self.names) or 'none'}")
-            values[self.names.index(name)] = value
+                raise TypeError(f"unknown input {name!r}; this function takes {', '.join(self.names)}")
+            if name in given:
+                raise TypeError(f"input {name!r} given twice")
+            given[name] = value
+        defaults = dict(zip(self.names, self.defaults))
+        values = [given[n] if given.get(n) is not None else defaults.get(n) for n in self.names]
+        missing = [n for n, v in zip(self.names, values) if v is None]
+        if missing:
+            raise TypeError(f"no value for {', '.join(missing)}")
         return values
 
     def bind(self, **values) -> Steps:
-        """The same steps (the same compiled functions) with the named extra inputs fixed to ``values``."""
+        """The same steps (the same compiled functions) with new defaults for the named extra inputs."""
         bound = copy.copy(self)
-        bound.defaults = tuple(self._extra((), values))
+        defaults = dict(zip(self.names, self.defaults))
+        for name, value in values.items():
+            if name not in self.names:
+                raise TypeError(f"unknown input {name!r}; this function takes {', '.join(self.names) or 'none'}")
+            defaults[name] = value
+        bound.defaults = tuple(defaults.get(n) for n in self.names)
         return bound
 
     def ready(self) -> Steps:
@@ -118,8 +134,8 @@ class BlockSteps(Steps):
     they need).
     """
 
-    def __init__(self, make_step, build, mode, state, stores, block_size=None, names=(), defaults=()):
-        super().__init__(None, names, defaults)
+    def __init__(self, make_step, build, mode, state, stores, block_size=None, names=(), defaults=(), ensure=None):
+        super().__init__(None, names, defaults, ensure)
         self._make_step, self._build, self.mode, self.state = make_step, build, mode, state
         self.block_size = block_size
         self._stores = stores  # [[source shared, store shared, weak reference to the value uploaded]]
@@ -201,14 +217,12 @@ def training_function(pairs, cost, batch_size, updates=None, extra_inputs=(), mo
 
     if path is None or path.kind == "step":
         return Steps(make_step(), names, defaults, ensure)
-    steps = block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs, mode, noise=path.noise,
-                        block_size=path.block_size)
-    steps.names, steps.defaults, steps._ensure = tuple(names), tuple(defaults), ensure
-    return steps
+    return block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs, mode, noise=path.noise,
+                       block_size=path.block_size, names=names, defaults=defaults, ensure=ensure)
 
 
 def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mode=None, *, noise="host",
-                block_size=None) -> BlockSteps:
+                block_size=None, names=(), defaults=(), ensure=None) -> BlockSteps:
     """The block path beside the step path that ``make_step()`` compiles from the same arguments
     (:func:`~autoencoders_tutorial.graph.minibatch_function`), when a remainder first needs it.
 
@@ -291,7 +305,7 @@ def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mo
         return call
 
     if dn is None:
-        return BlockSteps(make_step, build, mode, None, stores, block_size)
+        return BlockSteps(make_step, build, mode, None, stores, block_size, names, defaults, ensure)
 
     def make_device_step():  # the step path draws from the same counter as the blocks
         index = pt.lscalar("index")
@@ -307,7 +321,7 @@ def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mo
 
         return step
 
-    steps = BlockSteps(make_device_step, build, mode, dn.state, stores, block_size)
+    steps = BlockSteps(make_device_step, build, mode, dn.state, stores, block_size, names, defaults, ensure)
     return steps
 
 

@@ -99,7 +99,7 @@ SCRIPT_ENV=()
 if ! python3 - <<'EOF'
 import numpy as np
 from autoencoders_tutorial.engine import ENGINE, host_function, pt
-from autoencoders_tutorial.blocks import resolve_path
+from autoencoders_tutorial.paths import resolve_path
 print("library engine:", ENGINE.get("backend"), "| default path:", resolve_path().describe())
 x = pt.matrix("x")
 try:

@@ -141,3 +141,13 @@ def test_save_load_and_pickle_in_a_new_process_predict_the_same(tmp_path):
     da.save(tmp_path / "da.npz")
     np.testing.assert_array_equal(DenoisingAutoencoder.load(tmp_path / "da.npz").transform(ds.test[0]),
                                   da.transform(ds.test[0]))
+
+
+def test_an_estimator_pickled_before_a_rename_unpickles():
+    clf = SdAClassifier(hidden_layers_sizes=(4,), patience_epochs=7)
+    state = clf.__getstate__()
+    state["patience"] = state.pop("patience_epochs")  # as a pickle from before patience_epochs was named so
+    old = SdAClassifier.__new__(SdAClassifier)
+    old.__setstate__(state)
+    assert old.get_params()["patience_epochs"] == 7 and "patience" not in old.__dict__
+    assert SdAClassifier.__module__ == "autoencoders_tutorial.estimators"  # where pickles find it

@@ -152,3 +152,23 @@ def test_progress_lines_inside_long_epochs_and_a_bar_on_a_terminal(capsys, monke
     out, err = capsys.readouterr()
     assert "minibatches" not in out and "L: Training epoch 0, cost 1.0000" in out
     assert "L: epoch 0" in err and "minibatch" in err  # the bar, on stderr, gone at the epoch's end
+
+
+def test_steps_bind_their_named_inputs_as_python_binds_arguments():
+    from autoencoders_tutorial.steps import Steps
+
+    calls = []
+    steps = Steps(lambda i, corruption, lr: calls.append((i, corruption, lr)) or 0.0, names=("corruption", "lr"),
+                  defaults=(0.3, 0.1))
+    steps(0)
+    steps(1, 0.5)
+    steps(2, lr=0.2)
+    steps(3, corruption=None)  # None takes the default, as the tutorial's defaults did
+    steps.bind(lr=0.05)(4)
+    assert calls == [(0, 0.3, 0.1), (1, 0.5, 0.1), (2, 0.3, 0.2), (3, 0.3, 0.1), (4, 0.3, 0.05)]
+    for bad, match in [(lambda: steps(0, 0.5, corruption=0.1), "given twice"), (lambda: steps(0, lr2=1), "unknown"),
+                       (lambda: steps(0, 1, 2, 3), "at most 2"), (lambda: Steps(lambda i, lr: 0, names=("lr",))(0),
+                                                                   "no value for lr")]:
+        with pytest.raises(TypeError, match=match):
+            bad()
+    assert steps.block_for(100) == 0  # the step path: one minibatch per call
