@@ -34,6 +34,7 @@ from autoencoders_tutorial import models, stacked
 from autoencoders_tutorial.checkpoints import Progress, saved_options
 from autoencoders_tutorial.cli import (
     add_noise_flags,
+    add_predict_flag,
     base_parser,
     nonnegative_float,
     nonnegative_int,
@@ -42,6 +43,7 @@ from autoencoders_tutorial.cli import (
     run_cli,
 )
 from autoencoders_tutorial.datasets import predict_test_rows
+from autoencoders_tutorial.predict import predict_inputs
 from autoencoders_tutorial.errors import TutorialError, check_corruption, check_params_fit, check_positive
 from autoencoders_tutorial.graph import PrecomputedRows, minibatch_function
 from autoencoders_tutorial.rng import check_random_state, shared_rng
@@ -232,6 +234,10 @@ class SdA:
         """Predicted classes of numeric rows ``X`` (values in [0, 1])."""
         return models.predict(self, X)
 
+    def predict_proba(self, X):
+        """Class probabilities of numeric rows ``X``, shape (rows, classes)."""
+        return models.predict_proba(self, X)
+
     def get_codes(self, X, layer=-1, chunk=1000):
         """Codes of hidden layer ``layer`` (default the top) for numeric rows ``X``, ``chunk`` rows at a time."""
         return models.get_codes(self, X, layer, chunk)
@@ -293,9 +299,12 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001, training
 test_SdA.__test__ = False  # a demo, not a pytest test
 
 
-def predict(model_path="SdA_out/SdA_model.npz", dataset=None, n=10, data_dir=None, log=print):
-    """Load a saved SdA and print its predictions for the first ``n`` test rows (as ``logistic_sgd.predict``)."""
+def predict(model_path="SdA_out/SdA_model.npz", dataset=None, n=10, data_dir=None, log=print, inputs=None):
+    """Load a saved SdA and print its predictions for the first ``n`` test rows (as ``logistic_sgd.predict``),
+    or for ``inputs`` (files or datasets, :func:`autoencoders_tutorial.predict.predict_inputs`)."""
     sda = SdA.load(model_path)
+    if inputs:
+        return predict_inputs(sda.predict_proba, sda.n_ins, inputs, data_dir, log)
     return predict_test_rows(sda.predict, sda.n_ins, model_path,
                              dataset if dataset is not None else sda.saved_meta.get("config", {}).get("dataset"),
                              n, data_dir, log)
@@ -305,12 +314,12 @@ def predict(model_path="SdA_out/SdA_model.npz", dataset=None, n=10, data_dir=Non
 RESUME_MAY_CHANGE = ("training_epochs", "data_dir")
 
 
-def _cli(fresh=False, predict_only=False, given=(), **options):
+def _cli(fresh=False, predict_only=None, given=(), **options):
     """The command line refuses to overwrite a checkpoint unless told; a Python call starts fresh.
     ``--resume`` takes every option from the checkpoint, and refuses one given that contradicts it."""
-    if predict_only:
+    if predict_only is not None:
         return predict(options["output_dir"] / "SdA_model.npz", dataset=options["dataset"],
-                       data_dir=options["data_dir"])
+                       data_dir=options["data_dir"], inputs=predict_only)
     ckpt = options["output_dir"] / "checkpoint.npz"
     if options["resume"] and fresh:
         raise TutorialError("--resume and --fresh contradict each other; pass one")
@@ -357,8 +366,7 @@ def main(argv=None) -> int:
     p.add_argument("--resume", action="store_true",
                    help="continue from OUTPUT_DIR/checkpoint.npz with the options it was made with: give none but "
                         "--output-dir, --epochs (a larger cap goes on with a finished run) and --data-dir")
-    p.add_argument("--predict", dest="predict_only", action="store_true",
-                   help="instead of training, load OUTPUT_DIR/SdA_model.npz and print the first test predictions")
+    add_predict_flag(p, "SdA_model.npz")
     p.add_argument("--fresh", action="store_true",
                    help="start over even if OUTPUT_DIR has a checkpoint (kept as checkpoint.previous.npz)")
     return run_cli(p, argv, _cli, pass_given=True)

@@ -39,7 +39,7 @@ import time
 
 import numpy as np
 
-from autoencoders_tutorial.engine import pt, pytensor  # first: PyTensor, configured
+from autoencoders_tutorial.engine import describe_build, pt, pytensor  # first: PyTensor, configured
 from autoencoders_tutorial import models
 from autoencoders_tutorial.cli import add_noise_flags, base_parser, nonnegative_float, positive_int, run_cli
 from autoencoders_tutorial.datasets import shared_dataset
@@ -237,11 +237,13 @@ class dA:
             updates += self.noise_updates()
         return cost, updates
 
-    # -- numbers and files: delegated to the package ----------------------------------------
-
-    def check_input(self, X, what="input"):
+    def check_input(self, X, what="input"):  # this and the methods below delegate to the package
         """Validate a numeric batch for this model (width, finite, [0, 1] for cross-entropy)."""
         return models.check_input(self, X, what)
+
+    def get_codes(self, X, chunk=1000):
+        """The codes ``sigmoid(X W + b)`` of numeric rows ``X``, ``chunk`` rows at a time."""
+        return models.dA_codes(self, X, chunk)
 
     def save(self, path, **meta):
         """Write the parameters and options to ``path`` (``.npz``, atomically, no pickle), ``meta`` beside them."""
@@ -323,7 +325,7 @@ def run_dA(
             cost, updates = da.get_cost_updates(corruption_level=level, learning_rate=learning_rate)
             t0 = time.perf_counter()
             train_da = training_function([(x, train_x)], cost, batch_size, updates, mode=mode, path=run.path)
-            log(f"corruption {pct}%: compiled in {time.perf_counter() - t0:.1f}s")
+            log(f"corruption {pct}%: {describe_build(time.perf_counter() - t0, mode)}")
             t0 = time.perf_counter()
             res = train_epochs(train_da, n_train_batches, training_epochs, label=f"[{pct}%] ", log=log,
                                metrics=run.metrics,

@@ -20,11 +20,12 @@ import sys
 
 import numpy as np
 
-from autoencoders_tutorial.cli import base_parser, run_cli
+from autoencoders_tutorial.cli import add_predict_flag, base_parser, run_cli
 from autoencoders_tutorial.datasets import load_data, predict_test_rows  # noqa: F401  (load_data: the tutorial's)
 from autoencoders_tutorial.engine import host_function, pt, pytensor  # PyTensor, configured
 from autoencoders_tutorial.errors import DataError, check_positive
 from autoencoders_tutorial.files import load_params, set_params_from_arrays
+from autoencoders_tutorial.predict import predict_inputs
 from autoencoders_tutorial.rng import shared_param
 from autoencoders_tutorial.supervised import train_classifier
 
@@ -124,8 +125,9 @@ def run_logistic(
     return clf, result
 
 
-def predict(model_path="logistic_sgd_out/best_model.npz", dataset=None, n=10, data_dir=None, log=print):
-    """The tutorial's ``predict``: load the saved model, print predictions for the first test rows."""
+def predict(model_path="logistic_sgd_out/best_model.npz", dataset=None, n=10, data_dir=None, log=print, inputs=None):
+    """The tutorial's ``predict``: load the saved model, print predictions for the first test rows (or for
+    ``inputs``: files or datasets, :func:`autoencoders_tutorial.predict.predict_inputs`)."""
     arrays, meta = load_params(model_path)
     if meta.get("model") != "LogisticRegression" or "logreg.W" not in arrays or arrays["logreg.W"].ndim != 2:
         raise DataError(f"{model_path} is not a saved LogisticRegression (model={meta.get('model')!r})")
@@ -133,6 +135,9 @@ def predict(model_path="logistic_sgd_out/best_model.npz", dataset=None, n=10, da
     x = pt.matrix("x", dtype=str(arrays["logreg.W"].dtype))
     clf = LogisticRegression(x, n_in, n_out)
     set_params_from_arrays(clf.params, arrays, source=str(model_path))
+    if inputs:
+        proba = host_function([x], clf.p_y_given_x)
+        return predict_inputs(lambda X: proba(X.astype(x.dtype)), n_in, inputs, data_dir, log)
     predict_model = host_function([x], clf.y_pred)
     return predict_test_rows(lambda X: predict_model(X.astype(x.dtype)), n_in, model_path,
                              dataset if dataset is not None else meta.get("dataset"), n, data_dir, log)
@@ -144,10 +149,10 @@ def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset=None, batc
                         batch_size=batch_size, **kwargs)
 
 
-def _cli(predict_only=False, **options):
-    if predict_only:
+def _cli(predict_only=None, **options):
+    if predict_only is not None:
         return predict(options["output_dir"] / "best_model.npz", dataset=options["dataset"],
-                       data_dir=options["data_dir"])
+                       data_dir=options["data_dir"], inputs=predict_only)
     return run_logistic(**options)
 
 
@@ -156,8 +161,7 @@ def main(argv=None) -> int:
                     "  python logistic_sgd.py --predict --dataset fashion-mnist",
                     epochs=1000, learning_rate=0.13, batch_size=600, seed=1234, output_dir="logistic_sgd_out",
                     patience=5000)
-    p.add_argument("--predict", dest="predict_only", action="store_true",
-                   help="instead of training, load OUTPUT_DIR/best_model.npz and print the first test predictions")
+    add_predict_flag(p, "best_model.npz")
     return run_cli(p, argv, _cli)
 
 

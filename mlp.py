@@ -20,9 +20,12 @@ import sys
 
 import numpy as np
 
-from autoencoders_tutorial.cli import base_parser, nonnegative_float, positive_int, run_cli
-from autoencoders_tutorial.engine import pt, pytensor  # PyTensor, configured
-from autoencoders_tutorial.errors import TutorialError, check_params_fit, check_positive
+from autoencoders_tutorial.cli import add_predict_flag, base_parser, nonnegative_float, positive_int, run_cli
+from autoencoders_tutorial.datasets import predict_test_rows
+from autoencoders_tutorial.engine import host_function, pt, pytensor  # PyTensor, configured
+from autoencoders_tutorial.errors import DataError, TutorialError, check_params_fit, check_positive
+from autoencoders_tutorial.files import load_params, set_params_from_arrays
+from autoencoders_tutorial.predict import predict_inputs
 from autoencoders_tutorial.rng import check_random_state, shared_param
 from autoencoders_tutorial.supervised import train_classifier
 from logistic_sgd import LogisticRegression
@@ -150,13 +153,41 @@ def test_mlp(learning_rate=0.01, L1_reg=0.00, L2_reg=0.0001, n_epochs=1000, data
 test_mlp.__test__ = False  # a demo, not a pytest test
 
 
+def predict(model_path="mlp_out/best_model.npz", dataset=None, n=10, data_dir=None, log=print, inputs=None):
+    """Load the saved MLP and print its predictions for the first ``n`` test rows, or for ``inputs`` (files
+    or datasets, :func:`autoencoders_tutorial.predict.predict_inputs`), as ``logistic_sgd.predict`` does."""
+    arrays, meta = load_params(model_path)
+    if meta.get("model") != "MLP" or any(arrays.get(k) is None or arrays[k].ndim != 2 for k in ("hidden.W", "logreg.W")):
+        raise DataError(f"{model_path} is not a saved MLP (model={meta.get('model')!r})")
+    (n_in, n_hidden), n_out = arrays["hidden.W"].shape, arrays["logreg.W"].shape[1]
+    x = pt.matrix("x", dtype=str(arrays["hidden.W"].dtype))
+    with pytensor.config.change_flags(floatX=x.dtype):
+        clf = MLP(0, x, n_in, n_hidden, n_out)
+    set_params_from_arrays(clf.params, arrays, source=str(model_path))
+    if inputs:
+        proba = host_function([x], clf.logRegressionLayer.p_y_given_x)
+        return predict_inputs(lambda X: proba(X.astype(x.dtype)), n_in, inputs, data_dir, log)
+    predicted = host_function([x], clf.logRegressionLayer.y_pred)
+    return predict_test_rows(lambda X: predicted(X.astype(x.dtype)), n_in, model_path,
+                             dataset if dataset is not None else meta.get("dataset"), n, data_dir, log)
+
+
+def _cli(predict_only=None, **options):
+    if predict_only is not None:
+        return predict(options["output_dir"] / "best_model.npz", dataset=options["dataset"],
+                       data_dir=options["data_dir"], inputs=predict_only)
+    return run_mlp(**options)
+
+
 def main(argv=None) -> int:
-    p = base_parser(__doc__, "example:\n  python mlp.py --dataset fashion-mnist --epochs 100", epochs=1000,
+    p = base_parser(__doc__, "examples:\n  python mlp.py --dataset fashion-mnist --epochs 100\n"
+                    "  python mlp.py --predict seven.png two.png   # the trained model on your own images", epochs=1000,
                     learning_rate=0.01, batch_size=20, seed=1234, output_dir="mlp_out", patience=10000)
     p.add_argument("--hidden", dest="n_hidden", type=positive_int, default=500, help="hidden units (default %(default)s)")
     p.add_argument("--l1", dest="L1_reg", type=nonnegative_float, default=0.0, help="L1 penalty weight (default %(default)s)")
     p.add_argument("--l2", dest="L2_reg", type=nonnegative_float, default=0.0001, help="L2 penalty weight (default %(default)s)")
-    return run_cli(p, argv, run_mlp)
+    add_predict_flag(p, "best_model.npz")
+    return run_cli(p, argv, _cli)
 
 
 if __name__ == "__main__":

@@ -1,25 +1,56 @@
-"""Install the tutorial's model modules (dA, SdA, logistic_sgd, mlp) and the package below them.
+"""Install the tutorial's model modules (dA, SdA, logistic_sgd, mlp), the package below them, and a command
+for each script.
 
 ``utils.py`` is not installed: it is the tutorial's small module for readers' scripts in
 a clone, and a top-level ``utils`` in site-packages would clash with every other project's.
+The version is defined once, in ``autoencoders_tutorial/__init__.py``.
 """
 
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
+VERSION = re.search(r'^__version__ = "([^"]+)"$', (HERE / "autoencoders_tutorial" / "__init__.py").read_text(),
+                    re.MULTILINE).group(1)
 
 setup(
     name="autoencoders-tutorial",
-    version="0.2.0",
+    version=VERSION,
     description="The deeplearning.net denoising-autoencoder tutorial (dA, SdA, logistic regression, MLP) on PyTensor",
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
+    license_files=["LICENSE"],
     python_requires=">=3.10",
+    classifiers=[
+        "Development Status :: 4 - Beta",
+        "Intended Audience :: Education",
+        "Intended Audience :: Science/Research",
+        "License :: OSI Approved :: BSD License",
+        "Operating System :: POSIX :: Linux",
+        "Operating System :: MacOS",
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+    project_urls={
+        "Original tutorial (2015, Theano)": "https://github.com/lisa-lab/DeepLearningTutorials",
+        "PyTensor": "https://github.com/pymc-devs/pytensor",
+    },
     py_modules=["logistic_sgd", "mlp", "dA", "SdA"],
     packages=find_packages(include=["autoencoders_tutorial", "autoencoders_tutorial.*"]),
+    entry_points={
+        "console_scripts": [  # each runs its script's own parser; named so that no other package's clash
+            "autoencoders-da = dA:main",
+            "autoencoders-sda = SdA:main",
+            "autoencoders-logistic = logistic_sgd:main",
+            "autoencoders-mlp = mlp:main",
+            "autoencoders-sweep = autoencoders_tutorial.sweep:main",
+            "autoencoders-plot = autoencoders_tutorial.plot:main",
+        ],
+    },
     install_requires=[
         "pytensor>=3.0,<4",
         "numpy>=1.24",

@@ -120,6 +120,15 @@ def add_noise_flags(p: argparse.ArgumentParser) -> None:
                    help="weight of the KL sparsity penalty on the codes; 0 turns it off (default %(default)s)")
 
 
+def add_predict_flag(p: argparse.ArgumentParser, model_file: str) -> None:
+    """``--predict [FILE ...]`` of the scripts that train a classifier (``dest`` ``predict_only``: None when absent)."""
+    p.add_argument("--predict", dest="predict_only", nargs="*", metavar="FILE", default=None,
+                   help=f"instead of training, load OUTPUT_DIR/{model_file} and predict: alone, the first test rows of "
+                        "--dataset; with FILEs, each image (any size: made grayscale, resized and scaled to the "
+                        "model's input, as one line says), .npy or .csv rows, or dataset, with its probability, "
+                        "and the accuracy and confusion matrix where labels are known")
+
+
 def flag_names(message: str, parser: argparse.ArgumentParser) -> str:
     """Rewrite the keyword arguments named in an error (``n_labels``) as the flags that set them (``--n-labels``).
 

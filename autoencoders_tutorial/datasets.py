@@ -213,10 +213,12 @@ def predict_test_rows(predict, n_in, model_path, dataset, n=10, data_root=None, 
     ds = load_dataset(dataset, data_root=data_root, log=log)
     if ds.n_features != n_in:
         raise DataError(f"{model_path} expects {n_in} input features, dataset {ds.name} has {ds.n_features}")
-    predicted = predict(ds.test[0][:n])
+    everything = np.asarray(predict(ds.test[0]))
+    predicted = everything[:n]
     log(f"{model_path} on the test set of {ds.name}:")
     log(f"Predicted values for the first {len(predicted)} examples in test set:")
     log(str(predicted))
+    log(f"accuracy {np.mean(everything == ds.test[1]) * 100:.2f} % on all {len(everything)} test rows")
     return predicted
 
 

@@ -273,8 +273,15 @@ def fetch_mnist(directory, base_url=None, progress=True, *, deadline=None, min_r
     """
     directory = Path(directory)
     base_url = base_url or os.environ.get("AUTOENCODERS_MNIST_URL", MNIST_URL)
-    for fname, digest in MNIST_FILES.items():
-        if not (directory / fname).is_file():
-            download(base_url.rstrip("/") + "/" + fname, directory / fname, digest, progress=progress,
-                     deadline=deadline, min_rate=min_rate)
+    made = [p for p in (directory, *directory.parents) if not p.exists()]  # the folders this call creates
+    try:
+        for fname, digest in MNIST_FILES.items():
+            if not (directory / fname).is_file():
+                download(base_url.rstrip("/") + "/" + fname, directory / fname, digest, progress=progress,
+                         deadline=deadline, min_rate=min_rate)
+    except BaseException:
+        for folder in made:  # a failed first download leaves no empty folder behind (only empty ones go)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     return directory

@@ -239,6 +239,16 @@ def describe_mode(mode=None) -> str:
     return str(chosen)
 
 
+def describe_build(seconds: float, mode=None) -> str:
+    """What building a run's functions took, in words that say where the compiling is: the C back end
+    compiles as it builds; JAX and Numba compile on the first call, inside the first epoch."""
+    chosen = compile_mode(mode)
+    name = str(chosen if chosen is not None else pytensor.config.mode).upper()
+    if name in ("JAX", "NUMBA"):
+        return f"graph built in {seconds:.1f}s; {name.capitalize() if name == 'NUMBA' else name} compiles it in the first epoch"
+    return f"compiled in {seconds:.1f}s"
+
+
 def is_jax_mode(mode) -> bool:
     """True when functions compiled with ``mode`` run on JAX."""
     if mode in (None, "default"):

@@ -50,6 +50,8 @@ class TutorialEstimator(BaseEstimator):
     """What both estimators share: the floatX scope, input scaling, the cache and ``.npz`` files."""
 
     _model_kind = ""
+    #: The ``model`` of the files the matching script writes, which :meth:`load` reads too.
+    _script_model = ""
     #: Hyper-parameters renamed since a file could have been saved: {old name: new name}.
     _RENAMED: dict = {}
 
@@ -139,10 +141,13 @@ class TutorialEstimator(BaseEstimator):
 
     @classmethod
     def load(cls, path):
-        """An estimator with the hyper-parameters and fitted state saved in ``path`` by :meth:`save`."""
+        """An estimator with the hyper-parameters and fitted state saved in ``path`` by :meth:`save`, or
+        the fitted estimator of a model its script saved (``python dA.py``, ``python SdA.py``)."""
         from .errors import DataError
 
         arrays, meta = load_params(path)
+        if meta.get("model") == cls._script_model:
+            return cls._from_script_model(path, meta)
         if meta.get("model") != cls._model_kind or not isinstance(meta.get("estimator"), dict):
             raise DataError(f"{path} is not a saved {cls.__name__} (model={meta.get('model')!r})")
         hyper = {cls._RENAMED.get(k, k): (tuple(v) if isinstance(v, list) else v) for k, v in meta["estimator"].items()}
@@ -155,3 +160,12 @@ class TutorialEstimator(BaseEstimator):
 
     def _fitted_meta(self) -> dict:
         return {}
+
+    def _fitted_from(self, params, rng, n_features) -> None:
+        """The fitted state of a model loaded from a script's file: its ``params``, its noise generator
+        ``rng``'s state, no input scaling."""
+        self.n_features_in_ = int(n_features)
+        self.params_ = params_to_arrays(params)
+        self.noise_state_ = rng.get_value(borrow=True).bit_generator.state
+        self.device_noise_state_ = None
+        self.data_min_ = self.data_range_ = None

@@ -73,6 +73,7 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
     """
 
     _model_kind = "DenoisingAutoencoder"
+    _script_model = "dA"
 
     def __init__(self, n_hidden=500, *, corruption_level=0.3, corruption_type="masking", learning_rate=0.1,
                  n_epochs=15, batch_size=20, tied_weights=True, loss="cross_entropy", decoder="sigmoid",
@@ -235,3 +236,18 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
     def _restore(self, arrays, meta):
         super()._restore(arrays, meta)
         self.cost_curve_ = list(meta.get("cost_curve", []))
+
+    @classmethod
+    def _from_script_model(cls, path, meta):
+        """A fitted estimator from a dA that ``python dA.py`` (or ``dA.save``) wrote: the same parameters."""
+        from dA import dA
+
+        with pytensor.config.change_flags(floatX=meta.get("precision", "float32")):
+            da = dA.load(path)
+        est = cls(n_hidden=da.n_hidden, corruption_level=float(meta.get("corruption_level", 0.3)),
+                  corruption_type=da.corruption_type, tied_weights=da.tied_weights, loss=da.loss, decoder=da.decoder,
+                  sparsity_target=da.sparsity_target, sparsity_weight=da.sparsity_weight,
+                  precision=meta.get("precision", "float32"))
+        est._fitted_from(da.params, da.theano_rng, da.n_visible)
+        est.cost_curve_ = []
+        return est

@@ -1,7 +1,7 @@
 """Features: how well a linear classifier does on raw inputs, on learned codes, and on both.
 
-The seed text's claim, checked: a scikit-learn logistic regression on the top-layer codes
-of a pretrained stack against one on the raw pixels. This module sits above the models'
+Whether pretraining learned features a linear classifier can use: a scikit-learn logistic
+regression on the top-layer codes of a pretrained stack against one on the raw pixels. This module sits above the models'
 interface (anything with ``get_codes(X)``) and imports none of them.
 """
 
@@ -31,6 +31,7 @@ def features_comparison(sda, ds, n_labels=None, max_iter=200, log=print):
     }
     errors = {}
     for name, (A, B) in sets.items():
+        log(f"  features {name:16s}: fitting a logistic regression on {A.shape[0]} rows of {A.shape[1]} features ...")
         t0 = time.perf_counter()
         clf = SkLogReg(max_iter=max_iter)
         with warnings.catch_warnings():

@@ -86,6 +86,19 @@ def check_input(da, X, what="input"):
     return validate_x(X, what, unit_interval=da.loss == "cross_entropy", n_features=da.n_visible)
 
 
+def dA_codes(da, X, chunk=1000):
+    """The codes of numeric rows ``X`` (checked by :func:`check_input`), ``chunk`` rows at a time."""
+    X = check_input(da, X).astype(da.x.dtype, copy=False)
+    fn = cached_function(da, "codes", lambda: host_function([da.x], da.get_hidden_values(da.x)))
+    return _chunked(fn, X, chunk, da.n_hidden, da.x.dtype)
+
+
+def _chunked(fn, X, chunk, width, dtype):
+    """``fn`` over the rows of ``X``, ``chunk`` at a time (a (0, width) array for no rows)."""
+    return np.concatenate([fn(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)] or
+                          [np.zeros((0, width), dtype=dtype)])
+
+
 def reconstruction_rows(da, X, corruption_level):
     """``(X, corrupted X, reconstruction of the corrupted X)`` for numeric rows ``X``: the three rows
     of the reconstruction sheet. The noise is drawn from a copy of the generator, so training's
@@ -141,11 +154,15 @@ def predict(sda, X):
     return fn(validate_x(X, "input", unit_interval=True, n_features=sda.n_ins).astype(sda.x.dtype, copy=False))
 
 
+def predict_proba(sda, X):
+    """Class probabilities of numeric rows ``X`` (values in [0, 1]), shape (rows, classes)."""
+    fn = cached_function(sda, "proba", lambda: host_function([sda.x], sda.logLayer.p_y_given_x))
+    return fn(validate_x(X, "input", unit_interval=True, n_features=sda.n_ins).astype(sda.x.dtype, copy=False))
+
+
 def get_codes(sda, X, layer=-1, chunk=1000):
     """Codes of hidden layer ``layer`` (default the top) for numeric rows ``X``, ``chunk`` rows at a time."""
     X = validate_x(X, "input", unit_interval=True, n_features=sda.n_ins)
     layer = range(sda.n_layers)[layer]
     fn = cached_function(sda, ("codes", layer), lambda: host_function([sda.x], sda.sigmoid_layers[layer].output))
-    X = X.astype(sda.x.dtype, copy=False)
-    return np.concatenate([fn(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)] or
-                          [np.zeros((0, sda.hidden_layers_sizes[layer]), dtype=sda.x.dtype)])
+    return _chunked(fn, X.astype(sda.x.dtype, copy=False), chunk, sda.hidden_layers_sizes[layer], sda.x.dtype)

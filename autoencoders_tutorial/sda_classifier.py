@@ -51,6 +51,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
     """
 
     _model_kind = "SdAClassifier"
+    _script_model = "SdA"
     _RENAMED = {"patience": "patience_epochs"}
 
     def __init__(self, hidden_layers_sizes=(1000, 1000, 1000), *, corruption_levels=None,
@@ -228,6 +229,26 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
     def _fitted_meta(self):
         return {"n_features_in": int(self.n_features_in_), "best_validation_error": self.best_validation_error_,
                 "n_epochs": self.n_epochs_}
+
+    @classmethod
+    def _from_script_model(cls, path, meta):
+        """A fitted classifier from the network ``python SdA.py`` (or ``SdA.save``) wrote: the same parameters,
+        classes 0 .. n_outs - 1."""
+        from SdA import SdA
+
+        config = meta.get("config") or {}
+        with pytensor.config.change_flags(floatX=config.get("precision", "float32")):
+            sda = SdA.load(path)
+        est = cls(hidden_layers_sizes=sda.hidden_layers_sizes, corruption_levels=sda.corruption_levels,
+                  corruption_type=sda.corruption_type, sparsity_target=sda.sparsity_target,
+                  sparsity_weight=sda.sparsity_weight, precision=config.get("precision", "float32"),
+                  **{k: config[k] for k in ("pretraining_epochs", "pretrain_lr", "finetune_lr", "batch_size", "finetune")
+                     if k in config})
+        est._fitted_from(sda.all_params, sda.theano_rng, sda.n_ins)
+        est.classes_ = np.arange(sda.n_outs)
+        est.best_validation_error_ = float("nan")  # the file does not say
+        est.n_epochs_ = 0
+        return est
 
     def _restore(self, arrays, meta):
         super()._restore(arrays, meta)

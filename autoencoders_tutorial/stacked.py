@@ -22,7 +22,7 @@ import numpy as np
 
 from .checkpoints import Progress, resume_or_start, save_checkpoint
 from .datasets import shared_dataset
-from .engine import resolved_backend
+from .engine import describe_build, resolved_backend
 from .errors import TutorialError, check_positive
 from .files import params_to_arrays, set_params_from_arrays
 from .graph import n_batches, note_score_batch
@@ -142,7 +142,7 @@ def pretrain(sda, train_set_x, batch_size, epochs, learning_rate, progress, *, c
     t0 = time.perf_counter()
     fns = sda.pretraining_functions(train_set_x, batch_size, precompute_codes=precompute_codes, mode=mode,
                                      path=path)
-    log(f"... pre-training the model (functions compiled in {time.perf_counter() - t0:.1f}s)")
+    log(f"... pre-training the model (functions {describe_build(time.perf_counter() - t0, mode)})")
     try:
         return pretrain_layers(fns, n_batches(train_set_x, batch_size), epochs, learning_rate, progress,
                                checkpoint=checkpoint, log=log, metrics=metrics)
@@ -166,7 +166,7 @@ def fine_tune(sda, datasets, batch_size, learning_rate, progress, *, layers="all
     train_fn, valid_score, *test_score = sda.build_finetune_functions(datasets, batch_size, learning_rate,
                                                                       params=trainable, mode=mode, path=path)
     log(f"... fine-tuning {'the whole network' if layers == 'all' else 'the top layer only'} on "
-        f"{n_ft * batch_size} labelled rows (functions compiled in {time.perf_counter() - t0:.1f}s)")
+        f"{n_ft * batch_size} labelled rows (functions {describe_build(time.perf_counter() - t0, mode)})")
     note_score_batch(batch_size, datasets, log)
     test = (lambda: float(np.mean(test_score[0]()))) if test_score else (lambda: float("nan"))
     return finetune(train_fn, n_ft, lambda: float(np.mean(valid_score())), test, trainable, progress,

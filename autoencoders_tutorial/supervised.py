@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from .datasets import shared_splits
-from .engine import pt
+from .engine import describe_build, pt
 from .errors import check_positive
 from .files import params_to_arrays, save_params
 from .graph import n_batches, note_score_batch
@@ -43,7 +43,7 @@ def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size
         train_fn, valid_score, test_score = compile_classifier(
             x, y, cost, classifier.errors(y), classifier.params, datasets, batch_size, learning_rate, mode, run.path)
         run.announce(f"dataset {ds.name}: {n_train} training minibatches of {batch_size}; "
-                     f"compiled in {time.perf_counter() - t0:.1f}s")
+                     f"{describe_build(time.perf_counter() - t0, mode)}")
         note_score_batch(batch_size, datasets, log)
         meta = dict(model_meta or {}, n_in=ds.n_features, n_out=ds.n_classes, dataset=ds.name)
 

@@ -26,6 +26,13 @@ this process. A line is printed as each fit finishes; ``OUTPUT_DIR`` gets ``resu
 ``results.jsonl`` and ``validation_error.png`` (validation error against each swept
 parameter).
 
+The columns: the swept settings; ``validation_error`` and ``test_error``, the fitted
+model's error on every row of the validation and test splits (the sweep ranks by the
+first); ``early_stopping_validation_error``, the best validation error the early-stopping
+loop itself saw, the mean over its full minibatches (the tutorial's way: a partial last
+minibatch is left out, so it can differ from ``validation_error``); ``finetune_epochs``;
+``seconds``.
+
 Dask and matplotlib are the ``sweep`` extra (``pip install -e ".[sweep]"``).
 """
 
@@ -105,7 +112,7 @@ def fit_one(setting: dict, dataset, data_dir=None) -> dict:
     t0 = time.perf_counter()
     clf = SdAClassifier(**_params(setting)).fit(*ds.train, X_val=ds.valid[0], y_val=ds.valid[1])
     return dict(setting, validation_error=float(1 - clf.score(*ds.valid)), test_error=float(1 - clf.score(*ds.test)),
-                best_validation_error=clf.best_validation_error_, finetune_epochs=clf.n_epochs_,
+                early_stopping_validation_error=clf.best_validation_error_, finetune_epochs=clf.n_epochs_,
                 seconds=round(time.perf_counter() - t0, 2))
 
 

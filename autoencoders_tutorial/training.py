@@ -359,8 +359,10 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                 if stop.received:
                     break  # mid-epoch: the state stays at the last completed epoch
                 state.epoch = epoch
+                ran = "done" if n_done == n_train_batches else (
+                    f"stopped after {n_done} of {n_train_batches} minibatches (patience ran out)")
                 _end_epoch(result, t0, costs.values[:n_done], log, metrics, phase, epoch,
-                           lambda m, t, epoch=epoch: f"{label}epoch {epoch} done: mean cost {m:.5f}, {t:.2f}s")
+                           lambda m, t, epoch=epoch, ran=ran: f"{label}epoch {epoch} {ran}: mean cost {m:.5f}, {t:.2f}s")
                 if on_epoch_end is not None:
                     on_epoch_end(state, best)
     finally:  # also before a TrainingDiverged error leaves

@@ -298,3 +298,15 @@ def test_trickled_headers_meet_the_deadline(tmp_path):
     finally:
         stop.set()
         srv.close()
+
+
+def test_a_failed_first_download_leaves_no_empty_folder(tmp_path, server):
+    base, handler = server  # serves nothing: every file is a 404
+    target = tmp_path / "data" / "mnist"
+    with pytest.raises(download.DataError, match="HTTP Error 404"):
+        download.fetch_mnist(target, base_url=base, progress=False)
+    assert not (tmp_path / "data").exists() and list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()  # a folder that was there before stays, empty or not
+    with pytest.raises(download.DataError):
+        download.fetch_mnist(tmp_path / "kept", base_url=base, progress=False)
+    assert (tmp_path / "kept").is_dir()

@@ -151,3 +151,24 @@ def test_an_estimator_pickled_before_a_rename_unpickles():
     old.__setstate__(state)
     assert old.get_params()["patience_epochs"] == 7 and "patience" not in old.__dict__
     assert SdAClassifier.__module__ == "autoencoders_tutorial.estimators"  # where pickles find it
+
+
+def test_models_the_scripts_save_load_as_fitted_estimators(tmp_path):
+    from autoencoders_tutorial.datasets import make_synthetic
+    from dA import dA, run_dA
+    from SdA import SdA, run_SdA
+
+    X = make_synthetic().test[0]
+    run_dA(dataset="synthetic", training_epochs=1, n_hidden=5, corruption_levels=(0.3,), batch_size=10,
+           output_dir=tmp_path / "da", log=lambda *_: None)
+    path = tmp_path / "da" / "dA_corruption_30.npz"
+    est, da = DenoisingAutoencoder.load(path), dA.load(path)
+    np.testing.assert_array_equal(est.transform(X), da.get_codes(X))  # the dA's own numpy-level codes
+    assert (est.n_hidden, est.corruption_level, est.n_features_in_) == (5, 0.3, 16)
+    run_SdA(dataset="synthetic", hidden_layers_sizes=(6,), corruption_levels=(0.1,), pretraining_epochs=1,
+            training_epochs=1, batch_size=10, output_dir=tmp_path / "sda", log=lambda *_: None)
+    path = tmp_path / "sda" / "SdA_model.npz"
+    clf, sda = SdAClassifier.load(path), SdA.load(path)
+    np.testing.assert_array_equal(clf.predict(X), sda.predict(X))
+    np.testing.assert_array_equal(clf.transform(X), sda.get_codes(X))
+    assert list(clf.classes_) == [0, 1, 2] and clf.hidden_layers_sizes == (6,)

@@ -67,7 +67,7 @@ def test_dask_local_cluster_gives_the_sequential_results(tmp_path):
     assert key(seq[0]) == key(par[0]), "the same best setting"
     by = {key(r): r for r in par}
     for r in seq:
-        for k in ("validation_error", "test_error", "best_validation_error"):
+        for k in ("validation_error", "test_error", "early_stopping_validation_error"):
             assert abs(r[k] - by[key(r)][k]) <= 1e-6, (key(r), k)
 
 

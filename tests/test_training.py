@@ -172,3 +172,13 @@ def test_steps_bind_their_named_inputs_as_python_binds_arguments():
         with pytest.raises(TypeError, match=match):
             bad()
     assert steps.block_for(100) == 0  # the step path: one minibatch per call
+
+
+def test_an_epoch_cut_short_by_patience_says_so():
+    s = Script([0.5, 0.4, 0.399, 0.3, 0.3])
+    said = []
+    training.early_stopping(s.train, 10, s.validate, s.test, [s.p], n_epochs=1000, patience=20, log=said.append)
+    # patience runs out at iteration 38: the fourth epoch ran 9 of its 10 minibatches
+    done = [line for line in said if " done: " in line or "stopped after" in line]
+    assert [line.split(":")[0] for line in done] == ["epoch 1 done", "epoch 2 done", "epoch 3 done",
+                                                       "epoch 4 stopped after 9 of 10 minibatches (patience ran out)"]

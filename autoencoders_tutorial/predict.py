@@ -1,0 +1,134 @@
+"""Predicting on your own data: images, ``.npy`` / ``.csv`` rows, or a dataset, through any trained classifier.
+
+:func:`predict_inputs` is what ``--predict FILE...`` of ``SdA.py``, ``logistic_sgd.py``
+and ``mlp.py`` runs, and what a Python user calls with a model's class probabilities::
+
+    from SdA import SdA
+    from autoencoders_tutorial.predict import predict_inputs
+    sda = SdA.load("SdA_out/SdA_model.npz")
+    predict_inputs(sda.predict_proba, sda.n_ins, ["seven.png", "two.jpg"])
+
+Each input becomes rows of the model's width in [0, 1]:
+
+- an image (PNG, JPEG, ... any size and mode) is made grayscale, inverted when it is dark
+  strokes on a light background (the datasets here are light strokes on black), resized
+  to the model's square image with a box filter (each pixel the mean of the area it
+  covers) and scaled to [0, 1]; one line says what was done;
+- a ``.npy`` or ``.csv`` file holds rows of exactly the model's width (one row may be 1-D);
+- anything else is a dataset name or path (``load_dataset``): its test split, whose labels
+  are known, so the accuracy and the confusion matrix are printed too.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def image_rows(path, image_shape) -> tuple[np.ndarray, str]:
+    """One image file as one row of ``image_shape`` pixels in [0, 1], and a line saying what was done to it."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            mode, size = img.mode, img.size
+            gray = img.convert("L")
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        raise DataError(f"cannot read {path} as an image ({' '.join(str(exc).split())[:120]})") from None
+    done = [f"{size[0]}x{size[1]} {mode}"] + (["grayscale"] if mode != "L" else [])
+    pixels = np.asarray(gray, dtype=np.float64) / 255.0
+    if pixels.mean() > 0.5:  # mostly light: dark strokes on a light background
+        gray = Image.fromarray(np.uint8(np.round(255 - pixels * 255)))
+        done.append("inverted (dark strokes on a light background)")
+    rows, cols = image_shape
+    if gray.size != (cols, rows):
+        gray = gray.resize((cols, rows), Image.BOX)
+        done.append(f"resized to {cols}x{rows}")
+    done.append("scaled to [0, 1]")
+    return (np.asarray(gray, dtype=np.float64) / 255.0).reshape(1, -1), " -> ".join(done)
+
+
+def array_rows(path, n_features) -> np.ndarray:
+    """The rows of a ``.npy`` or ``.csv`` file, checked to be ``n_features`` wide."""
+    path = Path(path)
+    try:
+        rows = np.load(path, allow_pickle=False) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",", ndmin=2)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path} ({' '.join(str(exc).split())[:120]})") from None
+    rows = np.atleast_2d(rows)
+    if rows.ndim != 2 or rows.shape[1] != n_features:
+        raise DataError(f"{path} holds rows of shape {rows.shape[1:]}, the model takes rows of {n_features} values")
+    if not np.issubdtype(rows.dtype, np.number) or np.issubdtype(rows.dtype, np.complexfloating):
+        raise DataError(f"{path} holds {rows.dtype} values, not real numbers")
+    return rows.astype(np.float64)
+
+
+def read_inputs(sources, n_features, data_root=None, log=print):
+    """``(X, names, labels)`` for a list of files and dataset names: ``labels`` are the datasets' test labels
+    when every source is a dataset, else None."""
+    from .datasets import load_dataset
+
+    side = math.isqrt(n_features)
+    image_shape = (side, side) if side * side == n_features else None
+    blocks, names, labels = [], [], []
+    for source in sources:
+        path = Path(source)
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            if image_shape is None:
+                raise DataError(f"the model takes {n_features} values, not a square image; give {path} as .npy rows")
+            row, done = image_rows(path, image_shape)
+            log(f"{path}: {done}")
+            blocks.append(row)
+            names.append(str(path))
+            labels.append(None)
+        elif path.suffix.lower() in (".npy", ".csv"):
+            rows = array_rows(path, n_features)
+            blocks.append(rows)
+            names += [f"{path}[{i}]" for i in range(len(rows))]
+            labels += [None] * len(rows)
+        else:
+            ds = load_dataset(source, data_root=data_root, log=log)
+            if ds.n_features != n_features:
+                raise DataError(f"dataset {ds.name} has {ds.n_features} features, the model takes {n_features}")
+            X, y = ds.test
+            blocks.append(X)
+            names += [f"{ds.name} test[{i}]" for i in range(len(X))]
+            labels += [int(v) for v in y]
+    X = np.concatenate(blocks) if blocks else np.zeros((0, n_features))
+    known = bool(labels) and all(v is not None for v in labels)
+    return X, names, (np.asarray(labels) if known else None)
+
+
+def predict_inputs(predict_proba, n_features, sources, data_root=None, log=print, show=10):
+    """Predict every input of ``sources`` (see the module) with ``predict_proba(X) -> (n, classes)``.
+
+    Prints one line per input, its label and probability (the first ``show`` of a labelled
+    dataset), and for labelled inputs the accuracy and the confusion matrix. Returns
+    ``(labels predicted, their probabilities)``.
+    """
+    X, names, labels = read_inputs(sources, n_features, data_root, log)
+    proba = np.asarray(predict_proba(X))
+    predicted, p = np.argmax(proba, axis=1), np.max(proba, axis=1)
+    for i, (name, label, prob) in enumerate(zip(names, predicted, p)):
+        if labels is None or i < show:
+            log(f"{name}: {label} (p={prob:.3f})" + (f", true {labels[i]}" if labels is not None else ""))
+    if labels is not None:
+        log(f"accuracy {np.mean(predicted == labels) * 100:.2f} % on {len(labels)} labelled rows")
+        log(confusion_table(labels, predicted, proba.shape[1]))
+    return predicted, p
+
+
+def confusion_table(true, predicted, n_classes) -> str:
+    """The confusion matrix as text: a row per true class, a column per predicted one."""
+    m = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(m, (np.asarray(true), np.asarray(predicted)), 1)
+    width = max(5, len(str(m.max())) + 1)
+    head = "true\\pred" + "".join(f"{k:>{width}}" for k in range(n_classes))
+    return "\n".join([head] + [f"{t:>9}" + "".join(f"{v:>{width}}" for v in row) for t, row in enumerate(m)])

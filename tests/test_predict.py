@@ -1,0 +1,89 @@
+"""predict: your own images, .npy / .csv rows and datasets through a trained classifier, from the scripts and Python."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import logistic_sgd
+import mlp
+from autoencoders_tutorial.datasets import load_digits_dataset, make_synthetic
+from autoencoders_tutorial.errors import DataError
+from autoencoders_tutorial.predict import image_rows, predict_inputs
+
+
+def _png(path, row, side, size, dark_on_light=True):
+    """``row`` (``side`` x ``side`` values in [0, 1]) drawn as a ``size`` x ``size`` PNG, as a person's scan would be."""
+    pixels = np.asarray(row).reshape(side, side)
+    if dark_on_light:
+        pixels = 1 - pixels
+    img = Image.fromarray(np.uint8(np.round(pixels * 255))).resize((size, size), Image.NEAREST).convert("RGB")
+    img.save(path)
+    return path
+
+
+def test_an_image_becomes_the_row_it_was_drawn_from(tmp_path):
+    row = load_digits_dataset().test[0][0]
+    got, said = image_rows(_png(tmp_path / "d.png", row, 8, 64), (8, 8))
+    assert said == "64x64 RGB -> grayscale -> inverted (dark strokes on a light background) -> resized to 8x8 -> " \
+                   "scaled to [0, 1]"
+    np.testing.assert_allclose(got[0], row, atol=0.5 / 255)  # 8-bit pixels: the one rounding there is
+    with pytest.raises(DataError, match=r"cannot read .*bad\.png as an image"):
+        (tmp_path / "bad.png").write_bytes(b"not a png")
+        image_rows(tmp_path / "bad.png", (8, 8))
+
+
+@pytest.mark.parametrize("script", [logistic_sgd, mlp])
+def test_predict_files_from_the_command_line(tmp_path, capsys, script):
+    out = tmp_path / "out"
+    args = ["--dataset", "synthetic", "--epochs", "3", "--batch-size", "10", "--output-dir", str(out)]
+    assert script.main([*args, *(["--hidden", "5"] if script is mlp else [])]) == 0
+    capsys.readouterr()
+    test = make_synthetic().test[0]
+    mostly_dark = np.flatnonzero(test.mean(axis=1) < 0.45)[:4]  # drawn dark on light, these read back as they were
+    X = test[mostly_dark]
+    want = script.predict(out / "best_model.npz", inputs=["synthetic"], log=lambda *_: None)[0][mostly_dark]
+    files = [str(_png(tmp_path / f"{i}.png", X[i], 4, 32)) for i in range(2)]
+    np.save(tmp_path / "rows.npy", X[2:])
+    np.savetxt(tmp_path / "rows.csv", X[2:], delimiter=",")
+    assert script.main(["--predict", *files, str(tmp_path / "rows.npy"), str(tmp_path / "rows.csv"),
+                        "--output-dir", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    labels = [int(line.split(": ")[1].split(" (p=")[0]) for line in lines if " (p=" in line]
+    assert labels == [*want, *want[2:]]
+    assert any("32x32 RGB -> grayscale -> inverted" in line for line in lines)
+    # a dataset: its labels are known, so the accuracy and the confusion matrix
+    assert script.main(["--predict", "synthetic", "--output-dir", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "% on 50 labelled rows" in said and "true\\pred" in said
+    # bare --predict: today's first ten test rows, and now the test accuracy
+    assert script.main(["--predict", "--dataset", "synthetic", "--output-dir", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "Predicted values for the first 10 examples in test set:" in said and "% on all 50 test rows" in said
+    # a wrong width or an unreadable file: one line
+    np.save(tmp_path / "wide.npy", np.zeros((2, 17)))
+    assert script.main(["--predict", str(tmp_path / "wide.npy"), "--output-dir", str(out)]) == 2
+    assert "holds rows of shape (17,), the model takes rows of 16 values" in capsys.readouterr().err
+    (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8 truncated")
+    assert script.main(["--predict", str(tmp_path / "bad.jpg"), "--output-dir", str(out)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: cannot read {tmp_path / 'bad.jpg'} as an image")
+
+
+@pytest.mark.slow  # trains the SdA on the digits for 30 epochs
+def test_an_sda_reads_handwritten_digit_pngs(tmp_path, capsys):
+    import SdA
+
+    out = tmp_path / "sda"
+    assert SdA.main(["--dataset", "digits", "--hidden", "100", "--epochs", "30", "--batch-size", "10",
+                     "--output-dir", str(out)]) == 0
+    ds = load_digits_dataset()
+    X, y = ds.test
+    sda = SdA.SdA.load(out / "SdA_model.npz")
+    right = np.flatnonzero(sda.predict(X) == y)
+    picks = [right[np.flatnonzero(y[right] == d)[0]] for d in range(10)]  # one clearly written digit of each class
+    files = [str(_png(tmp_path / f"digit{d}.png", X[i], 8, 64)) for d, i in enumerate(picks)]
+    capsys.readouterr()
+    assert SdA.main(["--predict", *files, "--output-dir", str(out)]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if " (p=" in line]
+    assert [int(line.split(": ")[1].split(" ")[0]) for line in lines] == list(range(10))
+    labels, _ = predict_inputs(sda.predict_proba, sda.n_ins, files, log=lambda *_: None)  # and from Python
+    assert list(labels) == list(range(10))
