@@ -30,4 +30,4 @@ that uses PyTensor imports it through ``engine``, which configures it first; ``e
 ``files``, ``images`` and ``download`` need only numpy (and pillow).
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
