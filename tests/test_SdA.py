@@ -295,6 +295,7 @@ def test_cli_help_and_tiny_run(tmp_path, capsys, mode):
         assert (tmp_path / name).is_file(), name
     out = capsys.readouterr().out
     assert "Pre-training layer 1: Training epoch 0" in out and "raw + codes" in out
+    assert "features raw pixels      : fitting a logistic regression on 200 rows of 16 features ..." in out
     assert "test performance" in out and f"engine {mode}, float32" in out
     rc = main(["--dataset", "synthetic", "--hidden", "8", "6", "--corruption", "0.1", "--output-dir", str(tmp_path / "x")])
     assert rc == 2 and "one entry per hidden layer" in capsys.readouterr().err

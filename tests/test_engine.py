@@ -4,7 +4,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
-from helpers import ROOT, run_python
+from helpers import HAS_JAX, ROOT, run_python
 
 from autoencoders_tutorial import engine, jax_backend
 from autoencoders_tutorial.errors import TutorialError
@@ -38,6 +38,13 @@ def test_no_blas_note_is_kept_not_printed(restore_engine, monkeypatch, capsys):
     e = engine.configure_engine({})
     assert "apt-get install libopenblas-dev" in e["note"] and e["train_mode"] is None
     assert capsys.readouterr() == ("", "")
+
+
+def test_the_build_line_says_where_compiling_happens():
+    assert engine.describe_build(1.25, "CVM") == "compiled in 1.2s"  # the C back end compiles as it builds
+    assert engine.describe_build(0.02, "NUMBA") == "graph built in 0.0s; Numba compiles it in the first epoch"
+    if HAS_JAX:
+        assert engine.describe_build(0.02, "JAX") == "graph built in 0.0s; JAX compiles it in the first epoch"
 
 
 def test_modes():
