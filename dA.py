@@ -46,7 +46,7 @@ from autoencoders_tutorial.datasets import shared_dataset
 from autoencoders_tutorial.errors import check_corruption, check_positive, check_sparsity
 from autoencoders_tutorial.graph import n_batches, sgd_updates
 from autoencoders_tutorial.images import save_filters_image, save_rows_image
-from autoencoders_tutorial.models import DECODERS, LOSSES, check_dA_options
+from autoencoders_tutorial.models import DECODERS, LOSSES, check_dA_options, level_name
 from autoencoders_tutorial.rng import check_random_state, shared_param, shared_rng, tutorial_rng
 from autoencoders_tutorial.runs import Run
 from autoencoders_tutorial.steps import training_function
@@ -315,7 +315,7 @@ def run_dA(
         run.announce(f"dataset {ds.name}: {ds.train[0].shape[0]} training rows of {ds.n_features} features")
         history = {}
         for level in corruption_levels:
-            pct = int(round(level * 100))
+            pct = level_name(level)
             rng = tutorial_rng(seed)  # re-seeded per level, as the tutorial does
             theano_rng = int(rng.randint(2**30))  # test_dA draws the noise seed first
             x = pt.matrix("x", dtype=precision)

@@ -133,8 +133,28 @@ def _mnist_files_present(root: Path) -> list[Path]:
     return [d / n for d in (root, root / "mnist") for n in names if (d / n).is_file()]
 
 
-def _read_dataset(dataset, data_root, download_ok, log) -> Dataset:
+def _data_root(data_root, needs_writing) -> Path:
+    """The data folder, refused in one line when it is a file or, where a download may need it,
+    cannot be created: a bad folder is never a reason to train on another dataset."""
     root = Path(data_root) if data_root is not None else data_dir()
+    where = ("data_dir" if data_root is not None else
+             "AUTOENCODERS_DATA" if os.environ.get("AUTOENCODERS_DATA") else "the data folder")
+    if root.exists() and not root.is_dir():
+        raise DataError(f"{where} {root} is a file, not a folder; point it at a folder")
+    if needs_writing and not root.exists():
+        made = [p for p in (root, *root.parents) if not p.exists()]
+        try:
+            root.mkdir(parents=True)
+        except OSError as exc:
+            raise DataError(f"{where} {root} cannot be created ({exc.strerror or exc}); point it at a folder you "
+                            "can write") from None
+        for folder in made:  # only a check: what a download needs is made again then
+            folder.rmdir()
+    return root
+
+
+def _read_dataset(dataset, data_root, download_ok, log) -> Dataset:
+    root = _data_root(data_root, needs_writing=download_ok and dataset is None)  # "mnist" says it itself
     if dataset is None:
         ds = _local_mnist(root)  # present but unreadable raises: never a reason to switch
         if ds is not None:

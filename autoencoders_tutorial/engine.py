@@ -190,7 +190,8 @@ def _import_pytensor():
             raise
         # No library can run without PyTensor: end here with one line instead of a traceback.
         message = " ".join(str(exc).split())[:300]
-        raise SystemExit(f"error: PYTENSOR_FLAGS={user_flags!r} is not valid ({message}); fix or unset it") from None
+        print(f"error: PYTENSOR_FLAGS={user_flags!r} is not valid ({message}); fix or unset it", file=sys.stderr)
+        raise SystemExit(2) from None  # a bad input, as every other one on the command line
     finally:
         if user_flags is None:
             os.environ.pop("PYTENSOR_FLAGS", None)

@@ -25,6 +25,37 @@ def quiet(*_):
     pass
 
 
+def _to_json(params: dict) -> dict:
+    """Hyper-parameters as JSON values: numpy numbers as numbers, sequences as lists, a random state as its state."""
+    def value(v):
+        if isinstance(v, np.random.RandomState):
+            state = v.get_state(legacy=False)
+            return {"numpy_random_state": "RandomState", "state": dict(state, state=dict(
+                state["state"], key=np.asarray(state["state"]["key"]).tolist()))}
+        if isinstance(v, np.random.Generator):
+            return {"numpy_random_state": "Generator", "state": v.bit_generator.state}
+        if isinstance(v, np.generic):
+            return v.item()
+        if isinstance(v, (np.ndarray, tuple, list)):
+            return [value(x) for x in (v.tolist() if isinstance(v, np.ndarray) else v)]
+        return v
+    return {k: value(v) for k, v in params.items()}
+
+
+def _from_json(v):
+    """What :func:`_to_json` wrote, back: lists as tuples, a random state as a generator in that state."""
+    if isinstance(v, list):
+        return tuple(_from_json(x) for x in v)
+    if isinstance(v, dict) and v.get("numpy_random_state") == "Generator":
+        return generator_from_state(v["state"])
+    if isinstance(v, dict) and v.get("numpy_random_state") == "RandomState":
+        rs = np.random.RandomState()
+        rs.set_state(dict(v["state"], state=dict(v["state"]["state"], key=np.asarray(v["state"]["state"]["key"],
+                                                                                        dtype=np.uint32))))
+        return rs
+    return v
+
+
 def numpy_rng(random_state):
     """The generator of an estimator's initial weights (:func:`~autoencoders_tutorial.rng.check_random_state`:
     an int seeds the tutorial's ``RandomState``, a Generator a child of it)."""
@@ -135,7 +166,7 @@ class TutorialEstimator(BaseEstimator):
         check_is_fitted(self)
         arrays = {"param." + k: v for k, v in self.params_.items()}
         arrays.update({"fitted." + k: np.asarray(v) for k, v in self._fitted_arrays().items()})
-        return save_params(path, arrays, model=self._model_kind, estimator=self.get_params(),
+        return save_params(path, arrays, model=self._model_kind, estimator=_to_json(self.get_params()),
                            noise_state=self.noise_state_, device_noise_state=getattr(self, "device_noise_state_", None),
                            **self._fitted_meta())
 
@@ -150,7 +181,7 @@ class TutorialEstimator(BaseEstimator):
             return cls._from_script_model(path, meta)
         if meta.get("model") != cls._model_kind or not isinstance(meta.get("estimator"), dict):
             raise DataError(f"{path} is not a saved {cls.__name__} (model={meta.get('model')!r})")
-        hyper = {cls._RENAMED.get(k, k): (tuple(v) if isinstance(v, list) else v) for k, v in meta["estimator"].items()}
+        hyper = {cls._RENAMED.get(k, k): _from_json(v) for k, v in meta["estimator"].items()}
         est = cls(**hyper)
         est.params_ = {k[6:]: v for k, v in arrays.items() if k.startswith("param.")}
         est.noise_state_ = meta["noise_state"]

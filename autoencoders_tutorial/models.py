@@ -86,6 +86,13 @@ def check_input(da, X, what="input"):
     return validate_x(X, what, unit_interval=da.loss == "cross_entropy", n_features=da.n_visible)
 
 
+def level_name(level) -> str:
+    """A corruption level as file names and labels show it: percent for levels up to 100 (the tutorial's
+    ``filters_corruption_30.png``), else the number itself, short (a large Gaussian noise's deviation)."""
+    level = float(level)
+    return str(int(round(level * 100))) if level <= 100 else f"{level:.3g}".replace("+", "").replace(".", "_")
+
+
 def dA_codes(da, X, chunk=1000):
     """The codes of numeric rows ``X`` (checked by :func:`check_input`), ``chunk`` rows at a time."""
     X = check_input(da, X).astype(da.x.dtype, copy=False)
@@ -163,6 +170,9 @@ def predict_proba(sda, X):
 def get_codes(sda, X, layer=-1, chunk=1000):
     """Codes of hidden layer ``layer`` (default the top) for numeric rows ``X``, ``chunk`` rows at a time."""
     X = validate_x(X, "input", unit_interval=True, n_features=sda.n_ins)
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not -sda.n_layers <= layer < sda.n_layers:
+        raise TutorialError(f"layer must be a hidden layer's index, 0 to {sda.n_layers - 1} (or -1 for the top), "
+                            f"got {layer!r}")
     layer = range(sda.n_layers)[layer]
     fn = cached_function(sda, ("codes", layer), lambda: host_function([sda.x], sda.sigmoid_layers[layer].output))
     return _chunked(fn, X.astype(sda.x.dtype, copy=False), chunk, sda.hidden_layers_sizes[layer], sda.x.dtype)

@@ -82,6 +82,10 @@ def resolve_path(path="auto", noise_source="auto", block_size=None, mode=None) -
     if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer))
                                    or block_size < 1):
         raise TutorialError(f"block_size must be a whole number >= 1, got {block_size!r}")
+    if path == "step" and (noise_source != "auto" or block_size is not None):
+        given = "noise_source" if noise_source != "auto" else "block_size"
+        raise TutorialError(f"{given} is for the block path; train_path step takes neither noise_source nor "
+                            "block_size: leave them out or use train_path block (or auto)")
     chosen = compile_mode(mode)
     jax_mode = is_jax_mode(chosen)
     if jax_mode and pytensor.config.floatX != "float32":  # before JAX's float64 switch could flip process-wide

@@ -109,6 +109,9 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Pretrain on every row of ``X``, fine-tune on the labelled ones; returns ``self``."""
         self._check_hyper()
+        if (X_val is None) != (y_val is None):
+            raise TutorialError(f"X_val and y_val go together: got {'X_val' if y_val is None else 'y_val'} without "
+                                f"{'y_val' if y_val is None else 'X_val'}")
         fresh = not (self.warm_start and hasattr(self, "params_"))
         X, y = validate_data(self, X, y, reset=fresh, dtype=[np.float64, np.float32], y_numeric=False)
         X = self._scaled(X, reset=fresh)
@@ -126,6 +129,8 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         if X_val is not None:
             X_val = self._scaled(validate_data(self, X_val, reset=False, dtype=[np.float64, np.float32]), reset=False)
             y_val = np.asarray(y_val)
+            if y_val.ndim != 1 or len(y_val) != len(X_val):
+                raise TutorialError(f"y_val must hold one label per row of X_val ({len(X_val)}), got shape {y_val.shape}")
             known = np.isin(y_val, classes)
             if not known.all():
                 raise TutorialError(f"y_val holds labels that y does not: {sorted(set(y_val[~known].tolist()))[:5]}")
@@ -221,14 +226,18 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         sda = self._model()
         if layer == "all":
             return np.hstack([sda.get_codes(X, k) for k in range(sda.n_layers)])
-        return sda.get_codes(X, layer)
+        return sda.get_codes(X, layer)  # a layer out of range is one line there
 
     def _fitted_arrays(self):
-        return dict(super()._fitted_arrays(), classes=self.classes_)
+        numeric = self.classes_.dtype.kind in "iuf"
+        return dict(super()._fitted_arrays(), **({"classes": self.classes_} if numeric else {}))
 
     def _fitted_meta(self):
+        # labels that are not numbers (strings, objects) go in the file's JSON, as JSON values
+        text = None if self.classes_.dtype.kind in "iuf" else [c if isinstance(c, (str, int)) else str(c)
+                                                                 for c in self.classes_.tolist()]
         return {"n_features_in": int(self.n_features_in_), "best_validation_error": self.best_validation_error_,
-                "n_epochs": self.n_epochs_}
+                "n_epochs": self.n_epochs_, "classes": text, "classes_dtype": self.classes_.dtype.str}
 
     @classmethod
     def _from_script_model(cls, path, meta):
@@ -252,7 +261,11 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
 
     def _restore(self, arrays, meta):
         super()._restore(arrays, meta)
-        self.classes_ = arrays["classes"]
+        if meta.get("classes") is not None:
+            kind = meta.get("classes_dtype", "|O")
+            self.classes_ = np.array(meta["classes"], dtype=object if kind == "|O" else kind)
+        else:
+            self.classes_ = arrays["classes"]
         self.best_validation_error_ = meta["best_validation_error"]
         self.n_epochs_ = meta["n_epochs"]
 

@@ -42,3 +42,13 @@ def test_run_cli_one_line_errors_name_the_flags(capsys):
     assert cli.run_cli(_parser(), [], run) == 2
     # keyword arguments become flags; plain words (dataset) stay as they are
     assert capsys.readouterr().err == "error: --batch-size must be at most the --epochs of the dataset; dataset x is corrupt\n"
+
+
+def test_contradictory_path_options_are_refused(tmp_path, capsys):
+    import dA
+
+    out = ["--output-dir", str(tmp_path)]
+    assert dA.main(["--dataset", "synthetic", "--train-path", "step", "--noise-source", "device", *out]) == 2
+    assert capsys.readouterr().err.startswith("error: --noise-source is for the block path; --train-path step takes")
+    assert dA.main(["--dataset", "synthetic", "--train-path", "step", "--block-size", "5", *out]) == 2
+    assert "error: --block-size is for the block path" in capsys.readouterr().err

@@ -393,3 +393,8 @@ def test_reconstruction_sheet_rows_and_the_noise_stream_untouched(tmp_path):
     run_dA(dataset="synthetic", training_epochs=1, n_hidden=4, corruption_levels=(0.3,), output_dir=tmp_path,
            log=lambda *_: None)
     assert (tmp_path / "reconstructions_corruption_30.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_file_names_stay_sane_for_any_level():
+    assert [models.level_name(v) for v in (0.0, 0.3, 1.0, 100.0)] == ["0", "30", "100", "10000"]
+    assert [models.level_name(v) for v in (1e30, 1e308, 1234.5)] == ["1e30", "1e308", "1_23e03"]

@@ -172,3 +172,14 @@ def test_missing_path_says_no_such_file(tmp_path):
         datasets.load_dataset(str(tmp_path / "nothing.pkl.gz"), data_root=tmp_path)
     with pytest.raises(datasets.DataError, match="unknown dataset 'nope'"):
         datasets.load_dataset("nope", data_root=tmp_path)
+
+
+def test_a_bad_data_folder_is_one_line_never_a_fallback(tmp_path, monkeypatch):
+    (tmp_path / "afile").write_text("x")
+    monkeypatch.setenv("AUTOENCODERS_DATA", str(tmp_path / "afile"))
+    with pytest.raises(datasets.DataError, match="AUTOENCODERS_DATA .*afile is a file, not a folder"):
+        datasets.load_dataset(None, log=lambda *_: None)
+    monkeypatch.setenv("AUTOENCODERS_DATA", str(tmp_path / "afile" / "below"))  # cannot be created
+    with pytest.raises(datasets.DataError, match="cannot be created"):
+        datasets.load_dataset(None, log=lambda *_: None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]

@@ -140,3 +140,9 @@ def test_no_engine_special_cases_in_the_model_files():
     for name in ("dA.py", "SdA.py", "mlp.py", "logistic_sgd.py"):
         text = (ROOT / name).read_text()
         assert "jax" not in text and "sync_shared" not in text, name
+
+
+def test_bad_pytensor_flags_exit_2_in_one_line(tmp_path):
+    out = run_python(["-c", "import dA"], tmp_path, PYTENSOR_FLAGS="floatX=float17")
+    assert out.returncode == 2 and out.stderr.strip().startswith("error: PYTENSOR_FLAGS='floatX=float17' is not valid")
+    assert len(out.stderr.strip().splitlines()) == 1

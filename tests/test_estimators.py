@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from autoencoders_tutorial.errors import TutorialError
 from autoencoders_tutorial.estimators import DenoisingAutoencoder, SdAClassifier
 
 SMALL_DA = dict(n_hidden=4, n_epochs=2, batch_size=10, random_state=0, mode="CVM")
@@ -172,3 +173,39 @@ def test_models_the_scripts_save_load_as_fitted_estimators(tmp_path):
     np.testing.assert_array_equal(clf.predict(X), sda.predict(X))
     np.testing.assert_array_equal(clf.transform(X), sda.get_codes(X))
     assert list(clf.classes_) == [0, 1, 2] and clf.hidden_layers_sizes == (6,)
+
+
+def test_validation_rows_and_layers_are_checked_in_one_line():
+    X = np.random.default_rng(0).random((40, 6))
+    y = np.arange(40) % 3
+    clf = SdAClassifier(hidden_layers_sizes=(4,), pretraining_epochs=0, max_epochs=1, batch_size=10, random_state=0)
+    for kw, match in [(dict(X_val=X[:10]), "X_val and y_val go together: got X_val without y_val"),
+                      (dict(y_val=y[:10]), "got y_val without X_val"),
+                      (dict(X_val=X[:10], y_val=y[:7]), r"one label per row of X_val \(10\), got shape \(7,\)"),
+                      (dict(X_val=X[:10], y_val=y[:10, None]), r"got shape \(10, 1\)")]:
+        with pytest.raises(TutorialError, match=match):
+            clf.fit(X, y, **kw)
+    clf.fit(X, y)
+    with pytest.raises(TutorialError, match=r"layer must be a hidden layer's index, 0 to 0 \(or -1 for the top\), got 5"):
+        clf.transform(X, layer=5)
+    assert clf.transform(X, layer=-1).shape == (40, 4)
+
+
+def test_every_documented_input_round_trips_through_a_file(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 6)), np.arange(40) % 3
+    small = dict(pretraining_epochs=1, max_epochs=2, batch_size=10)
+    for labels in (np.array(["no", "yes", "maybe"])[y], np.array(["no", "yes", "maybe"], dtype=object)[y]):
+        clf = SdAClassifier(hidden_layers_sizes=(np.int64(4),), corruption_levels=(np.float32(0.1),),
+                            random_state=np.random.RandomState(1), **small).fit(X, labels)
+        clf.save(tmp_path / "m.npz")
+        back = SdAClassifier.load(tmp_path / "m.npz")
+        assert list(back.classes_) == list(clf.classes_) and back.classes_.dtype == clf.classes_.dtype
+        np.testing.assert_array_equal(back.predict(X), clf.predict(X))
+        assert back.hidden_layers_sizes == (4,) and back.corruption_levels == (np.float32(0.1).item(),)
+        assert back.random_state.get_state()[1].tolist() == clf.random_state.get_state()[1].tolist()
+    da = DenoisingAutoencoder(n_hidden=3, n_epochs=1, random_state=np.random.default_rng(5)).fit(X)
+    da.save(tmp_path / "a.npz")
+    back = DenoisingAutoencoder.load(tmp_path / "a.npz")
+    assert back.random_state.bit_generator.state == da.random_state.bit_generator.state
+    np.testing.assert_array_equal(back.transform(X), da.transform(X))
