@@ -9,6 +9,7 @@ so nothing is re-wrapped on the way up.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 
 
@@ -34,12 +35,24 @@ def check_positive(**values) -> None:
     autoencoders_tutorial.errors.TutorialError: batch_size must be > 0, got 0
     """
     for k, v in values.items():
-        try:
-            ok = v is not None and v > 0 and math.isfinite(v)
-        except TypeError:
-            ok = False
-        if not ok:
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+            raise TutorialError(f"{k} must be a number > 0, got {v!r} ({type(v).__name__})")
+        if v is None or not (v > 0 and math.isfinite(v)):
             raise TutorialError(f"{k} must be > 0, got {v}")
+
+
+def check_whole(minimum=1, **values) -> None:
+    """Raise a one-line :class:`TutorialError` for any value that is not a whole number >= ``minimum``
+    (sizes and counts: an int or a numpy integer).
+
+    >>> check_whole(n_hidden=2.0)
+    Traceback (most recent call last):
+    ...
+    autoencoders_tutorial.errors.TutorialError: n_hidden must be a whole number >= 1, got 2.0 (float)
+    """
+    for k, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
+            raise TutorialError(f"{k} must be a whole number >= {minimum}, got {v!r} ({type(v).__name__})")
 
 
 #: The corruption processes of Vincent et al. (JMLR 2010, section 4.2) and what their level means.

@@ -181,13 +181,34 @@ class TutorialEstimator(BaseEstimator):
             return cls._from_script_model(path, meta)
         if meta.get("model") != cls._model_kind or not isinstance(meta.get("estimator"), dict):
             raise DataError(f"{path} is not a saved {cls.__name__} (model={meta.get('model')!r})")
-        hyper = {cls._RENAMED.get(k, k): _from_json(v) for k, v in meta["estimator"].items()}
-        est = cls(**hyper)
-        est.params_ = {k[6:]: v for k, v in arrays.items() if k.startswith("param.")}
-        est.noise_state_ = meta["noise_state"]
-        est.device_noise_state_ = meta.get("device_noise_state")
-        est._restore({k[7:]: v for k, v in arrays.items() if k.startswith("fitted.")}, meta)
+        try:
+            hyper = {cls._RENAMED.get(k, k): _from_json(v) for k, v in meta["estimator"].items()}
+            unknown = sorted(set(hyper) - set(cls().get_params()))
+            if unknown:
+                raise ValueError(f"unknown hyper-parameters {unknown}")
+            est = cls(**hyper)
+            est._check_hyper()
+            est.params_ = {k[6:]: v for k, v in arrays.items() if k.startswith("param.")}
+            est.noise_state_ = meta["noise_state"]
+            generator_from_state(est.noise_state_)
+            est.device_noise_state_ = meta.get("device_noise_state")
+            est._restore({k[7:]: v for k, v in arrays.items() if k.startswith("fitted.")}, meta)
+            est._check_restored()
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, StopIteration, OverflowError) as exc:
+            what = f"no field {exc.args[0]!r}" if isinstance(exc, KeyError) else " ".join(str(exc).split())[:160]
+            raise DataError(f"{path} is a damaged saved {cls.__name__} ({what}); fit and save it again") from None
         return est
+
+    def _check_restored(self) -> None:
+        """A loaded fitted state must fit together: the model builds from its parameters, the scaling has
+        one value per feature."""
+        if not isinstance(self.n_features_in_, int) or self.n_features_in_ < 1:
+            raise ValueError(f"n_features_in is {self.n_features_in_!r}")
+        for name in ("data_min_", "data_range_"):
+            value = getattr(self, name, None)
+            if value is not None and np.shape(value) != (self.n_features_in_,):
+                raise ValueError(f"{name[:-1]} has shape {np.shape(value)}, not ({self.n_features_in_},)")
+        self._model()  # its parameters: names and shapes, checked as they are set
 
     def _fitted_meta(self) -> dict:
         return {}

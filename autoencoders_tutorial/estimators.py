@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .datasets import shared_dataset
 from .engine import host_function, pt, pytensor
-from .errors import TutorialError, check_corruption, check_positive, check_sparsity
+from .errors import TutorialError, check_corruption, check_positive, check_sparsity, check_whole
 from .estimator_base import UNLABELED, Compiled, TutorialEstimator, numpy_rng, quiet
 from .files import set_params_from_arrays
 from .graph import n_batches
@@ -101,8 +101,8 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
     # -- input ------------------------------------------------------------------------------
 
     def _check_hyper(self):
-        check_positive(n_hidden=self.n_hidden, learning_rate=self.learning_rate, n_epochs=self.n_epochs,
-                       batch_size=self.batch_size)
+        check_whole(n_hidden=self.n_hidden, n_epochs=self.n_epochs, batch_size=self.batch_size)
+        check_positive(learning_rate=self.learning_rate)
         check_corruption(self.corruption_level, kind=self.corruption_type)
         check_sparsity(self.sparsity_target, self.sparsity_weight)
         if self.precision not in ("float32", "float64"):

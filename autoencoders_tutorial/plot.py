@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -21,26 +22,60 @@ from pathlib import Path
 from .errors import DataError, TutorialError
 
 
-def read_metrics(path, run=None) -> tuple[str, list[dict]]:
-    """``(run id, its records)`` from a metrics file: the last run, or ``run``."""
+#: The metrics format: each field a record may have, and what its value must be.
+_FIELDS = {"run": "text", "phase": "text", "epoch": "whole", "iter": "whole", "cost": "number",
+           "validation_error": "number", "test_error": "number"}
+
+
+def _field_problem(rec: dict) -> str | None:
+    """Why a parsed line is not a metrics record the plot can use, or None."""
+    if not isinstance(rec, dict):
+        return f"a {type(rec).__name__}, not a record"
+    if not isinstance(rec.get("run"), str):
+        return f"run is {rec.get('run')!r}, not a run id"
+    for name, kind in _FIELDS.items():
+        if name not in rec:
+            continue
+        v = rec[name]
+        if kind == "text" and not isinstance(v, str):
+            return f"{name} is {v!r:.40}, not text"
+        if kind == "whole" and (isinstance(v, bool) or not isinstance(v, int) or abs(v) > 2**53):
+            return f"{name} is {v!r:.40}, not a whole number"
+        if kind == "number" and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+                                 or abs(v) > 1e300):
+            return f"{name} is {v!r:.40}, not a finite number"
+    return None
+
+
+def read_metrics(path, run=None, log=print) -> tuple[str, list[dict]]:
+    """``(run id, its records)`` from a metrics file: the last run, or ``run``.
+
+    A line that is not a metrics record (not JSON, or a field of the wrong kind) is skipped,
+    and one line says how many were and why the first was."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read {path} ({getattr(exc, 'strerror', None) or exc})") from None
-    records = []
+    records, bad = [], []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             rec = json.loads(line)
-        except ValueError:
-            raise DataError(f"{path} line {n} is not JSON; is it a metrics.jsonl?") from None
-        if isinstance(rec, dict):
+        except (ValueError, RecursionError):
+            bad.append(f"line {n} is not JSON")
+            continue
+        problem = _field_problem(rec)
+        if problem is None:
             records.append(rec)
+        else:
+            bad.append(f"line {n}: {problem}")
+    if bad and records:
+        log(f"warning: skipped {len(bad)} line(s) of {path} that are not metrics records (first: {bad[0]})")
     runs = list(dict.fromkeys(r.get("run") for r in records))
     if not runs:
-        raise DataError(f"{path} holds no records")
+        raise DataError(f"{path} holds no metrics records" + (f" ({bad[0]}); is it a metrics.jsonl?" if bad else ""))
     if run is None:
         run = runs[-1]
     elif run not in runs:
@@ -59,7 +94,10 @@ def plot_metrics(path, output=None, run=None, log=print) -> Path:
         raise TutorialError('plotting needs matplotlib: pip install -e ".[sweep]"') from None
     from .files import atomic_write_bytes
 
-    run, records = read_metrics(path, run)
+    out = Path(output) if output is not None else Path(path).with_name("metrics.png")
+    if out.is_dir():
+        raise TutorialError(f"output {out} is a folder; give the PNG's file name")
+    run, records = read_metrics(path, run, log)
     costs, errors = defaultdict(list), defaultdict(list)
     for r in records:
         if "cost" in r and "epoch" in r:
@@ -92,7 +130,6 @@ def plot_metrics(path, output=None, run=None, log=print) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
-    out = Path(output) if output is not None else Path(path).with_name("metrics.png")
     atomic_write_bytes(out, buf.getvalue())
     log(f"wrote {out} (run {run})")
     return out

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .checkpoints import Progress
 from .datasets import shared_dataset
 from .engine import host_function, pt, pytensor
-from .errors import TutorialError, check_sparsity
+from .errors import TutorialError, check_sparsity, check_whole
 from .estimator_base import UNLABELED, TutorialEstimator, numpy_rng, quiet
 from .files import set_params_from_arrays
 from .paths import resolve_path
@@ -85,6 +85,14 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         return tuple(self.corruption_levels) if self.corruption_levels is not None else tutorial_corruption_levels(len(sizes))
 
     def _check_hyper(self):
+        for name in ("hidden_layers_sizes", "corruption_levels"):
+            value = getattr(self, name)
+            if isinstance(value, (str, bytes)) or not (value is None and name == "corruption_levels"
+                                                       or np.ndim(value) == 1):
+                raise TutorialError(f"{name} must be a sequence of numbers, one per hidden layer, got {value!r}")
+        check_whole(**{f"hidden_layers_sizes[{i}]": h for i, h in enumerate(self.hidden_layers_sizes)},
+                    batch_size=self.batch_size, max_epochs=self.max_epochs, patience_epochs=self.patience_epochs)
+        check_whole(0, pretraining_epochs=self.pretraining_epochs)
         check_options(finetune_lr=self.finetune_lr, pretraining_epochs=self.pretraining_epochs,
                       pretrain_lr=self.pretrain_lr, batch_size=self.batch_size, finetune=self.finetune,
                       max_epochs=self.max_epochs, patience_epochs=self.patience_epochs)

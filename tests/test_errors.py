@@ -1,5 +1,6 @@
 """errors: one-line error types and the value checks that raise them."""
 
+import numpy as np
 import pytest
 
 from autoencoders_tutorial import errors
@@ -22,3 +23,12 @@ def test_check_corruption_one_wording(level):
     with pytest.raises(errors.TutorialError, match=rf"^corruption_level must be in \[0, 1\) for masking noise, got {level}$"):
         errors.check_corruption(level)
     assert errors.check_corruption(0) == 0.0 and errors.check_corruption(0.99) == 0.99
+
+
+def test_sizes_and_numbers_name_what_they_got():
+    with pytest.raises(errors.TutorialError, match=r"^n_hidden must be a number > 0, got '3' \(str\)$"):
+        errors.check_positive(n_hidden="3")
+    with pytest.raises(errors.TutorialError, match=r"^n_hidden must be a whole number >= 1, got 2.0 \(float\)$"):
+        errors.check_whole(n_hidden=2.0)
+    errors.check_whole(n_hidden=np.int64(3))
+    errors.check_whole(0, pretraining_epochs=0)

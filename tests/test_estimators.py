@@ -209,3 +209,40 @@ def test_every_documented_input_round_trips_through_a_file(tmp_path):
     back = DenoisingAutoencoder.load(tmp_path / "a.npz")
     assert back.random_state.bit_generator.state == da.random_state.bit_generator.state
     np.testing.assert_array_equal(back.transform(X), da.transform(X))
+
+
+def test_a_damaged_estimator_file_is_one_line_naming_it(tmp_path):
+    from autoencoders_tutorial.errors import DataError
+    from autoencoders_tutorial.files import load_params, save_params
+
+    X = np.random.default_rng(0).random((30, 5)) * 4  # scaled: data_min and data_range are saved too
+    DenoisingAutoencoder(n_hidden=3, n_epochs=1, random_state=0).fit(X).save(tmp_path / "a.npz")
+    arrays, meta = load_params(tmp_path / "a.npz")
+    meta.pop("format_version", None)
+
+    def damaged(arrays=arrays, **changes):
+        path = tmp_path / f"bad{len(list(tmp_path.glob('bad*')))}.npz"
+        m = dict(meta, **changes)
+        save_params(path, arrays, **{k: v for k, v in m.items() if v is not None})
+        return path
+
+    cases = [(damaged(noise_state=None), "no field 'noise_state'"),
+             (damaged(n_features_in="abc"), "invalid literal"),
+             (damaged(estimator=dict(meta["estimator"], colour="red")), r"unknown hyper-parameters \['colour'\]"),
+             (damaged(estimator=dict(meta["estimator"], n_hidden=-2)), "n_hidden must be a whole number >= 1"),
+             (damaged({k: v for k, v in arrays.items() if k != "param.dA.W"}), "lacks parameters"),
+             (damaged(dict(arrays, **{"fitted.data_min": np.zeros(2)})), r"data_min has shape \(2,\), not \(5,\)")]
+    for path, match in cases:
+        with pytest.raises(DataError, match=rf"bad\d\.npz is a damaged saved DenoisingAutoencoder \(.*{match}"):
+            DenoisingAutoencoder.load(path)
+
+
+def test_hyper_parameters_are_checked_in_words_that_name_them():
+    X = np.random.default_rng(0).random((20, 4))
+    for est, match in [(DenoisingAutoencoder(n_hidden="3"), r"n_hidden must be a whole number >= 1, got '3' \(str\)"),
+                       (DenoisingAutoencoder(n_hidden=2.0), r"n_hidden must be a whole number >= 1, got 2.0"),
+                       (SdAClassifier(hidden_layers_sizes=(4,), corruption_levels="0.1"),
+                        "corruption_levels must be a sequence of numbers, one per hidden layer, got '0.1'"),
+                       (SdAClassifier(hidden_layers_sizes=(4.5,)), r"hidden_layers_sizes\[0\] must be a whole number")]:
+        with pytest.raises(TutorialError, match=match):
+            est.fit(X, np.arange(20) % 2)

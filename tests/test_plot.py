@@ -26,8 +26,8 @@ def test_the_last_run_is_drawn(tmp_path):
 
 
 def test_bad_files_are_one_line(tmp_path, capsys):
-    (tmp_path / "x.jsonl").write_text('{"run": "a"}\nnot json\n')
-    with pytest.raises(DataError, match="line 2 is not JSON"):
+    (tmp_path / "x.jsonl").write_text("not json\n[1, 2]\n")
+    with pytest.raises(DataError, match=r"holds no metrics records \(line 1 is not JSON\)"):
         plot.read_metrics(tmp_path / "x.jsonl")
     with pytest.raises(DataError, match="has no run 'zz'"):
         plot.read_metrics(_write(tmp_path / "m.jsonl", [{"run": "a", "epoch": 0, "cost": 1}]), "zz")
@@ -41,3 +41,19 @@ def test_a_real_run_plots(tmp_path):
     run_dA(dataset="synthetic", training_epochs=2, n_hidden=4, output_dir=tmp_path, log=lambda *_: None)
     assert plot.main([str(tmp_path / "metrics.jsonl"), "--output", str(tmp_path / "c.png")]) == 0
     assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_a_bad_line_is_skipped_with_one_counted_warning_never_plotted(tmp_path):
+    good = [{"run": "a", "phase": "dA0", "epoch": e, "cost": 5.0 - e} for e in range(3)]
+    bad = [{"run": [1], "epoch": 0, "cost": 1.0}, {"run": "a", "phase": [1], "epoch": 0, "cost": 1.0},
+           {"run": "a", "epoch": "3", "cost": 1.0}, {"run": "a", "epoch": 10**400, "cost": 1.0},
+           {"run": "a", "epoch": 1, "cost": "abc"}, {"run": "a", "epoch": 1, "cost": float("nan")}]
+    path = tmp_path / "metrics.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in good + bad) + "[" * 100_000 + "\n")
+    said = []
+    assert plot.read_metrics(path, log=said.append) == ("a", good)
+    assert said == [f"warning: skipped 7 line(s) of {path} that are not metrics records (first: line 4: run is [1], "
+                    "not a run id)"]
+    assert plot.plot_metrics(path, log=said.append).read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(plot.TutorialError, match="is a folder; give the PNG's file name"):
+        plot.plot_metrics(path, output=tmp_path, log=said.append)
