@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .checkpoints import Progress
 from .datasets import shared_dataset
 from .engine import host_function, pt, pytensor
-from .errors import TutorialError, check_sparsity, check_whole
+from .errors import TutorialError, check_corruption, check_sparsity, check_whole
 from .estimator_base import UNLABELED, TutorialEstimator, numpy_rng, quiet
 from .files import set_params_from_arrays
 from .paths import resolve_path
@@ -93,6 +93,12 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         check_whole(**{f"hidden_layers_sizes[{i}]": h for i, h in enumerate(self.hidden_layers_sizes)},
                     batch_size=self.batch_size, max_epochs=self.max_epochs, patience_epochs=self.patience_epochs)
         check_whole(0, pretraining_epochs=self.pretraining_epochs)
+        levels = self._levels()
+        if len(levels) != len(self.hidden_layers_sizes):
+            raise TutorialError(f"corruption_levels must have one entry per hidden layer "
+                                f"({len(self.hidden_layers_sizes)}), got {len(levels)}")
+        for c in levels:
+            check_corruption(c, "corruption_levels entries", self.corruption_type)
         check_options(finetune_lr=self.finetune_lr, pretraining_epochs=self.pretraining_epochs,
                       pretrain_lr=self.pretrain_lr, batch_size=self.batch_size, finetune=self.finetune,
                       max_epochs=self.max_epochs, patience_epochs=self.patience_epochs)

@@ -31,7 +31,14 @@ model's error on every row of the validation and test splits (the sweep ranks by
 first); ``early_stopping_validation_error``, the best validation error the early-stopping
 loop itself saw, the mean over its full minibatches (the tutorial's way: a partial last
 minibatch is left out, so it can differ from ``validation_error``); ``finetune_epochs``;
-``seconds``.
+``seconds``; ``error``, empty, or why the fit failed (a failed fit is a row, last, never
+the sweep's end).
+
+Every setting of the grid is checked before the first fit (a bad value is one line naming
+the setting; a grid of more than 10,000 settings is refused), the tables are written after
+every finished fit (so a Ctrl-C or a crash keeps the finished rows), and an earlier sweep's
+files in the folder are moved to ``results.previous.csv`` and so on first: one folder never
+holds files of two sweeps.
 
 Dask and matplotlib are the ``sweep`` extra (``pip install -e ".[sweep]"``).
 """
@@ -43,6 +50,7 @@ import csv
 import io
 import itertools
 import json
+import math
 import sys
 import time
 from functools import lru_cache
@@ -51,6 +59,10 @@ from pathlib import Path
 from .errors import DataError, TutorialError
 
 SWEEP_EXTRA = 'pip install -e ".[sweep]" (dask[distributed] and matplotlib)'
+#: The most settings one grid may make (each is a fit).
+MAX_SETTINGS = 10_000
+#: What the sweep writes; an earlier sweep's are moved to ``NAME.previous.EXT`` first, so two never mix.
+OUTPUTS = ("results.csv", "results.jsonl", "validation_error.png")
 
 
 def read_grid(path) -> tuple[dict, dict]:
@@ -72,6 +84,8 @@ def read_grid(path) -> tuple[dict, dict]:
     except Exception as exc:  # noqa: BLE001  (tomllib / json / decoding errors)
         raise DataError(f"grid file {path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'} "
                         f"({' '.join(str(exc).split())})") from None
+    if not isinstance(spec, dict):
+        raise DataError(f"grid file {path} holds a {type(spec).__name__}; it needs a [grid] table of lists")
     fixed, grid = spec.get("fixed", {}), spec.get("grid", {})
     if not isinstance(fixed, dict) or not isinstance(grid, dict) or not grid:
         raise DataError(f"grid file {path} needs a [grid] table of lists (and optionally [fixed])")
@@ -84,6 +98,15 @@ def read_grid(path) -> tuple[dict, dict]:
     for name, values in grid.items():
         if not isinstance(values, list) or not values:
             raise DataError(f"grid file {path}: [grid] {name} must be a non-empty list, got {values!r}")
+    n = math.prod(len(v) for v in grid.values())
+    if n > MAX_SETTINGS:
+        raise DataError(f"grid file {path} makes {n} settings, more than {MAX_SETTINGS}; sweep fewer values")
+    for i, setting in enumerate(settings(fixed, grid)):  # every setting checked before the first fit
+        try:
+            SdAClassifier(**_params(setting))._check_hyper()
+        except (TutorialError, TypeError, ValueError) as exc:
+            swept = ", ".join(f"{k}={setting[k]!r}" for k in grid)
+            raise DataError(f"grid file {path}: setting {i + 1} ({swept}) is not valid: {exc}") from None
     return fixed, grid
 
 
@@ -110,10 +133,16 @@ def fit_one(setting: dict, dataset, data_dir=None) -> dict:
 
     ds = _dataset(dataset, data_dir)
     t0 = time.perf_counter()
-    clf = SdAClassifier(**_params(setting)).fit(*ds.train, X_val=ds.valid[0], y_val=ds.valid[1])
+    try:
+        clf = SdAClassifier(**_params(setting)).fit(*ds.train, X_val=ds.valid[0], y_val=ds.valid[1])
+    except Exception as exc:  # noqa: BLE001  (a failed fit is a row with its error, never the sweep's end)
+        nan = float("nan")
+        return dict(setting, validation_error=nan, test_error=nan, early_stopping_validation_error=nan,
+                    finetune_epochs=0, seconds=round(time.perf_counter() - t0, 2),
+                    error=f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
     return dict(setting, validation_error=float(1 - clf.score(*ds.valid)), test_error=float(1 - clf.score(*ds.test)),
                 early_stopping_validation_error=clf.best_validation_error_, finetune_epochs=clf.n_epochs_,
-                seconds=round(time.perf_counter() - t0, 2))
+                seconds=round(time.perf_counter() - t0, 2), error="")
 
 
 def _client(workers, scheduler):
@@ -125,7 +154,7 @@ def _client(workers, scheduler):
     if scheduler:
         try:
             return Client(scheduler, timeout="10s"), None
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
             raise TutorialError(f"cannot reach the Dask scheduler {scheduler} ({exc}); start it or check the address") from None
     dask.config.set({"distributed.worker.multiprocessing-method": "spawn"})  # never fork after JAX started
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
@@ -143,6 +172,10 @@ def run_sweep(grid_path, dataset=None, output_dir="sweep_out", workers=2, schedu
     todo = settings(fixed, grid)
     with RunFolder(output_dir) as folder:
         ds = _dataset(dataset, data_dir)  # read once here: a bad dataset is one line before any worker starts
+        for name in OUTPUTS:  # an earlier sweep's tables and plot: kept aside, never mixed with this one's
+            path = folder.path / name
+            if path.exists():
+                path.replace(path.with_name(f"{path.stem}.previous{path.suffix}"))
         log(f"sweep of {len(todo)} settings on {ds.name} ({', '.join(grid)}), "
             f"{'sequentially' if sequential else scheduler or f'{workers} local Dask workers'}")
         jobs = (delayed(fit_one)(s, dataset, data_dir) for s in todo)
@@ -152,8 +185,11 @@ def run_sweep(grid_path, dataset=None, output_dir="sweep_out", workers=2, schedu
             for res in outputs:
                 results.append(res)
                 swept = ", ".join(f"{k}={res[k]}" for k in grid)
-                log(f"[{len(results)}/{len(todo)}] {swept}: validation {res['validation_error'] * 100:.2f} %, test "
-                    f"{res['test_error'] * 100:.2f} % ({res['seconds']:.0f}s; {time.perf_counter() - t0:.0f}s so far)")
+                what = (f"failed ({res['error']})" if res["error"] else
+                        f"validation {res['validation_error'] * 100:.2f} %, test {res['test_error'] * 100:.2f} %")
+                log(f"[{len(results)}/{len(todo)}] {swept}: {what} ({res['seconds']:.0f}s; "
+                    f"{time.perf_counter() - t0:.0f}s so far)")
+                _write_tables(folder, sorted(results, key=_rank), list(grid))  # every finished fit kept at once
 
         if sequential:
             collect(Parallel(n_jobs=1, return_as="generator")(jobs))
@@ -166,14 +202,21 @@ def run_sweep(grid_path, dataset=None, output_dir="sweep_out", workers=2, schedu
                 client.close()
                 if cluster is not None:
                     cluster.close()
-        results.sort(key=lambda r: (r["validation_error"], r["test_error"]))
-        _write_tables(folder, results, list(grid))
-        _plot(folder, results, list(grid))
-        best = results[0]
+        results.sort(key=_rank)
+        fitted = [r for r in results if not r["error"]]
+        if not fitted:
+            raise TutorialError(f"every fit failed (the first: {results[0]['error']}); see {folder.path / 'results.csv'}")
+        _plot(folder, fitted, list(grid))
+        best = fitted[0]
         log(f"best by validation: {', '.join(f'{k}={best[k]}' for k in grid)}: validation "
             f"{best['validation_error'] * 100:.2f} %, test {best['test_error'] * 100:.2f} %; wrote "
             f"{folder.path / 'results.csv'}, results.jsonl, validation_error.png")
     return results
+
+
+def _rank(r):
+    """Best first: the lowest validation error, then test error; failed fits last."""
+    return (bool(r["error"]), r["validation_error"] if not r["error"] else 0.0, r["test_error"] if not r["error"] else 0.0)
 
 
 def _write_tables(folder, results, swept):
@@ -223,7 +266,7 @@ def main(argv=None) -> int:
     from .cli import positive_int, run_cli
 
     doc = (__doc__ or "").strip().splitlines()
-    p = argparse.ArgumentParser(prog="python -m autoencoders_tutorial.sweep", description=doc[0],
+    p = argparse.ArgumentParser(prog="python -m autoencoders_tutorial.sweep", description="\n".join(doc),
                                 epilog="example:\n  python -m autoencoders_tutorial.sweep --dataset fashion-mnist "
                                        "--grid grid.toml --workers 2",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

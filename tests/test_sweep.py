@@ -79,3 +79,44 @@ def test_without_dask_one_line_says_what_to_install(tmp_path, monkeypatch, capsy
     rc = sweep.main(["--grid", str(tmp_path / "g.toml"), "--dataset", "synthetic", "--output-dir", str(tmp_path / "o")])
     assert rc == 2 and capsys.readouterr().err.strip() == (
         'error: the sweep needs Dask: pip install -e ".[sweep]" (dask[distributed] and matplotlib)')
+
+
+def test_the_whole_grid_is_checked_before_the_first_fit(tmp_path):
+    for text, match in [('[grid]\nfinetune_lr = [0.1, -1]\n', r"setting 2 \(finetune_lr=-1\) is not valid: finetune_lr"),
+                        ('[grid]\nhidden_layers_sizes = [[4], 5]\n', r"setting 2 \(hidden_layers_sizes=5\) is not valid"),
+                        ('[grid]\ncorruption_levels = [[0.1], [2.0]]\nhidden_layers_sizes = [[4]]\n',
+                         r"setting 2 .* is not valid: corruption_levels entries must be in \[0, 1\)"),
+                        ("[grid]\n" + "\n".join(f"{k} = {list(range(1, 101))}" for k in
+                                                ("max_epochs", "batch_size", "patience_epochs", "pretraining_epochs")),
+                         "makes 100000000 settings, more than 10000")]:
+        (tmp_path / "g.toml").write_text(text)
+        with pytest.raises(DataError, match=match):
+            sweep.read_grid(tmp_path / "g.toml")
+    (tmp_path / "a.json").write_text("[1, 2]")
+    with pytest.raises(DataError, match="holds a list; it needs a \\[grid\\] table"):
+        sweep.read_grid(tmp_path / "a.json")
+
+
+def test_a_failed_fit_is_a_row_and_an_earlier_sweep_is_kept_aside(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.jsonl").write_text("an earlier sweep's\n")
+    (tmp_path / "g.toml").write_text('[fixed]\nhidden_layers_sizes = [4]\npretraining_epochs = 0\nmax_epochs = 1\n'
+                                     'batch_size = 10\nrandom_state = 0\n[grid]\nfinetune_lr = [0.1, 1e30]\n')
+    said = []
+    results = sweep.run_sweep(tmp_path / "g.toml", "synthetic", out, sequential=True, log=said.append)
+    assert [bool(r["error"]) for r in results] == [False, True] and "TrainingDiverged" in results[1]["error"]
+    assert any("finetune_lr=1e+30: failed (TrainingDiverged" in line for line in said)
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["finetune_lr"] for r in rows] == [0.1, 1e30]
+    assert (out / "results.previous.jsonl").read_text() == "an earlier sweep's\n"
+
+
+def test_a_bad_scheduler_address_is_one_line(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    (tmp_path / "g.toml").write_text('[grid]\nfinetune_lr = [0.1]\n')
+    for address in ("foo", "tcp://[::1"):
+        assert sweep.main(["--grid", str(tmp_path / "g.toml"), "--dataset", "synthetic", "--scheduler", address,
+                           "--output-dir", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"error: cannot reach the Dask scheduler {address}") and "\n" not in err
