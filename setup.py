@@ -58,7 +58,7 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-xdist>=3", "dask[distributed]>=2024.1", "matplotlib>=3.6"],  # the sweep and plot tests
+        "test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6", "dask[distributed]>=2024.1", "matplotlib>=3.6"],  # sweep, plot
         "jax": ["jax>=0.4"],
         "sweep": ["dask[distributed]>=2024.1", "matplotlib>=3.6"],
     },

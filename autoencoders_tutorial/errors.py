@@ -75,13 +75,10 @@ def check_corruption(level, name="corruption_level", kind="masking") -> float:
     >>> check_corruption(1.2, kind="gaussian")
     1.2
     """
-    if kind not in CORRUPTIONS:
+    if not isinstance(kind, str) or kind not in CORRUPTIONS:
         raise TutorialError(f"corruption_type must be one of {', '.join(CORRUPTIONS)}, got {kind!r}")
-    try:
-        ok = math.isfinite(level) and level >= 0 and (level < 1 if kind == "masking" else
-                                                      level <= 1 if kind == "salt_and_pepper" else True)
-    except TypeError:
-        ok = False
+    ok = isinstance(level, numbers.Real) and not isinstance(level, bool) and math.isfinite(level) and level >= 0 and (
+        level < 1 if kind == "masking" else level <= 1 if kind == "salt_and_pepper" else True)
     if not ok:
         span = {"masking": "[0, 1)", "gaussian": "[0, inf)", "salt_and_pepper": "[0, 1]"}[kind]
         raise TutorialError(f"{name} must be in {span} for {kind.replace('_', '-')} noise, got {level}")
@@ -90,11 +87,11 @@ def check_corruption(level, name="corruption_level", kind="masking") -> float:
 
 def check_sparsity(target, weight) -> None:
     """The sparsity penalty's target mean activation in (0, 1) and its weight >= 0, both finite."""
-    try:
-        ok_target = 0 < target < 1
-        ok_weight = weight >= 0 and math.isfinite(weight)
-    except TypeError:
-        ok_target = ok_weight = False
+    def real(v):
+        return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+    ok_target = real(target) and 0 < target < 1
+    ok_weight = real(weight) and weight >= 0 and math.isfinite(weight)
     if not ok_target:
         raise TutorialError(f"sparsity_target must be in (0, 1), got {target!r}")
     if not ok_weight:

@@ -87,8 +87,8 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
     def _check_hyper(self):
         for name in ("hidden_layers_sizes", "corruption_levels"):
             value = getattr(self, name)
-            if isinstance(value, (str, bytes)) or not (value is None and name == "corruption_levels"
-                                                       or np.ndim(value) == 1):
+            sequence = isinstance(value, (list, tuple)) or isinstance(value, np.ndarray) and value.ndim == 1
+            if not (sequence or value is None and name == "corruption_levels"):
                 raise TutorialError(f"{name} must be a sequence of numbers, one per hidden layer, got {value!r}")
         check_whole(**{f"hidden_layers_sizes[{i}]": h for i, h in enumerate(self.hidden_layers_sizes)},
                     batch_size=self.batch_size, max_epochs=self.max_epochs, patience_epochs=self.patience_epochs)
@@ -102,7 +102,8 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         check_options(finetune_lr=self.finetune_lr, pretraining_epochs=self.pretraining_epochs,
                       pretrain_lr=self.pretrain_lr, batch_size=self.batch_size, finetune=self.finetune,
                       max_epochs=self.max_epochs, patience_epochs=self.patience_epochs)
-        if not 0 <= self.validation_fraction < 1:
+        vf = self.validation_fraction
+        if isinstance(vf, bool) or not isinstance(vf, numbers.Real) or not 0 <= vf < 1:
             raise TutorialError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
         check_sparsity(self.sparsity_target, self.sparsity_weight)
 
