@@ -74,9 +74,15 @@ def load_dA(cls, path, input=None, theano_rng=None):
     if "W" not in arrays or arrays["W"].ndim != 2:
         raise DataError(f"{path} is not a saved dA (no 2-D W in it)")
     n_visible, n_hidden = arrays["W"].shape
-    tied = bool(meta.get("tied_weights", "W_prime" not in arrays))
-    da = cls(0, theano_rng=theano_rng, input=input, n_visible=n_visible, n_hidden=n_hidden, tied_weights=tied,
-             **{k: meta.get(k, default) for k, default in DA_OPTIONS.items()})
+    tied = meta.get("tied_weights", "W_prime" not in arrays)
+    if not isinstance(tied, bool) or tied == ("W_prime" in arrays):
+        raise DataError(f"{path}: tied_weights is {tied!r} with{'' if 'W_prime' in arrays else 'out'} a W_prime; "
+                        "the file is damaged, save the model again")
+    try:
+        da = cls(0, theano_rng=theano_rng, input=input, n_visible=n_visible, n_hidden=n_hidden, tied_weights=tied,
+                 **{k: meta.get(k, default) for k, default in DA_OPTIONS.items()})
+    except TutorialError as exc:
+        raise DataError(f"{path} holds a dA this library cannot build: {exc}") from None
     set_params_from_arrays(da.params, {f"dA.{k}": v for k, v in arrays.items()}, source=str(path))
     return da
 

@@ -398,3 +398,14 @@ def test_reconstruction_sheet_rows_and_the_noise_stream_untouched(tmp_path):
 def test_file_names_stay_sane_for_any_level():
     assert [models.level_name(v) for v in (0.0, 0.3, 1.0, 100.0)] == ["0", "30", "100", "10000"]
     assert [models.level_name(v) for v in (1e30, 1e308, 1234.5)] == ["1e30", "1e308", "1_23e03"]
+
+
+def test_a_damaged_dA_file_is_one_line(tmp_path):
+    arrays = {"W": np.zeros((6, 2)), "b": np.zeros(2), "b_prime": np.zeros(6)}
+    for meta, match in [(dict(tied_weights="false"), "tied_weights is 'false' without a W_prime"),
+                        (dict(tied_weights=False), "tied_weights is False without a W_prime"),
+                        (dict(corruption_type=["x"]), "cannot build: corruption_type must be one of"),
+                        (dict(loss="hinge"), "cannot build: loss must be one of")]:
+        save_params(tmp_path / "d.npz", arrays, model="dA", **meta)
+        with pytest.raises(DataError, match=match):
+            dA.load(tmp_path / "d.npz")
