@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import ClassifierMixin, TransformerMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -204,6 +205,8 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
 
     def _rows(self, X):
         check_is_fitted(self)
+        if issparse(X):  # rows of a sparse matrix are predicted as their dense values
+            X = X.toarray()
         return self._scaled(validate_data(self, X, reset=False, dtype=[np.float64, np.float32]), reset=False)
 
     def decision_function(self, X):
@@ -230,8 +233,13 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
     def score(self, X, y, sample_weight=None):
         """Accuracy on the labelled rows of ``(X, y)`` (rows labelled -1 are left out)."""
         y = np.asarray(y)
+        if y.ndim != 1 or _n_rows(X) != len(y):
+            raise TutorialError(f"y must hold one label per row of X ({_n_rows(X)}), got shape {y.shape}")
+        if sample_weight is not None and np.shape(sample_weight) != y.shape:
+            raise TutorialError(f"sample_weight must hold one weight per row ({len(y)}), got shape "
+                                f"{np.shape(sample_weight)}")
         keep = self._labelled_mask(y)
-        X = np.asarray(X)[keep] if not hasattr(X, "iloc") else X.iloc[keep]
+        X = X[keep] if issparse(X) else np.asarray(X)[keep] if not hasattr(X, "iloc") else X.iloc[keep]
         w = None if sample_weight is None else np.asarray(sample_weight)[keep]
         return super().score(X, y[keep], sample_weight=w)
 
@@ -283,6 +291,11 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
             self.classes_ = arrays["classes"]
         self.best_validation_error_ = meta["best_validation_error"]
         self.n_epochs_ = meta["n_epochs"]
+
+
+def _n_rows(X) -> int:
+    """The rows of ``X``: a sparse matrix, a data frame or anything numpy reads."""
+    return X.shape[0] if issparse(X) or hasattr(X, "iloc") else len(np.asarray(X))
 
 
 # Pickles name a class by its module: the one users import it from, as older pickles did.

@@ -246,3 +246,17 @@ def test_hyper_parameters_are_checked_in_words_that_name_them():
                        (SdAClassifier(hidden_layers_sizes=(4.5,)), r"hidden_layers_sizes\[0\] must be a whole number")]:
         with pytest.raises(TutorialError, match=match):
             est.fit(X, np.arange(20) % 2)
+
+
+def test_score_takes_sparse_rows_and_refuses_weights_of_another_length():
+    from scipy.sparse import csr_matrix
+
+    X = np.random.default_rng(0).random((40, 6))
+    y = np.arange(40) % 3
+    clf = SdAClassifier(hidden_layers_sizes=(4,), pretraining_epochs=0, max_epochs=1, batch_size=10,
+                        random_state=0).fit(X, y)
+    assert clf.score(csr_matrix(X), y) == clf.score(X, y)
+    with pytest.raises(TutorialError, match=r"sample_weight must hold one weight per row \(40\), got shape \(3,\)"):
+        clf.score(X, y, sample_weight=np.ones(3))
+    with pytest.raises(TutorialError, match=r"y must hold one label per row of X \(40\), got shape \(7,\)"):
+        clf.score(X, y[:7])
