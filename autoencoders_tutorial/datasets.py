@@ -18,7 +18,6 @@ from .readers import (  # noqa: F401  (Dataset, the validators and the readers a
     IDX_NAMES,
     Dataset,
     _has_idx,
-    _with_image_shape,
     load_digits_dataset,
     load_idx_dataset,
     load_mnist_pkl,
