@@ -25,6 +25,7 @@ Run ``python SdA.py --help`` for the training script (the tutorial's ``test_SdA`
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import numpy as np
@@ -337,7 +338,8 @@ def _cli(fresh=False, predict_only=None, given=(), **options):
     return run_SdA(**options)
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one flag per keyword argument of the run function (the docs render it)."""
     p = base_parser(__doc__, "examples:\n  python SdA.py --dataset fashion-mnist --batch-size 20 --pretrain-lr 0.1\n"
                     "  python SdA.py --dataset fashion-mnist --batch-size 20 --pretrain-lr 0.1 --n-labels 1000 "
                     "--output-dir few\n"
@@ -369,7 +371,11 @@ def main(argv=None) -> int:
     add_predict_flag(p, "SdA_model.npz")
     p.add_argument("--fresh", action="store_true",
                    help="start over even if OUTPUT_DIR has a checkpoint (kept as checkpoint.previous.npz)")
-    return run_cli(p, argv, _cli, pass_given=True)
+    return p
+
+
+def main(argv=None) -> int:
+    return run_cli(build_parser(), argv, _cli, pass_given=True)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ Run ``python dA.py --help`` for the training script (the tutorial's ``test_dA``)
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 
@@ -365,7 +366,8 @@ def test_dA(learning_rate=0.1, training_epochs=15, dataset=None, batch_size=20, 
 test_dA.__test__ = False  # a demo, not a pytest test
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one flag per keyword argument of ``run_dA`` (the docs render it)."""
     p = base_parser(__doc__, "example:\n  python dA.py --dataset fashion-mnist --epochs 15", epochs=15,
                     learning_rate=None, batch_size=20, seed=123, output_dir="dA_plots", epochs_kw="training_epochs",
                     learning_rate_default="0.1, or 0.01 with --decoder linear")
@@ -376,7 +378,11 @@ def main(argv=None) -> int:
     p.add_argument("--loss", choices=LOSSES, default="cross_entropy", help="reconstruction loss")
     p.add_argument("--decoder", choices=DECODERS, default="sigmoid", help="decoder non-linearity")
     add_noise_flags(p)
-    return run_cli(p, argv, run_dA)
+    return p
+
+
+def main(argv=None) -> int:
+    return run_cli(build_parser(), argv, run_dA)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ Run ``python logistic_sgd.py --help`` for the training script (the tutorial's
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import numpy as np
@@ -156,13 +157,18 @@ def _cli(predict_only=None, **options):
     return run_logistic(**options)
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one flag per keyword argument of the run function (the docs render it)."""
     p = base_parser(__doc__, "examples:\n  python logistic_sgd.py --dataset fashion-mnist\n"
                     "  python logistic_sgd.py --predict --dataset fashion-mnist",
                     epochs=1000, learning_rate=0.13, batch_size=600, seed=1234, output_dir="logistic_sgd_out",
                     patience=5000)
     add_predict_flag(p, "best_model.npz")
-    return run_cli(p, argv, _cli)
+    return p
+
+
+def main(argv=None) -> int:
+    return run_cli(build_parser(), argv, _cli)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ Run ``python mlp.py --help`` for the training script (the tutorial's ``test_mlp`
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import numpy as np
@@ -179,7 +180,8 @@ def _cli(predict_only=None, **options):
     return run_mlp(**options)
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one flag per keyword argument of the run function (the docs render it)."""
     p = base_parser(__doc__, "examples:\n  python mlp.py --dataset fashion-mnist --epochs 100\n"
                     "  python mlp.py --predict seven.png two.png   # the trained model on your own images", epochs=1000,
                     learning_rate=0.01, batch_size=20, seed=1234, output_dir="mlp_out", patience=10000)
@@ -187,7 +189,11 @@ def main(argv=None) -> int:
     p.add_argument("--l1", dest="L1_reg", type=nonnegative_float, default=0.0, help="L1 penalty weight (default %(default)s)")
     p.add_argument("--l2", dest="L2_reg", type=nonnegative_float, default=0.0001, help="L2 penalty weight (default %(default)s)")
     add_predict_flag(p, "best_model.npz")
-    return run_cli(p, argv, _cli)
+    return p
+
+
+def main(argv=None) -> int:
+    return run_cli(build_parser(), argv, _cli)
 
 
 if __name__ == "__main__":

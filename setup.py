@@ -61,5 +61,9 @@ setup(
         "test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6", "dask[distributed]>=2024.1", "matplotlib>=3.6"],  # sweep, plot
         "jax": ["jax>=0.4"],
         "sweep": ["dask[distributed]>=2024.1", "matplotlib>=3.6"],
+        # the documentation site (docs/README.md says why these tools); its examples run the sweep and plots
+        "docs": ["sphinx>=8", "pydata-sphinx-theme>=0.16", "myst-parser>=4", "numpydoc>=1.8", "sphinx-gallery>=0.18",
+                 "sphinx-argparse>=0.5", "sphinx-mathjax-offline>=0.0.2", "matplotlib>=3.6",
+                 "dask[distributed]>=2024.1", "selenium>=4.10"],
     },
 )

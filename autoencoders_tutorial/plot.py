@@ -133,15 +133,20 @@ def plot_metrics(path, output=None, run=None, log=print) -> Path:
     return out
 
 
-def main(argv=None) -> int:
-    from .cli import run_cli
-
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one flag per keyword argument of ``plot_metrics`` (the docs render it)."""
     doc = (__doc__ or "").strip().splitlines()
     p = argparse.ArgumentParser(prog="python -m autoencoders_tutorial.plot", description=doc[0])
     p.add_argument("path", help="a metrics.jsonl written by a script")
     p.add_argument("--output", type=Path, default=None, help="the PNG (default: metrics.png beside the file)")
     p.add_argument("--run", default=None, help="which run of the file (default the last)")
-    return run_cli(p, argv, plot_metrics)
+    return p
+
+
+def main(argv=None) -> int:
+    from .cli import run_cli
+
+    return run_cli(build_parser(), argv, plot_metrics)
 
 
 if __name__ == "__main__":

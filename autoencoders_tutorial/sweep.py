@@ -262,8 +262,9 @@ def _plot(folder, results, swept):
     folder.save(path, "the sweep's plot", lambda: atomic_write_bytes(path, buf.getvalue()), keep_previous=False)
 
 
-def main(argv=None) -> int:
-    from .cli import positive_int, run_cli
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one flag per keyword argument of ``run_sweep`` (the docs render it)."""
+    from .cli import positive_int
 
     doc = (__doc__ or "").strip().splitlines()
     p = argparse.ArgumentParser(prog="python -m autoencoders_tutorial.sweep", description="\n".join(doc),
@@ -277,7 +278,13 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=positive_int, default=2, help="local Dask worker processes (default %(default)s)")
     p.add_argument("--scheduler", default=None, help="an existing Dask scheduler, e.g. tcp://HOST:8786")
     p.add_argument("--sequential", action="store_true", help="fit the settings one by one in this process")
-    return run_cli(p, argv, run_sweep)
+    return p
+
+
+def main(argv=None) -> int:
+    from .cli import run_cli
+
+    return run_cli(build_parser(), argv, run_sweep)
 
 
 if __name__ == "__main__":
