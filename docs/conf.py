@@ -31,12 +31,19 @@ extensions = [
     "results",                     # docs/_ext/results.py: tables rendered from docs/results/*.json
 ]
 
+# AUTOENCODERS_DOCS_TUTORIALS=0 builds every other page without running (or reading) the tutorials.
+if os.environ.get("AUTOENCODERS_DOCS_TUTORIALS", "1") == "0":
+    extensions.remove("sphinx_gallery.gen_gallery")
+
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "README.md", "tutorials", "sg_execution_times.rst", "results/*.md", "auto_tutorials/*.ipynb", "auto_tutorials/*.py",
                     "auto_tutorials/*.zip", "auto_tutorials/*.json"]
 suppress_warnings = ["config.cache"]   # sphinx-gallery's configuration holds functions
+if "sphinx_gallery.gen_gallery" not in extensions:
+    exclude_patterns.append("auto_tutorials")
+    suppress_warnings.append("toc.not_readable")
 
 autodoc_member_order = "bysource"
 autodoc_default_options = {"members": True, "show-inheritance": False}
