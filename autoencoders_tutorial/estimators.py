@@ -67,7 +67,7 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
 
     Attributes
     ----------
-    components_ : ndarray (n_hidden, n_features_in_), the encoder's weights ``W.T``
+    components_ : ndarray (n_hidden, ``n_features_in_``), the encoder's weights ``W.T``
     n_features_in_ : int
     cost_curve_ : list of each epoch's mean training cost
     """
@@ -207,9 +207,19 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
         """Reconstructions of codes ``X`` (n_samples, n_hidden), in the fitted input scale."""
         check_is_fitted(self)
         da = self._model()
-        codes = np.asarray(X, dtype=self._dtype())
-        if codes.ndim != 2 or codes.shape[1] != self.n_hidden:
-            raise TutorialError(f"codes must have shape (n_samples, {self.n_hidden}), got {codes.shape}")
+        try:
+            given = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TutorialError(f"codes must be numbers, shape (n_samples, {self.n_hidden}): {exc}") from None
+        if given.ndim != 2 or given.shape[1] != self.n_hidden:
+            raise TutorialError(f"codes must have shape (n_samples, {self.n_hidden}), got {given.shape}")
+        with np.errstate(over="ignore"):
+            codes = given.astype(self._dtype())
+        bad = np.argwhere(~np.isfinite(codes))
+        if bad.size:  # as transform refuses NaN and infinity in its input
+            v = given[tuple(bad[0])]
+            raise TutorialError(f"codes must be finite numbers, got {'NaN' if np.isnan(v) else f'{v:g}'} in row "
+                                f"{bad[0][0]}{f', too large for {self._dtype()}' if np.isfinite(v) else ''}")
         h = pt.matrix("h", dtype=self._dtype())
         Z = self._host("inverse", lambda: host_function([h], da.get_reconstructed_input(h)))(codes)
         if getattr(self, "data_min_", None) is not None:

@@ -260,3 +260,15 @@ def test_score_takes_sparse_rows_and_refuses_weights_of_another_length():
         clf.score(X, y, sample_weight=np.ones(3))
     with pytest.raises(TutorialError, match=r"y must hold one label per row of X \(40\), got shape \(7,\)"):
         clf.score(X, y[:7])
+
+
+def test_inverse_transform_refuses_codes_that_are_not_finite_numbers_in_one_line():
+    est = DenoisingAutoencoder(n_hidden=3, n_epochs=1, random_state=0).fit(np.random.default_rng(0).random((12, 4)))
+    for codes, match in [(np.full((2, 3), np.nan), r"codes must be finite numbers, got NaN in row 0$"),
+                         (np.array([[0.5, 0.5, 0.5], [0.1, np.inf, 0.2]]), "got inf in row 1$"),
+                         (np.full((1, 3), 1e39), r"got 1e\+39 in row 0, too large for float32"),
+                         ([["a", "b", "c"]], "codes must be numbers, shape \\(n_samples, 3\\): could not convert")]:
+        with pytest.raises(TutorialError, match=match) as err:
+            est.inverse_transform(codes)
+        assert "\n" not in str(err.value)
+    assert np.isfinite(est.inverse_transform(np.full((2, 3), 0.5))).all()
