@@ -5,7 +5,8 @@ Each page runs in order, in a fresh copy of the clone's tracked files (so the sc
 
 - ```` ```python ```` blocks execute in one namespace per page, like a notebook's cells;
 - ```` ```pycon ```` blocks are doctests in that namespace: their printed output is compared;
-- ```` ```bash ```` blocks run with ``bash -euo pipefail``, each in the page's working folder.
+- ```` ```bash ```` blocks run with ``bash -euo pipefail``, each in the page's working folder
+  (``pip`` refuses to install there: an install block must be marked ``% skip:``).
 
 Two MyST comment lines, written just above a block, change how it runs (neither is shown on the page):
 
@@ -50,7 +51,12 @@ def blocks(page: Path):
     while i < len(lines):
         m = FENCE.match(lines[i])
         if not m:
-            notes = notes + [lines[i]] if lines[i].startswith("% ") else []
+            if lines[i].startswith("% "):
+                notes.append(lines[i])
+            elif any(n.startswith(("% quick:", "% skip:")) for n in notes):
+                raise ValueError(f"{page}:{i + 1}: a '% quick:' or '% skip:' line must be right above a code block")
+            else:
+                notes = []
             i += 1
             continue
         fence, lang, start = m["fence"], m["lang"], i + 1
@@ -80,7 +86,8 @@ def run_page(page: Path, mode: str) -> list[str]:
                 (work / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, work / name)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(work), os.environ.get("PYTHONPATH", "")]),
-                   MPLBACKEND="Agg", AUTOENCODERS_DOCS=mode)
+                   MPLBACKEND="Agg", AUTOENCODERS_DOCS=mode,
+                   PIP_REQUIRE_VIRTUALENV="true")  # a block must not install into the reader's environment
         namespace = {"__name__": "__main__"}
         old_cwd, old_path, old_env = os.getcwd(), list(sys.path), dict(os.environ)
         os.chdir(work)
