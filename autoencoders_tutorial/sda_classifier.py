@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 from scipy.sparse import issparse
 from sklearn.base import ClassifierMixin, TransformerMixin
+from sklearn.metrics import accuracy_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -114,6 +115,22 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
             return y != UNLABELED
         return np.array([v is not None and str(v) != "-1" for v in y], dtype=bool)
 
+    @staticmethod
+    def _plain(y):
+        """Labelled rows' labels as scikit-learn's checks and metrics read them: an object array of numbers (ints
+        beside None or "-1") as a numeric array; one of numbers and strings both is refused in one line."""
+        if y.dtype != object:
+            return y
+        kinds = {}
+        for v in y.tolist():
+            kinds.setdefault("strings" if isinstance(v, str) else "numbers" if isinstance(v, numbers.Number)
+                             else type(v).__name__, v)
+        if len(kinds) > 1:
+            (a, va), (b, vb) = sorted(kinds.items())[:2]
+            raise TutorialError(f"labels mix {a} ({va!r}) and {b} ({vb!r}); give labelled rows labels of one type "
+                                f"(-1, or \"-1\" / None, marks an unlabelled row)")
+        return np.array(y.tolist()) if "numbers" in kinds else y
+
     def _build(self, n_features, n_classes, rng):
         from SdA import SdA
 
@@ -135,7 +152,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         if not labelled.any():
             raise TutorialError("no labelled rows: every label is -1 (unlabelled); label some rows")
         y_l = y[labelled]
-        check_classification_targets(y_l)
+        check_classification_targets(self._plain(y_l))
         classes, codes = np.unique(y_l, return_inverse=True)
         if not fresh and not np.array_equal(classes, self.classes_):
             raise TutorialError(f"warm_start: the labels {list(classes)} differ from the fitted classes "
@@ -241,7 +258,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         keep = self._labelled_mask(y)
         X = X[keep] if issparse(X) else np.asarray(X)[keep] if not hasattr(X, "iloc") else X.iloc[keep]
         w = None if sample_weight is None else np.asarray(sample_weight)[keep]
-        return super().score(X, y[keep], sample_weight=w)
+        return accuracy_score(self._plain(y[keep]), self._plain(self.predict(X)), sample_weight=w)
 
     def transform(self, X, layer=-1):
         """The codes of hidden layer ``layer`` (default the top), or of all layers side by side (``layer="all"``)."""
@@ -257,8 +274,9 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
 
     def _fitted_meta(self):
         # labels that are not numbers (strings, objects) go in the file's JSON, as JSON values
-        text = None if self.classes_.dtype.kind in "iuf" else [c if isinstance(c, (str, int)) else str(c)
-                                                                 for c in self.classes_.tolist()]
+        plain = [c.item() if isinstance(c, np.generic) else c for c in self.classes_.tolist()]
+        text = None if self.classes_.dtype.kind in "iuf" else [c if isinstance(c, (str, int, float)) else str(c)
+                                                                 for c in plain]
         return {"n_features_in": int(self.n_features_in_), "best_validation_error": self.best_validation_error_,
                 "n_epochs": self.n_epochs_, "classes": text, "classes_dtype": self.classes_.dtype.str}
 

@@ -272,3 +272,25 @@ def test_inverse_transform_refuses_codes_that_are_not_finite_numbers_in_one_line
             est.inverse_transform(codes)
         assert "\n" not in str(err.value)
     assert np.isfinite(est.inverse_transform(np.full((2, 3), 0.5))).all()
+
+
+def test_object_labels_with_none_or_a_string_minus_one_unlabelled_fit_predict_and_round_trip(tmp_path):
+    X = np.random.default_rng(0).random((12, 4))
+    small = dict(hidden_layers_sizes=(3,), pretraining_epochs=1, max_epochs=2, batch_size=4, random_state=0)
+    for y, classes in [(np.array([0, 1, None] * 4, dtype=object), [0, 1]),
+                       (np.array(["a", "b", None] * 4, dtype=object), ["a", "b"]),
+                       (np.array([0, 1, "-1"] * 4, dtype=object), [0, 1])]:
+        clf = SdAClassifier(**small).fit(X, y)
+        pred = clf.predict(X)
+        assert clf.classes_.tolist() == classes and clf.classes_.dtype == object
+        assert {type(v) for v in pred.tolist()} <= {type(c) for c in classes}  # the labels as given: ints, strs
+        assert clf.score(X, y) == np.mean(pred[y != y[2]] == y[y != y[2]])
+        clf.save(tmp_path / "m.npz")
+        back = SdAClassifier.load(tmp_path / "m.npz")
+        assert back.classes_.tolist() == classes and back.classes_.dtype == object
+        assert [(v, type(v)) for v in back.predict(X).tolist()] == [(v, type(v)) for v in pred.tolist()]
+    for y in (np.array([0, "a", None] * 4, dtype=object), np.array([0, "a", "-1"] * 4, dtype=object)):
+        with pytest.raises(TutorialError, match=r"labels mix numbers \(0\) and strings \('a'\); give labelled rows "
+                                                r"labels of one type \(-1, or \"-1\" / None, marks an unlabelled row\)$"):
+            SdAClassifier(**small).fit(X, y)
+
