@@ -8,7 +8,8 @@ Each page runs in order, in a fresh copy of the clone's tracked files (so the sc
 - ```` ```bash ```` blocks run with ``bash -euo pipefail``, each in the page's working folder
   (``pip`` refuses to install there: an install block must be marked ``% skip:``).
 
-Two MyST comment lines, written just above a block, change how it runs (neither is shown on the page):
+Two MyST comment lines, written just above a block, change how it runs (neither is shown on the page;
+in the top-level README.md, which is run too, they are HTML comments, ``<!-- quick: OLD -> NEW -->``):
 
 - ``% quick: OLD -> NEW`` (any number of them): in quick mode (``AUTOENCODERS_DOCS=quick``, the
   default) the block runs with OLD replaced by NEW, e.g. ``% quick: --dataset fashion-mnist ->
@@ -41,7 +42,8 @@ def pages(args: list[str]) -> list[Path]:
     if args:
         return [Path(a).resolve() for a in args]
     skip = {"_build", "auto_tutorials", "tutorials"}
-    return sorted(p for p in DOCS.rglob("*.md") if p.name != "README.md" and not skip & set(p.relative_to(DOCS).parts))
+    return [ROOT / "README.md"] + sorted(p for p in DOCS.rglob("*.md")
+                                         if p.name != "README.md" and not skip & set(p.relative_to(DOCS).parts))
 
 
 def blocks(page: Path):
@@ -51,8 +53,9 @@ def blocks(page: Path):
     while i < len(lines):
         m = FENCE.match(lines[i])
         if not m:
-            if lines[i].startswith("% "):
-                notes.append(lines[i])
+            note = re.fullmatch(r"<!--\s*((?:quick|skip):.*?)\s*-->", lines[i].strip())  # README's form
+            if lines[i].startswith("% ") or note:
+                notes.append("% " + note[1] if note else lines[i])
             elif any(n.startswith(("% quick:", "% skip:")) for n in notes):
                 raise ValueError(f"{page}:{i + 1}: a '% quick:' or '% skip:' line must be right above a code block")
             else:
@@ -95,7 +98,7 @@ def run_page(page: Path, mode: str) -> list[str]:
         os.environ.update(env)
         try:
             for line, lang, text, quick, skip in blocks(page):
-                where = f"{page.relative_to(DOCS)}:{line}"
+                where = f"{page.relative_to(ROOT)}:{line}"
                 if skip:
                     print(f"  skip {where} ({skip})")
                     continue
@@ -140,7 +143,7 @@ def main(argv: list[str]) -> int:
         return 2
     if argv[:1] == ["--one"]:  # one page, in this process
         page = Path(argv[1]).resolve()
-        print(f"{page.relative_to(DOCS)}", flush=True)
+        print(f"{page.relative_to(ROOT)}", flush=True)
         failures = run_page(page, mode)
         for f in failures:
             print(f"FAILED {f}", file=sys.stderr)
@@ -149,7 +152,7 @@ def main(argv: list[str]) -> int:
     failed = [page for page in pages(argv)
               if subprocess.run([sys.executable, __file__, "--one", str(page)]).returncode != 0]
     if failed:
-        print(f"{len(failed)} page(s) failed: {', '.join(str(p.relative_to(DOCS)) for p in failed)}", file=sys.stderr)
+        print(f"{len(failed)} page(s) failed: {', '.join(str(p.relative_to(ROOT)) for p in failed)}", file=sys.stderr)
     return 1 if failed else 0
 
 
