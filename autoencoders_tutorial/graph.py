@@ -52,7 +52,10 @@ def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=()
     ``(index + 1) * batch_size`` stand in for the variable. ``mode`` is a ``--mode``
     value (None: the library's measured choice). The C and Numba back ends slice the
     shared data inside the graph (``givens``, as the tutorial does), so the data stays
-    where the function runs; JAX slices on the host (see the engine module).
+    where the function runs; JAX slices on the host (see the engine module). On JAX, the
+    shared variables in ``updates`` hold JAX arrays after a call: call
+    :func:`~autoencoders_tutorial.engine.sync_shared` once training is done, before a
+    function of another back end reads them (the library's loops do it when they end).
 
     >>> import numpy as np
     >>> data = pytensor.shared(np.arange(12.0).reshape(6, 2))
