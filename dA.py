@@ -44,7 +44,8 @@ from autoencoders_tutorial.engine import describe_build, pt, pytensor  # first: 
 from autoencoders_tutorial import models
 from autoencoders_tutorial.cli import add_noise_flags, base_parser, nonnegative_float, positive_int, run_cli
 from autoencoders_tutorial.datasets import shared_dataset
-from autoencoders_tutorial.errors import check_corruption, check_positive, check_sparsity
+from autoencoders_tutorial.errors import (check_corruption, check_positive, check_precision, check_sparsity,
+                                         diverged_hint)
 from autoencoders_tutorial.graph import n_batches, sgd_updates
 from autoencoders_tutorial.images import save_filters_image, save_rows_image
 from autoencoders_tutorial.models import DECODERS, LOSSES, check_dA_options, level_name
@@ -307,7 +308,7 @@ def run_dA(
                    batch_size=batch_size, n_hidden=n_hidden)
     for c in corruption_levels:
         check_corruption(c, "corruption_levels entries", corruption_type)
-    check_sparsity(sparsity_target, sparsity_weight)
+    check_sparsity(sparsity_target, sparsity_weight, check_precision(precision))
     with Run(output_dir, dataset, data_dir=data_dir, precision=precision, mode=mode, train_path=train_path,
              noise_source=noise_source, block_size=block_size, unit_interval=loss == "cross_entropy", log=log) as run:
         ds = run.ds
@@ -330,7 +331,8 @@ def run_dA(
             t0 = time.perf_counter()
             res = train_epochs(train_da, n_train_batches, training_epochs, label=f"[{pct}%] ", log=log,
                                metrics=run.metrics,
-                               stall_hint="a lower learning_rate, --learning-rate (or the sigmoid decoder)")
+                               stall_hint="a lower learning_rate, --learning-rate (or the sigmoid decoder)",
+                               diverged_hint=diverged_hint(sparsity_weight))
             minutes = (time.perf_counter() - t0) / 60
             log(f"The {pct}% corruption code for file dA.py ran for {minutes:.2f}m")
             history[level] = res.costs

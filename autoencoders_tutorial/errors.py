@@ -12,6 +12,8 @@ import math
 import numbers
 import os
 
+import numpy as np
+
 
 class TutorialError(ValueError):
     """A problem the user can fix; its message is one line naming the fix."""
@@ -85,8 +87,15 @@ def check_corruption(level, name="corruption_level", kind="masking") -> float:
     return float(level)
 
 
-def check_sparsity(target, weight) -> None:
-    """The sparsity penalty's target mean activation in (0, 1) and its weight >= 0, both finite."""
+def check_sparsity(target, weight, precision=None) -> None:
+    """The sparsity penalty's target mean activation in (0, 1) and its weight >= 0, both finite; with
+    ``precision`` (the run's float dtype) the weight must fit in it.
+
+    >>> check_sparsity(0.05, 1e300, "float32")
+    Traceback (most recent call last):
+    ...
+    autoencoders_tutorial.errors.TutorialError: sparsity_weight must be at most 3.4028235e+38 in float32, got 1e+300
+    """
     def real(v):
         return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
@@ -96,6 +105,23 @@ def check_sparsity(target, weight) -> None:
         raise TutorialError(f"sparsity_target must be in (0, 1), got {target!r}")
     if not ok_weight:
         raise TutorialError(f"sparsity_weight must be a finite number >= 0, got {weight!r}")
+    with np.errstate(over="ignore"):
+        fits = precision is None or np.isfinite(np.asarray(weight, dtype=precision))
+    if not fits:
+        raise TutorialError(f"sparsity_weight must be at most {np.finfo(precision).max!s} in {precision}, "
+                            f"got {weight!r}")
+
+
+def check_precision(precision) -> str:
+    """A run's floating-point precision: "float32" or "float64"."""
+    if not isinstance(precision, str) or precision not in ("float32", "float64"):
+        raise TutorialError(f"precision must be float32 or float64, got {precision!r}")
+    return precision
+
+
+def diverged_hint(sparsity_weight=0.0) -> str:
+    """What a NaN or infinite cost asks for: a lower learning rate, or a lower sparsity weight when it is on."""
+    return "lower the learning rate" + (f" or sparsity_weight (now {sparsity_weight:g})" if sparsity_weight else "")
 
 
 def check_seed(seed, name="seed") -> int:

@@ -30,7 +30,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .datasets import shared_dataset
 from .engine import host_function, pt, pytensor
-from .errors import TutorialError, check_corruption, check_positive, check_sparsity, check_whole
+from .errors import (TutorialError, check_corruption, check_positive, check_precision, check_sparsity, check_whole,
+                     diverged_hint)
 from .estimator_base import UNLABELED, Compiled, TutorialEstimator, numpy_rng, quiet
 from .files import set_params_from_arrays
 from .graph import n_batches
@@ -104,9 +105,7 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
         check_whole(n_hidden=self.n_hidden, n_epochs=self.n_epochs, batch_size=self.batch_size)
         check_positive(learning_rate=self.learning_rate)
         check_corruption(self.corruption_level, kind=self.corruption_type)
-        check_sparsity(self.sparsity_target, self.sparsity_weight)
-        if self.precision not in ("float32", "float64"):
-            raise TutorialError(f"precision must be float32 or float64, got {self.precision!r}")
+        check_sparsity(self.sparsity_target, self.sparsity_weight, check_precision(self.precision))
 
     def _input(self, X, reset):
         X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
@@ -154,8 +153,8 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
         batch = min(self.batch_size, X.shape[0])
         compiled = self._compiled_for(X, batch, fresh)
         log = print if self.verbose else quiet
-        res = train_epochs(compiled.step, n_batches(compiled.data, batch), n_epochs, log=log,
-                           label="[dA] ")
+        res = train_epochs(compiled.step, n_batches(compiled.data, batch), n_epochs, log=log, label="[dA] ",
+                           diverged_hint=diverged_hint(self.sparsity_weight))
         self._keep_state(compiled.model.params, compiled.model.theano_rng)
         compiled.data.set_value(np.zeros((0, X.shape[1]), dtype=self._dtype()))  # no stale copy of X
         compiled.step.release()  # nor on the device

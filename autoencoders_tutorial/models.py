@@ -41,7 +41,7 @@ def check_dA_options(n_visible, n_hidden, new_W, tied_weights, W_prime, loss, de
     """The dA constructor's checks: one line naming a bad option (and that new weights fit in memory)."""
     check_positive(n_visible=n_visible, n_hidden=n_hidden)
     check_corruption(0.0, kind=corruption_type)
-    check_sparsity(sparsity_target, sparsity_weight)
+    check_sparsity(sparsity_target, sparsity_weight, pytensor.config.floatX)
     if new_W:
         check_params_fit([(n_visible, n_hidden)] * (1 if tied_weights else 2), np.dtype(pytensor.config.floatX).itemsize,
                          f"a dA of {n_visible} x {n_hidden}")

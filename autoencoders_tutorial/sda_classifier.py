@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .checkpoints import Progress
 from .datasets import shared_dataset
 from .engine import host_function, pt, pytensor
-from .errors import TutorialError, check_corruption, check_sparsity, check_whole
+from .errors import TutorialError, check_corruption, check_precision, check_sparsity, check_whole
 from .estimator_base import UNLABELED, TutorialEstimator, numpy_rng, quiet
 from .files import set_params_from_arrays
 from .paths import resolve_path
@@ -107,7 +107,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         vf = self.validation_fraction
         if isinstance(vf, bool) or not isinstance(vf, numbers.Real) or not 0 <= vf < 1:
             raise TutorialError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
-        check_sparsity(self.sparsity_target, self.sparsity_weight)
+        check_sparsity(self.sparsity_target, self.sparsity_weight, check_precision(self.precision))
 
     @staticmethod
     def _labelled_mask(y):

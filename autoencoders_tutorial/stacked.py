@@ -23,7 +23,7 @@ import numpy as np
 from .checkpoints import Progress, resume_or_start, save_checkpoint
 from .datasets import shared_dataset
 from .engine import describe_build, resolved_backend
-from .errors import TutorialError, check_positive
+from .errors import TutorialError, check_positive, check_precision, check_sparsity, diverged_hint
 from .files import params_to_arrays, set_params_from_arrays
 from .graph import n_batches, note_score_batch
 from .images import save_filters_image
@@ -58,7 +58,7 @@ def check_options(*, finetune_lr, pretraining_epochs, pretrain_lr, batch_size, f
 
 
 def pretrain_layers(fns, n_train_batches, n_epochs, learning_rate, progress: Progress, *, checkpoint, log=print,
-                    metrics=None) -> dict | None:
+                    metrics=None, diverged_hint="lower the learning rate") -> dict | None:
     """Greedy layer-wise pretraining: ``n_epochs`` of ``fns[k](i, lr=learning_rate)`` per layer
     (``fns[k]`` are :class:`~autoencoders_tutorial.steps.Steps` with an extra input ``lr``).
 
@@ -80,7 +80,7 @@ def pretrain_layers(fns, n_train_batches, n_epochs, learning_rate, progress: Pro
         try:
             res = train_epochs(step, n_train_batches, n_epochs,
                                start_epoch=start, label=f"Pre-training layer {k}: ", log=log, metrics=metrics,
-                               on_epoch_end=on_epoch_end)
+                               on_epoch_end=on_epoch_end, diverged_hint=diverged_hint)
         finally:
             step.release()  # the block path's resident copy of this layer's input
         if res.interrupted:
@@ -145,7 +145,8 @@ def pretrain(sda, train_set_x, batch_size, epochs, learning_rate, progress, *, c
     log(f"... pre-training the model (functions {describe_build(time.perf_counter() - t0, mode)})")
     try:
         return pretrain_layers(fns, n_batches(train_set_x, batch_size), epochs, learning_rate, progress,
-                               checkpoint=checkpoint, log=log, metrics=metrics)
+                               checkpoint=checkpoint, log=log, metrics=metrics,
+                               diverged_hint=diverged_hint(sda.sparsity_weight))
     finally:
         for codes in sda._precomputed:  # free the precomputed codes
             codes.release()
@@ -230,6 +231,7 @@ def run_stacked(SdA, *, dataset, output_dir, data_dir, precision, mode, train_pa
     check_options(finetune_lr=o["finetune_lr"], pretraining_epochs=o["pretraining_epochs"],
                   pretrain_lr=o["pretrain_lr"], batch_size=o["batch_size"], finetune=o["finetune"],
                   n_labels=o["n_labels"], training_epochs=o["training_epochs"])
+    check_sparsity(o["sparsity_target"], o["sparsity_weight"], check_precision(precision))
     sizes = o["hidden_layers_sizes"]
     if o["corruption_levels"] is None:
         o["corruption_levels"] = tutorial_corruption_levels(len(sizes))

@@ -48,9 +48,9 @@ class _Costs:
     infinite cost raises :class:`TrainingDiverged` naming the first bad minibatch.
     """
 
-    def __init__(self, n, label, epoch, note=""):
+    def __init__(self, n, label, epoch, note="", hint="lower the learning rate"):
         self.values = np.empty(n)
-        self.label, self.epoch, self.note = label, epoch, note
+        self.label, self.epoch, self.note, self.hint = label, epoch, note, hint
         self.pending = []  # (first minibatch, value, how many)
 
     def add(self, first, value, k=1):
@@ -74,7 +74,7 @@ class _Costs:
             if bad.size:
                 read = f" (read back with minibatches {lo}-{hi})" if hi > lo else ""
                 raise TrainingDiverged(f"{self.label}cost became {vals[bad[0]]} at epoch {self.epoch}, minibatch "
-                                       f"{first + int(bad[0])}{read}; {self.note}lower the learning rate")
+                                       f"{first + int(bad[0])}{read}; {self.note}{self.hint}")
 
 
 def _ceil(x, cap) -> int:
@@ -189,12 +189,13 @@ class EpochResult:
 
 def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int = 0, label: str = "", log=print,
                  metrics: MetricsLog | None = None, on_epoch_end=None, progress_every: float = 15.0,
-                 stall_hint: str = "another learning rate") -> EpochResult:
+                 stall_hint: str = "another learning rate",
+                 diverged_hint: str = "lower the learning rate") -> EpochResult:
     """The one epoch loop: call ``step(i)`` for every minibatch, ``n_epochs`` times.
 
     Prints each epoch's mean cost and seconds (and progress inside long epochs), writes a
     metrics record, and calls ``on_epoch_end(epoch, mean_cost)`` (e.g. to checkpoint).
-    A NaN or infinite cost raises :class:`TrainingDiverged` (costs are read back from the
+    A NaN or infinite cost raises :class:`TrainingDiverged` ending in ``diverged_hint`` (costs are read back from the
     device every :data:`CHECK_EVERY` minibatches and at the epoch's end, before
     ``on_epoch_end``); Ctrl-C stops cleanly after the current call and returns with
     ``interrupted=True``. ``step`` is :class:`~autoencoders_tutorial.steps.Steps` (or a plain
@@ -210,7 +211,7 @@ def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int 
     with _stoppable(result, log, label, "parameters trained") as stop:
         for epoch in range(start_epoch, n_epochs):
             t0 = time.perf_counter()
-            costs = _Costs(n_train_batches, label, epoch)
+            costs = _Costs(n_train_batches, label, epoch, hint=diverged_hint)
             bar = _Progress(n_train_batches, f"{label}epoch {epoch}", log, progress_every)
             try:
                 for done in _run(step, costs, 0, n_train_batches, k):

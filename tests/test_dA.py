@@ -409,3 +409,17 @@ def test_a_damaged_dA_file_is_one_line(tmp_path):
         save_params(tmp_path / "d.npz", arrays, model="dA", **meta)
         with pytest.raises(DataError, match=match):
             dA.load(tmp_path / "d.npz")
+
+
+def test_a_sparsity_weight_too_large_for_the_precision_is_refused_and_a_diverged_cost_names_it(tmp_path, capsys):
+    from SdA import main as sda_main
+
+    for run in (main, sda_main):
+        rc = run(["--dataset", "synthetic", "--sparsity-weight", "1e300", "--output-dir", str(tmp_path / "a")])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and err == "error: --sparsity-weight must be at most 3.4028235e+38 in float32, got 1e+300"
+    # fits float32, but the penalty overflows: the advice names it beside the learning rate
+    rc = main(["--dataset", "synthetic", "--epochs", "1", "--hidden", "4", "--corruption", "0.3", "--sparsity-weight",
+               "1e38", "--output-dir", str(tmp_path / "b")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.endswith("; lower the learning rate or --sparsity-weight (now 1e+38)") and "\n" not in err

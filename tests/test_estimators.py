@@ -294,3 +294,18 @@ def test_object_labels_with_none_or_a_string_minus_one_unlabelled_fit_predict_an
                                                 r"labels of one type \(-1, or \"-1\" / None, marks an unlabelled row\)$"):
             SdAClassifier(**small).fit(X, y)
 
+
+def test_a_sparsity_weight_too_large_for_the_precision_is_refused_and_a_diverged_cost_names_it():
+    from autoencoders_tutorial.errors import TrainingDiverged
+
+    X, y = np.random.default_rng(0).random((12, 4)), np.arange(12) % 2
+    sda = dict(hidden_layers_sizes=(3,), pretraining_epochs=1, max_epochs=1, batch_size=4, random_state=0)
+    for est in (DenoisingAutoencoder(n_hidden=3, sparsity_weight=1e300), SdAClassifier(sparsity_weight=1e300, **sda)):
+        with pytest.raises(TutorialError, match=r"^sparsity_weight must be at most 3.4028235e\+38 in float32, "
+                                                r"got 1e\+300$"):
+            est.fit(X, y)
+        est.set_params(precision="float64")._check_hyper()  # fits float64
+    for est in (DenoisingAutoencoder(n_hidden=3, n_epochs=1, batch_size=4, sparsity_weight=1e38, random_state=0),
+                SdAClassifier(sparsity_weight=1e38, **sda)):
+        with pytest.raises(TrainingDiverged, match=r"; lower the learning rate or sparsity_weight \(now 1e\+38\)$"):
+            est.fit(X, y)
