@@ -17,6 +17,7 @@ from .errors import DataError
 from .readers import (  # noqa: F401  (Dataset, the validators and the readers are this module's API too)
     IDX_NAMES,
     Dataset,
+    empty_aligned,
     _has_idx,
     load_digits_dataset,
     load_idx_dataset,
@@ -248,6 +249,11 @@ def shared_dataset(data_xy, borrow=True, name="data"):
     and saves the cast.
     """
     X, y = data_xy
+    if getattr(X, "dtype", None) != np.dtype(pytensor.config.floatX):  # converted once, into an aligned array
+        X = np.asarray(X)
+        converted = empty_aligned(X.shape, pytensor.config.floatX)
+        np.copyto(converted, X, casting="unsafe")
+        X = converted
     shared_x = pytensor.shared(np.asarray(X, dtype=pytensor.config.floatX), name=name + ".x", borrow=borrow)
     shared_y = pytensor.shared(np.asarray(y, dtype="int32"), name=name + ".y", borrow=borrow)
     return shared_x, shared_y

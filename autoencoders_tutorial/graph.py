@@ -15,6 +15,7 @@ import numpy as np
 
 from .engine import compile_function, compile_mode, is_jax_mode, pt, pytensor  # first: PyTensor, configured
 from .errors import check_fits
+from .readers import empty_aligned
 
 from pytensor.compile.sharedvalue import SharedVariable  # noqa: E402  (after the engine's set-up)
 
@@ -100,7 +101,7 @@ class PrecomputedRows:
         width = self.buffer.get_value(borrow=True).shape[1]
         check_fits((n * b, width), np.dtype(self.buffer.dtype).itemsize, f"the precomputed codes {self.buffer.name}",
                    "use smaller layers, or recompute them per minibatch (precompute_codes=False, --recompute-codes)")
-        rows = np.empty((n * b, self.buffer.get_value(borrow=True).shape[1]), dtype=self.buffer.dtype)
+        rows = empty_aligned((n * b, width), self.buffer.dtype)  # JAX's block path reads it in place
         for i in range(n):
             rows[i * b: (i + 1) * b] = self.fill(i)
         self.buffer.set_value(rows, borrow=True)

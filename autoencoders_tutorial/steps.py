@@ -31,6 +31,7 @@ from .errors import TutorialError
 from .graph import minibatch_function, n_batches, score_batch_size, sgd_updates
 from .jax_backend import quiet_jax
 from .noise import device_noise, draw_on_host, draw_parameters, draw_value, split_noise_updates, u32
+from .readers import empty_aligned
 
 
 class Steps:
@@ -344,10 +345,21 @@ def _draw_shapes(pairs, batch_vars, draws, extra_inputs):
 
 
 def _host_draws(draws, params, k, shapes, extra):
-    """``k`` minibatches of every draw from the shared numpy generator, in one draw each: the
-    stream ``k`` step-path draws would take, bit for bit."""
-    return [draw_on_host(rng_var, node, (k, *shape), p)
-            for (rng_var, node), (_, *p), shape in zip(draws, params(extra), shapes)]
+    """``k`` minibatches of every draw from the shared numpy generator: the stream ``k`` step-path
+    draws would take, bit for bit, drawn in chunks of a few MB into one aligned array per draw
+    (which JAX on a CPU reads in place), so a block's noise is held once, in the graph's dtype."""
+    out = []
+    for (rng_var, node), (_, *p), shape in zip(draws, params(extra), shapes):
+        rows = empty_aligned((k, *shape), node.op.dtype)
+        chunk = max(1, _DRAW_CHUNK // max(1, int(np.prod(shape))))
+        for i in range(0, k, chunk):
+            n = min(chunk, k - i)
+            rows[i:i + n] = draw_on_host(rng_var, node, (n, *shape), p)
+        out.append(rows)
+    return out
+
+
+_DRAW_CHUNK = 1 << 19  # elements per host draw: 4 MB of float64 before the cast
 
 
 def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, mode=None, path=None):

@@ -33,7 +33,13 @@ block size does not change them; device noise draws other masks).
 
 The rows (default run):
 
-- ``numpy (hand-written, in this file)``: the reference; every ratio is to it.
+- ``numpy (hand-written, in this file)``: the reference of the "x numpy" column.
+- ``jax by hand, host noise`` and ``jax by hand, device noise``: the same step written in plain
+  JAX (about 60 lines, ``child_jax``): the data resident on the device, one jitted ``lax.scan``
+  over 250 minibatches with masks drawn on the host by numpy (as the library's CPU default), or
+  over the whole epoch with masks drawn in the scan (threefry). They are the ceiling for what
+  the engine can do; the "x jax" column of a library row is its rate over the one that draws
+  its noise where it does.
 - ``library default (...)``: ``resolve_path("auto")`` in the default mode, what the
   scripts run (on a CPU with JAX: the block path, host noise, at most 250 minibatches per
   call); its full description is printed under the table. The README ratio quotes it.
@@ -74,6 +80,7 @@ device --block-size epoch`` (prints one JSON line).
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -211,6 +218,78 @@ def child_torch(X, args):
         return cost.item()
 
     return dict(timed_epochs(step, X.shape[0] // batch, args.repeats), compile_s=0.0)
+
+
+def child_jax(X, args, noise):
+    """The dA epoch written by hand in plain JAX: the ceiling for what the library's engine can do.
+
+    The data is resident on the device as (minibatches, batch, features); one jitted ``lax.scan``
+    runs the SGD steps with the parameters carried through it. ``noise="device"``: the masks are
+    drawn inside the scan (threefry, ``jax.random``), the whole epoch in one call.
+    ``noise="host"``: the masks are drawn on the host with numpy, 250 minibatches per call, and
+    fed to the scan as a sequence, as the library's CPU default does.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    batch, hidden, n_vis = args.batch, args.hidden, X.shape[1]
+    n = X.shape[0] // batch
+    k = n if noise == "device" else min(n, 250)
+    rng = np.random.default_rng(123)
+    bound = 4 * np.sqrt(6.0 / (hidden + n_vis))
+    params = (jnp.asarray(rng.uniform(-bound, bound, (n_vis, hidden)).astype(np.float32)),
+              jnp.zeros(hidden, jnp.float32), jnp.zeros(n_vis, jnp.float32))
+    data = jax.device_put(np.ascontiguousarray(X[:n * batch]).reshape(n, batch, n_vis))
+
+    def cost_of(p, x, tx):
+        W, b, bp = p
+        h = jax.nn.sigmoid(tx @ W + b)
+        a = h @ W.T + bp
+        return jnp.mean(jnp.sum(jax.nn.softplus(a) - x * a, axis=1))
+
+    def sgd(p, x, keep):
+        c, g = jax.value_and_grad(cost_of)(p, x, x * keep)
+        return tuple(v - LR * gv for v, gv in zip(p, g)), c
+
+    @functools.partial(jax.jit, static_argnums=3, donate_argnums=0)
+    def device_block(p, data, key, count, start):
+        def body(p, t):
+            keep = jax.random.uniform(jax.random.fold_in(key, t), (batch, n_vis)) >= LEVEL
+            return sgd(p, data[t], keep.astype(jnp.float32))
+        return jax.lax.scan(body, p, start + jnp.arange(count))
+
+    @functools.partial(jax.jit, donate_argnums=0)
+    def host_block(p, data, start, keeps):
+        def body(p, tk):
+            t, keep = tk
+            return sgd(p, data[t], keep)
+        return jax.lax.scan(body, p, (start + jnp.arange(keeps.shape[0]), keeps))
+
+    key, host_rng = jax.random.key(1), np.random.default_rng(1)
+    state = {"p": params}
+
+    def epoch():
+        costs = []
+        for start in range(0, n, k):
+            count = min(k, n - start)
+            if noise == "device":
+                state["p"], c = device_block(state["p"], data, key, count, start)
+            else:
+                keeps = (host_rng.random((count, batch, n_vis), dtype=np.float32) >= LEVEL).astype(np.float32)
+                state["p"], c = host_block(state["p"], data, start, keeps)
+            costs.append(c)
+        return float(jnp.concatenate(costs).mean())
+
+    t0 = time.perf_counter()
+    epoch()  # warm-up: traces and compiles each block shape
+    warm = time.perf_counter() - t0
+    times, cost = [], 0.0
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        cost = epoch()
+        times.append(time.perf_counter() - t0)
+    return {"epoch_s": float(np.median(times)), "warmup_s": warm, "cost": cost, "compile_s": 0.0,
+            "device": jax.devices()[0].platform, "path": f"jax by hand, {noise} noise"}
 
 
 def _mode(args):
@@ -369,6 +448,8 @@ def run_child(args):
         res = {"": child_numpy(X, args)}
     elif kind == "torch":
         res = {"": child_torch(X, args)}
+    elif kind.startswith("jax-"):
+        res = {"": child_jax(X, args, kind[4:])}
     elif kind == "sda-all":
         res = child_sda_all(X, y, valid, test, args)
     elif kind.startswith("sda-"):
@@ -430,8 +511,10 @@ def dA_plan(args, has_jax, has_torch):
             row("library default ({path}), minibatch 128", "library", mode="JAX", batch=128),
             row("step path, minibatch 128", "library", mode="JAX", path="step", batch=128),
         ]
+    refs = [row("jax by hand, host noise (K=250)", "jax-host"), row("jax by hand, device noise (threefry)", "jax-device")]
     plan = [
         row("numpy (hand-written, in this file)", "numpy"),
+        *(refs if has_jax else []),
         row("library default ({path})", "library"),
         row("step path", "library", path="step"),
         row("block path, host noise, K=250", "library", path="block", noise="host", block=250),
@@ -445,30 +528,56 @@ def dA_plan(args, has_jax, has_torch):
     ]
     if has_torch:
         plan.append(row("PyTorch eager (CPU)", "torch"))
-    plan += [
-        row("numpy, minibatch 128", "numpy", batch=128),
-        row("library default ({path}), minibatch 128", "library", batch=128),
-        row("numpy, 1000 hidden", "numpy", hidden=1000),
-        row("library default ({path}), 1000 hidden", "library", hidden=1000),
-    ]
+    for kw in ({"batch": 128}, {"hidden": 1000}):
+        plan += settings_rows(has_jax, **kw)
+    return plan
+
+
+def settings_rows(has_jax, batch=None, hidden=None):
+    """NumPy, the two hand-written JAX rows and the library default at one setting."""
+    what = f"minibatch {batch}" if batch else f"{hidden} hidden"
+    kw = {k: v for k, v in (("batch", batch), ("hidden", hidden)) if v}
+    rows = [row(f"numpy, {what}", "numpy", **kw)]
+    if has_jax:
+        rows += [row(f"jax by hand, host noise, {what}", "jax-host", **kw),
+                 row(f"jax by hand, device noise, {what}", "jax-device", **kw)]
+    return rows + [row(f"library default ({{path}}), {what}", "library", **kw)]
+
+
+#: ``--settings``: one axis at a time around the tutorial's (minibatch 20, 500 hidden).
+SETTINGS = [{"batch": b, "hidden": 500} for b in (1, 20, 128, 512)] + [{"batch": 20, "hidden": h} for h in (1000, 2000)]
+
+
+def settings_plan(args, has_jax):
+    plan = []
+    for st in SETTINGS:
+        what = f"minibatch {st['batch']}, {st['hidden']} hidden"
+        rows = args.rows if st["batch"] > 1 and st["hidden"] < 2000 else min(args.rows, 10000)  # slow references
+        plan += [row(f"numpy, {what}", "numpy", rows=rows, **st)]
+        if has_jax:
+            plan += [row(f"jax by hand, host noise, {what}", "jax-host", rows=rows, **st),
+                     row(f"jax by hand, device noise, {what}", "jax-device", rows=rows, **st)]
+        plan += [row(f"library default ({{path}}), {what}", "library", rows=rows, **st)]
     return plan
 
 
 def selected(plan, only):
-    """The rows whose name has one of the texts ``only`` (case-insensitive), and the NumPy rows."""
+    """The rows whose name has one of the texts ``only`` (case-insensitive), and the reference rows."""
     if not only:
         return plan
-    return [r for r in plan if r[1] == "numpy" or any(t.lower() in r[0].lower() for t in only)]
+    return [r for r in plan if r[1] in ("numpy", "jax-host", "jax-device") or any(t.lower() in r[0].lower() for t in only)]
 
 
 def run_dA_table(args, gflops, has_jax, has_torch):
-    plan = selected(dA_plan(args, has_jax, has_torch), args.only)
+    """Print the dA table; return its rows (name, device, rows/s, x numpy, x jax, peak MB, cost) for a result file."""
+    plan = settings_plan(args, has_jax) if args.settings else dA_plan(args, has_jax, has_torch)
+    plan = selected(plan, args.only)
     width = 58
-    header = (f"{'variant':{width}s} {'device':>6s} {'rows/s':>9s} {'x numpy':>8s} {'% floor':>8s} {'peak MB':>8s} "
-              f"{'compile s':>9s} {'warm-up s':>9s} {'cost':>9s}")
+    header = (f"{'variant':{width}s} {'device':>6s} {'rows/s':>9s} {'x numpy':>8s} {'x jax':>6s} {'% floor':>8s} "
+              f"{'peak MB':>8s} {'compile s':>9s} {'warm-up s':>9s} {'cost':>9s}")
     print(header)
     print("-" * len(header))
-    ref, notes, devices = {}, [], set()
+    ref, notes, devices, table = {}, [], set(), []
     for name, kind, env, kw in plan:
         r = spawn(kind, args, env, **kw)
         if "error" in r:
@@ -478,14 +587,20 @@ def run_dA_table(args, gflops, has_jax, has_torch):
         label = name.format(path=r.get("path", ""))
         rate = r["rows"] / r["epoch_s"]
         key = (kw.get("batch", args.batch), kw.get("hidden", args.hidden))
-        if kind == "numpy":
-            ref[key] = rate
+        if kind in ("numpy", "jax-host", "jax-device"):
+            ref[key, kind] = rate
         floor = gflops * 1e9 / flops_per_row(784, key[1])
-        ratio = rate / ref[key] if key in ref else float("nan")
+        ratio = rate / ref[key, "numpy"] if (key, "numpy") in ref else float("nan")
+        # a library row against the hand-written JAX row that draws its noise where it does
+        match = "jax-device" if "device" in r.get("path", "") else "jax-host"
+        vs_jax = rate / ref[key, match] if kind == "library" and (key, match) in ref else float("nan")
         device = r.get("device", "cpu")
         devices.add(device)
-        print(f"{label:{width}s} {device.split()[0]:>6s} {rate:9.0f} {ratio:8.2f} {100 * rate / floor:7.1f}% "
-              f"{r['peak_mb']:8.0f} {r['compile_s']:9.2f} {r['warmup_s']:9.2f} {r['cost']:9.3f}", flush=True)
+        print(f"{label:{width}s} {device.split()[0]:>6s} {rate:9.0f} {ratio:8.2f} {vs_jax:6.2f} "
+              f"{100 * rate / floor:7.1f}% {r['peak_mb']:8.0f} {r['compile_s']:9.2f} {r['warmup_s']:9.2f} "
+              f"{r['cost']:9.3f}", flush=True)
+        table.append([label, device.split()[0], round(rate), round(ratio, 2), None if vs_jax != vs_jax else round(vs_jax, 2),
+                      round(r["peak_mb"]), round(r["cost"], 3)])
         if r.get("note"):
             notes.append(f"{label}: {r['note']}")
         if "{path}" in name and r.get("path_full") and ("default" in name):
@@ -495,6 +610,7 @@ def run_dA_table(args, gflops, has_jax, has_torch):
     print(f"devices: {'; '.join(sorted(devices))}")
     for line in notes:
         print(line)
+    return table
 
 
 def run_sda_tables(args):
@@ -537,6 +653,35 @@ def run_sda_tables(args):
               f"({(len(SDA_HIDDEN) + 1)} x {args.rows // args.batch * args.batch} training rows)")
 
 
+def machine() -> str:
+    """This machine in a few words: CPU model and cores, memory, and the engine's versions."""
+    import platform
+
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor() or "CPU") if Path("/proc/cpuinfo").exists() else ""
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    versions = []
+    for mod in ("pytensor", "jax", "numpy"):
+        if importlib.util.find_spec(mod):
+            versions.append(f"{mod} {__import__(mod).__version__}")
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, " + ", ".join(versions)
+
+
+def write_results(args, table, gflops, source, argv):
+    command = "python bench/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    data = {"title": f"dA epoch (784 visible, 30% masking, cross-entropy, SGD 0.1, float32; {source} rows), rows/s",
+            "command": command, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
+            "columns": ["variant", "device", "rows/s", "x NumPy", "x hand-written JAX", "peak MB", "last cost"],
+            "rows": table,
+            "notes": (f"median of {args.repeats} epochs after an untimed one, each row in a fresh process; the ratios "
+                      f"are to the rows of the same run at the same setting; large float32 matmul {gflops:.0f} GFLOP/s")}
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.results.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(args.results)
+    print(f"wrote {args.results}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument("--rows", type=int, default=50000)
@@ -550,6 +695,11 @@ def main(argv=None):
                    help="only NumPy and JAX: JAX on its default device (a GPU if present) and on the CPU")
     p.add_argument("--only", action="append", metavar="TEXT",
                    help="run only the rows whose name contains TEXT (and the NumPy rows); repeatable")
+    p.add_argument("--settings", action="store_true",
+                   help="one axis at a time: minibatch 1, 20, 128, 512 (500 hidden) and 500, 1000, 2000 hidden "
+                        "(minibatch 20): NumPy, the hand-written JAX rows and the library default at each")
+    p.add_argument("--results", type=Path, metavar="FILE",
+                   help="also write the dA table as a result file (JSON) that the documentation renders")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--mode", default="default", help=argparse.SUPPRESS)
     p.add_argument("--path", default="auto", choices=("auto", "step", "block"), help=argparse.SUPPRESS)
@@ -568,7 +718,9 @@ def main(argv=None):
     print(f"data: {source}, {args.rows} rows, minibatch {args.batch}, {args.hidden} hidden, float32, "
           f"{args.repeats} timed epoch(s) per row (median); {os.cpu_count()} cores")
     print(f"large float32 matmul (numpy): {gflops:.1f} GFLOP/s")
-    run_dA_table(args, gflops, has_jax, has_torch)
+    table = run_dA_table(args, gflops, has_jax, has_torch)
+    if args.results:
+        write_results(args, table, gflops, source, argv)
     if args.sda:
         run_sda_tables(args)
     return 0

@@ -287,3 +287,33 @@ def test_checkpoints_from_before_the_block_path_resume_on_the_step_path(tmp_path
 def test_jax_in_float64_is_refused_before_anything_runs():
     with pytensor.config.change_flags(floatX="float64"), pytest.raises(TutorialError, match="JAX mode runs in float32"):
         resolve_path("auto", mode="JAX")
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="JAX not installed")
+def test_jax_blocks_read_an_aligned_training_set_and_their_host_noise_in_place():
+    """The block path holds the data once: JAX reads an aligned training set (as the IDX reader and
+    the precomputed codes make them) and each block's host-drawn noise where numpy put them."""
+    from autoencoders_tutorial.readers import empty_aligned
+
+    X = empty_aligned((N_ROWS, VIS))
+    X[:] = np.random.default_rng(0).random((N_ROWS, VIS), dtype=np.float32)
+    data = pytensor.shared(X, name="train.x", borrow=True)
+    x = pt.matrix("x", dtype="float32")
+    da = dA(np.random.RandomState(5), theano_rng=5, input=x, n_visible=VIS, n_hidden=HID)
+    cost, updates = da.get_cost_updates(0.3, 0.1)
+    step = training_function([(x, data)], cost, BATCH, updates, mode="JAX", path=TrainPath("block", "host", 6))
+    step.block(0, 6)
+    store = step._stores[0][1].get_value(borrow=True)
+    assert store.unsafe_buffer_pointer() == X.ctypes.data   # no second copy of the training set
+
+
+def test_host_noise_drawn_in_chunks_is_one_draw(monkeypatch):
+    """A block's host noise comes in chunks of a few MB: the stream of one draw, bit for bit."""
+    from autoencoders_tutorial import steps
+
+    draws = []
+    for chunk in (1 << 19, 7):
+        monkeypatch.setattr(steps, "_DRAW_CHUNK", chunk)
+        step, _ = _da_steps(0.3, TrainPath("block", "host", 6), "CVM")
+        draws.append(_run_blocks(step, 6))
+    np.testing.assert_array_equal(draws[0], draws[1])
