@@ -112,6 +112,17 @@ def load_splits(rows):
     test rows (Fashion-MNIST's proportions), as ``(X float32, y)`` pairs."""
     sys.path.insert(0, str(ROOT))
     n_other = max(1, rows // 5)
+    if rows > 50000 or os.environ.get("BENCH_SYNTHETIC"):  # more rows than Fashion-MNIST has: random ones
+        from autoencoders_tutorial.readers import empty_aligned
+
+        rng = np.random.default_rng(0)
+        out = []
+        for n in (rows, n_other, n_other):
+            X = empty_aligned((n, 784))
+            for i in range(0, n, 50000):
+                X[i:i + 50000] = rng.random((min(50000, n - i), 784), dtype=np.float32)
+            out.append((X, rng.integers(0, 10, n)))
+        return (*out, "random")
     try:
         from autoencoders_tutorial.datasets import load_dataset
 
@@ -347,10 +358,11 @@ def child_library(X, args):
     return dict(library_epochs(step, n, args.repeats), compile_s=compile_s, **_path_info(path, mode))
 
 
-def _sda(X):
+def _sda(X, depth=len(SDA_HIDDEN)):
     from SdA import SdA
 
-    return SdA(np.random.default_rng(89677), n_ins=X.shape[1], hidden_layers_sizes=SDA_HIDDEN, n_outs=10)
+    return SdA(np.random.default_rng(89677), n_ins=X.shape[1], hidden_layers_sizes=SDA_HIDDEN[:1] * depth, n_outs=10,
+               corruption_levels=(0.1, 0.2, 0.3)[:depth] + (0.3,) * max(0, depth - 3))
 
 
 def child_sda(X, y, args, what):
@@ -406,7 +418,7 @@ def child_sda_all(X, y, valid, test, args):
     mode = _mode(args)
     epochs = 1 + args.repeats
     n = X.shape[0] // args.batch
-    sda = _sda(X)
+    sda = _sda(X, args.depth)
     train = shared_dataset((X, y), name="train")
     t_all = time.perf_counter()
     path = _path(args, n, mode)
@@ -420,7 +432,7 @@ def child_sda_all(X, y, valid, test, args):
         if "seconds" in r:
             phases.setdefault(r["phase"], []).append(r["seconds"])
     layer_epochs = list(phases.values())
-    if len(layer_epochs) != len(SDA_HIDDEN) or any(len(e) != epochs for e in layer_epochs):
+    if len(layer_epochs) != args.depth or any(len(e) != epochs for e in layer_epochs):
         raise RuntimeError(f"unexpected pretraining records: {records.rows[:3]}")
     out, timed = {}, 0.0
     for k, eps in enumerate(layer_epochs):
@@ -437,7 +449,7 @@ def child_sda_all(X, y, valid, test, args):
     total = sum(out.values())
     untimed = time.perf_counter() - t_all - timed  # compilation, the first epoch of each phase, set-up
     return {"": dict(out, epoch_s=total, warmup_s=untimed, compile_s=0.0,
-                     train_rows=(len(SDA_HIDDEN) + 1) * n * args.batch,
+                     train_rows=(args.depth + 1) * n * args.batch,
                      validation_error=float(res.best_validation_loss), **_path_info(path, mode))}
 
 
@@ -477,8 +489,9 @@ def matmul_gflops(n=2048, reps=5, trials=5):
 
 
 def spawn(kind, args, env=None, *, rows=None, batch=None, hidden=None, mode="default", path="auto",
-          noise="auto", block=None):
-    cmd = [sys.executable, __file__, "--child", kind, "--rows", str(rows or args.rows), "--repeats", str(args.repeats),
+          noise="auto", block=None, depth=None, repeats=None):
+    cmd = [sys.executable, __file__, "--child", kind, "--rows", str(rows or args.rows),
+           "--repeats", str(repeats or args.repeats), "--depth", str(depth or args.depth),
            "--batch", str(batch or args.batch), "--hidden", str(hidden or args.hidden), "--mode", mode,
            "--path", path, "--noise-source", noise]
     if block is not None:
@@ -667,19 +680,46 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, " + ", ".join(versions)
 
 
-def write_results(args, table, gflops, source, argv):
+def run_scaling(args):
+    """How the library default's cost grows, one axis at a time (random data): rows/s and peak memory
+    against the minibatch, the hidden size, the number of rows, and the SdA's depth."""
+    points = ([("minibatch", b, dict(batch=b, rows=50000)) for b in (1, 20, 128, 512)]
+              + [("hidden units", h, dict(hidden=h, rows=50000)) for h in (250, 500, 1000, 2000)]
+              + [("training rows", r, dict(rows=r)) for r in (10000, 100000, 1000000)])
+    print(f"\nscaling: the library default, one axis at a time around minibatch {args.batch}, {args.hidden} hidden, "
+          f"50,000 random rows; {args.repeats} timed epoch(s) after an untimed one")
+    table = []
+    for axis, value, kw in points:
+        r = spawn("library", args, {"BENCH_SYNTHETIC": "1"}, **kw)
+        if "error" in r:
+            print(f"  {axis} {value}: failed: {r['error']}", flush=True)
+            continue
+        r = r[""]
+        rate = r["rows"] / r["epoch_s"]
+        table.append([f"dA, {axis}", value, round(rate), round(r["peak_mb"]), r["path"]])
+        print(f"  dA  {axis:14s} {value:>8,}  {rate:9.0f} rows/s  peak {r['peak_mb']:7.0f} MB  ({r['path']})", flush=True)
+    for depth in (1, 2, 3):
+        r = spawn("sda-all", args, {"BENCH_SYNTHETIC": "1"}, depth=depth, rows=min(args.rows, 20000))
+        if "error" in r:
+            print(f"  SdA depth {depth}: failed: {r['error']}", flush=True)
+            continue
+        v = r[""]
+        rate = v["train_rows"] / v["epoch_s"]
+        table.append(["SdA (1000 units per layer), all phases, layers", depth, round(rate), round(v["peak_mb"]), v["path"]])
+        print(f"  SdA layers        {depth:>8}  {rate:9.0f} rows/s  peak {v['peak_mb']:7.0f} MB  ({v['path']})", flush=True)
+    return table
+
+
+def write_results(args, path, title, columns, table, notes, argv):
+    """``table`` as a result file at ``path``: the rows with the command, machine and date that made them."""
     command = "python bench/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    data = {"title": f"dA epoch (784 visible, 30% masking, cross-entropy, SGD 0.1, float32; {source} rows), rows/s",
-            "command": command, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
-            "columns": ["variant", "device", "rows/s", "x NumPy", "x hand-written JAX", "peak MB", "last cost"],
-            "rows": table,
-            "notes": (f"median of {args.repeats} epochs after an untimed one, each row in a fresh process; the ratios "
-                      f"are to the rows of the same run at the same setting; large float32 matmul {gflops:.0f} GFLOP/s")}
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.results.with_suffix(".tmp")
+    data = {"title": title, "command": command, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
+            "columns": columns, "rows": table, "notes": notes}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n")
-    tmp.replace(args.results)
-    print(f"wrote {args.results}")
+    tmp.replace(path)
+    print(f"wrote {path}")
 
 
 def main(argv=None):
@@ -698,6 +738,10 @@ def main(argv=None):
     p.add_argument("--settings", action="store_true",
                    help="one axis at a time: minibatch 1, 20, 128, 512 (500 hidden) and 500, 1000, 2000 hidden "
                         "(minibatch 20): NumPy, the hand-written JAX rows and the library default at each")
+    p.add_argument("--scaling", action="store_true",
+                   help="instead: rows/s and peak memory of the library default against minibatch, hidden units, "
+                        "rows (10,000 to 1,000,000 random) and SdA depth")
+    p.add_argument("--depth", type=int, default=len(SDA_HIDDEN), help=argparse.SUPPRESS)
     p.add_argument("--results", type=Path, metavar="FILE",
                    help="also write the dA table as a result file (JSON) that the documentation renders")
     p.add_argument("--child", help=argparse.SUPPRESS)
@@ -718,9 +762,22 @@ def main(argv=None):
     print(f"data: {source}, {args.rows} rows, minibatch {args.batch}, {args.hidden} hidden, float32, "
           f"{args.repeats} timed epoch(s) per row (median); {os.cpu_count()} cores")
     print(f"large float32 matmul (numpy): {gflops:.1f} GFLOP/s")
+    if args.scaling:
+        table = run_scaling(args)
+        if args.results:
+            write_results(args, args.results, "How the cost grows: the library default (random data), rows/s and peak memory",
+                          ["what", "value", "rows/s", "peak MB", "path"], table,
+                          f"median of {args.repeats} epoch(s) after an untimed one, each point in a fresh process; "
+                          "the SdA rows time one epoch of each layer plus one fine-tuning epoch on 20,000 rows", argv)
+        return 0
     table = run_dA_table(args, gflops, has_jax, has_torch)
     if args.results:
-        write_results(args, table, gflops, source, argv)
+        write_results(args, args.results,
+                      f"dA epoch (784 visible, 30% masking, cross-entropy, SGD 0.1, float32; {source} rows), rows/s",
+                      ["variant", "device", "rows/s", "x NumPy", "x hand-written JAX", "peak MB", "last cost"], table,
+                      f"median of {args.repeats} epochs after an untimed one, each row in a fresh process; the ratios "
+                      f"are to the rows of the same run at the same setting; large float32 matmul {gflops:.0f} GFLOP/s",
+                      argv)
     if args.sda:
         run_sda_tables(args)
     return 0
