@@ -64,6 +64,7 @@ sphinx_gallery_conf = {
     "capture_repr": (),
     "show_memory": False,
     "min_reported_time": 1,
+    "write_computation_times": False,   # its page loads jQuery from a CDN: offline it would not work
 }
 
 html_theme = "pydata_sphinx_theme"

@@ -253,8 +253,9 @@ for name, model in fitted.items():
 # %%
 # Read the table by columns. On the test images, the plain overcomplete model is the best of
 # the four: it reconstructs images it has never seen almost perfectly. But look at the random
-# patterns: it rebuilds them nearly as well, although nothing like them was ever in its
-# training set. It has drifted towards the identity and passes on whatever it is given. The
+# patterns: it rebuilds them too, far better than any of the other three, although nothing like
+# them was ever in its training set. It has drifted towards the identity and passes on much of
+# whatever it is given. The
 # undercomplete model cannot do that (its code is too small to carry a random pattern) and
 # neither can the noisy one: both reconstruct the test images fairly well and the random
 # patterns badly, which is what a model that has learned the data should do. The sparse model
