@@ -45,7 +45,8 @@ from autoencoders_tutorial.cli import (
 )
 from autoencoders_tutorial.datasets import predict_test_rows
 from autoencoders_tutorial.predict import predict_inputs
-from autoencoders_tutorial.errors import TutorialError, check_corruption, check_params_fit, check_positive
+from autoencoders_tutorial.errors import (TutorialError, check_corruption, check_params_fit, check_positive,
+                                         check_sparsity)
 from autoencoders_tutorial.graph import PrecomputedRows, minibatch_function
 from autoencoders_tutorial.rng import check_random_state, shared_rng
 from autoencoders_tutorial.stacked import FINETUNE_MODES, TUTORIAL_CORRUPTION, tutorial_corruption_levels  # noqa: F401
@@ -121,6 +122,7 @@ class SdA:
             )
         for c in corruption_levels:
             check_corruption(c, kind=corruption_type)
+        check_sparsity(sparsity_target, sparsity_weight, pytensor.config.floatX)
         check_positive(n_ins=n_ins, n_outs=n_outs, **{f"hidden layer {i}": h for i, h in enumerate(hidden_layers_sizes)})
         widths = (int(n_ins), *hidden_layers_sizes, int(n_outs))
         check_params_fit([(a, b) for a, b in zip(widths, widths[1:])], np.dtype(pytensor.config.floatX).itemsize,

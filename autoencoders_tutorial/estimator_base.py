@@ -177,8 +177,16 @@ class TutorialEstimator(BaseEstimator):
         from .errors import DataError
 
         arrays, meta = load_params(path)
-        if meta.get("model") == cls._script_model:
-            return cls._from_script_model(path, meta)
+        if meta.get("model") == cls._script_model:  # the model file read through its schema, then these checks
+            try:
+                est = cls._from_script_model(path, meta)
+                est._check_hyper()
+            except DataError:
+                raise
+            except TutorialError as exc:
+                raise DataError(f"{path} holds a {cls._script_model} with settings no {cls.__name__} takes ({exc}); "
+                                "the file is damaged, save the model again") from None
+            return est
         if meta.get("model") != cls._model_kind or not isinstance(meta.get("estimator"), dict):
             raise DataError(f"{path} is not a saved {cls.__name__} (model={meta.get('model')!r})")
         try:

@@ -34,6 +34,7 @@ from .errors import (TutorialError, check_corruption, check_positive, check_prec
                      diverged_hint)
 from .estimator_base import UNLABELED, Compiled, TutorialEstimator, numpy_rng, quiet
 from .files import set_params_from_arrays
+from .models import check_fields
 from .graph import n_batches
 from .noise import reset_device_noise
 from .paths import resolve_path
@@ -251,6 +252,7 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
         """A fitted estimator from a dA that ``python dA.py`` (or ``dA.save``) wrote: the same parameters."""
         from dA import dA
 
+        check_fields(path, meta, precision=check_precision)  # before loading in it; dA.load checks the rest
         with pytensor.config.change_flags(floatX=meta.get("precision", "float32")):
             da = dA.load(path)
         est = cls(n_hidden=da.n_hidden, corruption_level=float(meta.get("corruption_level", 0.3)),

@@ -15,7 +15,8 @@ import numpy as np
 
 from .datasets import validate_x
 from .engine import host_function, pt, pytensor
-from .errors import DataError, TutorialError, check_corruption, check_params_fit, check_positive, check_sparsity
+from .errors import (DataError, TutorialError, check_corruption, check_params_fit, check_positive, check_precision,
+                     check_sparsity, check_whole)
 from .files import load_params, params_to_arrays, save_params, set_params_from_arrays
 
 #: Each model's compiled inference functions, by what they compute.
@@ -28,6 +29,58 @@ def cached_function(model, key, build):
     if key not in fns:
         fns[key] = build()
     return fns[key]
+
+
+# -- the files' one schema ----------------------------------------------------------------------
+
+
+def _damaged(path, what) -> DataError:
+    return DataError(f"{path}: {what}; the file is damaged, save the model again")
+
+
+def _check_model(path, meta, model) -> None:
+    if meta.get("model", model) != model:
+        raise DataError(f"{path} is not a saved {model} (model={meta['model']!r})")
+
+
+def _must(ok, name, value, what) -> None:
+    if not ok:
+        raise TutorialError(f"{name} must be {what}, got {value!r}")
+
+
+def _entries(name, value, n=None) -> dict:
+    """A list field's entries by name (``name[0]``, ...); it must be a non-empty list (of ``n`` entries)."""
+    if not isinstance(value, list) or not value or n is not None and len(value) != n:
+        raise TutorialError(f"{name} must be a list of {f'one entry per hidden layer ({n})' if n else 'entries'}, "
+                            f"got {value!r}")
+    return {f"{name}[{i}]": v for i, v in enumerate(value)}
+
+
+def check_fields(path, fields: dict, required=(), **checks) -> None:
+    """Every field of ``checks`` that ``fields`` holds passes its check (a library check that raises one
+    line naming it), and the ``required`` ones are there; else one line naming ``path`` and the field."""
+    for name in required:
+        if name not in fields:
+            raise _damaged(path, f"no field {name!r}")
+    for name, check in checks.items():
+        if name in fields:
+            try:
+                check(fields[name])
+            except (TypeError, ValueError) as exc:  # a TutorialError is a ValueError
+                raise _damaged(path, " ".join(str(exc).split())[:200]) from None
+
+
+def check_arrays(path, arrays: dict, shapes: dict) -> None:
+    """``arrays`` are exactly those ``shapes`` names, floats of those shapes; else one line naming ``path`` and
+    the array."""
+    for name in sorted(shapes.keys() | arrays.keys()):
+        if name not in arrays:
+            raise _damaged(path, f"no array {name!r}")
+        if name not in shapes:
+            raise _damaged(path, f"an array {name!r} this model does not have")
+        if arrays[name].dtype.kind != "f" or arrays[name].shape != tuple(shapes[name]):
+            raise _damaged(path, f"array {name!r} is {arrays[name].dtype} of shape {arrays[name].shape}, not floats "
+                                 f"of shape {tuple(shapes[name])}")
 
 
 # -- the dA ----------------------------------------------------------------------------------
@@ -68,9 +121,13 @@ def save_dA(da, path, **meta):
     return save_params(path, arrays, **meta, model="dA", n_hidden=da.n_hidden, tied_weights=da.tied_weights, **options)
 
 
-def load_dA(cls, path, input=None, theano_rng=None):
-    """A ``cls`` (the dA class) with the parameters and options saved in ``path``."""
+def read_dA(path) -> tuple[dict, dict]:
+    """A dA file's ``(arrays, meta)``, read through its schema: exactly the arrays ``W``, ``b``, ``b_prime`` (and
+    ``W_prime`` when untied), floats of the shapes ``W`` makes; ``tied_weights``, ``n_hidden``, the
+    ``corruption_level`` and ``precision`` the script saves, when there, of the types and values they can have.
+    (The options of :data:`DA_OPTIONS` are the dA's own arguments: building it checks them.)"""
     arrays, meta = load_params(path)
+    _check_model(path, meta, "dA")
     if "W" not in arrays or arrays["W"].ndim != 2:
         raise DataError(f"{path} is not a saved dA (no 2-D W in it)")
     n_visible, n_hidden = arrays["W"].shape
@@ -78,6 +135,20 @@ def load_dA(cls, path, input=None, theano_rng=None):
     if not isinstance(tied, bool) or tied == ("W_prime" in arrays):
         raise DataError(f"{path}: tied_weights is {tied!r} with{'' if 'W_prime' in arrays else 'out'} a W_prime; "
                         "the file is damaged, save the model again")
+    check_fields(path, meta, n_hidden=lambda v: _must(type(v) is int and v == n_hidden, "n_hidden", v,
+                                                      f"{n_hidden}, the columns of W"),
+                 corruption_level=lambda v: check_corruption(v, kind=meta.get("corruption_type", "masking")),
+                 precision=check_precision)
+    check_arrays(path, arrays, dict(W=(n_visible, n_hidden), b=(n_hidden,), b_prime=(n_visible,),
+                                    **({} if tied else {"W_prime": (n_hidden, n_visible)})))
+    return arrays, meta
+
+
+def load_dA(cls, path, input=None, theano_rng=None):
+    """A ``cls`` (the dA class) with the parameters and options saved in ``path`` (:func:`read_dA`)."""
+    arrays, meta = read_dA(path)
+    n_visible, n_hidden = arrays["W"].shape
+    tied = "W_prime" not in arrays
     try:
         da = cls(0, theano_rng=theano_rng, input=input, n_visible=n_visible, n_hidden=n_hidden, tied_weights=tied,
                  **{k: meta.get(k, default) for k, default in DA_OPTIONS.items()})
@@ -144,18 +215,43 @@ def save_SdA(sda, path, **meta):
     return save_params(path, params_to_arrays(sda.all_params), config=config, model="SdA", **meta)
 
 
-def load_SdA(cls, path):
-    """A ``cls`` (the SdA class) with the architecture and parameters saved in ``path``."""
+def read_SdA(path) -> tuple[dict, dict]:
+    """An SdA file's ``(arrays, meta)``, read through its schema: a ``config`` table with the architecture
+    (``n_ins``, ``hidden_layers_sizes``, ``n_outs``, ``corruption_levels``) and, when there, the ``precision``
+    and ``dataset`` the script saves, of the types and values they can have; exactly the arrays of that
+    architecture, floats of their shapes. (The options of :data:`SDA_OPTIONS` are the SdA's own arguments:
+    building it checks them.)"""
     arrays, meta = load_params(path)
-    config = meta.get("config") or {}
+    _check_model(path, meta, "SdA")
+    config = meta.get("config")
+    if not isinstance(config, dict):
+        raise DataError(f"{path} is not a saved SdA (no config table in it)")
+    kind = config.get("corruption_type", "masking")
+    check_fields(path, config, required=("n_ins", "hidden_layers_sizes", "n_outs", "corruption_levels"),
+                 n_ins=lambda v: check_whole(n_ins=v), n_outs=lambda v: check_whole(n_outs=v),
+                 hidden_layers_sizes=lambda v: check_whole(**_entries("hidden_layers_sizes", v)),
+                 corruption_levels=lambda v: [check_corruption(c, name, kind) for name, c in _entries(
+                     "corruption_levels", v, len(config["hidden_layers_sizes"])).items()],
+                 precision=check_precision,
+                 dataset=lambda v: _must(v is None or isinstance(v, str), "dataset", v, "a dataset's name"))
+    widths = (config["n_ins"], *config["hidden_layers_sizes"], config["n_outs"])
+    shapes = {"logreg.W": widths[-2:], "logreg.b": widths[-1:]}
+    for i, (a, b) in enumerate(zip(widths[:-2], widths[1:-1])):
+        shapes.update({f"layer{i}.W": (a, b), f"layer{i}.b": (b,), f"dA{i}.b_prime": (a,)})
+    check_arrays(path, arrays, shapes)
+    return arrays, meta
+
+
+def load_SdA(cls, path):
+    """A ``cls`` (the SdA class) with the architecture and parameters saved in ``path`` (:func:`read_SdA`)."""
+    arrays, meta = read_SdA(path)
+    config = meta["config"]
     try:
         sda = cls(0, n_ins=config["n_ins"], hidden_layers_sizes=config["hidden_layers_sizes"],
                   n_outs=config["n_outs"], corruption_levels=config["corruption_levels"],
                   **{k: config.get(k, default) for k, default in SDA_OPTIONS.items()})
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, TutorialError):
-            raise
-        raise DataError(f"{path} is not a saved SdA (no valid architecture in it: {exc})") from None
+    except TutorialError as exc:
+        raise DataError(f"{path} holds an SdA this library cannot build: {exc}") from None
     set_params_from_arrays(sda.all_params, arrays, source=str(path))
     sda.saved_meta = meta
     return sda

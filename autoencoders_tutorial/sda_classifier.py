@@ -22,6 +22,7 @@ from .engine import host_function, pt, pytensor
 from .errors import TutorialError, check_corruption, check_precision, check_sparsity, check_whole
 from .estimator_base import UNLABELED, TutorialEstimator, numpy_rng, quiet
 from .files import set_params_from_arrays
+from .models import check_fields
 from .paths import resolve_path
 from .rng import check_random_state
 from .stacked import check_options, tutorial_corruption_levels
@@ -286,7 +287,8 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         classes 0 .. n_outs - 1."""
         from SdA import SdA
 
-        config = meta.get("config") or {}
+        config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+        check_fields(path, config, precision=check_precision)  # before loading in it; SdA.load checks the rest
         with pytensor.config.change_flags(floatX=config.get("precision", "float32")):
             sda = SdA.load(path)
         est = cls(hidden_layers_sizes=sda.hidden_layers_sizes, corruption_levels=sda.corruption_levels,

@@ -332,3 +332,32 @@ def test_resume_takes_the_checkpoints_options_and_a_larger_cap_goes_on(tmp_path,
                    "run has [9]; leave the option out to resume, or start over with --fresh")
     # one that agrees with it is fine
     assert main(["--resume", "--output-dir", str(tmp_path / "part"), "--batch-size", "10"]) == 0
+
+
+def test_a_damaged_SdA_file_is_one_line_naming_it_and_the_field(tmp_path):
+    from autoencoders_tutorial.errors import DataError
+    from autoencoders_tutorial.estimators import SdAClassifier
+    from autoencoders_tutorial.files import save_params
+
+    SdA(0, n_ins=5, hidden_layers_sizes=(4,), n_outs=2, corruption_levels=(0.1,)).save(
+        tmp_path / "s.npz", config=dict(batch_size=10, precision="float32"))
+    arrays, meta = load_params(tmp_path / "s.npz")
+    for change, match in [(dict(config=5), r"is not a saved SdA \(no config table in it\)"),
+                          (dict(n_ins=None), "no field 'n_ins'"),
+                          (dict(hidden_layers_sizes=[-1]), r"hidden_layers_sizes\[0\] must be a whole number >= 1"),
+                          (dict(corruption_levels=[0.1, 0.2]), r"corruption_levels must be a list of one entry per hidden layer \(1\)"),
+                          (dict(sparsity_target=[0.1]), r"cannot build: sparsity_target must be in \(0, 1\)"),
+                          (dict(precision="float16"), "precision must be float32 or float64"),
+                          (dict(dataset=3), "dataset must be a dataset's name, got 3"),
+                          (dict(batch_size=0), "settings no SdAClassifier takes .*batch_size must be"),
+                          (dict(extra=np.zeros(2)), "an array 'extra' this model does not have"),
+                          (dict(logreg_b=np.zeros(3)), r"array 'logreg.b' is float64 of shape \(3,\), not floats")]:
+        new = {k.replace("_", "."): v for k, v in change.items() if isinstance(v, np.ndarray)}
+        config = {k: v for k, v in dict(meta["config"], **change).items()
+                  if v is not None and not isinstance(v, np.ndarray)}
+        path = tmp_path / "bad.npz"
+        save_params(path, dict(arrays, **new), model="SdA", config=change.get("config", config))
+        for load in (SdA.load, SdAClassifier.load)[1 if "SdAClassifier" in match else 0:]:
+            with pytest.raises(DataError, match=match) as err:
+                load(path)
+            assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)

@@ -405,10 +405,22 @@ def test_a_damaged_dA_file_is_one_line(tmp_path):
     for meta, match in [(dict(tied_weights="false"), "tied_weights is 'false' without a W_prime"),
                         (dict(tied_weights=False), "tied_weights is False without a W_prime"),
                         (dict(corruption_type=["x"]), "cannot build: corruption_type must be one of"),
-                        (dict(loss="hinge"), "cannot build: loss must be one of")]:
-        save_params(tmp_path / "d.npz", arrays, model="dA", **meta)
-        with pytest.raises(DataError, match=match):
+                        (dict(loss="hinge"), "cannot build: loss must be one of"),
+                        (dict(n_hidden=3), "n_hidden must be 2, the columns of W, got 3"),
+                        (dict(precision="float16"), "precision must be float32 or float64, got 'float16'"),
+                        (dict(corruption_level="0.3"), "corruption_level must be in"),
+                        (dict(model="SdA"), r"is not a saved dA \(model='SdA'\)"),
+                        (dict(changed=dict(b=np.zeros(3))), r"array 'b' is float64 of shape \(3,\), not floats of "
+                                                             r"shape \(2,\)"),
+                        (dict(changed=dict(W=np.zeros((6, 2), dtype=int))), "array 'W' is int64 of shape"),
+                        (dict(changed=dict(extra=np.zeros(2))), "an array 'extra' this model does not have"),
+                        (dict(changed=dict(b_prime=None)), "no array 'b_prime'")]:
+        changed = meta.pop("changed", {})
+        save_params(tmp_path / "d.npz", {k: v for k, v in dict(arrays, **changed).items() if v is not None},
+                    model=meta.pop("model", "dA"), **meta)
+        with pytest.raises(DataError, match=match) as err:
             dA.load(tmp_path / "d.npz")
+        assert str(err.value).startswith(str(tmp_path / "d.npz")) and "\n" not in str(err.value)
 
 
 def test_a_sparsity_weight_too_large_for_the_precision_is_refused_and_a_diverged_cost_names_it(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """Property-based tests (Hypothesis) of what reads user input without fitting a model: the estimators'
-hyper-parameter checks, a saved estimator file, the metrics reader. Whatever comes in is either read
-as documented or refused with one line of the library's own error types: never another exception.
+hyper-parameter checks, a saved estimator file, a saved dA or SdA model file, the metrics reader. Whatever
+comes in is either read as documented or refused with one line of the library's own error types: never
+another exception.
 
 A few dozen examples each in the default tier, 2,000 each in the slow tier.
 """
@@ -127,3 +128,124 @@ def _read_metrics(tmp_path_factory, lines):
         for k in ("cost", "validation_error", "test_error"):
             assert k not in r or (not isinstance(r[k], bool) and math.isfinite(r[k]))
     assert len(said) <= 1
+
+
+# -- the dA and SdA model files (dA.py, SdA.py, their save / load, the estimators' load of them) -------------------
+
+#: The meta the scripts write beside a model (``python dA.py``, ``python SdA.py``).
+DA_META = dict(corruption_level=0.3, epochs_done=1, interrupted=False, dataset="synthetic", precision="float32")
+SDA_CONFIG = dict(dataset="synthetic", data_sha256="0123456789abcdef", batch_size=10, pretraining_epochs=1,
+                  pretrain_lr=0.1, finetune_lr=0.1, finetune="all", n_labels=None, seed=1, precision="float32",
+                  backend="cvm", train_path="step")
+
+
+@pytest.fixture(scope="module")
+def saved_models(tmp_path_factory):
+    """Each kind of model file, as written: ``{kind: (arrays, meta)}``."""
+    from dA import dA
+    from SdA import SdA
+
+    d = tmp_path_factory.mktemp("models")
+    dA(0, n_visible=5, n_hidden=3).save(d / "dA.npz", **DA_META)
+    dA(0, n_visible=5, n_hidden=3, tied_weights=False, loss="squared_error", decoder="linear",
+       sparsity_weight=0.1).save(d / "untied.npz", **DA_META)
+    SdA(0, n_ins=5, hidden_layers_sizes=(4, 3), n_outs=2, corruption_levels=(0.1, 0.2)).save(d / "SdA.npz",
+                                                                                                config=SDA_CONFIG)
+    files = {kind: load_params(d / f"{kind}.npz") for kind in ("dA", "untied", "SdA")}
+    for _, meta in files.values():
+        meta.pop("format_version")
+    return files
+
+
+#: Values a field may be given: anything JSON holds, and near misses of the right ones.
+FIELD_VALUE = JSONISH | st.sampled_from([0, 1, 2, 3, 4, 5, -1, 0.5, 2.5, 1e300, True, "float64", "float16", "dA",
+                                         "SdA", "top", [4, 3], [4], [3, 4], [0.1, 0.2], [0.1], [4.0, 3.0], {}])
+
+
+def _changed_model(saved, data):
+    """A model file's arrays and meta with one to three changes: an array dropped, added, of another dtype or
+    shape or holding a non-finite or too large value; a field dropped, added or given another value."""
+    arrays, meta = saved
+    arrays, meta = dict(arrays), json.loads(json.dumps(meta))
+    for _ in range(data.draw(st.integers(1, 3))):
+        change = data.draw(st.sampled_from(["drop array", "add array", "dtype", "shape", "value", "drop field",
+                                            "set field", "set config field"]))
+        names = sorted(arrays)
+        if change == "drop array" and names:
+            del arrays[data.draw(st.sampled_from(names))]
+        elif change == "add array":
+            name = data.draw(st.sampled_from(names + ["W_prime", "extra", "layer2.W", "dA.W", "best.layer0.W"]))
+            arrays[name] = np.full(data.draw(st.sampled_from([(), (3,), (5,), (5, 3), (3, 5), (0,)])), 0.25)
+        elif change in ("dtype", "shape", "value") and names:
+            name = data.draw(st.sampled_from(names))
+            a = arrays[name]
+            if change == "dtype":
+                with np.errstate(invalid="ignore", over="ignore"):
+                    arrays[name] = a.astype(data.draw(st.sampled_from(["float16", "float64", "int64", "int8", "bool",
+                                                                       "uint8"])))
+            elif change == "shape":
+                b = np.atleast_1d(a)
+                arrays[name] = data.draw(st.sampled_from([a.reshape(-1), a[..., None], b[:1], a.T, b[:0]]))
+            elif a.size:
+                a = a.astype("float64")
+                a.flat[0] = data.draw(st.sampled_from([np.nan, np.inf, -np.inf, 1e39, 0.0]))
+                arrays[name] = a
+        elif change == "drop field" and meta:
+            del meta[data.draw(st.sampled_from(sorted(meta)))]
+        elif change == "set field":
+            meta[data.draw(st.sampled_from(sorted(meta) + ["n_hidden", "tied_weights", "model", "config", "new"]))] = \
+                data.draw(FIELD_VALUE)
+        elif change == "set config field" and isinstance(meta.get("config"), dict):
+            config = meta["config"]
+            key = data.draw(st.sampled_from(sorted(config) + ["new"]))
+            if data.draw(st.booleans()) and key in config:
+                del config[key]
+            else:
+                config[key] = data.draw(FIELD_VALUE)
+    return arrays, meta
+
+
+def _read_exactly(params, arrays, prefix=""):
+    """The parameters loaded are the file's arrays, every one (in the parameters' dtype)."""
+    values = {p.name[len(prefix):] if prefix else p.name: p.get_value() for p in params}
+    assert sorted(values) == sorted(arrays)
+    for name, value in values.items():
+        np.testing.assert_array_equal(value, arrays[name].astype(value.dtype), err_msg=name)
+
+
+def _load_model_changed(kind, saved_models, tmp_path_factory, data):
+    from dA import dA
+    from SdA import SdA
+
+    from autoencoders_tutorial.models import DA_OPTIONS, SDA_OPTIONS
+
+    arrays, meta = _changed_model(saved_models[kind], data)
+    path = tmp_path_factory.mktemp("changed") / f"{kind}.npz"
+    save_params(path, arrays, **meta)
+    loads = [dA.load, DenoisingAutoencoder.load] if kind != "SdA" else [SdA.load, SdAClassifier.load]
+    for estimator, load in enumerate(loads):
+        try:
+            model = load(path)
+        except DataError as exc:
+            assert "\n" not in str(exc) and str(path) in str(exc)
+            continue
+        if estimator:  # the estimator of a script's model: its parameters, and settings the estimator's checks pass
+            assert sorted(model.params_) == sorted((f"dA.{k}" if kind != "SdA" else k) for k in arrays)
+            model._check_hyper()
+            assert model.precision == (meta if kind != "SdA" else meta["config"]).get("precision", "float32")
+        elif kind != "SdA":
+            _read_exactly(model.params, arrays, "dA.")
+            assert model.tied_weights == meta.get("tied_weights", "W_prime" not in arrays)
+            assert {k: getattr(model, k) for k in DA_OPTIONS} == {k: meta.get(k, v) for k, v in DA_OPTIONS.items()}
+        else:
+            _read_exactly(model.all_params, arrays)
+            config = meta["config"]
+            assert (model.n_ins, list(model.hidden_layers_sizes), model.n_outs, list(model.corruption_levels)) == (
+                config["n_ins"], config["hidden_layers_sizes"], config["n_outs"], config["corruption_levels"])
+            assert {k: getattr(model, k) for k in SDA_OPTIONS} == {k: config.get(k, v) for k, v in SDA_OPTIONS.items()}
+
+
+@pytest.mark.parametrize("kind", ["dA", "untied", "SdA"])
+@pytest.mark.parametrize("examples", EXAMPLES)
+def test_any_change_to_a_saved_model_loads_exactly_or_is_one_line(kind, saved_models, tmp_path_factory, examples):
+    _run(examples, dict(data=st.data()), lambda data: _load_model_changed(kind, saved_models, tmp_path_factory, data))
