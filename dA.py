@@ -233,7 +233,8 @@ class dA:
         y = self.get_hidden_values(tilde_x)
         cost = pt.mean(self.get_reconstruction_cost(self.x, y))
         if self.sparsity_weight:
-            cost = cost + self.sparsity_weight * self.sparsity_penalty(y)
+            # the weight as a constant of the cost's dtype (a Python float is first tried in float16 and float32)
+            cost = cost + pt.constant(self.sparsity_weight, dtype=cost.dtype) * self.sparsity_penalty(y)
         updates = sgd_updates(cost, self.params, learning_rate)
         if tilde_x is not self.x:
             updates += self.noise_updates()

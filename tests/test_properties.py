@@ -3,7 +3,9 @@ hyper-parameter checks, a saved estimator file, a saved dA or SdA model file, th
 comes in is either read as documented or refused with one line of the library's own error types: never
 another exception.
 
-A few dozen examples each in the default tier, 2,000 each in the slow tier.
+A few dozen examples each in the default tier, 2,000 each in the slow tier. The slow tier also fits tiny
+estimators with random settings (mostly valid, now and then one invalid or diverging), uses, saves and
+loads them: each works, or fails with one line of the library's errors.
 """
 
 import json
@@ -249,3 +251,96 @@ def _load_model_changed(kind, saved_models, tmp_path_factory, data):
 @pytest.mark.parametrize("examples", EXAMPLES)
 def test_any_change_to_a_saved_model_loads_exactly_or_is_one_line(kind, saved_models, tmp_path_factory, examples):
     _run(examples, dict(data=st.data()), lambda data: _load_model_changed(kind, saved_models, tmp_path_factory, data))
+
+
+# -- fitting: tiny models with random settings, fitted, used, saved and loaded (the slow tier, about a minute) ------
+
+#: What the fits run on: PyTensor's Python linker, no C compilation.
+FIT = dict(mode="FAST_COMPILE")
+#: Examples of each fitting test: the two take about a minute together (each example fits a tiny model).
+FITS = 40
+
+
+#: Valid settings of each estimator, drawn together where they depend on each other.
+DA_SETTINGS = st.fixed_dictionaries({}, optional=dict(
+    n_hidden=st.integers(1, 5), corruption_level=st.floats(0, 0.9),
+    corruption_type=st.sampled_from(["masking", "gaussian", "salt_and_pepper"]), learning_rate=st.floats(1e-3, 1.0),
+    n_epochs=st.integers(1, 3), batch_size=st.integers(1, 20), tied_weights=st.booleans(),
+    sparsity_target=st.floats(0.01, 0.99), sparsity_weight=st.sampled_from([0.0, 0.1, 1.0]), scale=st.booleans(),
+    precision=st.sampled_from(["float32", "float64"]), random_state=st.none() | st.integers(0, 2**32 - 1),
+    loss_decoder=st.sampled_from([("cross_entropy", "sigmoid"), ("squared_error", "sigmoid"),
+                                  ("squared_error", "linear")]))).map(
+    lambda d: dict(d, **dict(zip(("loss", "decoder"), d.pop("loss_decoder", ())))))
+SDA_SETTINGS = st.fixed_dictionaries({}, optional=dict(
+    layers=st.lists(st.tuples(st.integers(1, 5), st.floats(0, 0.9)), min_size=1, max_size=2),
+    corruption_type=st.sampled_from(["masking", "gaussian", "salt_and_pepper"]), pretraining_epochs=st.integers(0, 2),
+    pretrain_lr=st.floats(1e-3, 1.0), finetune_lr=st.floats(1e-3, 1.0), max_epochs=st.integers(1, 3),
+    batch_size=st.integers(1, 20), finetune=st.sampled_from(["all", "top"]), patience_epochs=st.integers(1, 3),
+    validation_fraction=st.floats(0, 0.5), sparsity_target=st.floats(0.01, 0.99),
+    sparsity_weight=st.sampled_from([0.0, 0.1]), scale=st.booleans(), precision=st.sampled_from(["float32", "float64"]),
+    random_state=st.none() | st.integers(0, 2**32 - 1))).map(
+    lambda d: dict(d, **dict(zip(("hidden_layers_sizes", "corruption_levels"), map(tuple, zip(*d.pop("layers", [])))))))
+#: Now and then one setting made invalid (or one that diverges): {name: values}.
+DA_INVALID = dict(n_hidden=[0, 2.5, "3"], corruption_level=[-0.1, 1.0, float("nan")], corruption_type=["pepper"],
+                  learning_rate=[0.0, 1e30, float("inf")], n_epochs=[0], batch_size=[0], decoder=["linear"],
+                  sparsity_target=[0.0, 1.0], sparsity_weight=[-1.0, 1e38, 1e300], precision=["float16"])
+SDA_INVALID = dict(hidden_layers_sizes=[(), (0,), (2.5,)], corruption_levels=[(0.1, 0.2, 0.3), (1.0,)],
+                   pretraining_epochs=[-1], finetune_lr=[0.0, 1e30], max_epochs=[0], batch_size=[0], finetune=["none"],
+                   patience_epochs=[0], validation_fraction=[1.0], sparsity_weight=[1e38], precision=["float16"])
+
+
+def _settings(valid, invalid):
+    """Valid settings; one time in four with one of them made invalid."""
+    one_bad = st.sampled_from(sorted(invalid)).flatmap(lambda k: st.sampled_from(invalid[k]).map(lambda v: {k: v}))
+    return st.tuples(valid, st.sampled_from([{}, {}, {}]) | one_bad).map(lambda a: {**a[0], **a[1]})
+
+
+#: Tiny data: 12 rows of 4 features in [0, 1], or outside it (scaled, or refused with scale=False).
+ROWS = st.tuples(st.integers(0, 2**32 - 1), st.sampled_from([1.0, 10.0])).map(
+    lambda a: np.random.default_rng(a[0]).random((12, 4)) * a[1] - (a[1] > 1))
+#: Labels of 12 rows in each documented form, some rows unlabelled.
+LABELS = st.tuples(st.lists(st.integers(-1, 2), min_size=12, max_size=12), st.sampled_from(["int", "object", "str"])).map(
+    lambda a: np.array(a[0]) if a[1] == "int" else np.array([None if v < 0 else v for v in a[0]], dtype=object)
+    if a[1] == "object" else np.array(["-1" if v < 0 else "abc"[v] for v in a[0]]))
+
+
+def _fitted_or_one_line(fit_and_use, fitted):
+    try:
+        fit_and_use()
+    except TutorialError as exc:
+        assert "\n" not in str(exc)
+    else:
+        fitted.append(1)
+
+
+@pytest.mark.slow  # about 15 s
+def test_a_denoising_autoencoder_with_any_settings_fits_and_round_trips_or_is_one_line(tmp_path_factory):
+    def fit_and_use(X, settings_):
+        est = DenoisingAutoencoder(**settings_, **FIT).fit(X)
+        codes = est.transform(X)
+        assert codes.shape == (12, est.n_hidden) and est.inverse_transform(codes).shape == X.shape
+        path = tmp_path_factory.mktemp("fit") / "da.npz"
+        est.save(path)
+        np.testing.assert_array_equal(DenoisingAutoencoder.load(path).transform(X), codes)
+
+    fitted = []
+    _run(FITS, dict(X=ROWS, settings_=_settings(DA_SETTINGS, DA_INVALID)),
+         lambda X, settings_: _fitted_or_one_line(lambda: fit_and_use(X, settings_), fitted))
+    assert len(fitted) >= FITS // 3  # most settings are valid: the fitting paths ran
+
+
+@pytest.mark.slow  # about 35 s
+def test_an_sda_classifier_with_any_settings_fits_and_round_trips_or_is_one_line(tmp_path_factory):
+    def fit_and_use(X, y, settings_):
+        clf = SdAClassifier(**dict(dict(hidden_layers_sizes=(3,)), **settings_), **FIT).fit(X, y)
+        predicted = clf.predict(X)
+        assert set(predicted.tolist()) <= set(clf.classes_.tolist()) and clf.predict_proba(X).shape == (12, len(
+            clf.classes_))
+        path = tmp_path_factory.mktemp("fit") / "sda.npz"
+        clf.save(path)
+        assert SdAClassifier.load(path).predict(X).tolist() == predicted.tolist()
+
+    fitted = []
+    _run(FITS, dict(X=ROWS, y=LABELS, settings_=_settings(SDA_SETTINGS, SDA_INVALID)),
+         lambda X, y, settings_: _fitted_or_one_line(lambda: fit_and_use(X, y, settings_), fitted))
+    assert len(fitted) >= FITS // 3
