@@ -38,7 +38,8 @@ Every setting of the grid is checked before the first fit (a bad value is one li
 the setting; a grid of more than 10,000 settings is refused), the tables are written after
 every finished fit (so a Ctrl-C or a crash keeps the finished rows), and an earlier sweep's
 files in the folder are moved to ``results.previous.csv`` and so on first: one folder never
-holds files of two sweeps.
+holds files of two sweeps. A Ctrl-C while the local
+cluster starts waits until it has started (or failed), closes it and ends in one line.
 
 Dask and matplotlib are the ``sweep`` extra (``pip install -e ".[sweep]"``).
 """
@@ -46,6 +47,7 @@ Dask and matplotlib are the ``sweep`` extra (``pip install -e ".[sweep]"``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import itertools
@@ -146,6 +148,9 @@ def fit_one(setting: dict, dataset, data_dir=None) -> dict:
 
 
 def _client(workers, scheduler):
+    from .files import deferred_interrupts
+    from .runs import RunInterrupted
+
     try:
         import dask
         from dask.distributed import Client, LocalCluster
@@ -157,8 +162,32 @@ def _client(workers, scheduler):
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
             raise TutorialError(f"cannot reach the Dask scheduler {scheduler} ({exc}); start it or check the address") from None
     dask.config.set({"distributed.worker.multiprocessing-method": "spawn"})  # never fork after JAX started
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-    return Client(cluster), cluster
+    # Ctrl-C while the cluster starts is held until it has started or failed (a terminal's reaches the workers
+    # too, and Dask then fails in many lines), or a second one; then what started is closed, and one line said.
+    started = []
+
+    class Cluster(LocalCluster):  # known as soon as it exists: a half-started one is closed too
+        def __init__(self, **kwargs):
+            started.append(self)
+            super().__init__(**kwargs)
+
+    client = None
+    hold = deferred_interrupts(deliver=False)
+    try:
+        with hold:
+            client = Client(Cluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None))
+        if hold.received:
+            raise KeyboardInterrupt
+    except BaseException as exc:
+        if not (hold.received or isinstance(exc, KeyboardInterrupt)):
+            raise
+        for what in (client, *started):
+            with contextlib.suppress(Exception):
+                what.close()
+        for cluster in started:  # not again at exit: Dask fails to close a half-started one in many lines
+            cluster.shutdown_on_close = False
+        raise RunInterrupted("while starting the Dask cluster; nothing was fitted") from None
+    return client, started[0]
 
 
 def run_sweep(grid_path, dataset=None, output_dir="sweep_out", workers=2, scheduler=None, sequential=False,

@@ -120,3 +120,41 @@ def test_a_bad_scheduler_address_is_one_line(tmp_path, capsys):
                            "--output-dir", str(tmp_path / "o")]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith(f"error: cannot reach the Dask scheduler {address}") and "\n" not in err
+
+
+@pytest.mark.parametrize("how", ["raised", "held", "failed"])
+def test_ctrl_c_while_the_dask_cluster_starts_is_one_line_closing_what_started(tmp_path, capsys, monkeypatch, how):
+    import signal
+
+    pytest.importorskip("distributed")
+    closed = []
+
+    class Started:
+        shutdown_on_close = True
+
+        def __init__(self, *args, **kwargs):
+            if how == "raised":  # a Ctrl-C Dask let through (or a second one)
+                raise KeyboardInterrupt
+            signal.raise_signal(signal.SIGINT)  # held until the start ends
+            if how == "failed":  # as Dask does when the Ctrl-C killed its starting workers
+                raise RuntimeError("Nanny failed to start.")
+
+        def close(self):
+            closed.append(self)
+
+    class Cluster(Started):
+        pass
+
+    class Client(Started):
+        def __init__(self, cluster):
+            pass
+
+    monkeypatch.setattr("dask.distributed.LocalCluster", Cluster)
+    monkeypatch.setattr("dask.distributed.Client", Client)
+    (tmp_path / "g.toml").write_text(GRID)
+    rc = sweep.main(["--grid", str(tmp_path / "g.toml"), "--dataset", "synthetic", "--output-dir", str(tmp_path / "o")])
+    assert rc == 130 and capsys.readouterr().err == (
+        "interrupted: while starting the Dask cluster; nothing was fitted\n")
+    # closed: what started, a half-started cluster too, and that never again at exit
+    assert [type(c).__name__ for c in closed] == (["Client", "Cluster"] if how == "held" else ["Cluster"])
+    assert not closed[-1].shutdown_on_close and not (tmp_path / "o" / "results.csv").exists()
