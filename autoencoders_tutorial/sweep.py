@@ -38,8 +38,8 @@ Every setting of the grid is checked before the first fit (a bad value is one li
 the setting; a grid of more than 10,000 settings is refused), the tables are written after
 every finished fit (so a Ctrl-C or a crash keeps the finished rows), and an earlier sweep's
 files in the folder are moved to ``results.previous.csv`` and so on first: one folder never
-holds files of two sweeps. A Ctrl-C while the local
-cluster starts waits until it has started (or failed), closes it and ends in one line.
+holds files of two sweeps. A Ctrl-C while the local cluster starts waits until it has started
+(or failed), closes it and ends in one line.
 
 Dask and matplotlib are the ``sweep`` extra (``pip install -e ".[sweep]"``).
 """
