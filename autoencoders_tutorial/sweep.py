@@ -317,7 +317,12 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as ``python -m``, this file is ``__main__``: a function Dask ships to an existing cluster's
+    # workers by reference would be ``__main__.fit_one``, which a worker cannot import. The package's
+    # own module is what runs, so every name it ships imports anywhere.
+    from autoencoders_tutorial.sweep import main as package_main
+
+    sys.exit(package_main())
 
 
 __all__ = ["fit_one", "read_grid", "run_sweep", "settings"]

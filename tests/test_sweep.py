@@ -158,3 +158,38 @@ def test_ctrl_c_while_the_dask_cluster_starts_is_one_line_closing_what_started(t
     # closed: what started, a half-started cluster too, and that never again at exit
     assert [type(c).__name__ for c in closed] == (["Client", "Cluster"] if how == "held" else ["Cluster"])
     assert not closed[-1].shutdown_on_close and not (tmp_path / "o" / "results.csv").exists()
+
+
+@pytest.mark.slow
+def test_python_m_sweep_runs_on_an_existing_scheduler(tmp_path):
+    """``python -m autoencoders_tutorial.sweep --scheduler`` on a cluster started with Dask's own
+    commands: run as ``__main__``, the functions it ships could not be imported by the workers,
+    and the sweep waited forever."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    dask = shutil.which("dask") or pytest.skip("no dask command")
+    (tmp_path / "g.toml").write_text(GRID.replace("finetune_lr = [0.05, 0.2]", "finetune_lr = [0.1]"))
+    info = tmp_path / "scheduler.json"
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(info)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        deadline = time.time() + 60
+        while not info.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        procs.append(subprocess.Popen([dask, "worker", "--scheduler-file", str(info), "--nthreads", "1",
+                                       "--no-dashboard"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL))
+        address = json.loads(info.read_text())["address"]
+        p = subprocess.run([sys.executable, "-m", "autoencoders_tutorial.sweep", "--grid", str(tmp_path / "g.toml"),
+                            "--dataset", "synthetic", "--scheduler", address, "--output-dir", str(tmp_path / "out")],
+                           capture_output=True, text=True, timeout=180)
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(timeout=30)
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows = list(csv.DictReader(open(tmp_path / "out" / "results.csv")))
+    assert len(rows) == 2 and not any(r["error"] for r in rows)
