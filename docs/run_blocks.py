@@ -117,6 +117,7 @@ def run_page(page: Path, mode: str) -> list[str]:
                         test = doctest.DocTestParser().get_doctest(text, namespace, where, where, 0)
                         runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
                         runner.run(test, clear_globs=False)
+                        namespace.update(test.globs)  # doctest ran on a copy: later blocks see its names
                         if runner.failures:
                             raise AssertionError(f"{runner.failures} doctest example(s) failed")
                 except BaseException as exc:  # noqa: BLE001  (a failing block is reported, the rest still run)
