@@ -184,7 +184,7 @@ def test_python_m_sweep_runs_on_an_existing_scheduler(tmp_path):
                                       stderr=subprocess.DEVNULL))
         address = json.loads(info.read_text())["address"]
         p = subprocess.run([sys.executable, "-m", "autoencoders_tutorial.sweep", "--grid", str(tmp_path / "g.toml"),
-                            "--dataset", "synthetic", "--scheduler", address, "--output-dir", str(tmp_path / "out")],
+                            "--dataset", "digits", "--scheduler", address, "--output-dir", str(tmp_path / "out")],
                            capture_output=True, text=True, timeout=180)
     finally:
         for proc in reversed(procs):
