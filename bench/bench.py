@@ -666,6 +666,27 @@ def run_sda_tables(args):
               f"({(len(SDA_HIDDEN) + 1)} x {args.rows // args.batch * args.batch} training rows)")
 
 
+def median_of_runs(tables):
+    """One row per variant from the tables of several runs: the median rate, the medians of the
+    same-run ratios, and each run's ratio to the hand-written JAX row (or to NumPy)."""
+    by = {}
+    for table in tables:
+        for label, device, rate, x_np, x_jax, peak, cost in table:
+            by.setdefault(label, []).append((rate, x_np, x_jax, peak, device, cost))
+    med = lambda v: None if not v else float(np.median(v))  # noqa: E731
+    out = []
+    print(f"\nmedian of {len(tables)} runs (ratios: the median of the same-run ratios)")
+    for label, rs in by.items():
+        jax_r = [r[2] for r in rs if r[2] is not None]
+        runs = " / ".join(f"{r[2] if r[2] is not None else r[1]:.2f}" for r in rs)
+        row = [label, rs[0][4], round(med([r[0] for r in rs])), round(med([r[1] for r in rs]), 2),
+               None if not jax_r else round(med(jax_r), 2), runs, round(med([r[3] for r in rs]))]
+        out.append(row)
+        print(f"  {label:58s} {row[2]:9,} rows/s  x numpy {row[3]:.2f}  x jax {row[4] if row[4] is not None else '':>4}"
+              f"  ({runs})  peak {row[6]} MB")
+    return out
+
+
 def machine() -> str:
     """This machine in a few words: CPU model and cores, memory, and the engine's versions."""
     import platform
@@ -738,6 +759,8 @@ def main(argv=None):
     p.add_argument("--settings", action="store_true",
                    help="one axis at a time: minibatch 1, 20, 128, 512 (500 hidden) and 500, 1000, 2000 hidden "
                         "(minibatch 20): NumPy, the hand-written JAX rows and the library default at each")
+    p.add_argument("--runs", type=int, default=1,
+                   help="run the whole table this many times and report the medians of the same-run ratios")
     p.add_argument("--scaling", action="store_true",
                    help="instead: rows/s and peak memory of the library default against minibatch, hidden units, "
                         "rows (10,000 to 1,000,000 random) and SdA depth")
@@ -771,13 +794,19 @@ def main(argv=None):
                           "the SdA rows time one epoch of each layer plus one fine-tuning epoch on 20,000 rows", argv)
         return 0
     table = run_dA_table(args, gflops, has_jax, has_torch)
+    if args.runs > 1:
+        table = median_of_runs([table] + [run_dA_table(args, gflops, has_jax, has_torch) for _ in range(args.runs - 1)])
     if args.results:
+        columns = ["variant", "device", "rows/s", "x NumPy", "x hand-written JAX", "peak MB", "last cost"]
+        if args.runs > 1:
+            columns = ["variant", "device", "rows/s (median)", "x NumPy (median)", "x hand-written JAX (median)",
+                       "each run's ratio (to JAX, else NumPy)", "peak MB"]
         write_results(args, args.results,
                       f"dA epoch (784 visible, 30% masking, cross-entropy, SGD 0.1, float32; {source} rows), rows/s",
-                      ["variant", "device", "rows/s", "x NumPy", "x hand-written JAX", "peak MB", "last cost"], table,
-                      f"median of {args.repeats} epochs after an untimed one, each row in a fresh process; the ratios "
-                      f"are to the rows of the same run at the same setting; large float32 matmul {gflops:.0f} GFLOP/s",
-                      argv)
+                      columns, table,
+                      f"{args.runs} run(s); each rate the median of {args.repeats} epochs after an untimed one, each row "
+                      f"in a fresh process; the ratios are to the rows of the same run at the same setting; large "
+                      f"float32 matmul {gflops:.0f} GFLOP/s", argv)
     if args.sda:
         run_sda_tables(args)
     return 0
