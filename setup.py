@@ -23,7 +23,7 @@ setup(
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
     license_files=["LICENSE"],
-    python_requires=">=3.10",
+    python_requires=">=3.11",  # PyTensor 3 needs it
     classifiers=[
         "Development Status :: 4 - Beta",
         "Intended Audience :: Education",

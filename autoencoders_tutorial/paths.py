@@ -66,9 +66,9 @@ def _block_failure(mode) -> str | None:
 
 
 def resolve_path(path="auto", noise_source="auto", block_size=None, mode=None) -> TrainPath:
-    """The :class:`TrainPath` for ``--path``, ``--noise-source`` and ``--block-size`` in ``mode``.
+    """The :class:`TrainPath` for ``--train-path``, ``--noise-source`` and ``--block-size`` in ``mode``.
 
-    "auto" is the measured choice (README, ``bench/bench.py``): the block path on JAX, with
+    "auto" is the measured choice (``bench/bench.py``): the block path on JAX, with
     noise drawn on the device on a GPU and on the host on a CPU (the step path's masks, bit
     for bit); the step path on the C back end, whose blocks measured slower than its steps.
     The block path runs on JAX and the C back end; elsewhere, or where this PyTensor cannot

@@ -42,7 +42,7 @@ The rows (default run):
   its noise where it does.
 - ``library default (...)``: ``resolve_path("auto")`` in the default mode, what the
   scripts run (on a CPU with JAX: the block path, host noise, at most 250 minibatches per
-  call); its full description is printed under the table. The README ratio quotes it.
+  call); its full description is printed under the table.
 - ``step path``: ``train_path="step"``, one compiled call per minibatch, in the default mode.
 - ``block path, host|device noise, K=250|whole epoch``: the block path with the noise
   drawn on the host (numpy, the step path's masks) or on the device (the counter-based

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Fashion-MNIST runs behind the README's numbers, one after another (about 40 minutes
+# The Fashion-MNIST runs behind the documentation's measured numbers, one after another (about 40 minutes
 # on 2 cores). Each writes its log to $OUT/<name>.log.
 #   bash bench/fashion_runs.sh [OUT]
 # SdA runs use minibatch 20 and pretraining learning rate 0.1 (the dA tutorial's rate):

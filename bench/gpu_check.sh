@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The device check (issue 12): on a GPU machine that has Python 3.12 and JAX but not our
+# The device check: on a GPU machine that has Python 3.12 and JAX but not our
 # PyTensor and no internet, in one call of under 5 minutes:
 #   (a) python3 bench/bench.py --jax-devices --rows 50000 --repeats 3   (dA epoch: step vs block path)
 #   (b) python3 dA.py --dataset fashion-mnist                            (both levels, 15 epochs each)
