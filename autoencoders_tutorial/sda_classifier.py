@@ -237,29 +237,35 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``."""
-        X = self._rows(X)
+        return self._proba(self._rows(X))
+
+    def _proba(self, rows):
+        """Class probabilities of rows already checked and scaled (:meth:`_rows`)."""
         sda = self._model()
-        return self._host("proba", lambda: host_function([sda.x], sda.logLayer.p_y_given_x))(X)
+        return self._host("proba", lambda: host_function([sda.x], sda.logLayer.p_y_given_x))(rows)
 
     def predict(self, X):
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        return self._labels(self._rows(X))
+
+    def _labels(self, rows):
+        """The predicted labels of rows already checked and scaled."""
+        return self.classes_[np.argmax(self._proba(rows), axis=1)]
 
     def __sklearn_tags__(self):
         return self._tags(super().__sklearn_tags__())
 
     def score(self, X, y, sample_weight=None):
         """Accuracy on the labelled rows of ``(X, y)`` (rows labelled -1 are left out)."""
+        rows = self._rows(X)  # the one input path of predict: sparse, frames, lists become checked, scaled rows
         y = np.asarray(y)
-        if y.ndim != 1 or _n_rows(X) != len(y):
-            raise TutorialError(f"y must hold one label per row of X ({_n_rows(X)}), got shape {y.shape}")
+        if y.ndim != 1 or len(rows) != len(y):
+            raise TutorialError(f"y must hold one label per row of X ({len(rows)}), got shape {y.shape}")
         if sample_weight is not None and np.shape(sample_weight) != y.shape:
             raise TutorialError(f"sample_weight must hold one weight per row ({len(y)}), got shape "
                                 f"{np.shape(sample_weight)}")
         keep = self._labelled_mask(y)
-        X = X[keep] if issparse(X) else np.asarray(X)[keep] if not hasattr(X, "iloc") else X.iloc[keep]
         w = None if sample_weight is None else np.asarray(sample_weight)[keep]
-        return accuracy_score(self._plain(y[keep]), self._plain(self.predict(X)), sample_weight=w)
+        return accuracy_score(self._plain(y[keep]), self._plain(self._labels(rows[keep])), sample_weight=w)
 
     def transform(self, X, layer=-1):
         """The codes of hidden layer ``layer`` (default the top), or of all layers side by side (``layer="all"``)."""
@@ -311,11 +317,6 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
             self.classes_ = arrays["classes"]
         self.best_validation_error_ = meta["best_validation_error"]
         self.n_epochs_ = meta["n_epochs"]
-
-
-def _n_rows(X) -> int:
-    """The rows of ``X``: a sparse matrix, a data frame or anything numpy reads."""
-    return X.shape[0] if issparse(X) or hasattr(X, "iloc") else len(np.asarray(X))
 
 
 # Pickles name a class by its module: the one users import it from, as older pickles did.
