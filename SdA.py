@@ -26,6 +26,7 @@ Run ``python SdA.py --help`` for the training script (the tutorial's ``test_SdA`
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 import numpy as np
@@ -47,7 +48,7 @@ from autoencoders_tutorial.datasets import predict_test_rows
 from autoencoders_tutorial.predict import predict_inputs
 from autoencoders_tutorial.errors import (TutorialError, check_corruption, check_params_fit, check_positive,
                                          check_sparsity)
-from autoencoders_tutorial.graph import PrecomputedRows, minibatch_function
+from autoencoders_tutorial.graph import PrecomputedRows
 from autoencoders_tutorial.rng import check_random_state, shared_rng
 from autoencoders_tutorial.stacked import FINETUNE_MODES, TUTORIAL_CORRUPTION, tutorial_corruption_levels  # noqa: F401
 from autoencoders_tutorial.steps import compile_classifier, training_function
@@ -189,7 +190,9 @@ class SdA:
             below = self.sigmoid_layers[k - 1].output
             buffer = pytensor.shared(np.zeros((0, self.hidden_layers_sizes[k - 1]), dtype=pytensor.config.floatX),
                                      name=f"codes{k - 1}")
-            codes_fn = minibatch_function([(self.x, train_set_x)], below, batch_size, mode=mode)
+            # the block path computes a layer's codes in one call, however small its training blocks
+            fill_path = None if path is None or path.kind == "step" else dataclasses.replace(path, block_size=None)
+            codes_fn = training_function([(self.x, train_set_x)], below, batch_size, mode=mode, path=fill_path)
             codes = PrecomputedRows(codes_fn, buffer, n_rows, batch_size, group=self._precomputed)
             fns.append(training_function([(below, buffer)], cost, batch_size, updates, ensure=codes.ensure, **inputs))
         return fns

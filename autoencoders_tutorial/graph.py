@@ -80,7 +80,10 @@ class PrecomputedRows:
 
     ``fill(i)`` is a compiled minibatch function returning the rows of minibatch ``i``
     (so they come out exactly as a function recomputing them per minibatch would give
-    them); ``buffer`` is the shared matrix that the consumer's compiled step slices. The
+    them), or training steps (:class:`~autoencoders_tutorial.steps.Steps`) whose "cost" is
+    those rows: on the block path, every minibatch's rows come from one call, kept where the
+    engine put them (JAX on a CPU: read in place by the consumer's blocks, never copied);
+    ``buffer`` is the shared matrix that the consumer's compiled step slices. The
     buffer is filled by :meth:`ensure` and freed by :meth:`release`; the members of one
     ``group`` (a list) keep at most one buffer filled at a time.
     """
@@ -101,9 +104,13 @@ class PrecomputedRows:
         width = self.buffer.get_value(borrow=True).shape[1]
         check_fits((n * b, width), np.dtype(self.buffer.dtype).itemsize, f"the precomputed codes {self.buffer.name}",
                    "use smaller layers, or recompute them per minibatch (precompute_codes=False, --recompute-codes)")
-        rows = empty_aligned((n * b, width), self.buffer.dtype)  # JAX's block path reads it in place
-        for i in range(n):
-            rows[i * b: (i + 1) * b] = self.fill(i)
+        block_for = getattr(self.fill, "block_for", None)
+        if block_for is not None and block_for(n) == n:  # the block path: the whole pass in one call
+            rows = np.asarray(self.fill.block(0, n)).reshape(n * b, width)  # on JAX's CPU, a view of its output
+        else:
+            rows = empty_aligned((n * b, width), self.buffer.dtype)  # JAX's block path reads it in place
+            for i in range(n):
+                rows[i * b: (i + 1) * b] = self.fill(i)
         self.buffer.set_value(rows, borrow=True)
         self.ready = True
 

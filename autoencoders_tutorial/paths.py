@@ -9,12 +9,15 @@ on a GPU, on the host on a CPU), the step path on the C back end.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from .engine import compile_mode, is_jax_mode, pt, pytensor
+from .engine import compile_mode, is_jax_mode, pt, pytensor, resolved_backend
 from .errors import TutorialError
+from .files import atomic_write_bytes
 from .jax_backend import platform
 from .steps import block_steps
 
@@ -49,9 +52,63 @@ class TrainPath:
         return f"{size} minibatches per call (block path), noise drawn on the {self.noise}"
 
 
+#: Where a passed probe is remembered: beside PyTensor's compile cache, which lives as long.
+PROBE_FILE = "autoencoders_tutorial_block_probe.json"
+
+
+def _probe_key(mode) -> str:
+    """What a probe's outcome depends on: the engine's versions, the back end, the platform, the precision."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = [f"pytensor {pytensor.__version__}", resolved_backend(mode), platform(mode), pytensor.config.floatX]
+    for dist in ("jax", "jaxlib"):
+        try:
+            parts.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            pass
+    return " | ".join(parts)
+
+
+def _probe_file() -> Path:
+    return Path(pytensor.config.compiledir) / PROBE_FILE
+
+
+def _passed_before(key) -> bool:
+    try:
+        return key in json.loads(_probe_file().read_text())
+    except (OSError, ValueError, TypeError):  # none yet, unreadable or not ours: probe again
+        return False
+
+
+def _remember_pass(key) -> None:
+    try:
+        path = _probe_file()
+        try:
+            known = json.loads(path.read_text())
+            known = known if isinstance(known, list) else []
+        except (OSError, ValueError):
+            known = []
+        atomic_write_bytes(path, json.dumps(sorted({*known, key})).encode())
+    except Exception:  # noqa: BLE001  (a cache that cannot be written only costs the next run the probe)
+        pass
+
+
 @functools.cache
 def _block_failure(mode) -> str | None:
-    """Why this PyTensor cannot compile a block in ``mode`` (a tiny one, compiled once), or None."""
+    """Why this PyTensor cannot compile a block in ``mode`` (a tiny one, compiled once), or None.
+
+    A pass is remembered in PyTensor's compile folder for the same versions, back end, platform
+    and precision, so only the first run on a machine pays the probe (about a second)."""
+    key = _probe_key(mode)
+    if _passed_before(key):
+        return None
+    failure = _probe(mode)
+    if failure is None:
+        _remember_pass(key)
+    return failure
+
+
+def _probe(mode) -> str | None:
     try:
         w = pytensor.shared(np.ones(2, dtype=pytensor.config.floatX), name="probe.w")
         data = pytensor.shared(np.ones((4, 2), dtype=pytensor.config.floatX), name="probe.x")

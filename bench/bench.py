@@ -2,6 +2,7 @@
 
     python bench/bench.py                 # dA epoch: every configuration + NumPy + floor
     python bench/bench.py --sda           # also SdA pretraining, fine-tuning and all phases, block vs step
+    python bench/bench.py --sda-phases    # only SdA's all phases: JAX by hand, the default, the step path
     python bench/bench.py --quick         # 10,000 rows, 1 repeat: a smoke test
     python bench/bench.py --jax-devices   # a GPU machine: JAX on its default device and on its CPU
     python bench/bench.py --only "block path"   # only the rows whose name has that text (+ NumPy)
@@ -53,10 +54,12 @@ The rows (default run):
 - ``PyTorch eager (CPU)`` when torch is installed: a hand-written reference like NumPy's.
 - ``minibatch 128`` and ``1000 hidden``: NumPy and the library default at those settings.
 
-``--jax-devices`` (a GPU machine) runs instead: NumPy; on JAX's default device the library
+``--jax-devices`` (a GPU machine) runs instead: NumPy; on JAX's default device the hand-written
+JAX row with device noise (the ceiling there), the library
 default (device noise, whole-epoch blocks on a GPU), the step path, the block path with
 device noise at K=250 and K=whole epoch; the library default on the CPU
-(``JAX_PLATFORMS=cpu``); and NumPy, the library default and the step path at minibatch 128.
+(``JAX_PLATFORMS=cpu``); and NumPy, the hand-written JAX row, the library default and the step
+path at minibatch 128.
 These rows pass ``--mode JAX`` (the default wherever JAX is installed), so a
 ``PYTENSOR_FLAGS`` that the machine needs for its other graphs does not take JAX away.
 
@@ -68,10 +71,13 @@ computes its codes, which a real run makes once per layer); and the all-phases r
 epoch of each of the three pretraining layers plus one fine-tuning epoch (its validation
 and test included, on a fifth as many rows as training each), run by ``SdA.pretrain`` /
 ``SdA.fine_tune`` as ``python SdA.py`` runs them, once with the default path and once with
-the step path. Each phase runs ``1 + --repeats`` epochs; its time is the median of all but
+the step path, beside the same phases written by hand in plain JAX (``child_jax_sda``: each
+layer's codes computed once on the device, the noise drawn where the library default draws
+it). Each phase runs ``1 + --repeats`` epochs; its time is the median of all but
 the first, plus what the layer spent outside its epochs (the codes pass); "untimed s" is
 the rest (compilation, each phase's first epoch). Rows/s is over the phases' total
-training rows (4 x rows), and the last line is the ratio default / step.
+training rows (4 x rows); the last lines are the ratios default / step and default / JAX
+by hand. ``--sda-phases`` runs the all-phases table alone (``--results FILE`` writes it).
 
 A child can be run alone, e.g. ``--child library --mode JAX --path block --noise-source
 device --block-size epoch`` (prints one JSON line).
@@ -231,26 +237,65 @@ def child_torch(X, args):
     return dict(timed_epochs(step, X.shape[0] // batch, args.repeats), compile_s=0.0)
 
 
-def child_jax(X, args, noise):
-    """The dA epoch written by hand in plain JAX: the ceiling for what the library's engine can do.
-
-    The data is resident on the device as (minibatches, batch, features); one jitted ``lax.scan``
-    runs the SGD steps with the parameters carried through it. ``noise="device"``: the masks are
-    drawn inside the scan (threefry, ``jax.random``), the whole epoch in one call.
-    ``noise="host"``: the masks are drawn on the host with numpy, 250 minibatches per call, and
-    fed to the scan as a sequence, as the library's CPU default does.
-    """
+def _jax_blocks(noise, n, batch, width, level, sgd, params, data, seed=1):
+    """The hand-written JAX training loop of one epoch: ``sgd(params, x, keep)`` over the
+    ``n`` minibatches of ``data`` (on the device, shaped (n, batch, width)) in jitted
+    ``lax.scan`` blocks, the parameters carried and donated. ``noise="device"``: the masks are
+    drawn inside the scan (threefry), the whole epoch in one call; ``"host"``: drawn by numpy,
+    250 minibatches per call, as the library's CPU default; ``None``: no masks (fine-tuning,
+    in ``"host"``'s blocks on a CPU, one block on a device). Returns ``epoch()``, which runs an
+    epoch and returns its mean cost, and ``state``, whose "p" holds the parameters."""
     import jax
     import jax.numpy as jnp
 
-    batch, hidden, n_vis = args.batch, args.hidden, X.shape[1]
-    n = X.shape[0] // batch
-    k = n if noise == "device" else min(n, 250)
-    rng = np.random.default_rng(123)
+    on_device = noise == "device" or (noise is None and jax.default_backend() != "cpu")
+    k = n if on_device else min(n, 250)
+    ones = jnp.ones((batch, width), jnp.float32)
+    at = lambda data, t: jax.tree.map(lambda a: a[t], data)  # noqa: E731  (minibatch t of each array)
+
+    @functools.partial(jax.jit, static_argnums=3, donate_argnums=0)
+    def device_block(p, data, key, count, start):
+        def body(p, t):
+            if noise is None:
+                return sgd(p, at(data, t), ones)
+            keep = jax.random.uniform(jax.random.fold_in(key, t), (batch, width)) >= level
+            return sgd(p, at(data, t), keep.astype(jnp.float32))
+        return jax.lax.scan(body, p, start + jnp.arange(count))
+
+    @functools.partial(jax.jit, donate_argnums=0)
+    def host_block(p, data, start, keeps):
+        def body(p, tk):
+            t, keep = tk
+            return sgd(p, at(data, t), keep)
+        return jax.lax.scan(body, p, (start + jnp.arange(keeps.shape[0]), keeps))
+
+    key, host_rng = jax.random.key(seed), np.random.default_rng(seed)
+    state = {"p": params}
+
+    def epoch():
+        costs = []
+        for start in range(0, n, k):
+            count = min(k, n - start)
+            if noise == "host":
+                keeps = (host_rng.random((count, batch, width), dtype=np.float32) >= level).astype(np.float32)
+                state["p"], c = host_block(state["p"], data, start, keeps)
+            else:
+                state["p"], c = device_block(state["p"], data, key, count, start)
+            costs.append(c)
+        return float(jnp.concatenate(costs).mean())
+
+    return epoch, state
+
+
+def _jax_dA(data, n_vis, hidden, level, noise, rng, batch):
+    """A tied-weight dA (sigmoid, cross-entropy, SGD) written in plain JAX, on ``data`` shaped
+    (minibatches, batch, n_vis): ``(epoch, state)`` as :func:`_jax_blocks` returns them."""
+    import jax
+    import jax.numpy as jnp
+
     bound = 4 * np.sqrt(6.0 / (hidden + n_vis))
     params = (jnp.asarray(rng.uniform(-bound, bound, (n_vis, hidden)).astype(np.float32)),
               jnp.zeros(hidden, jnp.float32), jnp.zeros(n_vis, jnp.float32))
-    data = jax.device_put(np.ascontiguousarray(X[:n * batch]).reshape(n, batch, n_vis))
 
     def cost_of(p, x, tx):
         W, b, bp = p
@@ -262,35 +307,23 @@ def child_jax(X, args, noise):
         c, g = jax.value_and_grad(cost_of)(p, x, x * keep)
         return tuple(v - LR * gv for v, gv in zip(p, g)), c
 
-    @functools.partial(jax.jit, static_argnums=3, donate_argnums=0)
-    def device_block(p, data, key, count, start):
-        def body(p, t):
-            keep = jax.random.uniform(jax.random.fold_in(key, t), (batch, n_vis)) >= LEVEL
-            return sgd(p, data[t], keep.astype(jnp.float32))
-        return jax.lax.scan(body, p, start + jnp.arange(count))
+    return _jax_blocks(noise, data.shape[0], batch, n_vis, level, sgd, params, data)
 
-    @functools.partial(jax.jit, donate_argnums=0)
-    def host_block(p, data, start, keeps):
-        def body(p, tk):
-            t, keep = tk
-            return sgd(p, data[t], keep)
-        return jax.lax.scan(body, p, (start + jnp.arange(keeps.shape[0]), keeps))
 
-    key, host_rng = jax.random.key(1), np.random.default_rng(1)
-    state = {"p": params}
+def child_jax(X, args, noise):
+    """The dA epoch written by hand in plain JAX: the ceiling for what the library's engine can do.
 
-    def epoch():
-        costs = []
-        for start in range(0, n, k):
-            count = min(k, n - start)
-            if noise == "device":
-                state["p"], c = device_block(state["p"], data, key, count, start)
-            else:
-                keeps = (host_rng.random((count, batch, n_vis), dtype=np.float32) >= LEVEL).astype(np.float32)
-                state["p"], c = host_block(state["p"], data, start, keeps)
-            costs.append(c)
-        return float(jnp.concatenate(costs).mean())
+    The data is resident on the device as (minibatches, batch, features); jitted ``lax.scan``
+    blocks run the SGD steps with the parameters carried through them, the masks drawn in the
+    scan (``noise="device"``, the whole epoch in one call) or by numpy on the host (``"host"``,
+    250 minibatches per call, as the library's CPU default).
+    """
+    import jax
 
+    batch, n_vis = args.batch, X.shape[1]
+    n = X.shape[0] // batch
+    data = jax.device_put(np.ascontiguousarray(X[:n * batch]).reshape(n, batch, n_vis))
+    epoch, _ = _jax_dA(data, n_vis, args.hidden, LEVEL, noise, np.random.default_rng(123), batch)
     t0 = time.perf_counter()
     epoch()  # warm-up: traces and compiles each block shape
     warm = time.perf_counter() - t0
@@ -301,6 +334,74 @@ def child_jax(X, args, noise):
         times.append(time.perf_counter() - t0)
     return {"epoch_s": float(np.median(times)), "warmup_s": warm, "cost": cost, "compile_s": 0.0,
             "device": jax.devices()[0].platform, "path": f"jax by hand, {noise} noise"}
+
+
+def child_jax_sda(X, y, valid, test, args):
+    """Every phase of the SdA run written by hand in plain JAX, timed as :func:`child_sda_all`
+    times the library's: each pretraining layer on the codes of the one below (computed once,
+    on the device), then fine-tuning of the whole network (sigmoid layers, softmax, negative
+    log-likelihood, SGD) with the validation and test errors after each epoch. The noise is
+    drawn where the library default draws it: on the device on a GPU, by numpy on a CPU."""
+    import jax
+    import jax.numpy as jnp
+
+    epochs, batch = 1 + args.repeats, args.batch
+    n = X.shape[0] // batch
+    noise = "host" if jax.default_backend() == "cpu" else "device"
+    hidden = SDA_HIDDEN[:1] * args.depth
+    levels = ((0.1, 0.2, 0.3) + (0.3,) * args.depth)[:args.depth]
+    rng = np.random.default_rng(89677)
+    t_all = time.perf_counter()
+    codes = jax.device_put(np.ascontiguousarray(X[:n * batch]))
+    encode = jax.jit(lambda W, b, x: jax.nn.sigmoid(x @ W + b))
+    layers, out, timed = [], {}, 0.0
+    for k, (width, level) in enumerate(zip(hidden, levels)):
+        t0 = time.perf_counter()
+        if layers:
+            codes = encode(*layers[-1], codes).block_until_ready()
+        outside = time.perf_counter() - t0
+        epoch, state = _jax_dA(codes.reshape(n, batch, -1), codes.shape[1], width, level, noise, rng, batch)
+        secs = []
+        for _ in range(epochs):
+            t0 = time.perf_counter()
+            epoch()
+            secs.append(time.perf_counter() - t0)
+        layers.append(state["p"][:2])
+        out[f"layer{k}"] = outside + float(np.median(secs[1:]))
+        timed += outside + sum(secs[1:])
+    params = tuple(layers) + ((jnp.zeros((hidden[-1], 10), jnp.float32), jnp.zeros(10, jnp.float32)),)
+
+    def logits(p, x):
+        for W, b in p[:-1]:
+            x = jax.nn.sigmoid(x @ W + b)
+        return x @ p[-1][0] + p[-1][1]
+
+    def nll(p, x, t):
+        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits(p, x)), t[:, None], axis=1))
+
+    ys = jax.device_put(np.asarray(y[:n * batch], dtype=np.int32).reshape(n, batch))
+    xs = jax.device_put(np.ascontiguousarray(X[:n * batch]).reshape(n, batch, -1))
+
+    def sgd(p, xt, _keep):
+        x, t = xt
+        c, g = jax.value_and_grad(nll)(p, x, t)
+        return jax.tree.map(lambda v, gv: v - LR * gv, p, g), c
+
+    epoch, state = _jax_blocks(None, n, batch, X.shape[1], 0.0, sgd, params, (xs, ys))
+    error = jax.jit(lambda p, x, t: jnp.mean(jnp.argmax(logits(p, x), axis=1) != t))
+    sets = [(jax.device_put(v[0]), jax.device_put(np.asarray(v[1], np.int32))) for v in (valid, test)]
+    secs, best = [], 1.0
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        epoch()
+        best = min(best, float(error(state["p"], *sets[0])))
+        float(error(state["p"], *sets[1]))
+        secs.append(time.perf_counter() - t0)
+    out["finetune"] = float(np.median(secs[1:]))
+    timed += sum(secs[1:])
+    return {"": dict(out, epoch_s=sum(out.values()), warmup_s=time.perf_counter() - t_all - timed, compile_s=0.0,
+                     train_rows=(args.depth + 1) * n * batch, validation_error=best,
+                     device=jax.devices()[0].platform, path=f"jax by hand, {noise} noise")}
 
 
 def _mode(args):
@@ -460,10 +561,12 @@ def run_child(args):
         res = {"": child_numpy(X, args)}
     elif kind == "torch":
         res = {"": child_torch(X, args)}
-    elif kind.startswith("jax-"):
-        res = {"": child_jax(X, args, kind[4:])}
     elif kind == "sda-all":
         res = child_sda_all(X, y, valid, test, args)
+    elif kind == "jax-sda":
+        res = child_jax_sda(X, y, valid, test, args)
+    elif kind.startswith("jax-"):
+        res = {"": child_jax(X, args, kind[4:])}
     elif kind.startswith("sda-"):
         res = child_sda(X, y, args, kind[4:])
     elif kind == "library":
@@ -514,6 +617,7 @@ def dA_plan(args, has_jax, has_torch):
         cpu = {"JAX_PLATFORMS": "cpu"}
         return [
             row("numpy (hand-written, in this file)", "numpy"),
+            row("jax by hand, device noise (threefry)", "jax-device"),
             row("library default ({path})", "library", mode="JAX"),
             row("step path", "library", mode="JAX", path="step"),
             row("block path, device noise, K=250", "library", mode="JAX", path="block", noise="device", block=250),
@@ -521,6 +625,7 @@ def dA_plan(args, has_jax, has_torch):
                 block="epoch"),
             row("library default ({path})", "library", cpu, mode="JAX"),
             row("numpy, minibatch 128", "numpy", batch=128),
+            row("jax by hand, device noise, minibatch 128", "jax-device", batch=128),
             row("library default ({path}), minibatch 128", "library", mode="JAX", batch=128),
             row("step path, minibatch 128", "library", mode="JAX", path="step", batch=128),
         ]
@@ -640,6 +745,11 @@ def run_sda_tables(args):
         for part, v in r.items():
             print(f"  {label:34s} {part:8s} {v['epoch_s']:7.2f} s  {v['rows'] / v['epoch_s']:9.0f} rows/s  "
                   f"peak {v['peak_mb']:.0f} MB  ({v['path']})", flush=True)
+
+
+def run_sda_phases(args):
+    """The SdA all-phases table (hand-written JAX, the library default, the step path); returns its
+    rows for a result file."""
     print(f"\nSdA all phases (SdA.pretrain + SdA.fine_tune, as python SdA.py runs them): one epoch of each of "
           f"{len(SDA_HIDDEN)} pretraining layers + one fine-tuning epoch with validation and test on "
           f"{max(1, args.rows // 5)} rows each; median of {args.repeats} timed epoch(s) per phase after an untimed one")
@@ -647,23 +757,34 @@ def run_sda_tables(args):
               f"{'total s':>8s} {'rows/s':>8s} {'untimed s':>9s} {'peak MB':>8s} {'valid err':>9s}")
     print(header)
     print("  " + "-" * (len(header) - 2))
-    rates = {}
-    for label, path in (("default ({path})", "auto"), ("step path", "step")):
-        r = spawn("sda-all", args, path=path)
+    rates, table = {}, []
+    runs = [("default ({path})", "sda-all", "auto"), ("step path", "sda-all", "step")]
+    if importlib.util.find_spec("jax"):
+        runs.insert(0, ("{path}", "jax-sda", "auto"))
+    for label, kind, path in runs:
+        r = spawn(kind, args, path=path)
         if "error" in r:
             print(f"  {label.replace('({path})', '').strip():30s} failed: {r['error']}", flush=True)
             continue
         v = r[""]
         rate = v["train_rows"] / v["epoch_s"]
-        rates[path] = rate
+        rates[kind if kind == "jax-sda" else path] = rate
+        table.append([label.format(path=v["path"]), v["device"].split()[0], *(round(v[f"layer{k}"], 2) for k in range(3)),
+                      round(v["finetune"], 2), round(v["epoch_s"], 2), round(rate), None, round(v["peak_mb"]),
+                      round(100 * v["validation_error"], 2)])
         print(f"  {label.format(path=v['path']):30s} {v['device'].split()[0]:>6s} {v['layer0']:8.2f} {v['layer1']:8.2f} "
               f"{v['layer2']:8.2f} {v['finetune']:10.2f} {v['epoch_s']:8.2f} {rate:8.0f} {v['warmup_s']:9.1f} "
               f"{v['peak_mb']:8.0f} {100 * v['validation_error']:8.2f}%", flush=True)
         if v.get("note"):
             print(f"  {v['note']}")
-    if len(rates) == 2:
+    if "auto" in rates and "step" in rates:
         print(f"  default / step: {rates['auto'] / rates['step']:.2f}x "
               f"({(len(SDA_HIDDEN) + 1)} x {args.rows // args.batch * args.batch} training rows)")
+    if "auto" in rates and "jax-sda" in rates:
+        print(f"  default / jax by hand: {rates['auto'] / rates['jax-sda']:.2f}x")
+    for r in table:  # each row's rate over the hand-written one
+        r[7] = round(r[6] / rates["jax-sda"], 2) if "jax-sda" in rates else None
+    return table
 
 
 def median_of_runs(tables):
@@ -752,6 +873,8 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="10,000 rows, 1 repeat")
     p.add_argument("--sda", action="store_true",
                    help="also time SdA pretraining and fine-tuning epochs, and all phases on the default and step paths")
+    p.add_argument("--sda-phases", action="store_true",
+                   help="instead: only the SdA all-phases table (hand-written JAX, the library default, the step path)")
     p.add_argument("--jax-devices", action="store_true",
                    help="only NumPy and JAX: JAX on its default device (a GPU if present) and on the CPU")
     p.add_argument("--only", action="append", metavar="TEXT",
@@ -793,6 +916,17 @@ def main(argv=None):
                           f"median of {args.repeats} epoch(s) after an untimed one, each point in a fresh process; "
                           "the SdA rows time one epoch of each layer plus one fine-tuning epoch on 20,000 rows", argv)
         return 0
+    if args.sda_phases:
+        table = run_sda_phases(args)
+        if args.results:
+            write_results(args, args.results, f"SdA 784-{'-'.join(map(str, SDA_HIDDEN))}, all phases (one epoch of each "
+                          f"pretraining layer + one fine-tuning epoch), minibatch {args.batch}, {source} rows",
+                          ["path", "device", "layer 0 s", "layer 1 s", "layer 2 s", "fine-tuning s", "total s", "rows/s",
+                           "x hand-written JAX", "peak MB", "best validation error (%)"], table,
+                          f"each phase the median of {args.repeats} epochs after an untimed one, each row in a fresh "
+                          "process; a pretraining layer's time includes computing the codes of the layer below once; "
+                          "fine-tuning's includes the validation and test errors", argv)
+        return 0
     table = run_dA_table(args, gflops, has_jax, has_torch)
     if args.runs > 1:
         table = median_of_runs([table] + [run_dA_table(args, gflops, has_jax, has_torch) for _ in range(args.runs - 1)])
@@ -809,6 +943,7 @@ def main(argv=None):
                       f"float32 matmul {gflops:.0f} GFLOP/s", argv)
     if args.sda:
         run_sda_tables(args)
+        run_sda_phases(args)
     return 0
 
 

@@ -1,36 +1,43 @@
 #!/usr/bin/env bash
 # The device check: on a GPU machine that has Python 3.12 and JAX but not our
-# PyTensor and no internet, in one call of under 5 minutes:
-#   (a) python3 bench/bench.py --jax-devices --rows 50000 --repeats 3   (dA epoch: step vs block path)
-#   (b) python3 dA.py --dataset fashion-mnist                            (both levels, 15 epochs each)
-#   (c) python3 SdA.py --dataset fashion-mnist --batch-size 20 --pretrain-lr 0.1 --epochs 100 --fresh
-# each printed, timed with its wall time, and held to what is left of the 5 minutes.
+# PyTensor and no internet, in one call of under 6 minutes:
+#   bench:    python3 bench/bench.py --jax-devices --rows 50000 --repeats 3  (dA epoch: step vs block path vs JAX by hand)
+#   sda:      python3 bench/bench.py --sda-phases --rows 50000 --repeats 2   (SdA all phases: the same three)
+#   dA:       python3 dA.py --dataset fashion-mnist      (both levels, 15 epochs each; an empty compile folder)
+#   dA-again: the same, its compile folder now filled
+#   SdA:      python3 SdA.py --dataset fashion-mnist --batch-size 20 --pretrain-lr 0.1 --epochs 100 --fresh
+# GPU_CHECK_STEPS="sda SdA" runs only those steps (default: all five).
+# each printed, timed with its wall time, and held to what is left of the budget (GPU_CHECK_BUDGET, 330 s).
 #
 # Before the device call, here:   bash bench/gpu_prepare.sh
 # The device call carries the two git-ignored folders it fills:
 #   carry: [".whl", "data/fashion-mnist"]
-#   command: bash bench/gpu_check.sh        (timeout_s 330 leaves room for the start)
+#   command: bash bench/gpu_check.sh        (timeout_s 400 leaves room for the start)
 # .whl/ holds the cp312 wheels (pytensor 3.3.8 and what a JAX-only machine lacks), installed
 # here with --target into $SITE and put on PYTHONPATH; data/fashion-mnist/ the four IDX .gz
 # files, which the scripts find as --dataset fashion-mnist in the clone's data folder.
 #
-# Logs go to $OUT/<step>.log (the device tool's $OUT; ./gpu_check_out elsewhere) with the
-# scripts' metrics.jsonl (their models and images stay in $RUNS, /tmp/gpu_check_runs); stdout
-# gets the bench table whole and each script's key lines, so that the reply's tail holds
-# them. For a dry run on a CPU (seconds, not minutes):
-#   JAX_PLATFORMS=cpu BENCH_ARGS="--rows 2000 --repeats 1" DA_EXTRA="--epochs 1" \
+# Logs go to $OUT/logs.txt, all steps in one file (the device tool's $OUT; ./gpu_check_out
+# elsewhere), with the two result files and the scripts' metrics.jsonl (their models and
+# images stay in $RUNS, /tmp/gpu_check_runs); stdout gets the bench tables whole and each
+# script's key lines, so that the reply's tail holds them. For a dry run on a CPU (a minute):
+#   JAX_PLATFORMS=cpu BENCH_ARGS="--rows 2000 --repeats 1" SDA_BENCH_ARGS="--rows 2000 --repeats 1" DA_EXTRA="--epochs 1" \
 #     SDA_EXTRA="--pretrain-epochs 1 --epochs 1 --hidden 100 100 100" bash bench/gpu_check.sh
 set -uo pipefail   # not -e: a step that fails or runs out of time does not stop the next
 cd "$(dirname "$0")/.."
 
-BUDGET=${GPU_CHECK_BUDGET:-285}          # seconds for the whole script
+BUDGET=${GPU_CHECK_BUDGET:-330}          # seconds for the whole script
 BENCH_ARGS=${BENCH_ARGS:---rows 50000 --repeats 3}
+SDA_BENCH_ARGS=${SDA_BENCH_ARGS:---rows 50000 --repeats 2}
+STEPS=${GPU_CHECK_STEPS:-bench sda dA dA-again SdA}
 DA_EXTRA=${DA_EXTRA:-}
 SDA_EXTRA=${SDA_EXTRA:-}
 OUT=${OUT:-gpu_check_out}
 SITE=${SITE:-/tmp/site}
 RUNS=${RUNS:-/tmp/gpu_check_runs}   # the scripts' models and images: large, kept out of $OUT
-mkdir -p "$OUT" "$RUNS"
+LOGS=$RUNS/logs
+rm -rf "$LOGS"
+mkdir -p "$OUT" "$RUNS" "$LOGS"
 export PYTHONUNBUFFERED=1  # a step stopped at its time limit keeps the lines it printed
 T0=$(date +%s.%N)
 elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }'; }
@@ -45,13 +52,13 @@ step() {
   local limit=$((cap < left ? cap : left))
   echo
   echo "== $name: $* (limit ${limit}s)"
-  if [ "$limit" -lt 10 ]; then echo "== $name: skipped, the 5 minutes are spent"; SUMMARY+=("$name skipped"); return; fi
+  if [ "$limit" -lt 10 ]; then echo "== $name: skipped, the budget is spent"; SUMMARY+=("$name skipped"); return; fi
   local t=$(date +%s.%N) rc
-  timeout -k 5 "$limit" "$@" > "$OUT/$name.log" 2>&1
+  timeout -k 5 "$limit" "$@" > "$LOGS/$name.log" 2>&1
   rc=$?
   local wall=$(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-  if [ "$filter" = "." ]; then cat "$OUT/$name.log"; else
-    grep -E "$filter" "$OUT/$name.log" | head -n 60; echo "  ..."; tail -n 6 "$OUT/$name.log"; fi
+  if [ "$filter" = "." ]; then cat "$LOGS/$name.log"; else
+    grep -E "$filter" "$LOGS/$name.log" | head -n 60; echo "  ..."; tail -n 6 "$LOGS/$name.log"; fi
   local why=""; [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && why=" (time limit)"
   echo "== $name: wall ${wall}s, exit status $rc$why"
   SUMMARY+=("$name ${wall}s rc=$rc$why")
@@ -116,16 +123,24 @@ then
 fi
 echo "setup: $(elapsed)s"
 
-# shellcheck disable=SC2086  # BENCH_ARGS, DA_EXTRA, SDA_EXTRA are word lists
-step bench 140 . python3 bench/bench.py --jax-devices $BENCH_ARGS
+wanted() { case " $STEPS " in *" $1 "*) return 0;; esac; echo; echo "== $1: not in GPU_CHECK_STEPS"; return 1; }
+
+# shellcheck disable=SC2086  # BENCH_ARGS, SDA_BENCH_ARGS, DA_EXTRA, SDA_EXTRA are word lists
+wanted bench && step bench 170 . python3 bench/bench.py --jax-devices $BENCH_ARGS --results "$OUT/bench_dA_gpu.json"
+wanted sda && step sda 120 . python3 bench/bench.py --sda-phases $SDA_BENCH_ARGS --results "$OUT/bench_sda_gpu.json"
 if [ "$HAVE_DATA" = 1 ]; then
-  step dA 60 "dataset|compiled|Training epoch|ran for|note|rror" \
+  # as a new user meets it: an empty PyTensor compile folder
+  wanted dA && step dA 60 "dataset|compiled|Training epoch|ran for|note|rror" \
+    env PYTENSOR_FLAGS="base_compiledir=$(mktemp -d)${PYTENSOR_FLAGS:+,$PYTENSOR_FLAGS}" \
     "${SCRIPT_ENV[@]}" python3 dA.py --dataset fashion-mnist --output-dir "$RUNS/dA" "${SCRIPT_MODE[@]}" $DA_EXTRA
-  step SdA "$BUDGET" "dataset|compiled|Training epoch (0|1|14),|epoch (1|2) done|ran for|Optimization|note|rror" \
+  wanted dA-again && step dA-again 60 "ran for|rror" \
+    "${SCRIPT_ENV[@]}" python3 dA.py --dataset fashion-mnist --output-dir "$RUNS/dA2" "${SCRIPT_MODE[@]}" $DA_EXTRA
+  wanted SdA && step SdA "$BUDGET" "dataset|compiled|Training epoch (0|1|14),|epoch (1|2) done|ran for|Optimization|note|rror" \
     "${SCRIPT_ENV[@]}" python3 SdA.py --dataset fashion-mnist --batch-size 20 --pretrain-lr 0.1 --epochs 100 --fresh \
     --output-dir "$RUNS/SdA" "${SCRIPT_MODE[@]}" $SDA_EXTRA
 fi
 
 for run in dA SdA; do [ -f "$RUNS/$run/metrics.jsonl" ] && cp "$RUNS/$run/metrics.jsonl" "$OUT/$run.metrics.jsonl"; done
+for f in "$LOGS"/*.log; do echo "==> $f"; cat "$f"; done > "$OUT/logs.txt" 2>/dev/null  # one file: the device returns 8
 echo
 echo "== summary: ${SUMMARY[*]}; total $(elapsed)s" | tee "$OUT/summary.txt"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytensor
 import pytest
-from helpers import MODES, assert_grads_match_fd
+from helpers import HAS_JAX, MODES, assert_grads_match_fd
 
 import SdA as SdA_module
 from autoencoders_tutorial.datasets import shared_dataset
@@ -89,6 +89,30 @@ def test_precomputed_codes_equal_recomputing(tiny, float64):
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
     for name in results[0][1]:
         np.testing.assert_allclose(results[0][1][name], results[1][1][name], rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="JAX not installed")
+def test_precomputed_codes_on_the_block_path_are_one_call_and_the_step_paths_rows(monkeypatch):
+    """On the block path a layer's codes come from one call over every minibatch, bit for bit the
+    rows that one call per minibatch gives, and are read in place (no copy of the call's output)."""
+    from autoencoders_tutorial.paths import resolve_path
+    from autoencoders_tutorial.steps import BlockSteps
+
+    X = np.random.default_rng(0).random((400, 16), dtype=np.float32)
+    codes, calls = [], []
+    block = BlockSteps.block
+    monkeypatch.setattr(BlockSteps, "block", lambda self, start, k, *a: calls.append((start, k)) or block(self, start, k, *a))
+    with pytensor.config.change_flags(floatX="float32"):
+        for path in (resolve_path("step", mode="JAX"), resolve_path("block", mode="JAX", block_size=3)):
+            sda = SdA(np.random.default_rng(1), n_ins=16, hidden_layers_sizes=(12, 10, 8), n_outs=3)
+            train_x, _ = shared_dataset((X, np.zeros(400, dtype=np.int64)))
+            fns = sda.pretraining_functions(train_x, 20, precompute_codes=True, mode="JAX", path=path)
+            fns[2].ready()
+            codes.append(sda._precomputed[1].buffer.get_value(borrow=True))
+    assert calls == [(0, 20)]  # 20 minibatches in one call, though the training blocks are 3
+    assert codes[0].shape == codes[1].shape == (400, 10)
+    np.testing.assert_array_equal(codes[0], codes[1])
+    assert not codes[1].flags.owndata  # a view of the call's output
 
 
 def test_finetune_top_leaves_hidden_layers(tiny):

@@ -1,5 +1,7 @@
 """The block path: K SGD steps per compiled call, the device noise, the loops' blocks, resume."""
 
+import json
+
 import numpy as np
 import pytest
 from helpers import HAS_JAX, MODES
@@ -214,6 +216,28 @@ def test_resolve_path():
                        (dict(block_size=0), "block_size must be a whole number >= 1")]:
         with pytest.raises(TutorialError, match=match):
             resolve_path(**bad)
+
+
+def test_a_passed_block_probe_is_remembered_and_a_failed_one_is_not(tmp_path, monkeypatch):
+    """The probe runs once per machine, versions and back end: a pass is kept beside the compile
+    cache; a failure, or a cache file that is damaged, means probing again."""
+    calls = []
+    outcome = {"value": None}
+    monkeypatch.setattr(paths, "_probe", lambda mode: calls.append(mode) or outcome["value"])
+    monkeypatch.setattr(paths, "_probe_file", lambda: tmp_path / paths.PROBE_FILE)
+    fresh = lambda: paths._block_failure.__wrapped__("CVM")  # noqa: E731  (past the in-process cache)
+    outcome["value"] = "ValueError: no"
+    assert fresh() == "ValueError: no" and fresh() == "ValueError: no" and len(calls) == 2  # not kept
+    assert not (tmp_path / paths.PROBE_FILE).exists()
+    outcome["value"] = None
+    assert fresh() is None and fresh() is None and len(calls) == 3  # kept: the second is not probed
+    assert json.loads((tmp_path / paths.PROBE_FILE).read_text()) == [paths._probe_key("CVM")]
+    assert "CVM" in paths._probe_key("CVM") and pytensor.__version__ in paths._probe_key("CVM")
+    with pytensor.config.change_flags(floatX="float64"):  # another precision is another key
+        assert fresh() is None and len(calls) == 4
+    (tmp_path / paths.PROBE_FILE).write_text("{not json")
+    assert fresh() is None and len(calls) == 5  # damaged: probed again, and the file rewritten
+    assert json.loads((tmp_path / paths.PROBE_FILE).read_text()) == [paths._probe_key("CVM")]
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -9,6 +9,7 @@ import pytest
 from helpers import MODES, assert_grads_match_fd
 
 from autoencoders_tutorial import datasets, graph, models, training
+from autoencoders_tutorial.engine import host_function
 from autoencoders_tutorial.errors import DataError, TutorialError
 from autoencoders_tutorial.files import load_params, save_params
 from dA import dA, main, run_dA
@@ -389,6 +390,10 @@ def test_reconstruction_sheet_rows_and_the_noise_stream_untouched(tmp_path):
     np.testing.assert_array_equal(clean, X)
     assert set(np.unique(noisy[noisy != X])) <= {0.0} and (noisy == 0).mean() > 0.2
     assert rec.shape == X.shape and np.all((rec > 0) & (rec < 1))
+    # nothing compiled for the sheet, and the same numbers as the model's compiled functions
+    h = pt.matrix("h", dtype=da.x.dtype)
+    decode = host_function([h], da.get_reconstructed_input(h))  # in the default (compiled) mode
+    np.testing.assert_allclose(rec, decode(models.dA_codes(da, noisy)), rtol=1e-5, atol=1e-6)
     assert da.theano_rng.get_value().bit_generator.state == state and da.noise_updates() == []
     run_dA(dataset="synthetic", training_epochs=1, n_hidden=4, corruption_levels=(0.3,), output_dir=tmp_path,
            log=lambda *_: None)
