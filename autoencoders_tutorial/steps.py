@@ -300,8 +300,12 @@ def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mo
         if not n_host:
             return f
 
+        held = {}  # this block size's noise arrays, drawn into again by every call
+
         def call(start, *extra):
-            return f(start, *_host_draws(draws, host_params, k, shapes, extra), *extra)
+            out = f(start, *_host_draws(draws, host_params, k, shapes, extra, held), *extra)
+            held["reader"] = out  # the next draw waits until this call has read them
+            return out
 
         return call
 
@@ -344,19 +348,48 @@ def _draw_shapes(pairs, batch_vars, draws, extra_inputs):
     return shapes, params
 
 
-def _host_draws(draws, params, k, shapes, extra):
+def _host_draws(draws, params, k, shapes, extra, held):
     """``k`` minibatches of every draw from the shared numpy generator: the stream ``k`` step-path
     draws would take, bit for bit, drawn in chunks of a few MB into one aligned array per draw
-    (which JAX on a CPU reads in place), so a block's noise is held once, in the graph's dtype."""
+    (which JAX on a CPU reads in place), so a block's noise is held once, in the graph's dtype.
+
+    The arrays live in ``held`` and every call of the same block size draws into them again,
+    once the call that last read them (``held["reader"]``, its output) is done: fresh arrays
+    of a hundred MB cost more in page faults than drawing the numbers. A uniform draw on
+    [0, 1) (every masking and salt-and-pepper corruption) is numpy's ``random()``: the same
+    doubles from the same stream as ``uniform(0, 1)``, through one reused float64 buffer."""
+    reader = held.pop("reader", None)
+    if hasattr(reader, "block_until_ready"):  # JAX's output: the call may still be running
+        reader.block_until_ready()
     out = []
-    for (rng_var, node), (_, *p), shape in zip(draws, params(extra), shapes):
-        rows = empty_aligned((k, *shape), node.op.dtype)
-        chunk = max(1, _DRAW_CHUNK // max(1, int(np.prod(shape))))
-        for i in range(0, k, chunk):
-            n = min(chunk, k - i)
-            rows[i:i + n] = draw_on_host(rng_var, node, (n, *shape), p)
+    for d, ((rng_var, node), (_, *p), shape) in enumerate(zip(draws, params(extra), shapes)):
+        gen = rng_var.get_value(borrow=True)
+        rows = held.get(d)
+        if rows is None:
+            rows = held[d] = empty_aligned((k, *shape), node.op.dtype)
+        if _standard_uniform(node, p, gen):
+            flat = rows.reshape(-1)
+            buf = np.empty(min(_DRAW_CHUNK, flat.size))
+            for i in range(0, flat.size, buf.size):
+                part = buf[:min(buf.size, flat.size - i)]
+                gen.random(out=part)
+                flat[i:i + part.size] = part
+        else:
+            chunk = max(1, _DRAW_CHUNK // max(1, int(np.prod(shape))))
+            for i in range(0, k, chunk):
+                n = min(chunk, k - i)
+                rows[i:i + n] = draw_on_host(rng_var, node, (n, *shape), p)
         out.append(rows)
     return out
+
+
+def _standard_uniform(node, p, gen) -> bool:
+    """Whether ``node`` draws uniform numbers on [0, 1) (``p``: its low and high) from ``gen``, a numpy ``Generator``."""
+    from pytensor.tensor.random.basic import UniformRV
+
+    return (isinstance(node.op, UniformRV) and len(p) == 2 and np.size(p[0]) == 1 and np.size(p[1]) == 1
+            and float(np.ravel(p[0])[0]) == 0.0 and float(np.ravel(p[1])[0]) == 1.0
+            and isinstance(gen, np.random.Generator))
 
 
 _DRAW_CHUNK = 1 << 19  # elements per host draw: 4 MB of float64 before the cast

@@ -92,15 +92,17 @@ def _minibatches_to_next_event(state, it, n_done, n_train_batches) -> int:
 
 
 def _run(step, costs, first, last, k):
-    """Minibatches ``first .. last - 1``: blocks of ``k`` (``k`` > 1), then single steps; yields after each call."""
+    """Minibatches ``first .. last - 1``: blocks of ``k`` (``k`` > 1) and one block of what remains
+    (a block size is compiled once, so an epoch's remainder costs one compilation per run, not a
+    call per minibatch); without blocks, or for one minibatch, single steps. Yields after each call."""
     i = first
     while i < last:
-        if k and i + k <= last:
-            costs.add(i, step.block(i, k), k)
-            i += k
+        n = min(k, last - i) if k else 1
+        if n > 1:
+            costs.add(i, step.block(i, n), n)
         else:
             costs.add(i, step(i))
-            i += 1
+        i += n
         yield i - first
 
 

@@ -144,8 +144,12 @@ def test_epochs_run_blocks_then_the_remainder_and_check_costs_late():
     with pytest.raises(TrainingDiverged, match=r"cost became nan at epoch 0, minibatch 7 \(read back with minibatches "
                                                r"0-9\)"):
         training.train_epochs(steps, 10, 2, log=lambda *_: None, on_epoch_end=lambda *a: ends.append(a))
-    # blocks of 4 for 0..7, then minibatches 8, 9 one by one; the NaN of minibatch 7 is found at the epoch's end
-    assert calls == [("block", 0, 4), ("block", 4, 4), ("step", 8), ("step", 9)] and ends == []
+    # blocks of 4 for 0..7, then the remainder 8, 9 as one block; the NaN of minibatch 7 is found at the epoch's end
+    assert calls == [("block", 0, 4), ("block", 4, 4), ("block", 8, 2)] and ends == []
+    calls.clear()
+    with pytest.raises(TrainingDiverged, match="minibatch 7"):
+        training.train_epochs(steps, 9, 2, log=lambda *_: None)
+    assert calls == [("block", 0, 4), ("block", 4, 4), ("step", 8)]  # a remainder of one is a step
 
 
 class _Script:
@@ -341,3 +345,25 @@ def test_host_noise_drawn_in_chunks_is_one_draw(monkeypatch):
         step, _ = _da_steps(0.3, TrainPath("block", "host", 6), "CVM")
         draws.append(_run_blocks(step, 6))
     np.testing.assert_array_equal(draws[0], draws[1])
+
+
+@pytest.mark.parametrize("kind", ["masking", "gaussian"])
+def test_host_noise_of_blocks_is_the_step_paths_stream_and_its_arrays_are_reused(monkeypatch, kind):
+    """Masking noise (uniform on [0, 1)) is drawn with numpy's random() into arrays that every block
+    reuses, other noise with the op's own draw; both are the step path's masks, bit for bit: after
+    the same minibatches the generator is in the same state and the parameters agree."""
+    from autoencoders_tutorial import noise as noise_module, steps
+
+    generic = []
+    monkeypatch.setattr(steps, "draw_on_host", lambda *a: generic.append(1) or noise_module.draw_on_host(*a))
+    arrays = []
+    host_draws = steps._host_draws
+    monkeypatch.setattr(steps, "_host_draws", lambda *a: arrays.append(host_draws(*a)[0]) or arrays[-1:])
+    ref, da_ref = _da_steps(0.3, None, "CVM", kind=kind)
+    want = _run_blocks(ref, 1)
+    block, da = _da_steps(0.3, TrainPath("block", "host", 6), "CVM", kind=kind)
+    got = _run_blocks(block, 6)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    assert da.theano_rng.get_value().bit_generator.state == da_ref.theano_rng.get_value().bit_generator.state
+    assert len(arrays) == 4 and all(a is arrays[0] for a in arrays)  # one array, drawn into four times
+    assert bool(generic) == (kind == "gaussian")  # masking never takes the generic draw
