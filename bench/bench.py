@@ -3,6 +3,7 @@
     python bench/bench.py                 # dA epoch: every configuration + NumPy + floor
     python bench/bench.py --sda           # also SdA pretraining, fine-tuning and all phases, block vs step
     python bench/bench.py --sda-phases    # only SdA's all phases: JAX by hand, the default, the step path
+    python bench/bench.py --script        # python dA.py's own epochs beside NumPy and JAX by hand
     python bench/bench.py --quick         # 10,000 rows, 1 repeat: a smoke test
     python bench/bench.py --jax-devices   # a GPU machine: JAX on its default device and on its CPU
     python bench/bench.py --only "block path"   # only the rows whose name has that text (+ NumPy)
@@ -746,6 +747,49 @@ def run_dA_table(args, gflops, has_jax, has_torch):
     return table
 
 
+def script_epochs(batch, epochs=3):
+    """``python dA.py`` itself at 30% masking and minibatch ``batch`` on Fashion-MNIST (the
+    default path, a fresh process): the median of its epochs after the first, from its
+    metrics.jsonl, as ``{"epoch_s", "rows"}``; or ``{"error"}``."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, str(ROOT / "dA.py"), "--dataset", "fashion-mnist", "--epochs", str(epochs),
+               "--corruption", str(LEVEL), "--batch-size", str(batch), "--output-dir", out]
+        p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        if p.returncode != 0:
+            return {"error": (p.stderr.strip().splitlines() or ["failed"])[-1][:160]}
+        records = [json.loads(line) for line in (Path(out) / "metrics.jsonl").read_text().splitlines()]
+    secs = [r["seconds"] for r in records if "seconds" in r]
+    return {"epoch_s": float(np.median(secs[1:])), "rows": 50000 // batch * batch}
+
+
+def run_script_table(args):
+    """``python dA.py``'s own epoch time at minibatch 20 and 128, beside NumPy and the hand-written
+    JAX rows of the same run; returns the rows for a result file."""
+    print(f"\npython dA.py --dataset fashion-mnist --epochs 3 --corruption {LEVEL} --batch-size B: the median of "
+          "its epochs after the first (metrics.jsonl), beside the references in the same run")
+    table = []
+    for batch in (20, 128):
+        ref = {}
+        for kind in ("numpy", "jax-host", "jax-device"):
+            r = spawn(kind, args, batch=batch, rows=50000)
+            if "error" not in r:
+                ref[kind] = r[""]["rows"] / r[""]["epoch_s"]
+        r = script_epochs(batch)
+        if "error" in r:
+            print(f"  minibatch {batch}: python dA.py failed: {r['error']}", flush=True)
+            continue
+        rate = r["rows"] / r["epoch_s"]
+        x_np, x_jax = rate / ref.get("numpy", float("nan")), rate / ref.get("jax-host", float("nan"))
+        print(f"  minibatch {batch:4d}: python dA.py {rate:9.0f} rows/s   numpy {ref.get('numpy', 0):9.0f}   jax by hand "
+              f"(host noise) {ref.get('jax-host', 0):9.0f}   (device noise) {ref.get('jax-device', 0):9.0f}   "
+              f"x numpy {x_np:.2f}   x jax {x_jax:.2f}", flush=True)
+        table.append([f"python dA.py, minibatch {batch}", round(rate), round(ref.get("numpy", 0)),
+                      round(ref.get("jax-host", 0)), round(x_np, 2), round(x_jax, 2)])
+    return table
+
+
 def run_sda_tables(args):
     print(f"\nSdA, 784-{'-'.join(map(str, SDA_HIDDEN))}, minibatch {args.batch}, one epoch (library default path, "
           "train_epochs)")
@@ -888,6 +932,9 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="10,000 rows, 1 repeat")
     p.add_argument("--sda", action="store_true",
                    help="also time SdA pretraining and fine-tuning epochs, and all phases on the default and step paths")
+    p.add_argument("--script", action="store_true",
+                   help="instead: python dA.py's own epoch time at minibatch 20 and 128 beside NumPy and the "
+                        "hand-written JAX rows (Fashion-MNIST)")
     p.add_argument("--sda-phases", action="store_true",
                    help="instead: only the SdA all-phases table (hand-written JAX, the library default, the step path)")
     p.add_argument("--jax-devices", action="store_true",
@@ -930,6 +977,22 @@ def main(argv=None):
                           ["what", "value", "rows/s", "peak MB", "path"], table,
                           f"median of {args.repeats} epoch(s) after an untimed one, each point in a fresh process; "
                           "the SdA rows time one epoch of each layer plus one fine-tuning epoch on 20,000 rows", argv)
+        return 0
+    if args.script:
+        tables = [run_script_table(args) for _ in range(args.runs)]
+        if args.results:
+            rows = []
+            for i, first in enumerate(tables[0]):
+                runs = [t[i] for t in tables if i < len(t)]
+                med = lambda j: float(np.median([r[j] for r in runs]))  # noqa: E731
+                rows.append([first[0], round(med(1)), round(med(2)), round(med(3)), round(med(4), 2), round(med(5), 2),
+                             " / ".join(f"{r[5]:.2f}" for r in runs)])
+            write_results(args, args.results, "python dA.py's own epoch (30% masking, Fashion-MNIST) beside the "
+                          "hand-written references of the same run, rows/s",
+                          ["command", "rows/s", "NumPy rows/s", "hand-written JAX (host noise) rows/s", "x NumPy",
+                           "x hand-written JAX", "each run's x JAX"], rows,
+                          f"the medians of {args.runs} run(s); in each, the script's epochs after the first and the "
+                          f"references' {args.repeats} epoch(s) after an untimed one, each in a fresh process", argv)
         return 0
     if args.sda_phases:
         table = run_sda_phases(args)
