@@ -1,8 +1,7 @@
 """The project's benchmark: rows/s of the dA epoch (and SdA phases), against references.
 
     python bench/bench.py                 # dA epoch: every configuration + NumPy + floor
-    python bench/bench.py --sda           # also SdA pretraining, fine-tuning and all phases, block vs step
-    python bench/bench.py --sda-phases    # only SdA's all phases: JAX by hand, the default, the step path
+    python bench/bench.py --sda           # instead: SdA's every phase, JAX by hand, the default, the step path
     python bench/bench.py --script        # python dA.py's own epochs beside NumPy and JAX by hand
     python bench/bench.py --quick         # 10,000 rows, 1 repeat: a smoke test
     python bench/bench.py --jax-devices   # a GPU machine: JAX on its default device and on its CPU
@@ -64,21 +63,17 @@ path at minibatch 128.
 These rows pass ``--mode JAX`` (the default wherever JAX is installed), so a
 ``PYTENSOR_FLAGS`` that the machine needs for its other graphs does not take JAX away.
 
-``--sda`` adds the SdA (784-1000-1000-1000, the tutorial's corruption 10/20/30%):
-pretraining one layer at a time (lower layers recomputed per minibatch, or their codes
-precomputed once, the scripts' default) and fine-tuning steps, all through
-``train_epochs`` on the default path (a precomputed layer's epoch includes the pass that
-computes its codes, which a real run makes once per layer); and the all-phases rows: one
-epoch of each of the three pretraining layers plus one fine-tuning epoch (its validation
-and test included, on a fifth as many rows as training each), run by ``SdA.pretrain`` /
-``SdA.fine_tune`` as ``python SdA.py`` runs them, once with the default path and once with
-the step path, beside the same phases written by hand in plain JAX (``child_jax_sda``: each
-layer's codes computed once on the device, the noise drawn where the library default draws
-it). Each phase runs ``1 + --repeats`` epochs; its time is the median of all but
-the first, plus the pass that computes the codes of the layer below; "untimed s" is
-the rest (compilation, each phase's first epoch). Rows/s is over the phases' total
-training rows (4 x rows); the last lines are the ratios default / step and default / JAX
-by hand. ``--sda-phases`` runs the all-phases table alone (``--results FILE`` writes it).
+``--sda`` runs instead the SdA (784-1000-1000-1000, the tutorial's corruption 10/20/30%): one
+epoch of each of the three pretraining layers plus one fine-tuning epoch (its validation and
+test included, on a fifth as many rows as training each), run by ``SdA.pretrain`` /
+``SdA.fine_tune`` as ``python SdA.py`` runs them (codes precomputed once per layer), once with
+the default path and once with the step path, beside the same phases written by hand in plain
+JAX (``child_jax_sda``: each layer's codes computed once on the device, the noise drawn where the
+library default draws it). Each phase runs ``1 + --repeats`` epochs; its time is the median of
+all but the first, plus the pass that computes the codes of the layer below; "untimed s" is the
+rest (compilation, each phase's first epoch). Rows/s is over the phases' total training rows
+(4 x rows); the last lines are the ratios default / step and default / JAX by hand.
+``--results FILE`` writes the table.
 
 A child can be run alone, e.g. ``--child library --mode JAX --path block --noise-source
 device --block-size epoch`` (prints one JSON line).
@@ -467,37 +462,6 @@ def _sda(X, depth=len(SDA_HIDDEN)):
                corruption_levels=(0.1, 0.2, 0.3)[:depth] + (0.3,) * max(0, depth - 3))
 
 
-def child_sda(X, y, args, what):
-    """Pretraining one layer at a time (codes precomputed or recomputed), or fine-tuning steps, each
-    through ``train_epochs`` on the default path: ``{part: result}``."""
-    sys.path.insert(0, str(ROOT))
-    from autoencoders_tutorial.datasets import shared_dataset
-
-    mode = _mode(args)
-    n = X.shape[0] // args.batch
-    sda = _sda(X)
-    train_x, train_y = shared_dataset((X, y), name="train")
-    t0 = time.perf_counter()
-    path = _path(args, n, mode)
-    info = _path_info(path, mode)
-    if what == "finetune":
-        data = [(train_x, train_y)] * 3
-        train_fn, _, _ = sda.build_finetune_functions(data, args.batch, LR, mode=mode, path=path)
-        compile_s = time.perf_counter() - t0
-        return {"finetune": dict(library_epochs(train_fn, n, args.repeats), compile_s=compile_s, **info)}
-    fns = sda.pretraining_functions(train_x, args.batch, precompute_codes=(what == "precomputed"), mode=mode, path=path)
-    compile_s = time.perf_counter() - t0
-    out = {}
-    for k, fn in enumerate(fns):
-        t0 = time.perf_counter()
-        step = fn.bind(lr=LR).ready()  # computes the codes of the layer below first, with precomputed codes
-        prep = time.perf_counter() - t0  # the once-per-layer pass, counted in the layer's epoch below
-        r = library_epochs(step, n, args.repeats)
-        r["epoch_s"] += prep
-        out[f"layer{k}"] = dict(r, compile_s=compile_s if k == 0 else 0.0, **info)
-    return out
-
-
 class _Records:
     """A stand-in for the metrics log: keeps the records the loops write (each epoch's seconds)."""
 
@@ -583,8 +547,6 @@ def run_child(args):
         res = child_jax_sda(X, y, valid, test, args)
     elif kind.startswith("jax-"):
         res = {"": child_jax(X, args, kind[4:])}
-    elif kind.startswith("sda-"):
-        res = child_sda(X, y, args, kind[4:])
     elif kind == "library":
         res = {"": child_library(X, args)}
     else:
@@ -790,22 +752,6 @@ def run_script_table(args):
     return table
 
 
-def run_sda_tables(args):
-    print(f"\nSdA, 784-{'-'.join(map(str, SDA_HIDDEN))}, minibatch {args.batch}, one epoch (library default path, "
-          "train_epochs)")
-    for kind, label in (("sda-recomputed", "pretrain, lower layers recomputed"),
-                        ("sda-precomputed", "pretrain, codes precomputed"), ("sda-finetune", "fine-tune steps")):
-        if not selected([(label, kind, {}, {})], args.only):
-            continue
-        r = spawn(kind, args)
-        if "error" in r:
-            print(f"  {label}: failed: {r['error']}", flush=True)
-            continue
-        for part, v in r.items():
-            print(f"  {label:34s} {part:8s} {v['epoch_s']:7.2f} s  {v['rows'] / v['epoch_s']:9.0f} rows/s  "
-                  f"peak {v['peak_mb']:.0f} MB  ({v['path']})", flush=True)
-
-
 def run_sda_phases(args):
     """The SdA all-phases table (hand-written JAX, the library default, the step path); returns its
     rows for a result file."""
@@ -931,12 +877,11 @@ def main(argv=None):
     p.add_argument("--hidden", type=int, default=500)
     p.add_argument("--quick", action="store_true", help="10,000 rows, 1 repeat")
     p.add_argument("--sda", action="store_true",
-                   help="also time SdA pretraining and fine-tuning epochs, and all phases on the default and step paths")
+                   help="instead: every phase of the SdA run, the library default and the step path beside the same "
+                        "phases hand-written in JAX")
     p.add_argument("--script", action="store_true",
                    help="instead: python dA.py's own epoch time at minibatch 20 and 128 beside NumPy and the "
                         "hand-written JAX rows (Fashion-MNIST)")
-    p.add_argument("--sda-phases", action="store_true",
-                   help="instead: only the SdA all-phases table (hand-written JAX, the library default, the step path)")
     p.add_argument("--jax-devices", action="store_true",
                    help="only NumPy and JAX: JAX on its default device (a GPU if present) and on the CPU")
     p.add_argument("--only", action="append", metavar="TEXT",
@@ -994,7 +939,7 @@ def main(argv=None):
                           f"the medians of {args.runs} run(s); in each, the script's epochs after the first and the "
                           f"references' {args.repeats} epoch(s) after an untimed one, each in a fresh process", argv)
         return 0
-    if args.sda_phases:
+    if args.sda:
         table = run_sda_phases(args)
         if args.results:
             write_results(args, args.results, f"SdA 784-{'-'.join(map(str, SDA_HIDDEN))}, all phases (one epoch of each "
@@ -1019,9 +964,6 @@ def main(argv=None):
                       f"{args.runs} run(s); each rate the median of {args.repeats} epochs after an untimed one, each row "
                       f"in a fresh process; the ratios are to the rows of the same run at the same setting; large "
                       f"float32 matmul {gflops:.0f} GFLOP/s", argv)
-    if args.sda:
-        run_sda_tables(args)
-        run_sda_phases(args)
     return 0
 
 

@@ -2,7 +2,7 @@
 # The device check: on a GPU machine that has Python 3.12 and JAX but not our
 # PyTensor and no internet, in one call of under 6 minutes:
 #   bench:    python3 bench/bench.py --jax-devices --rows 50000 --repeats 3  (dA epoch: step vs block path vs JAX by hand)
-#   sda:      python3 bench/bench.py --sda-phases --rows 50000 --repeats 2   (SdA all phases: the same three)
+#   sda:      python3 bench/bench.py --sda --rows 50000 --repeats 2   (SdA all phases: the same three)
 #   dA:       python3 dA.py --dataset fashion-mnist      (both levels, 15 epochs each; an empty compile folder)
 #   dA-again: the same, its compile folder now filled
 #   SdA:      python3 SdA.py --dataset fashion-mnist --batch-size 20 --pretrain-lr 0.1 --epochs 100 --fresh
@@ -127,7 +127,7 @@ wanted() { case " $STEPS " in *" $1 "*) return 0;; esac; echo; echo "== $1: not 
 
 # shellcheck disable=SC2086  # BENCH_ARGS, SDA_BENCH_ARGS, DA_EXTRA, SDA_EXTRA are word lists
 wanted bench && step bench 170 . python3 bench/bench.py --jax-devices $BENCH_ARGS --results "$OUT/bench_dA_gpu.json"
-wanted sda && step sda 120 . python3 bench/bench.py --sda-phases $SDA_BENCH_ARGS --results "$OUT/bench_sda_gpu.json"
+wanted sda && step sda 120 . python3 bench/bench.py --sda $SDA_BENCH_ARGS --results "$OUT/bench_sda_gpu.json"
 if [ "$HAVE_DATA" = 1 ]; then
   # as a new user meets it: an empty PyTensor compile folder
   wanted dA && step dA 60 "dataset|compiled|Training epoch|ran for|note|rror" \
