@@ -141,6 +141,7 @@ class BlockSteps(Steps):
         self.block_size = block_size
         self._stores = stores  # [[source shared, store shared, weak reference to the value uploaded]]
         self._fns = {}  # "step" and each block size k: compiled when first called (shared by bound copies)
+        self._noise_arrays = {}  # block size -> its host noise arrays, when the noise is drawn on the host
 
     def _one(self, index, *extra):
         fn = self._fns.get("step")
@@ -164,7 +165,13 @@ class BlockSteps(Steps):
         return fn(start, *extra)
 
     def release(self):
-        """Free the resident copies of the data (uploaded again by the next call)."""
+        """Free the resident copies of the data (uploaded again by the next call) and the host noise
+        arrays (drawn into new ones by the next call), once the calls reading them are done."""
+        for held in self._noise_arrays.values():
+            reader = held.pop("reader", None)
+            if hasattr(reader, "block_until_ready"):
+                reader.block_until_ready()
+            held.clear()
         for entry in self._stores:
             store = entry[1]
             store.container.storage[0] = np.zeros((0, *store.type.shape[1:]), dtype=store.dtype)
@@ -300,7 +307,7 @@ def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mo
         if not n_host:
             return f
 
-        held = {}  # this block size's noise arrays, drawn into again by every call
+        held = noise_arrays.setdefault(k, {})  # this block size's noise arrays, drawn into again by every call
 
         def call(start, *extra):
             out = f(start, *_host_draws(draws, host_params, k, shapes, extra, held), *extra)
@@ -309,8 +316,11 @@ def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mo
 
         return call
 
+    noise_arrays = {}  # block size -> its host noise arrays (freed by release())
     if dn is None:
-        return BlockSteps(make_step, build, mode, None, stores, block_size, names, defaults, ensure)
+        steps = BlockSteps(make_step, build, mode, None, stores, block_size, names, defaults, ensure)
+        steps._noise_arrays = noise_arrays
+        return steps
 
     def make_device_step():  # the step path draws from the same counter as the blocks
         index = pt.lscalar("index")

@@ -367,3 +367,7 @@ def test_host_noise_of_blocks_is_the_step_paths_stream_and_its_arrays_are_reused
     assert da.theano_rng.get_value().bit_generator.state == da_ref.theano_rng.get_value().bit_generator.state
     assert len(arrays) == 4 and all(a is arrays[0] for a in arrays)  # one array, drawn into four times
     assert bool(generic) == (kind == "gaussian")  # masking never takes the generic draw
+    block.release()  # frees them: the next call draws into a new array
+    assert block._noise_arrays == {6: {}}
+    block.block(0, 6)
+    assert arrays[-1] is not arrays[0] and block._noise_arrays[6][0] is arrays[-1]
