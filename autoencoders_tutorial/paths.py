@@ -57,10 +57,13 @@ PROBE_FILE = "autoencoders_tutorial_block_probe.json"
 
 
 def _probe_key(mode) -> str:
-    """What a probe's outcome depends on: the engine's versions, the back end, the platform, the precision."""
+    """What a probe's outcome depends on: the engine's versions, the back end, the platform, the precision
+    and any PyTensor flags set."""
+    import os
     from importlib.metadata import PackageNotFoundError, version
 
-    parts = [f"pytensor {pytensor.__version__}", resolved_backend(mode), platform(mode), pytensor.config.floatX]
+    parts = [f"pytensor {pytensor.__version__}", resolved_backend(mode), platform(mode), pytensor.config.floatX,
+             f"PYTENSOR_FLAGS={os.environ.get('PYTENSOR_FLAGS', '')}"]
     for dist in ("jax", "jaxlib"):
         try:
             parts.append(f"{dist} {version(dist)}")

@@ -239,6 +239,10 @@ def test_a_passed_block_probe_is_remembered_and_a_failed_one_is_not(tmp_path, mo
     assert "CVM" in paths._probe_key("CVM") and pytensor.__version__ in paths._probe_key("CVM")
     with pytensor.config.change_flags(floatX="float64"):  # another precision is another key
         assert fresh() is None and len(calls) == 4
+    key = paths._probe_key("CVM")
+    with monkeypatch.context() as m:  # so are other flags
+        m.setenv("PYTENSOR_FLAGS", "optimizer_excluding=scan")
+        assert paths._probe_key("CVM") != key
     (tmp_path / paths.PROBE_FILE).write_text("{not json")
     assert fresh() is None and len(calls) == 5  # damaged: probed again, and the file rewritten
     assert json.loads((tmp_path / paths.PROBE_FILE).read_text()) == [paths._probe_key("CVM")]
