@@ -306,12 +306,12 @@ def compile_function(*args, **kwargs):
 
 
 def host_function(inputs, outputs, mode=None):
-    """``pytensor.function(inputs, outputs)`` in PyTensor's default mode, safe after JAX training.
+    """``pytensor.function(inputs, outputs)`` in PyTensor's default mode (or ``mode``), safe after JAX training.
 
     The returned callable first gives JAX-updated shared variables numpy values, so a C
     function can read parameters that a JAX step changed a moment ago. ``mode="FAST_COMPILE"``
-    runs the graph's ops through numpy with nothing compiled: seconds sooner on a cold compile
-    cache, for a graph that runs once on a few rows.
+    instead runs the graph's ops through numpy, none compiled to C: seconds sooner on a cold
+    compile cache, for a graph that runs once on a few rows.
     """
     fn = compile_function(inputs, outputs, mode=mode)
 

@@ -107,6 +107,7 @@ class PrecomputedRows:
         block_for = getattr(self.fill, "block_for", None)
         if block_for is not None and block_for(n) == n:  # the block path: the whole pass in one call
             rows = np.asarray(self.fill.block(0, n)).reshape(n * b, width)  # on JAX's CPU, a view of its output
+            self.fill.release()  # its resident copy of the training set: not needed until the next fill
         else:
             rows = empty_aligned((n * b, width), self.buffer.dtype)  # JAX's block path reads it in place
             for i in range(n):

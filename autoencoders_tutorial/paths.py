@@ -64,7 +64,7 @@ def _probe_key(mode) -> str:
 
     parts = [f"pytensor {pytensor.__version__}", resolved_backend(mode), platform(mode), pytensor.config.floatX,
              f"PYTENSOR_FLAGS={os.environ.get('PYTENSOR_FLAGS', '')}"]
-    for dist in ("jax", "jaxlib"):
+    for dist in ("jax", "jaxlib", "jax-cuda12-plugin", "jax-cuda13-plugin"):
         try:
             parts.append(f"{dist} {version(dist)}")
         except PackageNotFoundError:
@@ -78,9 +78,10 @@ def _probe_file() -> Path:
 
 def _passed_before(key) -> bool:
     try:
-        return key in json.loads(_probe_file().read_text())
-    except (OSError, ValueError, TypeError):  # none yet, unreadable or not ours: probe again
+        known = json.loads(_probe_file().read_text())
+    except (OSError, ValueError):  # none yet, or unreadable: probe again
         return False
+    return isinstance(known, list) and key in known  # anything else is not ours: probe again
 
 
 def _remember_pass(key) -> None:

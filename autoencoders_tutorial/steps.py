@@ -149,6 +149,10 @@ class BlockSteps(Steps):
             fn = self._fns["step"] = self._make_step()
         return fn(index, *extra)
 
+    def block_sizes(self) -> set:
+        """The block sizes compiled so far."""
+        return {k for k in self._fns if k != "step"}
+
     def prepare(self, k):
         fn = self._fns.get(k)
         if fn is None:
@@ -232,7 +236,7 @@ def training_function(pairs, cost, batch_size, updates=None, extra_inputs=(), mo
 def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mode=None, *, noise="host",
                 block_size=None, names=(), defaults=(), ensure=None) -> BlockSteps:
     """The block path beside the step path that ``make_step()`` compiles from the same arguments
-    (:func:`~autoencoders_tutorial.graph.minibatch_function`), when a remainder first needs it.
+    (:func:`~autoencoders_tutorial.graph.minibatch_function`), when a single step first needs it.
 
     ``noise`` "host" or "device" says where the graph's noise draws (those whose generator
     ``updates`` advances) are made; with "device" the step path is replaced by a one-step

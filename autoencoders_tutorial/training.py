@@ -91,13 +91,23 @@ def _minibatches_to_next_event(state, it, n_done, n_train_batches) -> int:
     return min(to_validation, to_patience, n_train_batches - n_done)
 
 
+#: The most block sizes one steps object compiles: ``k`` and the remainders that recur (an epoch's
+#: ``n % k``, the segment before a validation); other remainders run as single steps.
+MAX_BLOCK_SIZES = 3
+
+
 def _run(step, costs, first, last, k):
-    """Minibatches ``first .. last - 1``: blocks of ``k`` (``k`` > 1) and one block of what remains
-    (a block size is compiled once, so an epoch's remainder costs one compilation per run, not a
-    call per minibatch); without blocks, or for one minibatch, single steps. Yields after each call."""
+    """Minibatches ``first .. last - 1``: blocks of ``k`` (``k`` > 1) and one block of what remains,
+    when that size is compiled already or fewer than :data:`MAX_BLOCK_SIZES` are (each size is
+    compiled once, so an epoch's remainder costs one compilation per run, not a call per
+    minibatch), else single steps; without blocks, or for one minibatch, single steps. Yields
+    after each call."""
+    sizes = getattr(step, "block_sizes", lambda: set())
     i = first
     while i < last:
         n = min(k, last - i) if k else 1
+        if n > 1 and n != k and n not in sizes() and len(sizes()) >= MAX_BLOCK_SIZES:
+            n = 1  # a remainder of yet another size: single steps rather than one more compilation
         if n > 1:
             costs.add(i, step.block(i, n), n)
         else:
@@ -202,7 +212,7 @@ def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int 
     ``on_epoch_end``); Ctrl-C stops cleanly after the current call and returns with
     ``interrupted=True``. ``step`` is :class:`~autoencoders_tutorial.steps.Steps` (or a plain
     function of the index): on the block path it runs blocks of up to ``step.block_size``
-    minibatches per call, and the remainder one by one. A cost that moves by less
+    minibatches per call, and the remainder as one block (see :func:`_run`). A cost that moves by less
     than 0.1% from the second to the third epoch of the call gets one warning line
     suggesting ``stall_hint`` (training has most likely collapsed).
     """

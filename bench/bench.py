@@ -477,8 +477,8 @@ def child_sda_all(X, y, valid, test, args):
     epochs per pretraining layer and of fine-tuning; each phase's time is the median of its
     timed epochs (the first is the warm-up: JAX compiles there), plus, for a pretraining layer,
     the pass that computes the codes of the layer below, once (timed around
-    ``PrecomputedRows.ensure``, as the hand-written row times its own). Compiling, the first
-    epochs and everything else are "untimed"."""
+    ``PrecomputedRows.ensure``, its compilation included, as the hand-written row times its own).
+    Compiling the training steps, the first epochs and everything else are "untimed"."""
     sys.path.insert(0, str(ROOT))
     from autoencoders_tutorial import graph
     from autoencoders_tutorial.datasets import shared_dataset
@@ -936,8 +936,10 @@ def main(argv=None):
                           "hand-written references of the same run, rows/s",
                           ["command", "rows/s", "NumPy rows/s", "hand-written JAX (host noise) rows/s", "x NumPy",
                            "x hand-written JAX", "each run's x JAX"], rows,
-                          f"the medians of {args.runs} run(s); in each, the script's epochs after the first and the "
-                          f"references' {args.repeats} epoch(s) after an untimed one, each in a fresh process", argv)
+                          f"the medians of {args.runs} run(s): the rates are the median rates, the ratios the medians of "
+                          f"each run's ratios (not the ratios of the median rates); in each run, the script's epochs "
+                          f"after the first and the references' {args.repeats} epoch(s) after an untimed one, each in a "
+                          f"fresh process", argv)
         return 0
     if args.sda:
         table = run_sda_phases(args)

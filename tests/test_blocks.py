@@ -152,6 +152,21 @@ def test_epochs_run_blocks_then_the_remainder_and_check_costs_late():
     assert calls == [("block", 0, 4), ("block", 4, 4), ("step", 8)]  # a remainder of one is a step
 
 
+def test_a_remainder_of_yet_another_size_runs_as_steps_past_the_cap():
+    """A remainder runs as one block when its size is compiled or few sizes are; past
+    ``MAX_BLOCK_SIZES`` sizes, as single steps (no compilation per epoch for remainders that vary)."""
+    for compiled, want in [({4}, [("block", 0, 4), ("block", 4, 4), ("block", 8, 2)]),
+                           ({4, 3, 5}, [("block", 0, 4), ("block", 4, 4), ("step", 8), ("step", 9)]),
+                           ({4, 3, 2}, [("block", 0, 4), ("block", 4, 4), ("block", 8, 2)])]:
+        calls = []
+        steps = _state(calls)
+        steps.block_sizes = lambda compiled=compiled: set(compiled)
+        costs = training._Costs(10, "", 0)
+        assert list(training._run(steps, costs, 0, 10, 4))[-1] == 10
+        assert calls == want, compiled
+    assert training.MAX_BLOCK_SIZES == 3
+
+
 class _Script:
     """A classifier whose validation errors follow a list; its train function has blocks (or not)."""
 
