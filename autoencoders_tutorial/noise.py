@@ -20,6 +20,7 @@ import numpy as np
 
 from .engine import compile_function, pt, pytensor
 from .errors import TutorialError
+from .readers import empty_aligned
 from .rng import generator_from_state
 
 # -- on the host ------------------------------------------------------------------------------
@@ -63,6 +64,59 @@ def draw_on_host(rng_var, node, size, params):
     advancing it (no copy of the generator per step)."""
     draw = node.op.rng_fn(rng_var.get_value(borrow=True), *params, None if size is None else tuple(size))
     return np.asarray(draw, dtype=node.op.dtype)
+
+
+def wait_for_reader(held) -> None:
+    """Wait until the call that last read ``held``'s arrays (``held["reader"]``, its output) is done:
+    a JAX output may still be computing; the C back end's is a numpy value, done already."""
+    reader = held.pop("reader", None)
+    if hasattr(reader, "block_until_ready"):
+        reader.block_until_ready()
+
+
+def host_draws(draws, params, k, shapes, extra, held):
+    """``k`` minibatches of every draw from the shared numpy generator: the stream ``k`` step-path
+    draws would take, bit for bit, drawn in chunks of a few MB into one aligned array per draw
+    (which JAX on a CPU reads in place), so a block's noise is held once, in the graph's dtype.
+
+    The arrays live in ``held`` and every call of the same block size draws into them again,
+    once the call that last read them (``held["reader"]``, its output) is done: fresh arrays
+    of a hundred MB cost more in page faults than drawing the numbers. A uniform draw on
+    [0, 1) (every masking and salt-and-pepper corruption) is numpy's ``random()``: the same
+    doubles from the same stream as ``uniform(0, 1)``, through one reused float64 buffer."""
+    wait_for_reader(held)
+    out = []
+    for d, ((rng_var, node), (_, *p), shape) in enumerate(zip(draws, params(extra), shapes)):
+        gen = rng_var.get_value(borrow=True)
+        rows = held.get(d)
+        if rows is None:
+            rows = held[d] = empty_aligned((k, *shape), node.op.dtype)
+        if _standard_uniform(node, p, gen):
+            flat = rows.reshape(-1)
+            buf = np.empty(min(_DRAW_CHUNK, flat.size))
+            for i in range(0, flat.size, buf.size):
+                part = buf[:min(buf.size, flat.size - i)]
+                gen.random(out=part)
+                flat[i:i + part.size] = part
+        else:
+            chunk = max(1, _DRAW_CHUNK // max(1, int(np.prod(shape))))
+            for i in range(0, k, chunk):
+                n = min(chunk, k - i)
+                rows[i:i + n] = draw_on_host(rng_var, node, (n, *shape), p)
+        out.append(rows)
+    return out
+
+
+def _standard_uniform(node, p, gen) -> bool:
+    """Whether ``node`` draws uniform numbers on [0, 1) (``p``: its low and high) from ``gen``, a numpy ``Generator``."""
+    from pytensor.tensor.random.basic import UniformRV
+
+    return (isinstance(node.op, UniformRV) and len(p) == 2 and np.size(p[0]) == 1 and np.size(p[1]) == 1
+            and float(np.ravel(p[0])[0]) == 0.0 and float(np.ravel(p[1])[0]) == 1.0
+            and isinstance(gen, np.random.Generator))
+
+
+_DRAW_CHUNK = 1 << 19  # elements per host draw: 4 MB of float64 before the cast
 
 
 # -- on the device ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +60,6 @@ PROBE_FILE = "autoencoders_tutorial_block_probe.json"
 def _probe_key(mode) -> str:
     """What a probe's outcome depends on: the engine's versions, the back end, the platform, the precision
     and any PyTensor flags set."""
-    import os
     from importlib.metadata import PackageNotFoundError, version
 
     parts = [f"pytensor {pytensor.__version__}", resolved_backend(mode), platform(mode), pytensor.config.floatX,
@@ -76,23 +76,18 @@ def _probe_file() -> Path:
     return Path(pytensor.config.compiledir) / PROBE_FILE
 
 
-def _passed_before(key) -> bool:
+def _known_passes() -> list:
+    """The probe keys remembered as passed: none when the file is missing, unreadable or not ours."""
     try:
         known = json.loads(_probe_file().read_text())
-    except (OSError, ValueError):  # none yet, or unreadable: probe again
-        return False
-    return isinstance(known, list) and key in known  # anything else is not ours: probe again
+    except (OSError, ValueError):
+        return []
+    return known if isinstance(known, list) else []
 
 
 def _remember_pass(key) -> None:
     try:
-        path = _probe_file()
-        try:
-            known = json.loads(path.read_text())
-            known = known if isinstance(known, list) else []
-        except (OSError, ValueError):
-            known = []
-        atomic_write_bytes(path, json.dumps(sorted({*known, key})).encode())
+        atomic_write_bytes(_probe_file(), json.dumps(sorted({*_known_passes(), key})).encode())
     except Exception:  # noqa: BLE001  (a cache that cannot be written only costs the next run the probe)
         pass
 
@@ -101,10 +96,11 @@ def _remember_pass(key) -> None:
 def _block_failure(mode) -> str | None:
     """Why this PyTensor cannot compile a block in ``mode`` (a tiny one, compiled once), or None.
 
-    A pass is remembered in PyTensor's compile folder for the same versions, back end, platform
-    and precision, so only the first run on a machine pays the probe (about a second)."""
+    A pass is remembered in PyTensor's compile folder for the same versions, back end, platform,
+    precision and flags (:func:`_probe_key`), so only the first run on a machine pays the probe
+    (about a second)."""
     key = _probe_key(mode)
-    if _passed_before(key):
+    if key in _known_passes():
         return None
     failure = _probe(mode)
     if failure is None:

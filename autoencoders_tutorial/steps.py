@@ -30,8 +30,8 @@ from .engine import compile_function, compile_mode, is_jax_mode, note_jax_update
 from .errors import TutorialError
 from .graph import minibatch_function, n_batches, score_batch_size, sgd_updates
 from .jax_backend import quiet_jax
-from .noise import device_noise, draw_on_host, draw_parameters, draw_value, split_noise_updates, u32
-from .readers import empty_aligned
+from .noise import (device_noise, draw_parameters, draw_value, host_draws, split_noise_updates, u32,
+                    wait_for_reader)
 
 
 class Steps:
@@ -135,13 +135,14 @@ class BlockSteps(Steps):
     they need).
     """
 
-    def __init__(self, make_step, build, mode, state, stores, block_size=None, names=(), defaults=(), ensure=None):
+    def __init__(self, make_step, build, mode, state, stores, block_size=None, names=(), defaults=(), ensure=None,
+                 noise_arrays=None):
         super().__init__(None, names, defaults, ensure)
         self._make_step, self._build, self.mode, self.state = make_step, build, mode, state
         self.block_size = block_size
         self._stores = stores  # [[source shared, store shared, weak reference to the value uploaded]]
         self._fns = {}  # "step" and each block size k: compiled when first called (shared by bound copies)
-        self._noise_arrays = {}  # block size -> its host noise arrays, when the noise is drawn on the host
+        self._noise_arrays = {} if noise_arrays is None else noise_arrays  # block size -> its host noise arrays
 
     def _one(self, index, *extra):
         fn = self._fns.get("step")
@@ -172,9 +173,7 @@ class BlockSteps(Steps):
         """Free the resident copies of the data (uploaded again by the next call) and the host noise
         arrays (drawn into new ones by the next call), once the calls reading them are done."""
         for held in self._noise_arrays.values():
-            reader = held.pop("reader", None)
-            if hasattr(reader, "block_until_ready"):
-                reader.block_until_ready()
+            wait_for_reader(held)
             held.clear()
         for entry in self._stores:
             store = entry[1]
@@ -314,7 +313,7 @@ def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mo
         held = noise_arrays.setdefault(k, {})  # this block size's noise arrays, drawn into again by every call
 
         def call(start, *extra):
-            out = f(start, *_host_draws(draws, host_params, k, shapes, extra, held), *extra)
+            out = f(start, *host_draws(draws, host_params, k, shapes, extra, held), *extra)
             held["reader"] = out  # the next draw waits until this call has read them
             return out
 
@@ -322,9 +321,7 @@ def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mo
 
     noise_arrays = {}  # block size -> its host noise arrays (freed by release())
     if dn is None:
-        steps = BlockSteps(make_step, build, mode, None, stores, block_size, names, defaults, ensure)
-        steps._noise_arrays = noise_arrays
-        return steps
+        return BlockSteps(make_step, build, mode, None, stores, block_size, names, defaults, ensure, noise_arrays)
 
     def make_device_step():  # the step path draws from the same counter as the blocks
         index = pt.lscalar("index")
@@ -360,53 +357,6 @@ def _draw_shapes(pairs, batch_vars, draws, extra_inputs):
             raise TutorialError("the block path needs noise draws with an explicit size")
         shapes.append(tuple(int(s) for s in size))
     return shapes, params
-
-
-def _host_draws(draws, params, k, shapes, extra, held):
-    """``k`` minibatches of every draw from the shared numpy generator: the stream ``k`` step-path
-    draws would take, bit for bit, drawn in chunks of a few MB into one aligned array per draw
-    (which JAX on a CPU reads in place), so a block's noise is held once, in the graph's dtype.
-
-    The arrays live in ``held`` and every call of the same block size draws into them again,
-    once the call that last read them (``held["reader"]``, its output) is done: fresh arrays
-    of a hundred MB cost more in page faults than drawing the numbers. A uniform draw on
-    [0, 1) (every masking and salt-and-pepper corruption) is numpy's ``random()``: the same
-    doubles from the same stream as ``uniform(0, 1)``, through one reused float64 buffer."""
-    reader = held.pop("reader", None)
-    if hasattr(reader, "block_until_ready"):  # JAX's output: the call may still be running
-        reader.block_until_ready()
-    out = []
-    for d, ((rng_var, node), (_, *p), shape) in enumerate(zip(draws, params(extra), shapes)):
-        gen = rng_var.get_value(borrow=True)
-        rows = held.get(d)
-        if rows is None:
-            rows = held[d] = empty_aligned((k, *shape), node.op.dtype)
-        if _standard_uniform(node, p, gen):
-            flat = rows.reshape(-1)
-            buf = np.empty(min(_DRAW_CHUNK, flat.size))
-            for i in range(0, flat.size, buf.size):
-                part = buf[:min(buf.size, flat.size - i)]
-                gen.random(out=part)
-                flat[i:i + part.size] = part
-        else:
-            chunk = max(1, _DRAW_CHUNK // max(1, int(np.prod(shape))))
-            for i in range(0, k, chunk):
-                n = min(chunk, k - i)
-                rows[i:i + n] = draw_on_host(rng_var, node, (n, *shape), p)
-        out.append(rows)
-    return out
-
-
-def _standard_uniform(node, p, gen) -> bool:
-    """Whether ``node`` draws uniform numbers on [0, 1) (``p``: its low and high) from ``gen``, a numpy ``Generator``."""
-    from pytensor.tensor.random.basic import UniformRV
-
-    return (isinstance(node.op, UniformRV) and len(p) == 2 and np.size(p[0]) == 1 and np.size(p[1]) == 1
-            and float(np.ravel(p[0])[0]) == 0.0 and float(np.ravel(p[1])[0]) == 1.0
-            and isinstance(gen, np.random.Generator))
-
-
-_DRAW_CHUNK = 1 << 19  # elements per host draw: 4 MB of float64 before the cast
 
 
 def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, mode=None, path=None):

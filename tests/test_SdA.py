@@ -110,7 +110,7 @@ def test_precomputed_codes_on_the_block_path_are_one_call_and_the_step_paths_row
             fns[2].ready()
             codes.append(sda._precomputed[1].buffer.get_value(borrow=True))
             fill = sda._precomputed[1].fill
-            if hasattr(fill, "_stores"):  # the block path's fill let go of its copy of the training set
+            if isinstance(fill, BlockSteps):  # the block path's fill let go of its copy of the training set
                 assert all(st.get_value(borrow=True).shape[0] == 0 for _, st, _ in fill._stores)
     assert calls == [(0, 20)]  # 20 minibatches in one call, though the training blocks are 3
     assert codes[0].shape == codes[1].shape == (400, 10)

@@ -356,11 +356,9 @@ def test_jax_blocks_read_an_aligned_training_set_and_their_host_noise_in_place()
 
 def test_host_noise_drawn_in_chunks_is_one_draw(monkeypatch):
     """A block's host noise comes in chunks of a few MB: the stream of one draw, bit for bit."""
-    from autoencoders_tutorial import steps
-
     draws = []
     for chunk in (1 << 19, 7):
-        monkeypatch.setattr(steps, "_DRAW_CHUNK", chunk)
+        monkeypatch.setattr(noise, "_DRAW_CHUNK", chunk)
         step, _ = _da_steps(0.3, TrainPath("block", "host", 6), "CVM")
         draws.append(_run_blocks(step, 6))
     np.testing.assert_array_equal(draws[0], draws[1])
@@ -371,13 +369,14 @@ def test_host_noise_of_blocks_is_the_step_paths_stream_and_its_arrays_are_reused
     """Masking noise (uniform on [0, 1)) is drawn with numpy's random() into arrays that every block
     reuses, other noise with the op's own draw; both are the step path's masks, bit for bit: after
     the same minibatches the generator is in the same state and the parameters agree."""
-    from autoencoders_tutorial import noise as noise_module, steps
+    from autoencoders_tutorial import steps
 
     generic = []
-    monkeypatch.setattr(steps, "draw_on_host", lambda *a: generic.append(1) or noise_module.draw_on_host(*a))
+    draw_on_host = noise.draw_on_host
+    monkeypatch.setattr(noise, "draw_on_host", lambda *a: generic.append(1) or draw_on_host(*a))
     arrays = []
-    host_draws = steps._host_draws
-    monkeypatch.setattr(steps, "_host_draws", lambda *a: arrays.append(host_draws(*a)[0]) or arrays[-1:])
+    host_draws = steps.host_draws
+    monkeypatch.setattr(steps, "host_draws", lambda *a: arrays.append(host_draws(*a)[0]) or arrays[-1:])
     ref, da_ref = _da_steps(0.3, None, "CVM", kind=kind)
     want = _run_blocks(ref, 1)
     block, da = _da_steps(0.3, TrainPath("block", "host", 6), "CVM", kind=kind)
