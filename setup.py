@@ -39,15 +39,15 @@ setup(
         "PyTensor": "https://github.com/pymc-devs/pytensor",
     },
     py_modules=["logistic_sgd", "mlp", "dA", "SdA"],
-    packages=find_packages(include=["autoencoders_tutorial", "autoencoders_tutorial.*"]),
+    packages=find_packages(include=["autoencoders_tutorial", "autoencoders_tutorial.*", "autoencoders_tools"]),
     entry_points={
         "console_scripts": [  # each runs its script's own parser; named so that no other package's clash
             "autoencoders-da = dA:main",
             "autoencoders-sda = SdA:main",
             "autoencoders-logistic = logistic_sgd:main",
             "autoencoders-mlp = mlp:main",
-            "autoencoders-sweep = autoencoders_tutorial.sweep:main",
-            "autoencoders-plot = autoencoders_tutorial.plot:main",
+            "autoencoders-sweep = autoencoders_tools.sweep:main",
+            "autoencoders-plot = autoencoders_tools.plot:main",
         ],
     },
     install_requires=[

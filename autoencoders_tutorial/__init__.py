@@ -1,33 +1,43 @@
-"""The machinery below the tutorial's models: engine set-up, data, files, loops, images, CLI.
+"""The machinery below the tutorial's models: engine set-up, data, graphs, steps, loops, files, runs, the CLI.
 
-The tutorial's own files (``dA.py``, ``SdA.py``, ``logistic_sgd.py``, ``mlp.py``) sit on
-top of this package and import from it; nothing here imports them. One module per
-concern (imports flow downwards, ``engine`` at the bottom)::
+The house has three layers, each importing only the ones below it, always at the top of a module
+(``tests/test_layers.py`` reads every import and keeps it so; ``docs/explanation/architecture.md`` is the
+page to read first):
 
-    engine       PyTensor set-up before its first import, modes, JAX values back to numpy
-    jax_backend  every call into JAX: the host-sliced step path, device arrays, the platform
+1. this package, the machinery: it imports no model file and no application;
+2. the tutorial's model files at the top of a clone (``logistic_sgd.py``, ``mlp.py``, ``dA.py``,
+   ``SdA.py``), which import only this package;
+3. the applications, :mod:`autoencoders_tools` (the scikit-learn estimators, the sweep, the plot).
+
+One module per concern, from the bottom up::
+
     errors       the error types the command line prints as one line; value checks
+    files        atomic writes, .npz parameter files, the metrics log, Ctrl-C held while a file is written
+    engine       PyTensor set-up before its first import, modes, JAX values back to numpy
     rng          seeds, generators, shared parameters
-    images       tile_raster_images, scale_to_unit_interval, filter sheets
-    files        atomic writes, .npz parameter files, the metrics log
-    download     the checked MNIST download
-    datasets     Dataset, readers (pkl.gz, IDX, digits, synthetic), validation, load_data
-    graph        sgd_updates, minibatch functions, precomputed rows
+    readers      the dataset files' readers (pkl.gz, IDX, digits, synthetic) and Dataset
     noise        corruption noise drawn on the host (the C op) or on the device (DeviceNoise)
+    jax_backend  every call into JAX: the host-sliced step path, device arrays, the platform
+    graph        sgd_updates, minibatch functions, precomputed rows
     steps        Steps: what the loops run, one minibatch or a block of them per call
     paths        which of the two paths runs (TrainPath, resolve_path)
-    runs         a run's set-up (Run: folder and lock, data, path, metrics) and Ctrl-C
+    images       tile_raster_images, scale_to_unit_interval, filter sheets
+    download     the checked MNIST download
+    datasets     which file a dataset name means, its checks, load_data and shared variables
     training     the epoch loop, the early-stopping loop
-    supervised   train_classifier: the logistic_sgd.py and mlp.py run
-    models       the model classes' files, inference and reconstruction sheets
+    runs         a run's set-up (Run: folder and lock, data, path, metrics) and Ctrl-C
     checkpoints  where a pretrain-then-fine-tune run stands, saved and restored
-    stacked      the SdA's two phases, their options and the script's run
+    models       the model classes' files, inference and reconstruction sheets
     features     the features table (scikit-learn on raw inputs, codes, both)
+    predict      predictions on a user's own images, .npy / .csv rows or a dataset
+    supervised   train_classifier: the logistic_sgd.py and mlp.py run
+    stacked      the SdA's two phases, their options and the script's run
     cli          the shared command-line flags and run_cli
+    estimators   where pickles of versions up to 0.3 find the estimators (now in autoencoders_tools)
 
 Importing this package itself imports nothing heavy (not even PyTensor). Every module
 that uses PyTensor imports it through ``engine``, which configures it first; ``errors``,
 ``files``, ``images`` and ``download`` need only numpy (and pillow).
 """
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .errors import TutorialError
+from .files import deferred_interrupts
 
 #: What the library chose for the engine, and why; filled by :func:`configure_engine`.
 ENGINE: dict = {}
@@ -291,7 +292,6 @@ def compile_function(*args, **kwargs):
     ``PYTENSOR_FLAGS`` is set, a failure to compile is one line naming it (a compiler,
     BLAS or cache setting PyTensor accepted at import but cannot use).
     """
-    from .files import deferred_interrupts
 
     with deferred_interrupts():
         try:

@@ -15,6 +15,7 @@ import numpy as np
 
 from .engine import compile_function, compile_mode, is_jax_mode, pt, pytensor  # first: PyTensor, configured
 from .errors import check_fits
+from .jax_backend import jax_minibatch_function
 from .readers import empty_aligned
 
 from pytensor.compile.sharedvalue import SharedVariable  # noqa: E402  (after the engine's set-up)
@@ -67,8 +68,6 @@ def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=()
     """
     mode = compile_mode(mode)
     if is_jax_mode(mode):
-        from .jax_backend import jax_minibatch_function
-
         return jax_minibatch_function(pairs, outputs, batch_size, updates, extra_inputs, mode)
     index = pt.lscalar("index")
     return compile_function([index, *extra_inputs], outputs, updates=updates, mode=mode,

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from .files import atomic_write_bytes
 
@@ -111,8 +112,6 @@ def tile_raster_images(
 
 
 def _write_png(tiles, path) -> Path:
-    from PIL import Image
-
     path = Path(path)
     buf = io.BytesIO()
     Image.fromarray(tiles).save(buf, format="PNG")

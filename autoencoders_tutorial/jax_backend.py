@@ -18,6 +18,7 @@ import warnings
 
 from .engine import compile_function, compile_mode, is_jax_mode, note_jax_updated, pytensor
 from .errors import TutorialError
+from .files import deferred_interrupts
 from .noise import draw_on_host, draw_parameters, split_noise_updates
 
 
@@ -78,8 +79,6 @@ def jax_minibatch_function(pairs, outputs, batch_size, updates=None, extra_input
             noise = [draw_on_host(rng_var, node, size, params) for (rng_var, node), (size, *params) in zip(draws, meta)]
         if shapes in traced:
             return f(*batch, *noise, *extra)
-        from .files import deferred_interrupts
-
         with quiet_jax(), deferred_interrupts():  # the first call of a shape traces and compiles: as above
             out = f(*batch, *noise, *extra)
         traced.add(shapes)

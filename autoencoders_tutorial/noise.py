@@ -23,13 +23,16 @@ from .errors import TutorialError
 from .readers import empty_aligned
 from .rng import generator_from_state
 
+from pytensor.compile.mode import Mode  # noqa: E402  (after the engine's set-up)
+from pytensor.tensor.random.basic import UniformRV  # noqa: E402
+from pytensor.tensor.random.op import RandomVariable  # noqa: E402
+from pytensor.tensor.random.type import RandomType  # noqa: E402
+
 # -- on the host ------------------------------------------------------------------------------
 
 
 def split_noise_updates(updates):
     """Separate shared-generator updates (``rng -> next state of a draw``) from the rest."""
-    from pytensor.tensor.random.op import RandomVariable
-    from pytensor.tensor.random.type import RandomType
 
     pairs = list(updates.items()) if isinstance(updates, dict) else list(updates or [])
     kept, draws = [], []
@@ -43,7 +46,6 @@ def split_noise_updates(updates):
 
 def draw_parameters(draws, inputs, givens):
     """A host function of ``inputs`` giving each noise draw's ``[size, *parameters]`` (Python linker)."""
-    from pytensor.compile.mode import Mode
 
     fn = compile_function(list(inputs), [i for _, n in draws for i in n.inputs[1:]], givens=givens,
                           mode=Mode(linker="py", optimizer="fast_run"), on_unused_input="ignore")
@@ -109,7 +111,6 @@ def host_draws(draws, params, k, shapes, extra, held):
 
 def _standard_uniform(node, p, gen) -> bool:
     """Whether ``node`` draws uniform numbers on [0, 1) (``p``: its low and high) from ``gen``, a numpy ``Generator``."""
-    from pytensor.tensor.random.basic import UniformRV
 
     return (isinstance(node.op, UniformRV) and len(p) == 2 and np.size(p[0]) == 1 and np.size(p[1]) == 1
             and float(np.ravel(p[0])[0]) == 0.0 and float(np.ravel(p[1])[0]) == 1.0

@@ -12,6 +12,7 @@ import functools
 import json
 import os
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +61,6 @@ PROBE_FILE = "autoencoders_tutorial_block_probe.json"
 def _probe_key(mode) -> str:
     """What a probe's outcome depends on: the engine's versions, the back end, the platform, the precision
     and any PyTensor flags set."""
-    from importlib.metadata import PackageNotFoundError, version
-
     parts = [f"pytensor {pytensor.__version__}", resolved_backend(mode), platform(mode), pytensor.config.floatX,
              f"PYTENSOR_FLAGS={os.environ.get('PYTENSOR_FLAGS', '')}"]
     for dist in ("jax", "jaxlib", "jax-cuda12-plugin", "jax-cuda13-plugin"):

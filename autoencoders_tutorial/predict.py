@@ -25,7 +25,9 @@ import math
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
+from .datasets import load_dataset
 from .errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -33,8 +35,6 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 def image_rows(path, image_shape) -> tuple[np.ndarray, str]:
     """One image file as one row of ``image_shape`` pixels in [0, 1], and a line saying what was done to it."""
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(path) as img:
             img.load()
@@ -73,8 +73,6 @@ def array_rows(path, n_features) -> np.ndarray:
 def read_inputs(sources, n_features, data_root=None, log=print):
     """``(X, names, labels)`` for a list of files and dataset names: ``labels`` are the datasets' test labels
     when every source is a dataset, else None."""
-    from .datasets import load_dataset
-
     side = math.isqrt(n_features)
     image_shape = (side, side) if side * side == n_features else None
     blocks, names, labels = [], [], []

@@ -8,8 +8,10 @@ problem for tests. Every split is validated (:func:`validate_xy`) with a one-lin
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
+import importlib
 import math
 import pickle
 import struct
@@ -120,8 +122,6 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
 
     def find_class(self, module, name):
         if (module, name) == ("_codecs", "encode"):  # protocol-2 pickles encode bytes this way; harmless
-            import codecs
-
             return codecs.encode
         if (module, name) in self._ALLOWED:
             if name == "ndarray":
@@ -129,8 +129,6 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
             if name == "dtype":
                 return np.dtype
             mod = module.replace("numpy.core.", "numpy._core.")
-            import importlib
-
             return getattr(importlib.import_module(mod), name)
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only numpy arrays are allowed")
 

@@ -25,8 +25,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from .datasets import load_dataset, validate_x
+from .engine import describe_mode, pytensor
 from .errors import TutorialError
-from .files import deferred_interrupts, ensure_output_dir, remove_stale_parts
+from .files import MetricsLog, deferred_interrupts, ensure_output_dir, remove_stale_parts
+from .paths import resolve_path
 
 try:
     import fcntl
@@ -156,11 +159,6 @@ class Run:
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> Run:
-        from .datasets import load_dataset, validate_x
-        from .engine import pytensor
-        from .files import MetricsLog
-        from .paths import resolve_path
-
         self.folder = self._stack.enter_context(RunFolder(self.output_dir))
         self.out = self.folder.path
         try:
@@ -180,8 +178,6 @@ class Run:
 
     def announce(self, what: str) -> None:
         """Log ``what`` (the data and the model) with the engine, the precision and the path; then the path's note."""
-        from .engine import describe_mode
-
         self.log(f"{what}; engine {describe_mode(self.mode)}, {self.precision}; {self.path.describe()}")
         if self.path.note:
             self.log(self.path.note)

@@ -24,6 +24,7 @@ from .checkpoints import Progress, resume_or_start, save_checkpoint
 from .datasets import shared_dataset
 from .engine import describe_build, resolved_backend
 from .errors import TutorialError, check_positive, check_precision, check_sparsity, diverged_hint
+from .features import features_comparison
 from .files import params_to_arrays, set_params_from_arrays
 from .graph import n_batches, note_score_batch
 from .images import save_filters_image
@@ -196,8 +197,6 @@ def _pretrain_phase(run, sda, train_x, progress, checkpoint, o) -> dict | None:
                                  sda.sigmoid_layers[0].W.get_value(), run.ds.image_shape)
         run.log(f"wrote {image}")
     if o["features"]:
-        from .features import features_comparison
-
         run.log("features from the pretrained network, scikit-learn logistic regression on each:")
         results["features"] = features_comparison(sda, run.ds, n_labels=o["n_labels"], log=run.log)
         run.metrics.write(phase="features", **{k.replace(" ", "_"): v for k, v in results["features"].items()})

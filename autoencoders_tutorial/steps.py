@@ -29,10 +29,12 @@ import numpy as np
 from .engine import compile_function, compile_mode, is_jax_mode, note_jax_updated, pt, pytensor
 from .errors import TutorialError
 from .graph import minibatch_function, n_batches, score_batch_size, sgd_updates
-from .jax_backend import quiet_jax
+from .files import deferred_interrupts
+from .jax_backend import quiet_jax, to_device
 from .noise import (device_noise, draw_parameters, draw_value, host_draws, split_noise_updates, u32,
                     wait_for_reader)
 
+from pytensor.graph.replace import clone_replace  # noqa: E402  (after the engine's set-up)
 
 class Steps:
     """Compiled SGD steps over one training set: ``steps(index, *extra) -> cost``.
@@ -191,8 +193,6 @@ class BlockSteps(Steps):
             n = value.shape[0] // batch
             rows = value[: n * batch].reshape((n, batch, *value.shape[1:]))
             if is_jax_mode(self.mode):
-                from .jax_backend import to_device
-
                 rows = to_device(rows)
             store.container.storage[0] = rows  # as PyTensor stores a JAX function's updates: no host filter
             entry[2] = weakref.ref(value)
@@ -205,8 +205,6 @@ def _first_call_held(fn):
     def call(*args):
         if done:
             return fn(*args)
-        from .files import deferred_interrupts
-
         with quiet_jax(), deferred_interrupts():
             out = fn(*args)
         done.append(True)
@@ -241,8 +239,6 @@ def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mo
     ``updates`` advances) are made; with "device" the step path is replaced by a one-step
     call of the same kind, so that block sizes never change the numbers.
     """
-    from pytensor.graph.replace import clone_replace  # after the engine's set-up, as every PyTensor import
-
     mode = compile_mode(mode)
     extra_inputs = list(extra_inputs)
     kept, draws = split_noise_updates(updates)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm import tqdm
 
 from .engine import sync_shared
 from .errors import TrainingDiverged, TutorialError, check_positive
@@ -165,8 +166,6 @@ class _Progress:
         self.n, self.desc, self.log, self.every = n, desc, log, every
         self.bar = None
         if log is print and sys.stdout.isatty():
-            from tqdm import tqdm
-
             self.bar = tqdm(total=n, desc=f"  {desc}", unit="minibatch", leave=False, mininterval=0.5)
         self.t0 = self.last = time.perf_counter()
 

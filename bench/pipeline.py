@@ -19,7 +19,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import SVC
 
 from autoencoders_tutorial.datasets import load_dataset
-from autoencoders_tutorial.estimators import DenoisingAutoencoder, SdAClassifier
+from autoencoders_tools.estimators import DenoisingAutoencoder, SdAClassifier
 
 ds = load_dataset("fashion-mnist")
 X, y = ds.train[0][:10_000], ds.train[1][:10_000]

@@ -363,7 +363,7 @@ def test_resume_takes_the_checkpoints_options_and_a_larger_cap_goes_on(tmp_path,
 
 def test_a_damaged_SdA_file_is_one_line_naming_it_and_the_field(tmp_path):
     from autoencoders_tutorial.errors import DataError
-    from autoencoders_tutorial.estimators import SdAClassifier
+    from autoencoders_tools.estimators import SdAClassifier
     from autoencoders_tutorial.files import save_params
 
     SdA(0, n_ins=5, hidden_layers_sizes=(4,), n_outs=2, corruption_levels=(0.1,)).save(

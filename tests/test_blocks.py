@@ -292,7 +292,7 @@ def test_device_noise_state_is_checkpointed(tmp_path):
 
 @pytest.mark.slow  # five fits on the C back end's blocks
 def test_estimator_with_device_noise_refits_and_continues_exactly(monkeypatch):
-    from autoencoders_tutorial.estimators import DenoisingAutoencoder
+    from autoencoders_tools.estimators import DenoisingAutoencoder
 
     monkeypatch.setattr(paths, "platform", lambda mode: "gpu")  # what a GPU gets: noise drawn on the device
     X = np.random.default_rng(2).random((100, 16))
@@ -308,7 +308,7 @@ def test_estimator_with_device_noise_refits_and_continues_exactly(monkeypatch):
 
 @pytest.mark.slow  # the C back end's device-noise blocks: a scan compiled cold
 def test_saved_estimator_continues_the_device_stream(monkeypatch, tmp_path):
-    from autoencoders_tutorial.estimators import DenoisingAutoencoder
+    from autoencoders_tools.estimators import DenoisingAutoencoder
 
     monkeypatch.setattr(paths, "platform", lambda mode: "gpu")
     X = np.random.default_rng(2).random((60, 16))

@@ -8,7 +8,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from autoencoders_tutorial.errors import TutorialError
-from autoencoders_tutorial.estimators import DenoisingAutoencoder, SdAClassifier
+from autoencoders_tools.estimators import DenoisingAutoencoder, SdAClassifier
 
 SMALL_DA = dict(n_hidden=4, n_epochs=2, batch_size=10, random_state=0, mode="CVM")
 SMALL_SDA = dict(hidden_layers_sizes=(6,), pretraining_epochs=1, max_epochs=20, finetune_lr=0.5, batch_size=10, random_state=0, mode="CVM")
@@ -127,7 +127,7 @@ def test_save_load_and_pickle_in_a_new_process_predict_the_same(tmp_path):
     # nothing else: the pickle holds the estimator, numbers and numpy arrays, no compiled function.
     code = ("import sys, numpy as np\n"
             "from autoencoders_tutorial.readers import _ArrayOnlyUnpickler\n"
-            "from autoencoders_tutorial.estimators import SdAClassifier\n"
+            "from autoencoders_tools.estimators import SdAClassifier\n"
             "class Only(_ArrayOnlyUnpickler):\n"
             "    def find_class(self, module, name):\n"
             "        if (module, name) == (SdAClassifier.__module__, 'SdAClassifier'):\n"
@@ -151,7 +151,15 @@ def test_an_estimator_pickled_before_a_rename_unpickles():
     old = SdAClassifier.__new__(SdAClassifier)
     old.__setstate__(state)
     assert old.get_params()["patience_epochs"] == 7 and "patience" not in old.__dict__
-    assert SdAClassifier.__module__ == "autoencoders_tutorial.estimators"  # where pickles find it
+
+
+def test_an_estimator_pickled_where_it_lived_before_unpickles():
+    # versions up to 0.3 pickled the estimators as autoencoders_tutorial.estimators.<class>
+    for cls, est in ((SdAClassifier, SdAClassifier(hidden_layers_sizes=(4,))), (DenoisingAutoencoder, DenoisingAutoencoder(n_hidden=3))):
+        data = pickle.dumps(est, protocol=2)
+        old = data.replace(cls.__module__.encode(), b"autoencoders_tutorial.estimators")
+        assert old != data
+        assert pickle.loads(old).get_params() == est.get_params()
 
 
 def test_models_the_scripts_save_load_as_fitted_estimators(tmp_path):

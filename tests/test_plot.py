@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from autoencoders_tutorial import plot
+from autoencoders_tools import plot
 from autoencoders_tutorial.errors import DataError
 
 

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autoencoders_tutorial import plot
+from autoencoders_tools import plot
 from autoencoders_tutorial.errors import DataError, TutorialError
-from autoencoders_tutorial.estimators import DenoisingAutoencoder, SdAClassifier
+from autoencoders_tools.estimators import DenoisingAutoencoder, SdAClassifier
 from autoencoders_tutorial.files import load_params, save_params
 
 #: A few dozen examples in the default tier, 2,000 in the slow one.

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from autoencoders_tutorial import sweep
+from autoencoders_tools import sweep
 from autoencoders_tutorial.errors import DataError
 
 GRID = """
@@ -162,7 +162,7 @@ def test_ctrl_c_while_the_dask_cluster_starts_is_one_line_closing_what_started(t
 
 @pytest.mark.slow
 def test_python_m_sweep_runs_on_an_existing_scheduler(tmp_path):
-    """``python -m autoencoders_tutorial.sweep --scheduler`` on a cluster started with Dask's own
+    """``python -m autoencoders_tools.sweep --scheduler`` on a cluster started with Dask's own
     commands: run as ``__main__``, the functions it ships could not be imported by the workers,
     and the sweep waited forever."""
     import shutil
@@ -183,7 +183,7 @@ def test_python_m_sweep_runs_on_an_existing_scheduler(tmp_path):
                                        "--no-dashboard"], cwd=tmp_path, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL))
         address = json.loads(info.read_text())["address"]
-        p = subprocess.run([sys.executable, "-m", "autoencoders_tutorial.sweep", "--grid", str(tmp_path / "g.toml"),
+        p = subprocess.run([sys.executable, "-m", "autoencoders_tools.sweep", "--grid", str(tmp_path / "g.toml"),
                             "--dataset", "digits", "--scheduler", address, "--output-dir", str(tmp_path / "out")],
                            capture_output=True, text=True, timeout=180)
     finally:

@@ -46,7 +46,7 @@ on Fashion-MNIST at the tutorial's sizes.
 # :math:`\theta = \{W, b, b'\}`, trained by stochastic gradient descent to make :math:`z` close
 # to :math:`x` on average over the training set, for a loss :math:`L(x, z)` discussed below.
 #
-# In the code (:class:`dA.dA`, and the :class:`~autoencoders_tutorial.estimators.DenoisingAutoencoder`
+# In the code (:class:`dA.dA`, and the :class:`~autoencoders_tools.estimators.DenoisingAutoencoder`
 # estimator built on it) the inputs are the *rows* of a minibatch, so the matrix is stored the
 # other way round: ``dA.W`` has shape ``(n_visible, n_hidden)``, the codes of a minibatch
 # ``X`` are ``sigmoid(X @ W + b)``, and the tied decoder matrix ``W_prime`` is ``W.T``.
@@ -182,13 +182,13 @@ for a in np.array([-5, 0, 5, 15, 17, 40], dtype=np.float32):
 # --------------------------------------
 #
 # Four autoencoders, all trained on the same images with the library's scikit-learn estimator,
-# :class:`~autoencoders_tutorial.estimators.DenoisingAutoencoder` (a corruption level of 0
+# :class:`~autoencoders_tools.estimators.DenoisingAutoencoder` (a corruption level of 0
 # makes it a plain autoencoder): one undercomplete, and three overcomplete ones: plain, with 30%
 # masking noise, and with the sparsity penalty. The settings are read from
 # ``AUTOENCODERS_DOCS``.
 
 from autoencoders_tutorial.datasets import load_dataset
-from autoencoders_tutorial.estimators import DenoisingAutoencoder
+from autoencoders_tools.estimators import DenoisingAutoencoder
 
 MODE = os.environ.get("AUTOENCODERS_DOCS", "quick")
 if MODE == "full":   # Fashion-MNIST, 50,000 training images of 28x28 pixels

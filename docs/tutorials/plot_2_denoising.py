@@ -187,7 +187,7 @@ def train_dA(train_x, corruption_level, n_hidden, learning_rate, epochs, batch_s
 # the loop of :func:`~autoencoders_tutorial.training.train_epochs`, which adds progress lines,
 # a metrics log, Ctrl-C handling and, with JAX on a CPU, runs up to 250 steps per call with the
 # same numbers). :func:`dA.run_dA` is the whole script from Python, and
-# :class:`~autoencoders_tutorial.estimators.DenoisingAutoencoder` the same model as a
+# :class:`~autoencoders_tools.estimators.DenoisingAutoencoder` the same model as a
 # scikit-learn transformer. Now train one dA without noise and one with 30% masking noise:
 
 train_x, _ = shared_dataset(ds.train, name="train")

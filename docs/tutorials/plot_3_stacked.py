@@ -96,7 +96,7 @@ from sklearn.svm import SVC
 
 from SdA import SdA  # import the model files (or the library) before PyTensor: they configure it
 from autoencoders_tutorial.datasets import load_dataset, shared_splits
-from autoencoders_tutorial.estimators import SdAClassifier
+from autoencoders_tools.estimators import SdAClassifier
 from autoencoders_tutorial.graph import n_batches
 
 MODE = os.environ.get("AUTOENCODERS_DOCS", "quick")
@@ -195,7 +195,7 @@ for name, (valid_error, test_error, epochs, seconds) in runs.items():
 # pretrained layers are features like any other, so any classifier can use them:
 # :meth:`SdA.SdA.get_codes` gives the codes of any layer (the top by default) for rows of a
 # numpy array, and :meth:`SdAClassifier.transform
-# <autoencoders_tutorial.estimators.SdAClassifier.transform>` does the same for the
+# <autoencoders_tools.estimators.SdAClassifier.transform>` does the same for the
 # estimator. Here a support vector machine (scikit-learn's ``SVC``, RBF kernel, default
 # settings) is trained on three sets of features: the raw pixels, the top-layer codes of the
 # network *after pretraining only* (no label has touched them), and both side by side
@@ -233,7 +233,7 @@ for name, (A, B) in feature_sets.items():
 #
 # Pretraining needs no labels; fine-tuning does. That split is the point when labels are few and
 # unlabelled inputs plenty: pretrain on all of them, fine-tune on the few that are labelled.
-# :class:`~autoencoders_tutorial.estimators.SdAClassifier` does this with scikit-learn's
+# :class:`~autoencoders_tools.estimators.SdAClassifier` does this with scikit-learn's
 # convention for semi-supervised learning: a label of -1 marks an unlabelled row. ``fit``
 # pretrains on every row of ``X`` and fine-tunes on the labelled ones, early-stopped on
 # ``X_val, y_val``. Here only the first few training images keep their labels; the same

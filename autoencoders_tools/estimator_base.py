@@ -10,11 +10,11 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .engine import sync_shared
-from .errors import TutorialError
-from .files import load_params, params_to_arrays, save_params, set_params_from_arrays
-from .noise import device_noise_state, set_device_noise_state
-from .rng import check_random_state, generator_from_state
+from autoencoders_tutorial.engine import sync_shared
+from autoencoders_tutorial.errors import DataError, TutorialError
+from autoencoders_tutorial.files import load_params, params_to_arrays, save_params, set_params_from_arrays
+from autoencoders_tutorial.noise import device_noise_state, set_device_noise_state
+from autoencoders_tutorial.rng import check_random_state, generator_from_state
 
 
 #: The label of an unlabelled row: -1 for numeric labels; "-1" or None for string / object labels.
@@ -174,7 +174,6 @@ class TutorialEstimator(BaseEstimator):
     def load(cls, path):
         """An estimator with the hyper-parameters and fitted state saved in ``path`` by :meth:`save`, or
         the fitted estimator of a model its script saved (``python dA.py``, ``python SdA.py``)."""
-        from .errors import DataError
 
         arrays, meta = load_params(path)
         if meta.get("model") == cls._script_model:  # the model file read through its schema, then these checks

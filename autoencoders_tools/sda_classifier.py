@@ -16,16 +16,18 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .checkpoints import Progress
-from .datasets import shared_dataset
-from .engine import host_function, pt, pytensor
-from .errors import TutorialError, check_corruption, check_precision, check_sparsity, check_whole
+from autoencoders_tutorial.checkpoints import Progress
+from autoencoders_tutorial.datasets import shared_dataset
+from autoencoders_tutorial.engine import host_function, pt, pytensor
+from autoencoders_tutorial.errors import TutorialError, check_corruption, check_precision, check_sparsity, check_whole
+from autoencoders_tutorial.files import set_params_from_arrays
+from autoencoders_tutorial.models import check_fields
+from autoencoders_tutorial.paths import resolve_path
+from autoencoders_tutorial.rng import check_random_state
+from autoencoders_tutorial.stacked import check_options, tutorial_corruption_levels
+from SdA import SdA
+
 from .estimator_base import UNLABELED, TutorialEstimator, numpy_rng, quiet
-from .files import set_params_from_arrays
-from .models import check_fields
-from .paths import resolve_path
-from .rng import check_random_state
-from .stacked import check_options, tutorial_corruption_levels
 
 
 # -- the stacked denoising autoencoder as a classifier ------------------------------------------------
@@ -133,8 +135,6 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         return np.array(y.tolist()) if "numbers" in kinds else y
 
     def _build(self, n_features, n_classes, rng):
-        from SdA import SdA
-
         with pytensor.config.change_flags(floatX=self._dtype()):
             return SdA(numpy_rng=rng, n_ins=n_features, hidden_layers_sizes=tuple(self.hidden_layers_sizes),
                        n_outs=n_classes, corruption_levels=self._levels(), corruption_type=self.corruption_type,
@@ -291,8 +291,6 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
     def _from_script_model(cls, path, meta):
         """A fitted classifier from the network ``python SdA.py`` (or ``SdA.save``) wrote: the same parameters,
         classes 0 .. n_outs - 1."""
-        from SdA import SdA
-
         config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
         check_fields(path, config, precision=check_precision)  # before loading in it; SdA.load checks the rest
         with pytensor.config.change_flags(floatX=config.get("precision", "float32")):
@@ -318,6 +316,3 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         self.best_validation_error_ = meta["best_validation_error"]
         self.n_epochs_ = meta["n_epochs"]
 
-
-# Pickles name a class by its module: the one users import it from, as older pickles did.
-SdAClassifier.__module__ = "autoencoders_tutorial.estimators"

@@ -1,6 +1,6 @@
 """Hyper-parameter sweeps of the SdA over a grid, on one machine or a Dask cluster.
 
-    python -m autoencoders_tutorial.sweep --dataset fashion-mnist --grid grid.toml
+    python -m autoencoders_tools.sweep --dataset fashion-mnist --grid grid.toml
 
 The grid file (TOML or JSON) names :class:`~.estimators.SdAClassifier` parameters: those
 under ``[fixed]`` hold for every setting, those under ``[grid]`` are lists whose product is
@@ -55,10 +55,19 @@ import json
 import math
 import sys
 import time
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import DataError, TutorialError
+from joblib import Parallel, delayed, parallel_backend
+
+from autoencoders_tutorial.cli import positive_int, run_cli
+from autoencoders_tutorial.datasets import load_dataset
+from autoencoders_tutorial.errors import DataError, TutorialError
+from autoencoders_tutorial.files import atomic_write_bytes, deferred_interrupts
+from autoencoders_tutorial.runs import RunFolder, RunInterrupted
+
+from .estimators import SdAClassifier
 
 SWEEP_EXTRA = 'pip install -e ".[sweep]" (dask[distributed] and matplotlib)'
 #: The most settings one grid may make (each is a fit).
@@ -78,10 +87,6 @@ def read_grid(path) -> tuple[dict, dict]:
         if path.suffix == ".json":
             spec = json.loads(raw)
         else:
-            try:
-                import tomllib
-            except ImportError:  # Python 3.10
-                import tomli as tomllib
             spec = tomllib.loads(raw.decode())
     except Exception as exc:  # noqa: BLE001  (tomllib / json / decoding errors)
         raise DataError(f"grid file {path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'} "
@@ -91,8 +96,6 @@ def read_grid(path) -> tuple[dict, dict]:
     fixed, grid = spec.get("fixed", {}), spec.get("grid", {})
     if not isinstance(fixed, dict) or not isinstance(grid, dict) or not grid:
         raise DataError(f"grid file {path} needs a [grid] table of lists (and optionally [fixed])")
-    from .estimators import SdAClassifier
-
     known = set(SdAClassifier().get_params())
     for name, values in {**fixed, **grid}.items():
         if name not in known:
@@ -120,8 +123,6 @@ def settings(fixed: dict, grid: dict) -> list[dict]:
 
 @lru_cache(maxsize=2)
 def _dataset(dataset, data_dir):
-    from .datasets import load_dataset
-
     return load_dataset(dataset, data_root=data_dir, log=lambda *_: None)
 
 
@@ -131,8 +132,6 @@ def _params(setting: dict) -> dict:
 
 def fit_one(setting: dict, dataset, data_dir=None) -> dict:
     """Fit one setting on the training split, early-stopped on validation; its errors and seconds."""
-    from .estimators import SdAClassifier
-
     ds = _dataset(dataset, data_dir)
     t0 = time.perf_counter()
     try:
@@ -148,8 +147,6 @@ def fit_one(setting: dict, dataset, data_dir=None) -> dict:
 
 
 def _client(workers, scheduler):
-    from .files import deferred_interrupts
-    from .runs import RunInterrupted
 
     try:
         import dask
@@ -193,9 +190,7 @@ def _client(workers, scheduler):
 def run_sweep(grid_path, dataset=None, output_dir="sweep_out", workers=2, scheduler=None, sequential=False,
               data_dir=None, log=print) -> list[dict]:
     """Fit every setting of the grid file; write the tables and the plot; return the results, best first."""
-    from joblib import Parallel, delayed, parallel_backend
 
-    from .runs import RunFolder
 
     fixed, grid = read_grid(grid_path)
     todo = settings(fixed, grid)
@@ -249,7 +244,6 @@ def _rank(r):
 
 
 def _write_tables(folder, results, swept):
-    from .files import atomic_write_bytes
 
     columns = list(dict.fromkeys([*swept, "validation_error", "test_error", *results[0]]))
     buf = io.StringIO()
@@ -272,7 +266,6 @@ def _plot(folder, results, swept):
         import matplotlib.pyplot as plt
     except ImportError:
         raise TutorialError(f"the sweep's plot needs matplotlib: {SWEEP_EXTRA}") from None
-    from .files import atomic_write_bytes
 
     fig, axes = plt.subplots(1, len(swept), figsize=(4 * len(swept), 3.2), squeeze=False)
     for ax, name in zip(axes[0], swept):
@@ -293,11 +286,9 @@ def _plot(folder, results, swept):
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one flag per keyword argument of ``run_sweep`` (the docs render it)."""
-    from .cli import positive_int
-
     doc = (__doc__ or "").strip().splitlines()
-    p = argparse.ArgumentParser(prog="python -m autoencoders_tutorial.sweep", description="\n".join(doc),
-                                epilog="example:\n  python -m autoencoders_tutorial.sweep --dataset fashion-mnist "
+    p = argparse.ArgumentParser(prog="python -m autoencoders_tools.sweep", description="\n".join(doc),
+                                epilog="example:\n  python -m autoencoders_tools.sweep --dataset fashion-mnist "
                                        "--grid grid.toml --workers 2",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--grid", dest="grid_path", required=True, help="the grid file (.toml or .json)")
@@ -311,8 +302,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from .cli import run_cli
-
     return run_cli(build_parser(), argv, run_sweep)
 
 
@@ -320,7 +309,7 @@ if __name__ == "__main__":
     # Run as ``python -m``, this file is ``__main__``: a function Dask ships to an existing cluster's
     # workers by reference would be ``__main__.fit_one``, which a worker cannot import. The package's
     # own module is what runs, so every name it ships imports anywhere.
-    from autoencoders_tutorial.sweep import main as package_main
+    from autoencoders_tools.sweep import main as package_main
 
     sys.exit(package_main())
 

@@ -1,6 +1,6 @@
 """Learning curves from a run's ``metrics.jsonl``.
 
-    python -m autoencoders_tutorial.plot dA_plots/metrics.jsonl
+    python -m autoencoders_tools.plot dA_plots/metrics.jsonl
 
 draws, for the last run in the file (``--run ID`` picks another; every record carries its
 run's id), the mean training cost per epoch of each phase (each dA corruption level,
@@ -18,7 +18,9 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from .errors import DataError, TutorialError
+from autoencoders_tutorial.cli import run_cli
+from autoencoders_tutorial.errors import DataError, TutorialError
+from autoencoders_tutorial.files import atomic_write_bytes
 
 
 #: The metrics format: each field a record may have, and what its value must be.
@@ -90,7 +92,6 @@ def plot_metrics(path, output=None, run=None, log=print) -> Path:
         import matplotlib.pyplot as plt
     except ImportError:
         raise TutorialError('plotting needs matplotlib: pip install -e ".[sweep]"') from None
-    from .files import atomic_write_bytes
 
     out = Path(output) if output is not None else Path(path).with_name("metrics.png")
     if out.is_dir():
@@ -136,7 +137,7 @@ def plot_metrics(path, output=None, run=None, log=print) -> Path:
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one flag per keyword argument of ``plot_metrics`` (the docs render it)."""
     doc = (__doc__ or "").strip().splitlines()
-    p = argparse.ArgumentParser(prog="python -m autoencoders_tutorial.plot", description=doc[0])
+    p = argparse.ArgumentParser(prog="python -m autoencoders_tools.plot", description=doc[0])
     p.add_argument("path", help="a metrics.jsonl written by a script")
     p.add_argument("--output", type=Path, default=None, help="the PNG (default: metrics.png beside the file)")
     p.add_argument("--run", default=None, help="which run of the file (default the last)")
@@ -144,8 +145,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from .cli import run_cli
-
     return run_cli(build_parser(), argv, plot_metrics)
 
 

@@ -1,0 +1,263 @@
+"""scikit-learn estimators on the tutorial's models: ``DenoisingAutoencoder`` and ``SdAClassifier``.
+
+They follow scikit-learn's conventions (``get_params`` / ``set_params``, nothing
+computed in ``__init__``, fitted attributes ending in ``_``, validation with its
+helpers, ``clone`` gives an unfitted copy, ``warm_start``) and are built on the existing
+``dA`` / ``SdA`` classes and the library's loops (:func:`.training.train_epochs`,
+:meth:`SdA.pretrain`, :meth:`SdA.fine_tune`, the script's own phases): no second
+implementation. So they fit in a ``Pipeline``, a ``FeatureUnion`` or a grid search::
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import SVC
+    from autoencoders_tools.estimators import DenoisingAutoencoder
+    model = make_pipeline(DenoisingAutoencoder(n_hidden=500, corruption_level=0.3), SVC())
+
+The fitted state is numpy arrays only. Compiled functions are cached per estimator by
+the shapes and hyper-parameters they were built for and are never pickled: an
+unpickled (or ``load``-ed) estimator recompiles on first use, on whatever back end this
+machine has. ``est.save(path)`` / ``Cls.load(path)`` use the library's ``.npz`` files (no
+pickle on disk).
+
+This module imports the model files (``dA.py``, ``SdA.py``); the package's ``__init__``
+does not import it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from autoencoders_tutorial.datasets import shared_dataset
+from autoencoders_tutorial.engine import host_function, pt, pytensor
+from autoencoders_tutorial.errors import (TutorialError, check_corruption, check_positive, check_precision,
+                                         check_sparsity, check_whole,
+                     diverged_hint)
+from autoencoders_tutorial.files import set_params_from_arrays
+from autoencoders_tutorial.graph import n_batches
+from autoencoders_tutorial.models import check_fields
+from autoencoders_tutorial.noise import reset_device_noise
+from autoencoders_tutorial.paths import resolve_path
+from autoencoders_tutorial.steps import training_function
+from autoencoders_tutorial.training import train_epochs
+from dA import dA
+
+from .estimator_base import UNLABELED, Compiled, TutorialEstimator, numpy_rng, quiet
+from .sda_classifier import SdAClassifier
+
+__all__ = ["DenoisingAutoencoder", "SdAClassifier", "UNLABELED"]
+
+
+# -- the denoising autoencoder ---------------------------------------------------------------------
+
+
+class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
+    """A tied-weight denoising autoencoder (the tutorial's ``dA``) as a scikit-learn transformer.
+
+    ``fit(X)`` trains it on unlabelled rows (``n_epochs`` of minibatch SGD; the
+    minibatch is clipped to the rows given), ``partial_fit(X)`` runs one epoch,
+    ``transform(X)`` gives the codes, ``inverse_transform(codes)`` the reconstructions,
+    ``score(X)`` minus the mean reconstruction cost (higher is better).
+
+    Cross-entropy needs inputs in [0, 1]: inputs outside it are min-max scaled per
+    feature with the range learned in ``fit`` (later inputs are clipped to that range);
+    ``scale=False`` refuses them instead, in one line.
+
+    Parameters are those of ``dA`` and ``python dA.py``: ``n_hidden``,
+    ``corruption_level``, ``corruption_type``, ``learning_rate``, ``n_epochs``,
+    ``batch_size``, ``tied_weights``, ``loss``, ``decoder``, ``sparsity_target``,
+    ``sparsity_weight``; ``random_state`` (None, int, RandomState or Generator),
+    ``warm_start``, ``precision`` ("float32" or "float64"), ``mode`` (a ``--mode``),
+    ``train_path`` ("auto", "step" or "block", a ``--train-path``).
+
+    Attributes
+    ----------
+    components_ : ndarray (n_hidden, ``n_features_in_``), the encoder's weights ``W.T``
+    n_features_in_ : int
+    cost_curve_ : list of each epoch's mean training cost
+    """
+
+    _model_kind = "DenoisingAutoencoder"
+    _script_model = "dA"
+
+    def __init__(self, n_hidden=500, *, corruption_level=0.3, corruption_type="masking", learning_rate=0.1,
+                 n_epochs=15, batch_size=20, tied_weights=True, loss="cross_entropy", decoder="sigmoid",
+                 sparsity_target=0.05, sparsity_weight=0.0, scale=True, random_state=None, warm_start=False,
+                 precision="float32", mode=None, train_path="auto", verbose=False):
+        self.n_hidden = n_hidden
+        self.corruption_level = corruption_level
+        self.corruption_type = corruption_type
+        self.learning_rate = learning_rate
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.tied_weights = tied_weights
+        self.loss = loss
+        self.decoder = decoder
+        self.sparsity_target = sparsity_target
+        self.sparsity_weight = sparsity_weight
+        self.scale = scale
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.precision = precision
+        self.mode = mode
+        self.train_path = train_path
+        self.verbose = verbose
+
+    # -- input ------------------------------------------------------------------------------
+
+    def _check_hyper(self):
+        check_whole(n_hidden=self.n_hidden, n_epochs=self.n_epochs, batch_size=self.batch_size)
+        check_positive(learning_rate=self.learning_rate)
+        check_corruption(self.corruption_level, kind=self.corruption_type)
+        check_sparsity(self.sparsity_target, self.sparsity_weight, check_precision(self.precision))
+
+    def _input(self, X, reset):
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        if self.loss != "cross_entropy":
+            return X.astype(self._dtype(), copy=False)
+        return self._scaled(X, reset)
+
+    # -- the model and its compiled step -----------------------------------------------------
+
+    def _build(self, n_features, rng):
+        x = pt.matrix("x", dtype=self._dtype())
+        return dA(rng, input=x, n_visible=n_features, n_hidden=self.n_hidden, tied_weights=self.tied_weights,
+                  loss=self.loss, decoder=self.decoder, corruption_type=self.corruption_type,
+                  sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight)
+
+    def _compiled_for(self, X, batch, fresh):
+        key = (X.shape[1], batch, self.n_hidden, self.corruption_level, self.corruption_type, self.learning_rate,
+               self.tied_weights, self.loss, self.decoder, self.sparsity_target, self.sparsity_weight,
+               self.precision, self.mode, self.train_path)
+        compiled = self._cache().get("compiled")
+        if compiled is None or compiled.key != key:
+            with pytensor.config.change_flags(floatX=self._dtype()):
+                da = self._build(X.shape[1], numpy_rng(self.random_state) if fresh else 0)
+                data, _ = shared_dataset((X, np.zeros(len(X))), name="X")
+                cost, updates = da.get_cost_updates(self.corruption_level, self.learning_rate)
+                step = training_function([(da.x, data)], cost, batch, updates, mode=self.mode,
+                                         path=resolve_path(self.train_path, mode=self.mode))
+            compiled = self._cache()["compiled"] = Compiled(key, da, data, step)
+        elif fresh:  # same graph, new initial weights: drawn by a model that is never compiled
+            with pytensor.config.change_flags(floatX=self._dtype()):
+                init = self._build(X.shape[1], numpy_rng(self.random_state))
+            for p, q in zip(compiled.model.params, init.params):
+                p.set_value(q.get_value(borrow=True))
+            compiled.model.theano_rng.set_value(init.theano_rng.get_value(borrow=True), borrow=True)
+            reset_device_noise(compiled.model.theano_rng)
+        if not fresh:
+            self._set_state(compiled.model.params, compiled.model.theano_rng)
+        compiled.data.set_value(X, borrow=True)
+        return compiled
+
+    def _train(self, X, n_epochs, fresh):
+        self._check_hyper()
+        batch = min(self.batch_size, X.shape[0])
+        compiled = self._compiled_for(X, batch, fresh)
+        log = print if self.verbose else quiet
+        res = train_epochs(compiled.step, n_batches(compiled.data, batch), n_epochs, log=log, label="[dA] ",
+                           diverged_hint=diverged_hint(self.sparsity_weight))
+        self._keep_state(compiled.model.params, compiled.model.theano_rng)
+        compiled.data.set_value(np.zeros((0, X.shape[1]), dtype=self._dtype()))  # no stale copy of X
+        compiled.step.release()  # nor on the device
+        self.cost_curve_ = (getattr(self, "cost_curve_", []) if not fresh else []) + list(res.costs)
+        if res.interrupted:
+            raise KeyboardInterrupt
+        return self
+
+    def fit(self, X, y=None):
+        """Train on the rows of ``X`` (``y`` is ignored) for ``n_epochs``; returns ``self``."""
+        fresh = not (self.warm_start and hasattr(self, "params_"))
+        X = self._input(X, reset=fresh)
+        return self._train(X, self.n_epochs, fresh)
+
+    def partial_fit(self, X, y=None):
+        """One epoch over ``X``, continuing from the current parameters (starting them if unfitted)."""
+        fresh = not hasattr(self, "params_")
+        X = self._input(X, reset=fresh)
+        return self._train(X, 1, fresh)
+
+    # -- fitted ----------------------------------------------------------------------------
+
+    def _model(self):
+        check_is_fitted(self)
+
+        def build():
+            with pytensor.config.change_flags(floatX=self._dtype()):
+                da = self._build(self.n_features_in_, 0)
+            set_params_from_arrays(da.params, self.params_, source="fitted state")
+            return da
+
+        return self._host("model", build)
+
+    def _W(self):
+        return next(v for k, v in self.params_.items() if k.endswith(".W"))
+
+    @property
+    def components_(self):
+        check_is_fitted(self)
+        return self._W().T
+
+    def transform(self, X):
+        """The codes of ``X``: ``sigmoid(X W + b)``, shape (n_samples, n_hidden)."""
+        X = self._input(X, reset=False)
+        da = self._model()
+        return self._host("transform", lambda: host_function([da.x], da.get_hidden_values(da.x)))(X)
+
+    def inverse_transform(self, X):
+        """Reconstructions of codes ``X`` (n_samples, n_hidden), in the fitted input scale."""
+        check_is_fitted(self)
+        da = self._model()
+        try:
+            given = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TutorialError(f"codes must be numbers, shape (n_samples, {self.n_hidden}): {exc}") from None
+        if given.ndim != 2 or given.shape[1] != self.n_hidden:
+            raise TutorialError(f"codes must have shape (n_samples, {self.n_hidden}), got {given.shape}")
+        with np.errstate(over="ignore"):
+            codes = given.astype(self._dtype())
+        bad = np.argwhere(~np.isfinite(codes))
+        if bad.size:  # as transform refuses NaN and infinity in its input
+            v = given[tuple(bad[0])]
+            raise TutorialError(f"codes must be finite numbers, got {'NaN' if np.isnan(v) else f'{v:g}'} in row "
+                                f"{bad[0][0]}{f', too large for {self._dtype()}' if np.isfinite(v) else ''}")
+        h = pt.matrix("h", dtype=self._dtype())
+        Z = self._host("inverse", lambda: host_function([h], da.get_reconstructed_input(h)))(codes)
+        if getattr(self, "data_min_", None) is not None:
+            Z = Z * self.data_range_ + self.data_min_
+        return Z
+
+    def score(self, X, y=None):
+        """Minus the mean reconstruction cost of ``X`` (clean, no noise): higher is better."""
+        X = self._input(X, reset=False)
+        da = self._model()
+        cost = pt.mean(da.get_reconstruction_cost(da.x, da.get_hidden_values(da.x)))
+        return -float(self._host("score", lambda: host_function([da.x], cost))(X))
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self)
+        return np.asarray([f"dA{i}" for i in range(self.n_hidden)], dtype=object)
+
+    def __sklearn_tags__(self):
+        return self._tags(super().__sklearn_tags__())
+
+    def _fitted_meta(self):
+        return {"n_features_in": int(self.n_features_in_), "cost_curve": [float(c) for c in self.cost_curve_]}
+
+    def _restore(self, arrays, meta):
+        super()._restore(arrays, meta)
+        self.cost_curve_ = list(meta.get("cost_curve", []))
+
+    @classmethod
+    def _from_script_model(cls, path, meta):
+        """A fitted estimator from a dA that ``python dA.py`` (or ``dA.save``) wrote: the same parameters."""
+        check_fields(path, meta, precision=check_precision)  # before loading in it; dA.load checks the rest
+        with pytensor.config.change_flags(floatX=meta.get("precision", "float32")):
+            da = dA.load(path)
+        est = cls(n_hidden=da.n_hidden, corruption_level=float(meta.get("corruption_level", 0.3)),
+                  corruption_type=da.corruption_type, tied_weights=da.tied_weights, loss=da.loss, decoder=da.decoder,
+                  sparsity_target=da.sparsity_target, sparsity_weight=da.sparsity_weight,
+                  precision=meta.get("precision", "float32"))
+        est._fitted_from(da.params, da.theano_rng, da.n_visible)
+        est.cost_curve_ = []
+        return est
