@@ -28,12 +28,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import time
 
 import numpy as np
 
-from autoencoders_tutorial.engine import pt, pytensor  # first: PyTensor, configured
-from autoencoders_tutorial import models, stacked
-from autoencoders_tutorial.checkpoints import Progress, saved_options
+from autoencoders_tutorial.engine import describe_build, pt, pytensor  # first: PyTensor, configured
+from autoencoders_tutorial import models
+from autoencoders_tutorial.checkpoints import Checkpoints, Progress, saved_options
 from autoencoders_tutorial.cli import (
     add_noise_flags,
     add_predict_flag,
@@ -43,15 +44,21 @@ from autoencoders_tutorial.cli import (
     positive_float,
     positive_int,
     run_cli,
+    train_or_predict,
 )
-from autoencoders_tutorial.datasets import predict_test_rows
-from autoencoders_tutorial.predict import predict_inputs
+from autoencoders_tutorial.datasets import shared_dataset
 from autoencoders_tutorial.errors import (TutorialError, check_corruption, check_params_fit, check_positive,
-                                         check_sparsity)
-from autoencoders_tutorial.graph import PrecomputedRows
-from autoencoders_tutorial.rng import check_random_state, shared_rng
-from autoencoders_tutorial.stacked import FINETUNE_MODES, TUTORIAL_CORRUPTION, tutorial_corruption_levels  # noqa: F401
-from autoencoders_tutorial.steps import compile_classifier, training_function
+                                         check_precision, check_sparsity, diverged_hint)
+from autoencoders_tutorial.features import features_comparison
+from autoencoders_tutorial.files import params_to_arrays
+from autoencoders_tutorial.graph import n_batches, note_score_batch
+from autoencoders_tutorial.images import save_filters_image
+from autoencoders_tutorial.predict import predict_saved
+from autoencoders_tutorial.rng import check_random_state, shared_rng, tutorial_rng
+from autoencoders_tutorial.runs import Run
+from autoencoders_tutorial.paths import compile_classifier, training_function
+from autoencoders_tutorial.steps import PrecomputedRows
+from autoencoders_tutorial.training import early_stopping, train_epochs
 from dA import dA
 from logistic_sgd import LogisticRegression
 from mlp import HiddenLayer
@@ -210,15 +217,15 @@ class SdA:
         return compile_classifier(self.x, self.y, self.finetune_cost, self.errors, params, datasets, batch_size,
                                   learning_rate, mode, path)
 
-    # -- training and files: delegated to the package ------------------------------------------
+    # -- training and files -----------------------------------------------------------------------
 
     def pretrain(self, train_set_x, batch_size, epochs, learning_rate, progress=None, **options):
-        """Greedy layer-wise pretraining (:func:`autoencoders_tutorial.stacked.pretrain`)."""
-        return stacked.pretrain(self, train_set_x, batch_size, epochs, learning_rate, progress or Progress(), **options)
+        """Greedy layer-wise pretraining of this SdA: :func:`pretrain`."""
+        return pretrain(self, train_set_x, batch_size, epochs, learning_rate, progress, **options)
 
     def fine_tune(self, datasets, batch_size, learning_rate, progress=None, **options):
-        """Fine-tuning with early stopping (:func:`autoencoders_tutorial.stacked.fine_tune`)."""
-        return stacked.fine_tune(self, datasets, batch_size, learning_rate, progress or Progress("finetune"), **options)
+        """Fine-tuning with the tutorial's early stopping: :func:`fine_tune`."""
+        return fine_tune(self, datasets, batch_size, learning_rate, progress, **options)
 
     def save(self, path, **meta):
         """Write every parameter and the architecture to ``path`` (``.npz``, atomically, no pickle)."""
@@ -249,7 +256,132 @@ class SdA:
         return models.get_codes(self, X, layer, chunk)
 
 
-# -- the training run -------------------------------------------------------------------
+# -- the tutorial's training: greedy layer-wise pretraining, then fine-tuning with early stopping ------
+
+FINETUNE_MODES = ("all", "top")
+TUTORIAL_CORRUPTION = (0.1, 0.2, 0.3)
+
+
+def tutorial_corruption_levels(n_layers):
+    """The tutorial's levels (0.1, 0.2, 0.3) for ``n_layers`` layers: cut, or extended with the last."""
+    return tuple((TUTORIAL_CORRUPTION + (TUTORIAL_CORRUPTION[-1],) * n_layers)[:n_layers])
+
+
+def check_options(*, finetune_lr, pretraining_epochs, pretrain_lr, batch_size, finetune, n_labels=None, **positive):
+    """The SdA's training options, one line naming a bad one; ``positive`` are more that must be > 0
+    (``training_epochs``, ``max_epochs``, ``patience``)."""
+    check_positive(finetune_lr=finetune_lr, **positive, batch_size=batch_size)
+    if pretraining_epochs < 0:
+        raise TutorialError(f"pretraining_epochs must be >= 0, got {pretraining_epochs}")
+    if pretraining_epochs > 0:
+        check_positive(pretrain_lr=pretrain_lr)
+    if finetune not in FINETUNE_MODES:
+        raise TutorialError(f"finetune must be one of {FINETUNE_MODES}, got {finetune!r}")
+    if n_labels is not None and n_labels < batch_size:
+        raise TutorialError(f"n_labels must be at least the batch size {batch_size}, got {n_labels}")
+
+
+def pretrain(sda, train_set_x, batch_size, pretraining_epochs, pretrain_lr, progress=None, *, checkpoint=None,
+             precompute_codes=True, mode=None, path=None, log=print, metrics=None):
+    """Greedy layer-wise pretraining of ``sda`` on the shared ``train_set_x``, from ``progress`` (None: the start).
+
+    Compiles :meth:`SdA.pretraining_functions`, runs :func:`pretrain_layers` and frees the precomputed
+    codes. Returns ``{layer: seconds}``, or None when Ctrl-C stopped it.
+    """
+    progress = Progress() if progress is None else progress
+    t0 = time.perf_counter()
+    pretraining_fns = sda.pretraining_functions(train_set_x, batch_size, precompute_codes=precompute_codes,
+                                                mode=mode, path=path)
+    log(f"... pre-training the model (functions {describe_build(time.perf_counter() - t0, mode)})")
+    try:
+        return pretrain_layers(pretraining_fns, n_batches(train_set_x, batch_size), pretraining_epochs,
+                               pretrain_lr, progress, checkpoint=checkpoint, log=log, metrics=metrics,
+                               diverged_hint=diverged_hint(sda.sparsity_weight))
+    finally:
+        for codes in sda._precomputed:  # free the precomputed codes
+            codes.release()
+
+
+def pretrain_layers(pretraining_fns, n_train_batches, pretraining_epochs, pretrain_lr, progress, *, checkpoint=None,
+                    log=print, metrics=None, diverged_hint="lower the learning rate"):
+    """The tutorial's pretraining loop: layer by layer, ``pretraining_epochs`` epochs of
+    ``pretraining_fns[i](index, lr=pretrain_lr)`` over every minibatch (:func:`train_epochs`, the one epoch loop).
+
+    Starts at ``progress`` (layer and epoch) and calls ``checkpoint(progress)`` after every epoch and once more
+    when every layer is done (then ``progress.phase`` is "finetune"). Returns ``{layer: seconds}``, or None
+    when Ctrl-C stopped it.
+    """
+    checkpoint = checkpoint or (lambda p: None)
+    seconds = {}
+    for i in range(progress.layer, len(pretraining_fns)):
+        def epoch_done(epoch, _cost, i=i):
+            progress.layer, progress.epoch = i, epoch + 1
+            checkpoint(progress)
+
+        t0 = time.perf_counter()
+        layer = pretraining_fns[i].bind(lr=pretrain_lr).ready()  # the codes of the layer below first
+        try:
+            res = train_epochs(layer, n_train_batches, pretraining_epochs,
+                               start_epoch=progress.epoch if i == progress.layer else 0,
+                               label=f"Pre-training layer {i}: ", log=log, metrics=metrics, on_epoch_end=epoch_done,
+                               diverged_hint=diverged_hint)
+        finally:
+            layer.release()  # the block path's resident copy of this layer's input
+        if res.interrupted:
+            return None
+        seconds[i] = time.perf_counter() - t0
+    progress.phase, progress.layer, progress.epoch = "finetune", 0, 0
+    checkpoint(progress)
+    return seconds
+
+
+def fine_tune(sda, datasets, batch_size, finetune_lr, progress=None, *, layers="all", n_epochs=1000,
+              patience_epochs=10, checkpoint=None, mode=None, path=None, log=print, metrics=None):
+    """Supervised fine-tuning of ``sda`` with the tutorial's early stopping, from ``progress`` (None: the start).
+
+    ``datasets`` is ``[(train x, y), (valid x, y)]``, optionally with ``(test x, y)`` last (then the test
+    error of each new best model is computed); ``layers`` "all" trains the whole network, "top" the logistic
+    layer only. Patience is ``patience_epochs`` epochs. Returns the :class:`EarlyStoppingResult`.
+    """
+    progress = Progress("finetune") if progress is None else progress
+    trainable = sda.params if layers == "all" else sda.logLayer.params
+    n_train_batches = n_batches(datasets[0][0], batch_size)
+    t0 = time.perf_counter()
+    train_fn, validate_model, *test_model = sda.build_finetune_functions(datasets, batch_size, finetune_lr,
+                                                                         params=trainable, mode=mode, path=path)
+    log(f"... fine-tuning {'the whole network' if layers == 'all' else 'the top layer only'} on "
+        f"{n_train_batches * batch_size} labelled rows (functions {describe_build(time.perf_counter() - t0, mode)})")
+    note_score_batch(batch_size, datasets, log)
+    test = (lambda: float(np.mean(test_model[0]()))) if test_model else (lambda: float("nan"))
+    return finetune_loop(train_fn, n_train_batches, lambda: float(np.mean(validate_model())), test, trainable,
+                         progress, checkpoint=checkpoint, n_epochs=n_epochs,
+                         patience=patience_epochs * n_train_batches, log=log, metrics=metrics)
+
+
+def finetune_loop(train_fn, n_train_batches, validate, test, params, progress, *, n_epochs, patience,
+                  checkpoint=None, log=print, metrics=None):
+    """:func:`early_stopping` (the tutorial's, written once in ``logistic_sgd.py``'s loop module) from ``progress``.
+
+    ``checkpoint(progress)`` runs after every epoch, and once more when the loop ends without Ctrl-C (then
+    ``progress.phase`` is "done", the parameters are the best ones, and ``progress.last`` holds those of the
+    last epoch when the epoch cap ended the run: what a larger cap goes on from).
+    """
+    checkpoint = checkpoint or (lambda p: None)
+    last = {}
+
+    def epoch_done(state, best):
+        progress.epoch, progress.early_stopping, progress.best = state.epoch, state, best
+        last["params"] = params_to_arrays(params)
+        checkpoint(progress)
+
+    res = early_stopping(train_fn, n_train_batches, validate, test, params, n_epochs=n_epochs, patience=patience,
+                         patience_increase=2.0, improvement_threshold=0.995, state=progress.early_stopping,
+                         best_params=progress.best, on_epoch_end=epoch_done, log=log, metrics=metrics)
+    if not res.interrupted:
+        progress.phase, progress.early_stopping, progress.best = "done", res.state, None
+        progress.last = None if res.state.done else last.get("params", progress.last)
+        checkpoint(progress)
+    return res
 
 
 def run_SdA(
@@ -279,7 +411,7 @@ def run_SdA(
     block_size=None,
     log=print,
 ):
-    """The tutorial's ``test_SdA``: pretrain layer by layer, fine-tune, report, checkpoint.
+    """The tutorial's ``test_SdA``: pretrain layer by layer, fine-tune with early stopping, report.
 
     Writes to ``output_dir``: ``checkpoint.npz`` after every pretraining and fine-tuning
     epoch (``resume=True`` continues from it and ends with exactly the parameters of an
@@ -292,7 +424,97 @@ def run_SdA(
     step or block path (:func:`~autoencoders_tutorial.paths.resolve_path`); the path is part
     of the checkpoint, and a resume on another is refused. Returns a dict of results.
     """
-    return stacked.run_stacked(SdA, **locals())  # every argument above, as it was given
+    check_options(finetune_lr=finetune_lr, pretraining_epochs=pretraining_epochs, pretrain_lr=pretrain_lr,
+                  batch_size=batch_size, finetune=finetune, n_labels=n_labels, training_epochs=training_epochs)
+    check_sparsity(sparsity_target, sparsity_weight, check_precision(precision))
+    if corruption_levels is None:
+        corruption_levels = tutorial_corruption_levels(len(hidden_layers_sizes))
+        if len(hidden_layers_sizes) != len(TUTORIAL_CORRUPTION):
+            log(f"corruption levels {list(corruption_levels)}: the tutorial's, cut or extended to "
+                f"{len(hidden_layers_sizes)} layers (set them with corruption_levels, --corruption)")
+    options = dict(  # what --resume takes back
+        finetune_lr=finetune_lr, pretraining_epochs=pretraining_epochs, pretrain_lr=pretrain_lr,
+        training_epochs=training_epochs, batch_size=batch_size, hidden_layers_sizes=hidden_layers_sizes,
+        corruption_levels=corruption_levels, finetune=finetune, n_labels=n_labels, precompute_codes=precompute_codes,
+        seed=seed, precision=precision, mode=mode, data_dir=data_dir, features=features,
+        corruption_type=corruption_type, sparsity_target=sparsity_target, sparsity_weight=sparsity_weight,
+        train_path=train_path, noise_source=noise_source, block_size=block_size)
+    with Run(output_dir, dataset, data_dir=data_dir, precision=precision, mode=mode, train_path=train_path,
+             noise_source=noise_source, block_size=block_size, log=log) as run:
+        ds = run.ds
+        if n_labels is not None and n_labels > ds.train[0].shape[0]:
+            raise TutorialError(f"n_labels {n_labels} is more than the {ds.train[0].shape[0]} training rows")
+        sda = SdA(numpy_rng=tutorial_rng(seed), n_ins=ds.n_features, hidden_layers_sizes=hidden_layers_sizes,
+                  n_outs=ds.n_classes, corruption_levels=corruption_levels, corruption_type=corruption_type,
+                  sparsity_target=sparsity_target, sparsity_weight=sparsity_weight)
+        ckpt = Checkpoints(run, sda, dict(options, dataset=dataset))
+        progress = ckpt.start(resume, Progress("pretrain" if pretraining_epochs > 0 else "finetune"),
+                              sda.params if finetune == "all" else sda.logLayer.params, training_epochs)
+        if progress.phase == "done":
+            return dict(ckpt.complete(progress), model=sda)
+        if features and progress.phase != "pretrain":
+            log("note: --features runs right after pretraining, which this run does not do (resumed past it, "
+                "or --pretrain-epochs 0); skipped")
+        train_set_x, train_set_y = shared_dataset(ds.train, name="train")
+        run.announce(f"dataset {ds.name}: {ds.train[0].shape[0]} training rows; hidden layers "
+                     f"{list(sda.hidden_layers_sizes)}; minibatch {batch_size}")
+        results = {}
+        if progress.phase == "pretrain":  # PRETRAINING THE MODEL
+            seconds = pretrain(sda, train_set_x, batch_size, pretraining_epochs, pretrain_lr, progress,
+                               checkpoint=ckpt.epoch_done, precompute_codes=precompute_codes, mode=mode,
+                               path=run.path, log=log, metrics=run.metrics)
+            if seconds is None:
+                run.stop(results)
+            results.update(_pretrained(run, sda, seconds, features, n_labels))
+        interrupted = False
+        if progress.phase == "finetune":  # FINETUNING THE MODEL
+            datasets = _finetune_sets(ds, (train_set_x, train_set_y), n_labels)
+            res = fine_tune(sda, datasets, batch_size, finetune_lr, progress, layers=finetune,
+                            n_epochs=training_epochs, patience_epochs=10, checkpoint=ckpt.epoch_done, mode=mode,
+                            path=run.path, log=log, metrics=run.metrics)
+            results.update(_finetuned(log, res))
+            interrupted = res.interrupted
+        model = run.save("SdA_model.npz", "the network with the best fine-tuning parameters so far" if interrupted
+                         else "the trained network", sda.save, config=ckpt.config,
+                         **({"interrupted": True} if interrupted else {}))
+        if interrupted:
+            run.stop(dict(results, model=sda))
+        log(f"wrote {model}, {ckpt.path} and {run.metrics.path} (run {run.metrics.run})")
+    return dict(results, model=sda)
+
+
+def _pretrained(run, sda, seconds, features, n_labels) -> dict:
+    """After pretraining: its times, the first layer's filters and (``features``) the features table."""
+    results = {f"pretrain_layer{k}_seconds": s for k, s in seconds.items()}
+    results["pretrain_seconds"] = sum(seconds.values())
+    run.log(f"The pretraining code for file SdA.py ran for {results['pretrain_seconds'] / 60:.2f}m")
+    if run.ds.image_shape is not None:
+        image = run.save_picture("filters_layer0.png", "the first layer's filters", save_filters_image,
+                                 sda.sigmoid_layers[0].W.get_value(), run.ds.image_shape)
+        run.log(f"wrote {image}")
+    if features:
+        run.log("features from the pretrained network, scikit-learn logistic regression on each:")
+        results["features"] = features_comparison(sda, run.ds, n_labels=n_labels, log=run.log)
+        run.metrics.write(phase="features", **{k.replace(" ", "_"): v for k, v in results["features"].items()})
+    return results
+
+
+def _finetune_sets(ds, train_xy, n_labels):
+    """The shared ``[train, valid, test]`` of fine-tuning: the training split, or its first ``n_labels`` rows."""
+    if n_labels is not None:
+        train_xy = shared_dataset((ds.train[0][:n_labels], ds.train[1][:n_labels]), name="labelled")
+    return [train_xy, shared_dataset(ds.valid, name="valid"), shared_dataset(ds.test, name="test")]
+
+
+def _finetuned(log, res) -> dict:
+    """Fine-tuning's results, and the tutorial's closing lines when it ran to its end."""
+    if not res.interrupted:
+        log(f"Optimization complete with best validation score of {res.best_validation_loss * 100:f} %, "
+            f"on iteration {res.state.best_iter + 1}, with test performance {res.test_score * 100:f} %")
+        log(f"The training code for file SdA.py ran for {res.seconds / 60:.2f}m ({res.epochs} epochs)")
+    return dict(best_validation_error=res.best_validation_loss, test_error=res.test_score,
+                finetune_epochs=res.epochs, finetune_seconds=res.seconds,
+                finetune_epoch_seconds=float(np.mean(res.epoch_seconds)) if res.epoch_seconds else None)
 
 
 def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001, training_epochs=1000, dataset=None,
@@ -309,23 +531,17 @@ def predict(model_path="SdA_out/SdA_model.npz", dataset=None, n=10, data_dir=Non
     """Load a saved SdA and print its predictions for the first ``n`` test rows (as ``logistic_sgd.predict``),
     or for ``inputs`` (files or datasets, :func:`autoencoders_tutorial.predict.predict_inputs`)."""
     sda = SdA.load(model_path)
-    if inputs:
-        return predict_inputs(sda.predict_proba, sda.n_ins, inputs, data_dir, log)
-    return predict_test_rows(sda.predict, sda.n_ins, model_path,
-                             dataset if dataset is not None else sda.saved_meta.get("config", {}).get("dataset"),
-                             n, data_dir, log)
+    return predict_saved(sda.predict_proba, sda.n_ins, model_path, sda.saved_meta.get("config", {}).get("dataset"),
+                         dataset, n, data_dir, log, inputs)
 
 
 #: What ``--resume`` may change: the fine-tuning cap (a finished run goes on) and where the data is.
 RESUME_MAY_CHANGE = ("training_epochs", "data_dir")
 
 
-def _cli(fresh=False, predict_only=None, given=(), **options):
+def _cli(fresh=False, given=(), **options):
     """The command line refuses to overwrite a checkpoint unless told; a Python call starts fresh.
     ``--resume`` takes every option from the checkpoint, and refuses one given that contradicts it."""
-    if predict_only is not None:
-        return predict(options["output_dir"] / "SdA_model.npz", dataset=options["dataset"],
-                       data_dir=options["data_dir"], inputs=predict_only)
     ckpt = options["output_dir"] / "checkpoint.npz"
     if options["resume"] and fresh:
         raise TutorialError("--resume and --fresh contradict each other; pass one")
@@ -380,7 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    return run_cli(build_parser(), argv, _cli, pass_given=True)
+    return run_cli(build_parser(), argv, train_or_predict(_cli, predict, "SdA_model.npz"), pass_given=True)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ from autoencoders_tutorial.images import save_filters_image, save_rows_image
 from autoencoders_tutorial.models import DECODERS, LOSSES, check_dA_options, level_name
 from autoencoders_tutorial.rng import check_random_state, shared_param, shared_rng, tutorial_rng
 from autoencoders_tutorial.runs import Run
-from autoencoders_tutorial.steps import training_function
+from autoencoders_tutorial.paths import training_function
 from autoencoders_tutorial.training import train_epochs
 
 
@@ -158,7 +158,7 @@ class dA:
             self.params.append(self.W_prime)
         self._rng_update = None
 
-    def get_corrupted_input(self, input, corruption_level):
+    def get_corrupted_input(self, input, corruption_level, *, rng=None):
         """Corrupt ``input`` at ``corruption_level``, by :attr:`corruption_type`.
 
         - masking (the tutorial's): keep each component with probability
@@ -169,17 +169,24 @@ class dA:
           0, ``level / 2 <= u < level`` to 1, else it is kept.
 
         ``corruption_level`` may be a number or a symbolic scalar. A level that is the
-        Python number 0 returns ``input`` itself and draws nothing.
+        Python number 0 returns ``input`` itself and draws nothing. ``rng`` (default
+        ``theano_rng``) is the shared generator to draw from; only a draw from ``theano_rng``
+        is what :meth:`noise_updates` advances.
         """
         if isinstance(corruption_level, (int, float, np.number)):
             if check_corruption(corruption_level, kind=self.corruption_type) == 0:
                 return input
         floatX = pytensor.config.floatX
+        # On the block path (autoencoders_tutorial/steps.py) this draw is found in the graph and replaced: by noise
+        # the same numpy generator draws on the host before each block (the same masks, bit for bit), or by a
+        # counter-based hash drawn on the device (docs/explanation/architecture.md).
         draw = pt.random.normal if self.corruption_type == "gaussian" else pt.random.uniform
-        next_rng, u = draw(0.0, 1.0, size=input.shape, rng=self.theano_rng, dtype=floatX, return_next_rng=True)
-        # Remember the generator's next state: get_cost_updates advances it, and a caller
-        # compiling this graph directly adds ``da.noise_updates()`` to its updates.
-        self._rng_update = next_rng
+        next_rng, u = draw(0.0, 1.0, size=input.shape, rng=self.theano_rng if rng is None else rng, dtype=floatX,
+                           return_next_rng=True)
+        if rng is None or rng is self.theano_rng:
+            # Remember the generator's next state: get_cost_updates advances it, and a caller
+            # compiling this graph directly adds ``da.noise_updates()`` to its updates.
+            self._rng_update = next_rng
         level = pt.cast(corruption_level, floatX)
         zero = pt.zeros((), dtype=input.dtype)
         if self.corruption_type == "gaussian":

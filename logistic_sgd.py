@@ -21,12 +21,13 @@ import sys
 
 import numpy as np
 
-from autoencoders_tutorial.cli import add_predict_flag, base_parser, run_cli
-from autoencoders_tutorial.datasets import load_data, predict_test_rows  # noqa: F401  (load_data: the tutorial's)
+from autoencoders_tutorial.cli import add_predict_flag, base_parser, run_cli, train_or_predict
+from autoencoders_tutorial.datasets import load_data  # noqa: F401  (the tutorial's)
 from autoencoders_tutorial.engine import host_function, pt, pytensor  # PyTensor, configured
-from autoencoders_tutorial.errors import DataError, check_positive
-from autoencoders_tutorial.files import load_params, set_params_from_arrays
-from autoencoders_tutorial.predict import predict_inputs
+from autoencoders_tutorial.errors import check_positive
+from autoencoders_tutorial.files import set_params_from_arrays
+from autoencoders_tutorial.models import read_classifier
+from autoencoders_tutorial.predict import predict_saved
 from autoencoders_tutorial.rng import shared_param
 from autoencoders_tutorial.supervised import train_classifier
 
@@ -129,32 +130,20 @@ def run_logistic(
 def predict(model_path="logistic_sgd_out/best_model.npz", dataset=None, n=10, data_dir=None, log=print, inputs=None):
     """The tutorial's ``predict``: load the saved model, print predictions for the first test rows (or for
     ``inputs``: files or datasets, :func:`autoencoders_tutorial.predict.predict_inputs`)."""
-    arrays, meta = load_params(model_path)
-    if meta.get("model") != "LogisticRegression" or "logreg.W" not in arrays or arrays["logreg.W"].ndim != 2:
-        raise DataError(f"{model_path} is not a saved LogisticRegression (model={meta.get('model')!r})")
+    arrays, meta = read_classifier(model_path, "LogisticRegression")
     n_in, n_out = arrays["logreg.W"].shape
     x = pt.matrix("x", dtype=str(arrays["logreg.W"].dtype))
     clf = LogisticRegression(x, n_in, n_out)
     set_params_from_arrays(clf.params, arrays, source=str(model_path))
-    if inputs:
-        proba = host_function([x], clf.p_y_given_x)
-        return predict_inputs(lambda X: proba(X.astype(x.dtype)), n_in, inputs, data_dir, log)
-    predict_model = host_function([x], clf.y_pred)
-    return predict_test_rows(lambda X: predict_model(X.astype(x.dtype)), n_in, model_path,
-                             dataset if dataset is not None else meta.get("dataset"), n, data_dir, log)
+    proba = host_function([x], clf.p_y_given_x)
+    return predict_saved(lambda X: proba(X.astype(x.dtype)), n_in, model_path, meta.get("dataset"), dataset, n, data_dir,
+                         log, inputs)
 
 
 def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset=None, batch_size=600, **kwargs):
     """The tutorial's name for :func:`run_logistic`."""
     return run_logistic(dataset=dataset, learning_rate=learning_rate, n_epochs=n_epochs,
                         batch_size=batch_size, **kwargs)
-
-
-def _cli(predict_only=None, **options):
-    if predict_only is not None:
-        return predict(options["output_dir"] / "best_model.npz", dataset=options["dataset"],
-                       data_dir=options["data_dir"], inputs=predict_only)
-    return run_logistic(**options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    return run_cli(build_parser(), argv, _cli)
+    return run_cli(build_parser(), argv, train_or_predict(run_logistic, predict, "best_model.npz"))
 
 
 if __name__ == "__main__":

@@ -21,12 +21,13 @@ import sys
 
 import numpy as np
 
-from autoencoders_tutorial.cli import add_predict_flag, base_parser, nonnegative_float, positive_int, run_cli
-from autoencoders_tutorial.datasets import predict_test_rows
+from autoencoders_tutorial.cli import (add_predict_flag, base_parser, nonnegative_float, positive_int, run_cli,
+                                       train_or_predict)
 from autoencoders_tutorial.engine import host_function, pt, pytensor  # PyTensor, configured
-from autoencoders_tutorial.errors import DataError, TutorialError, check_params_fit, check_positive
-from autoencoders_tutorial.files import load_params, set_params_from_arrays
-from autoencoders_tutorial.predict import predict_inputs
+from autoencoders_tutorial.errors import TutorialError, check_params_fit, check_positive
+from autoencoders_tutorial.files import set_params_from_arrays
+from autoencoders_tutorial.models import read_classifier
+from autoencoders_tutorial.predict import predict_saved
 from autoencoders_tutorial.rng import check_random_state, shared_param
 from autoencoders_tutorial.supervised import train_classifier
 from logistic_sgd import LogisticRegression
@@ -157,27 +158,15 @@ test_mlp.__test__ = False  # a demo, not a pytest test
 def predict(model_path="mlp_out/best_model.npz", dataset=None, n=10, data_dir=None, log=print, inputs=None):
     """Load the saved MLP and print its predictions for the first ``n`` test rows, or for ``inputs`` (files
     or datasets, :func:`autoencoders_tutorial.predict.predict_inputs`), as ``logistic_sgd.predict`` does."""
-    arrays, meta = load_params(model_path)
-    if meta.get("model") != "MLP" or any(arrays.get(k) is None or arrays[k].ndim != 2 for k in ("hidden.W", "logreg.W")):
-        raise DataError(f"{model_path} is not a saved MLP (model={meta.get('model')!r})")
+    arrays, meta = read_classifier(model_path, "MLP")
     (n_in, n_hidden), n_out = arrays["hidden.W"].shape, arrays["logreg.W"].shape[1]
     x = pt.matrix("x", dtype=str(arrays["hidden.W"].dtype))
     with pytensor.config.change_flags(floatX=x.dtype):
         clf = MLP(0, x, n_in, n_hidden, n_out)
     set_params_from_arrays(clf.params, arrays, source=str(model_path))
-    if inputs:
-        proba = host_function([x], clf.logRegressionLayer.p_y_given_x)
-        return predict_inputs(lambda X: proba(X.astype(x.dtype)), n_in, inputs, data_dir, log)
-    predicted = host_function([x], clf.logRegressionLayer.y_pred)
-    return predict_test_rows(lambda X: predicted(X.astype(x.dtype)), n_in, model_path,
-                             dataset if dataset is not None else meta.get("dataset"), n, data_dir, log)
-
-
-def _cli(predict_only=None, **options):
-    if predict_only is not None:
-        return predict(options["output_dir"] / "best_model.npz", dataset=options["dataset"],
-                       data_dir=options["data_dir"], inputs=predict_only)
-    return run_mlp(**options)
+    proba = host_function([x], clf.logRegressionLayer.p_y_given_x)
+    return predict_saved(lambda X: proba(X.astype(x.dtype)), n_in, model_path, meta.get("dataset"), dataset, n, data_dir,
+                         log, inputs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -193,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    return run_cli(build_parser(), argv, _cli)
+    return run_cli(build_parser(), argv, train_or_predict(run_mlp, predict, "best_model.npz"))
 
 
 if __name__ == "__main__":

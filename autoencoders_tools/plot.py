@@ -21,6 +21,7 @@ from pathlib import Path
 from autoencoders_tutorial.cli import run_cli
 from autoencoders_tutorial.errors import DataError, TutorialError
 from autoencoders_tutorial.files import atomic_write_bytes
+from autoencoders_tutorial.userfiles import read_bytes
 
 
 #: The metrics format: each field a record may have, and what its value must be.
@@ -54,8 +55,8 @@ def read_metrics(path, run=None, log=print) -> tuple[str, list[dict]]:
     and one line says how many were and why the first was."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        lines = read_bytes(path, "metrics file").decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
         raise DataError(f"cannot read {path} ({getattr(exc, 'strerror', None) or exc})") from None
     records, bad = [], []
     for n, line in enumerate(lines, 1):

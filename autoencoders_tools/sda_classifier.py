@@ -1,6 +1,6 @@
 """The scikit-learn ``SdAClassifier``: the tutorial's SdA as a semi-supervised classifier.
 
-Its fitting is the script's two phases (:func:`.stacked.pretrain`, :func:`.stacked.fine_tune`)
+Its fitting is the script's two phases (``SdA.pretrain``, ``SdA.fine_tune``)
 on arrays, with no files; the shared estimator machinery is in :mod:`.estimators`, which
 re-exports this class.
 """
@@ -24,8 +24,7 @@ from autoencoders_tutorial.files import set_params_from_arrays
 from autoencoders_tutorial.models import check_fields
 from autoencoders_tutorial.paths import resolve_path
 from autoencoders_tutorial.rng import check_random_state
-from autoencoders_tutorial.stacked import check_options, tutorial_corruption_levels
-from SdA import SdA
+from SdA import SdA, check_options, tutorial_corruption_levels
 
 from .estimator_base import UNLABELED, TutorialEstimator, numpy_rng, quiet
 

@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import gc
 import io
 import itertools
 import json
@@ -66,6 +67,7 @@ from autoencoders_tutorial.datasets import load_dataset
 from autoencoders_tutorial.errors import DataError, TutorialError
 from autoencoders_tutorial.files import atomic_write_bytes, deferred_interrupts
 from autoencoders_tutorial.runs import RunFolder, RunInterrupted
+from autoencoders_tutorial.userfiles import read_bytes
 
 from .estimators import SdAClassifier
 
@@ -79,10 +81,7 @@ OUTPUTS = ("results.csv", "results.jsonl", "validation_error.png")
 def read_grid(path) -> tuple[dict, dict]:
     """``(fixed, grid)`` from a TOML or JSON grid file; one-line errors for a bad one."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"grid file {path}: {exc.strerror or exc}") from None
+    raw = read_bytes(path, "grid file")  # a regular file of bounded size
     try:
         if path.suffix == ".json":
             spec = json.loads(raw)
@@ -147,7 +146,6 @@ def fit_one(setting: dict, dataset, data_dir=None) -> dict:
 
 
 def _client(workers, scheduler):
-
     try:
         import dask
         from dask.distributed import Client, LocalCluster
@@ -157,7 +155,11 @@ def _client(workers, scheduler):
         try:
             return Client(scheduler, timeout="10s"), None
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
-            raise TutorialError(f"cannot reach the Dask scheduler {scheduler} ({exc}); start it or check the address") from None
+            problem = str(exc)
+        # The half-made Client's __del__ runs now: run later by the garbage collector inside the next Client's
+        # start, it waits for a lock that start holds, and the process hangs (seen in this project's tests).
+        gc.collect()
+        raise TutorialError(f"cannot reach the Dask scheduler {scheduler} ({problem}); start it or check the address")
     dask.config.set({"distributed.worker.multiprocessing-method": "spawn"})  # never fork after JAX started
     # Ctrl-C while the cluster starts is held until it has started or failed (a terminal's reaches the workers
     # too, and Dask then fails in many lines), or a second one; then what started is closed, and one line said.
@@ -190,8 +192,6 @@ def _client(workers, scheduler):
 def run_sweep(grid_path, dataset=None, output_dir="sweep_out", workers=2, scheduler=None, sequential=False,
               data_dir=None, log=print) -> list[dict]:
     """Fit every setting of the grid file; write the tables and the plot; return the results, best first."""
-
-
     fixed, grid = read_grid(grid_path)
     todo = settings(fixed, grid)
     with RunFolder(output_dir) as folder:

@@ -31,7 +31,6 @@ One module per concern, from the bottom up::
     features     the features table (scikit-learn on raw inputs, codes, both)
     predict      predictions on a user's own images, .npy / .csv rows or a dataset
     supervised   train_classifier: the logistic_sgd.py and mlp.py run
-    stacked      the SdA's two phases, their options and the script's run
     cli          the shared command-line flags and run_cli
     estimators   where pickles of versions up to 0.3 find the estimators (now in autoencoders_tools)
 

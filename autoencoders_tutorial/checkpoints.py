@@ -1,16 +1,19 @@
 """Checkpoints of a pretrain-then-fine-tune run: where it stands, written and read back.
 
-The phases of :mod:`.stacked` keep a :class:`Progress` that :func:`save_checkpoint`
-writes after every epoch (with every parameter and the noise generators' states) and
-:func:`load_checkpoint` restores, so a resumed run ends with exactly the parameters of an
-uninterrupted one.
+The loops of ``SdA.py`` keep a :class:`Progress` that :func:`save_checkpoint` writes after
+every epoch (with every parameter and the noise generators' states) and :func:`load_checkpoint`
+restores, so a resumed run ends with exactly the parameters of an uninterrupted one.
+:class:`Checkpoints` is all of it that ``run_SdA`` calls: where a run starts, the checkpoint after
+an epoch, a finished run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+from .engine import resolved_backend
 from .errors import DataError
 from .files import load_params, params_to_arrays, previous_path, save_params, set_params_from_arrays
 from .noise import device_noise_state, set_device_noise_state
@@ -139,3 +142,74 @@ def resume_or_start(path, params, rng, config: Mapping, resume: bool, start: Pro
         log(f"starting a fresh run; the earlier checkpoint stays in {path} until this run writes its first, then it "
             f"is kept as {previous_path(path)}")
     return start
+
+
+def continue_finished(progress: Progress, params, n_epochs: int) -> bool:
+    """Turn a finished run that its epoch cap ended into one that goes on to ``n_epochs`` (True), or say
+    it cannot (False: patience ran out, or the cap is not larger, or the checkpoint is older than
+    ``progress.last``). ``params`` are the fine-tuned ones: they get the last epoch's values back,
+    the best so far become the early stopping's snapshot, as an uninterrupted longer run has them."""
+    es = progress.early_stopping
+    if progress.phase != "done" or es is None or es.done or es.epoch >= n_epochs or not progress.last:
+        return False
+    progress.best = params_to_arrays(params)
+    set_params_from_arrays(params, progress.last, source="the checkpoint's last epoch")
+    progress.phase, progress.last = "finetune", None
+    return True
+
+
+class Checkpoints:
+    """What ``run_SdA`` calls that is not the tutorial: where the run starts (:meth:`start`), the checkpoint
+    after every epoch (:meth:`epoch_done`) and a finished run (:meth:`complete`), in ``run``'s folder.
+
+    ``sda``'s parameters and noise generator are what a checkpoint holds; ``options`` are the run's options
+    as given (what ``--resume`` takes back, beside the checkpoint); :attr:`config`, what a resume must match,
+    is made of them, the dataset and the architecture.
+    """
+
+    def __init__(self, run, sda, options: Mapping):
+        ds, o = run.ds, options
+        self.run, self.params, self.rng = run, sda.all_params, sda.theano_rng
+        self.path = run.out / "checkpoint.npz"
+        self.hint = f"run again with resume=True (--resume) to continue from {self.path}"
+        self.config = dict(dataset=ds.name, data_sha256=ds.fingerprint()[:16], n_ins=ds.n_features,
+                           hidden_layers_sizes=list(sda.hidden_layers_sizes), n_outs=ds.n_classes,
+                           corruption_levels=list(sda.corruption_levels), batch_size=o["batch_size"],
+                           corruption_type=o["corruption_type"], sparsity_target=sda.sparsity_target,
+                           sparsity_weight=sda.sparsity_weight, pretraining_epochs=o["pretraining_epochs"],
+                           pretrain_lr=o["pretrain_lr"], finetune_lr=o["finetune_lr"], finetune=o["finetune"],
+                           n_labels=o["n_labels"], seed=o["seed"], precision=o["precision"],
+                           backend=resolved_backend(o["mode"]), train_path=run.path.name)
+        o = dict(o)
+        dataset = o.pop("dataset", None)
+        if dataset is None or isinstance(dataset, (str, Path)):  # a dataset in memory is not one a resume can name
+            o["dataset"] = str(dataset) if dataset is not None else ds.name
+        self.options = {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
+                        for k, v in o.items()}
+
+    def start(self, resume: bool, fresh: Progress, trainable, n_epochs: int) -> Progress:
+        """The checkpoint's progress with ``resume`` (restored into the parameters), else ``fresh``; a finished run
+        that its epoch cap ended goes on when ``n_epochs`` is larger (``trainable`` are the fine-tuned parameters)."""
+        progress = resume_or_start(self.path, self.params, self.rng, self.config, resume, fresh, self.run.log)
+        if self.path.exists():
+            self.run.folder.resume_hint = self.hint
+        if continue_finished(progress, trainable, n_epochs):
+            self.run.log(f"the run in {self.run.out} stopped at its cap of {progress.early_stopping.epoch} fine-tuning "
+                         f"epochs; going on to {n_epochs}")
+        return progress
+
+    def epoch_done(self, progress: Progress) -> None:
+        """Write the checkpoint of ``progress`` (atomically, named in the line a Ctrl-C prints)."""
+        self.run.save(self.path.name, f"the checkpoint: {progress.describe()}", save_checkpoint, self.params, self.rng,
+                      self.config, progress, options=self.options)
+        self.run.folder.resume_hint = self.hint
+
+    def complete(self, progress: Progress) -> dict:
+        """Say that the run is finished and why; its results."""
+        es = progress.early_stopping
+        why = ("early stopping ended it: its patience ran out" if es.done else
+               f"it ran its {es.epoch} fine-tuning epochs; a larger training_epochs (--epochs) goes on")
+        self.run.log(f"the run in {self.run.out} is complete (best validation error {es.best_validation_loss * 100:f} "
+                     f"%, test error {es.test_score * 100:f} %; {why}); nothing to do. Start over with resume=False "
+                     "(--fresh)")
+        return {"complete": True, "best_validation_error": es.best_validation_loss, "test_error": es.test_score}

@@ -129,6 +129,18 @@ def add_predict_flag(p: argparse.ArgumentParser, model_file: str) -> None:
                         "and the accuracy and confusion matrix where labels are known")
 
 
+def train_or_predict(run: Callable[..., object], predict: Callable[..., object], model_file: str):
+    """The ``run`` of :func:`run_cli` for a script with :func:`add_predict_flag`: ``run(**options)``, or with
+    ``--predict`` (``predict_only``) ``predict(OUTPUT_DIR/model_file, ...)`` on the inputs given."""
+    def train_or_predict(predict_only=None, **options):
+        if predict_only is not None:
+            return predict(Path(options["output_dir"]) / model_file, dataset=options["dataset"],
+                           data_dir=options["data_dir"], inputs=predict_only)
+        return run(**options)
+
+    return train_or_predict
+
+
 def flag_names(message: str, parser: argparse.ArgumentParser) -> str:
     """Rewrite the keyword arguments named in an error (``n_labels``) as the flags that set them (``--n-labels``).
 

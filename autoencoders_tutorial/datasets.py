@@ -153,23 +153,28 @@ def _data_root(data_root, needs_writing) -> Path:
     return root
 
 
+def _default_dataset(root, download_ok, log) -> Dataset:
+    """MNIST when present or downloadable; else, with one line saying which and why, Fashion-MNIST or digits."""
+    ds = _local_mnist(root)  # present but unreadable raises: never a reason to switch
+    if ds is not None:
+        return ds
+    present = _mnist_files_present(root)
+    try:
+        return _read_dataset("mnist", root, download_ok, log)
+    except DataError as exc:
+        if present:  # a partial or damaged MNIST: the user's data, never a reason to switch
+            raise DataError(f"{exc} (MNIST is partly in the data folder: {present[0]}; complete it or remove "
+                            "it to use another dataset)") from None
+        fallback = "fashion-mnist" if _fashion_dir(root) is not None else "digits"
+        log(f"MNIST unavailable ({exc}); training on {fallback} instead "
+            f"({'installed here' if fallback == 'fashion-mnist' else 'bundled with scikit-learn'})")
+        return _read_dataset(fallback, root, download_ok, log)
+
+
 def _read_dataset(dataset, data_root, download_ok, log) -> Dataset:
     root = _data_root(data_root, needs_writing=download_ok and dataset is None)  # "mnist" says it itself
     if dataset is None:
-        ds = _local_mnist(root)  # present but unreadable raises: never a reason to switch
-        if ds is not None:
-            return ds
-        present = _mnist_files_present(root)
-        try:
-            return _read_dataset("mnist", root, download_ok, log)
-        except DataError as exc:
-            if present:  # a partial or damaged MNIST: the user's data, never a reason to switch
-                raise DataError(f"{exc} (MNIST is partly in the data folder: {present[0]}; complete it or remove "
-                                "it to use another dataset)") from None
-            fallback = "fashion-mnist" if _fashion_dir(root) is not None else "digits"
-            log(f"MNIST unavailable ({exc}); training on {fallback} instead "
-                f"({'installed here' if fallback == 'fashion-mnist' else 'bundled with scikit-learn'})")
-            return _read_dataset(fallback, root, download_ok, log)
+        return _default_dataset(root, download_ok, log)
     if isinstance(dataset, Dataset):
         return dataset
     name = str(dataset)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, TutorialError
+from .userfiles import check_npz
 
 
 def ensure_output_dir(path) -> Path:
@@ -278,8 +279,7 @@ def load_params(path) -> tuple[dict[str, np.ndarray], dict]:
     newer version than this library knows is refused in one line.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"model file {path} not found; train first or pass the right path")
+    check_npz(path, "model file")  # a regular file, each array's header against its bytes
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}

@@ -11,12 +11,9 @@ is :func:`minibatch_function`; on JAX it hands over to
 
 from __future__ import annotations
 
-import numpy as np
 
 from .engine import compile_function, compile_mode, is_jax_mode, pt, pytensor  # first: PyTensor, configured
-from .errors import check_fits
 from .jax_backend import jax_minibatch_function
-from .readers import empty_aligned
 
 from pytensor.compile.sharedvalue import SharedVariable  # noqa: E402  (after the engine's set-up)
 
@@ -72,53 +69,6 @@ def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=()
     index = pt.lscalar("index")
     return compile_function([index, *extra_inputs], outputs, updates=updates, mode=mode,
                             givens=minibatch_givens(index, batch_size, pairs))
-
-
-class PrecomputedRows:
-    """Rows that a frozen part of a graph gives for a whole dataset, computed once into a shared buffer.
-
-    ``fill(i)`` is a compiled minibatch function returning the rows of minibatch ``i``
-    (so they come out exactly as a function recomputing them per minibatch would give
-    them), or training steps (:class:`~autoencoders_tutorial.steps.Steps`) whose "cost" is
-    those rows: on the block path, every minibatch's rows come from one call, kept where the
-    engine put them (JAX on a CPU: read in place by the consumer's blocks, never copied);
-    ``buffer`` is the shared matrix that the consumer's compiled step slices. The
-    buffer is filled by :meth:`ensure` and freed by :meth:`release`; the members of one
-    ``group`` (a list) keep at most one buffer filled at a time.
-    """
-
-    def __init__(self, fill, buffer, n_rows, batch_size, group):
-        self.fill, self.buffer, self.n_rows, self.batch_size, self.group = fill, buffer, n_rows, batch_size, group
-        self.ready = False
-        group.append(self)
-
-    def ensure(self):
-        """Fill the buffer unless it is filled (the one pass over the dataset)."""
-        if self.ready:
-            return
-        for other in self.group:
-            if other is not self:
-                other.release()
-        n, b = self.n_rows // self.batch_size, self.batch_size
-        width = self.buffer.get_value(borrow=True).shape[1]
-        check_fits((n * b, width), np.dtype(self.buffer.dtype).itemsize, f"the precomputed codes {self.buffer.name}",
-                   "use smaller layers, or recompute them per minibatch (precompute_codes=False, --recompute-codes)")
-        block_for = getattr(self.fill, "block_for", None)
-        if block_for is not None and block_for(n) == n:  # the block path: the whole pass in one call
-            rows = np.asarray(self.fill.block(0, n)).reshape(n * b, width)  # on JAX's CPU, a view of its output
-            self.fill.release()  # its resident copy of the training set: not needed until the next fill
-        else:
-            rows = empty_aligned((n * b, width), self.buffer.dtype)  # JAX's block path reads it in place
-            for i in range(n):
-                rows[i * b: (i + 1) * b] = self.fill(i)
-        self.buffer.set_value(rows, borrow=True)
-        self.ready = True
-
-    def release(self):
-        """Free the buffer (filled again on the next :meth:`ensure`)."""
-        width = self.buffer.get_value(borrow=True).shape[1]
-        self.buffer.set_value(np.zeros((0, width), dtype=self.buffer.dtype))
-        self.ready = False
 
 
 def n_batches(shared_or_array, batch_size) -> int:

@@ -70,17 +70,47 @@ def check_fields(path, fields: dict, required=(), **checks) -> None:
                 raise _damaged(path, " ".join(str(exc).split())[:200]) from None
 
 
+#: The dtypes a model file's arrays may have: what the models compute in, in this machine's byte order.
+PARAM_DTYPES = (np.dtype("float32"), np.dtype("float64"))
+
+
 def check_arrays(path, arrays: dict, shapes: dict) -> None:
-    """``arrays`` are exactly those ``shapes`` names, floats of those shapes; else one line naming ``path`` and
-    the array."""
+    """The four model kinds' one schema of arrays: ``arrays`` are exactly those ``shapes`` names, float32 or
+    float64 in this machine's byte order (not float16, integers or big-endian floats), of those shapes; else
+    one line naming ``path`` and the array."""
     for name in sorted(shapes.keys() | arrays.keys()):
         if name not in arrays:
             raise _damaged(path, f"no array {name!r}")
         if name not in shapes:
             raise _damaged(path, f"an array {name!r} this model does not have")
-        if arrays[name].dtype.kind != "f" or arrays[name].shape != tuple(shapes[name]):
-            raise _damaged(path, f"array {name!r} is {arrays[name].dtype} of shape {arrays[name].shape}, not floats "
-                                 f"of shape {tuple(shapes[name])}")
+        dtype, shape = arrays[name].dtype, arrays[name].shape
+        if dtype not in PARAM_DTYPES:
+            raise _damaged(path, f"array {name!r} is {dtype.str} ({dtype.name}), not float32 or float64 in this "
+                                 "machine's byte order")
+        if shape != tuple(shapes[name]):
+            raise _damaged(path, f"array {name!r} is {dtype} of shape {shape}, not of shape {tuple(shapes[name])}")
+
+
+#: The layers of the classifiers ``logistic_sgd.py`` and ``mlp.py`` save, bottom up: each a ``W`` and a ``b``.
+CLASSIFIER_LAYERS = {"LogisticRegression": ("logreg",), "MLP": ("hidden", "logreg")}
+
+
+def read_classifier(path, model) -> tuple[dict, dict]:
+    """A logistic regression's or an MLP's file (``model``), read through :func:`check_arrays`: exactly each
+    layer's ``W`` (a matrix with rows and columns, each layer's rows the columns below) and ``b``."""
+    arrays, meta = load_params(path)
+    if meta.get("model") != model:
+        raise DataError(f"{path} is not a saved {model} (model={meta.get('model')!r})")
+    shapes, width = {}, None
+    for layer in CLASSIFIER_LAYERS[model]:
+        W = arrays.get(f"{layer}.W")
+        if W is None or W.ndim != 2 or 0 in W.shape:
+            raise _damaged(path, f"array '{layer}.W' is {'missing' if W is None else f'of shape {W.shape}'}, "
+                                 "not a matrix of weights with rows and columns")
+        shapes.update({f"{layer}.W": (W.shape[0] if width is None else width, W.shape[1]), f"{layer}.b": W.shape[1:]})
+        width = W.shape[1]
+    check_arrays(path, arrays, shapes)
+    return arrays, meta
 
 
 # -- the dA ----------------------------------------------------------------------------------
@@ -190,12 +220,7 @@ def reconstruction_rows(da, X, corruption_level):
     X = np.asarray(X, dtype=da.x.dtype)
     x = pt.matrix("x", dtype=da.x.dtype)
     rng = pytensor.shared(da.theano_rng.get_value(borrow=False), name="sheet.rng")  # a copy
-    saved = da.theano_rng, da._rng_update
-    da.theano_rng = rng
-    try:
-        tilde = da.get_corrupted_input(x, corruption_level)
-    finally:
-        da.theano_rng, da._rng_update = saved
+    tilde = da.get_corrupted_input(x, corruption_level, rng=rng)
     z = da.get_reconstructed_input(da.get_hidden_values(tilde))
     # A few rows, once per run: numpy's ops beat a C compilation that takes seconds on a cold cache.
     tilde_x, rec = host_function([x], [tilde, z], mode="FAST_COMPILE")(X)

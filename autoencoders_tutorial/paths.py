@@ -21,7 +21,9 @@ from .engine import compile_mode, is_jax_mode, pt, pytensor, resolved_backend
 from .errors import TutorialError
 from .files import atomic_write_bytes
 from .jax_backend import platform
-from .steps import block_steps
+from .blocks import block_steps
+from .graph import minibatch_function, n_batches, score_batch_size, sgd_updates
+from .steps import Steps
 
 PATHS = ("auto", "step", "block")
 NOISE_SOURCES = ("auto", "host", "device")
@@ -160,3 +162,48 @@ def resolve_path(path="auto", noise_source="auto", block_size=None, mode=None) -
     if block_size is None and not gpu:
         block_size = CPU_BLOCK
     return TrainPath("block", noise, None if block_size is None else int(block_size))
+
+
+def training_function(pairs, cost, batch_size, updates=None, extra_inputs=(), mode=None, path=None, *,
+                      names=(), defaults=(), ensure=None) -> Steps:
+    """The steps the training loops run: ``steps(index, *extra_inputs) -> cost``.
+
+    ``path`` (a :class:`~autoencoders_tutorial.paths.TrainPath`; None is the step path)
+    picks :class:`Steps` around :func:`~autoencoders_tutorial.graph.minibatch_function`,
+    or :class:`BlockSteps`. ``names``, ``defaults`` and ``ensure`` are :class:`Steps`'.
+    """
+    def make_step():
+        return minibatch_function(pairs, cost, batch_size, updates, extra_inputs, mode)
+
+    if path is None or path.kind == "step":
+        return Steps(make_step(), names, defaults, ensure)
+    return block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs, mode, noise=path.noise,
+                       block_size=path.block_size, names=names, defaults=defaults, ensure=ensure)
+
+
+def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, mode=None, path=None):
+    """Compile the tutorial's three functions: ``(train_fn, valid_score, test_score)``.
+
+    ``datasets`` is what :func:`autoencoders_tutorial.datasets.load_data` returns; ``x``
+    and ``y`` are the symbolic inputs the graphs were built on. ``train_fn(index)`` does
+    one SGD step of ``params`` only (pass a subset to freeze the rest) and returns the
+    cost (on the block path ``path``, it also runs blocks of steps); ``valid_score()`` and ``test_score()`` return the error rate of every full
+    minibatch of their split, in minibatches of :func:`score_batch_size` (so a split
+    smaller than ``batch_size`` is still scored; on the block path, all of them in one call).
+    """
+    (train_x, train_y), *scored = datasets
+    eval_batch = score_batch_size(batch_size, datasets)
+    if eval_batch <= 0:
+        raise TutorialError("the validation or test set is empty")
+    updates = sgd_updates(cost, params, learning_rate)
+    train_fn = training_function([(x, train_x), (y, train_y)], cost, batch_size, updates, mode=mode, path=path)
+
+    def scorer(split_x, split_y):
+        n = n_batches(split_x, eval_batch)
+        if path is not None and path.kind == "block":  # every minibatch's error in one call, the split resident
+            scores = block_steps(None, [(x, split_x), (y, split_y)], errors, eval_batch, [], mode=mode, noise=None)
+            return lambda: list(np.asarray(scores.block(0, n)))  # numpy scalars, as the step path gives
+        fn = minibatch_function([(x, split_x), (y, split_y)], errors, eval_batch, mode=mode)
+        return lambda: [fn(i) for i in range(n)]
+
+    return (train_fn, *(scorer(sx, sy) for sx, sy in scored))

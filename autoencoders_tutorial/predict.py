@@ -22,25 +22,34 @@ Each input becomes rows of the model's width in [0, 1]:
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .datasets import load_dataset
+from .datasets import load_dataset, predict_test_rows
 from .errors import DataError
+from .userfiles import MAX_PIXELS, check_npy, user_file
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
 def image_rows(path, image_shape) -> tuple[np.ndarray, str]:
     """One image file as one row of ``image_shape`` pixels in [0, 1], and a line saying what was done to it."""
+    user_file(path, "image")
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings(), Image.open(path) as img:
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked here, in one line
+            if img.size[0] * img.size[1] > MAX_PIXELS:
+                raise DataError(f"image {path} is {img.size[0]}x{img.size[1]} pixels, more than the {MAX_PIXELS} an "
+                                "image may have; scale it down first")
             img.load()
             mode, size = img.mode, img.size
             gray = img.convert("L")
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
+    except DataError:
+        raise
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
         raise DataError(f"cannot read {path} as an image ({' '.join(str(exc).split())[:120]})") from None
     done = [f"{size[0]}x{size[1]} {mode}"] + (["grayscale"] if mode != "L" else [])
     pixels = np.asarray(gray, dtype=np.float64) / 255.0
@@ -58,6 +67,10 @@ def image_rows(path, image_shape) -> tuple[np.ndarray, str]:
 def array_rows(path, n_features) -> np.ndarray:
     """The rows of a ``.npy`` or ``.csv`` file, checked to be ``n_features`` wide."""
     path = Path(path)
+    if path.suffix == ".npy":
+        check_npy(path)  # a regular file whose header fits its bytes
+    else:
+        user_file(path, "rows file")
     try:
         rows = np.load(path, allow_pickle=False) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",", ndmin=2)
     except (OSError, ValueError) as exc:
@@ -130,3 +143,14 @@ def confusion_table(true, predicted, n_classes) -> str:
     width = max(5, len(str(m.max())) + 1)
     head = "true\\pred" + "".join(f"{k:>{width}}" for k in range(n_classes))
     return "\n".join([head] + [f"{t:>9}" + "".join(f"{v:>{width}}" for v in row) for t, row in enumerate(m)])
+
+
+def predict_saved(predict_proba, n_features, model_path, saved_dataset, dataset=None, n=10, data_dir=None, log=print,
+                  inputs=None):
+    """What ``predict`` of ``logistic_sgd.py``, ``mlp.py`` and ``SdA.py`` does with a loaded model's
+    ``predict_proba``: for ``inputs`` (files or datasets), :func:`predict_inputs`; else the tutorial's
+    ``predict``, the first ``n`` test rows of ``dataset`` (default ``saved_dataset``, the one it was trained on)."""
+    if inputs:
+        return predict_inputs(predict_proba, n_features, inputs, data_dir, log)
+    return predict_test_rows(lambda X: np.argmax(predict_proba(X), axis=1), n_features, model_path,
+                             dataset if dataset is not None else saved_dataset, n, data_dir, log)

@@ -9,9 +9,9 @@ problem for tests. Every split is validated (:func:`validate_xy`) with a one-lin
 from __future__ import annotations
 
 import codecs
-import gzip
 import hashlib
 import importlib
+import io
 import math
 import pickle
 import struct
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .userfiles import gunzip, read_bytes
 
 IDX_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
@@ -139,14 +140,12 @@ def load_mnist_pkl(path) -> Dataset:
     Loaded with an unpickler that can build only numpy arrays and tuples.
     """
     path = Path(path)
+    data = gunzip(path, "dataset")  # a regular file, unpacked with a cap
     try:
-        with gzip.open(path, "rb") as f:
-            obj = _ArrayOnlyUnpickler(f, encoding="latin1").load()
-    except FileNotFoundError:
-        raise DataError(f"{path} not found") from None
+        obj = _ArrayOnlyUnpickler(io.BytesIO(data), encoding="latin1").load()
     except pickle.UnpicklingError as exc:
         raise DataError(f"{path} is not a safe dataset pickle: {exc}") from None
-    except (OSError, EOFError, gzip.BadGzipFile, ValueError) as exc:
+    except (EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
         raise DataError(f"{path} is corrupt or truncated ({exc}); download it again") from None
     if not (isinstance(obj, (tuple, list)) and len(obj) == 3 and all(isinstance(s, (tuple, list)) and len(s) == 2 for s in obj)):
         raise DataError(f"{path} must hold three (X, y) pairs (train, valid, test)")
@@ -160,14 +159,7 @@ def load_mnist_pkl(path) -> Dataset:
 def read_idx(path) -> np.ndarray:
     """Read one IDX file (MNIST's format), gzipped or raw, with its header checked."""
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise DataError(f"{path} not found") from None
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DataError(f"{path} is corrupt or truncated ({exc}); download it again") from None
+    raw = gunzip(path, "dataset") if path.suffix == ".gz" else read_bytes(path, "dataset")
     if len(raw) < 4:
         raise DataError(f"{path} is too short to be an IDX file")
     zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])

@@ -14,7 +14,7 @@ from .files import params_to_arrays, save_params
 from .graph import n_batches, note_score_batch
 from .rng import tutorial_rng
 from .runs import Run
-from .steps import compile_classifier
+from .paths import compile_classifier
 from .training import early_stopping
 
 

@@ -5,7 +5,7 @@
 - :func:`early_stopping` is the tutorial's patience loop (logistic regression, the MLP,
   SdA fine-tuning);
 
-The two phases of ``SdA.py`` built on these loops, resumable, are in :mod:`.stacked`.
+``SdA.py``'s two phases are written on these loops, resumable (its ``pretrain_layers`` and ``finetune_loop``).
 
 Both loops stop on a NaN or infinite cost with one line (:class:`TrainingDiverged`),
 stop cleanly on Ctrl-C, and give JAX-updated parameters numpy values when they end.
@@ -103,11 +103,10 @@ def _run(step, costs, first, last, k):
     compiled once, so an epoch's remainder costs one compilation per run, not a call per
     minibatch), else single steps; without blocks, or for one minibatch, single steps. Yields
     after each call."""
-    sizes = getattr(step, "block_sizes", lambda: set())
     i = first
     while i < last:
         n = min(k, last - i) if k else 1
-        if n > 1 and n != k and n not in sizes() and len(sizes()) >= MAX_BLOCK_SIZES:
+        if n > 1 and n != k and n not in step.block_sizes() and len(step.block_sizes()) >= MAX_BLOCK_SIZES:
             n = 1  # a remainder of yet another size: single steps rather than one more compilation
         if n > 1:
             costs.add(i, step.block(i, n), n)
@@ -290,6 +289,47 @@ class EarlyStoppingResult:
         return self.state.epoch
 
 
+@dataclass
+class _Validation:
+    """The early-stopping loop at a validation point (the tutorial's arithmetic, exactly)."""
+
+    validate: Callable[[], float]
+    test: Callable[[], float]
+    params: list
+    improvement_threshold: float
+    patience_increase: float
+    on_improvement: Callable | None
+    log: Callable
+    metrics: MetricsLog | None
+    label: str
+    phase: str
+
+    def __call__(self, state, epoch, minibatch_index, n_train_batches) -> dict | None:
+        """Validate; on a new best validation error extend the patience (for a large enough improvement),
+        snapshot the parameters, compute the test error and call ``on_improvement``. Returns the snapshot, or
+        None when the error did not improve."""
+        it = (epoch - 1) * n_train_batches + minibatch_index
+        where = f"epoch {epoch}, minibatch {minibatch_index + 1}/{n_train_batches}"
+        this_validation_loss = self.validate()
+        self.log(f"{self.label}{where}, validation error {this_validation_loss * 100:f} %")
+        if self.metrics is not None:
+            self.metrics.write(phase=self.phase, epoch=epoch, iter=it, validation_error=this_validation_loss)
+        if not this_validation_loss < state.best_validation_loss:
+            return None
+        if this_validation_loss < state.best_validation_loss * self.improvement_threshold:
+            state.patience = max(state.patience, it * self.patience_increase)
+        state.best_validation_loss = this_validation_loss
+        state.best_iter = it
+        best = params_to_arrays(self.params)
+        state.test_score = self.test()
+        self.log(f"{self.label}     {where}, test error of best model {state.test_score * 100:f} %")
+        if self.metrics is not None:
+            self.metrics.write(phase=self.phase, epoch=epoch, iter=it, test_error=state.test_score)
+        if self.on_improvement is not None:
+            self.on_improvement(state)
+        return best
+
+
 def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float], test: Callable[[], float],
                    params: Sequence, *, n_epochs: int = 1000, patience: int = 5000, patience_increase: float = 2,
                    improvement_threshold: float = 0.995, validation_frequency: int | None = None,
@@ -322,6 +362,8 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
     best = dict(best_params) if best_params is not None else None
     result = EarlyStoppingResult(state=state)
     phase = _phase(label, "finetune")
+    at_validation = _Validation(validate, test, params, improvement_threshold, patience_increase, on_improvement, log,
+                                metrics, label, phase)
     train_fn = Steps.of(train_fn)
     k = train_fn.block_for(n_train_batches, at_most=state.validation_frequency)
     t_start = time.perf_counter()
@@ -342,27 +384,10 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                     costs.check()
                     if stop.received:
                         break
-                    minibatch_index = n_done - 1
-                    it = (epoch - 1) * n_train_batches + minibatch_index
+                    it = (epoch - 1) * n_train_batches + n_done - 1
                     if (it + 1) % state.validation_frequency == 0:
-                        this_validation_loss = validate()
-                        log(f"{label}epoch {epoch}, minibatch {minibatch_index + 1}/{n_train_batches}, "
-                            f"validation error {this_validation_loss * 100:f} %")
-                        if metrics is not None:
-                            metrics.write(phase=phase, epoch=epoch, iter=it, validation_error=this_validation_loss)
-                        if this_validation_loss < state.best_validation_loss:
-                            if this_validation_loss < state.best_validation_loss * improvement_threshold:
-                                state.patience = max(state.patience, it * patience_increase)
-                            state.best_validation_loss = this_validation_loss
-                            state.best_iter = it
-                            best = params_to_arrays(params)
-                            state.test_score = test()
-                            log(f"{label}     epoch {epoch}, minibatch {minibatch_index + 1}/{n_train_batches}, "
-                                f"test error of best model {state.test_score * 100:f} %")
-                            if metrics is not None:
-                                metrics.write(phase=phase, epoch=epoch, iter=it, test_error=state.test_score)
-                            if on_improvement is not None:
-                                on_improvement(state)
+                        improved = at_validation(state, epoch, n_done - 1, n_train_batches)
+                        best = best if improved is None else improved
                     if state.patience <= it:
                         state.done = True
                         break

@@ -15,7 +15,7 @@ is there: speed does not depend on the values).
 
 Every variant runs in a fresh child process (its own PyTensor flags, its own peak memory).
 The library's rows time what ``python dA.py`` runs: the step function that
-``steps.training_function`` returns for a ``paths.resolve_path`` path, driven by the
+``paths.training_function`` returns for a ``paths.resolve_path`` path, driven by the
 scripts' own loop, ``training.train_epochs`` (which reads costs back from the device every
 100 minibatches and at the epoch's end, and runs blocks where the step has them).
 Compilation (``resolve_path`` + ``training_function``) is timed apart; the warm-up is the
@@ -439,7 +439,7 @@ def child_library(X, args):
     """The dA epoch through ``training_function`` + ``train_epochs``, on the path the flags ask for."""
     sys.path.insert(0, str(ROOT))
     from autoencoders_tutorial.engine import pt, pytensor  # the library's engine set-up first
-    from autoencoders_tutorial.steps import training_function
+    from autoencoders_tutorial.paths import training_function
     from dA import dA
 
     mode = _mode(args)
@@ -480,11 +480,11 @@ def child_sda_all(X, y, valid, test, args):
     ``PrecomputedRows.ensure``, its compilation included, as the hand-written row times its own).
     Compiling the training steps, the first epochs and everything else are "untimed"."""
     sys.path.insert(0, str(ROOT))
-    from autoencoders_tutorial import graph
+    from autoencoders_tutorial import steps
     from autoencoders_tutorial.datasets import shared_dataset
     from autoencoders_tutorial.checkpoints import Progress
 
-    fills, ensure = [], graph.PrecomputedRows.ensure
+    fills, ensure = [], steps.PrecomputedRows.ensure
 
     def timed_ensure(self):
         t0, filled = time.perf_counter(), self.ready
@@ -492,7 +492,7 @@ def child_sda_all(X, y, valid, test, args):
         if not filled:
             fills.append(time.perf_counter() - t0)
 
-    graph.PrecomputedRows.ensure = timed_ensure
+    steps.PrecomputedRows.ensure = timed_ensure
 
     mode = _mode(args)
     epochs = 1 + args.repeats

@@ -96,7 +96,7 @@ def test_precomputed_codes_on_the_block_path_are_one_call_and_the_step_paths_row
     """On the block path a layer's codes come from one call over every minibatch, bit for bit the
     rows that one call per minibatch gives, and are read in place (no copy of the call's output)."""
     from autoencoders_tutorial.paths import resolve_path
-    from autoencoders_tutorial.steps import BlockSteps
+    from autoencoders_tutorial.blocks import BlockSteps
 
     X = np.random.default_rng(0).random((400, 16), dtype=np.float32)
     codes, calls = [], []
@@ -378,7 +378,7 @@ def test_a_damaged_SdA_file_is_one_line_naming_it_and_the_field(tmp_path):
                           (dict(dataset=3), "dataset must be a dataset's name, got 3"),
                           (dict(batch_size=0), "settings no SdAClassifier takes .*batch_size must be"),
                           (dict(extra=np.zeros(2)), "an array 'extra' this model does not have"),
-                          (dict(logreg_b=np.zeros(3)), r"array 'logreg.b' is float64 of shape \(3,\), not floats")]:
+                          (dict(logreg_b=np.zeros(3)), r"array 'logreg.b' is float64 of shape \(3,\), not of")]:
         new = {k.replace("_", "."): v for k, v in change.items() if isinstance(v, np.ndarray)}
         config = {k: v for k, v in dict(meta["config"], **change).items()
                   if v is not None and not isinstance(v, np.ndarray)}

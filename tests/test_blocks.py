@@ -11,7 +11,8 @@ from autoencoders_tutorial.noise import DeviceNoise
 from autoencoders_tutorial.paths import TrainPath, resolve_path
 from autoencoders_tutorial.engine import pt, pytensor, sync_shared
 from autoencoders_tutorial.errors import DataError, TrainingDiverged, TutorialError
-from autoencoders_tutorial.steps import Steps, training_function
+from autoencoders_tutorial.paths import training_function
+from autoencoders_tutorial.steps import Steps
 from dA import dA
 
 N_ROWS, BATCH, VIS, HID = 240, 10, 16, 8
@@ -369,14 +370,14 @@ def test_host_noise_of_blocks_is_the_step_paths_stream_and_its_arrays_are_reused
     """Masking noise (uniform on [0, 1)) is drawn with numpy's random() into arrays that every block
     reuses, other noise with the op's own draw; both are the step path's masks, bit for bit: after
     the same minibatches the generator is in the same state and the parameters agree."""
-    from autoencoders_tutorial import steps
+    from autoencoders_tutorial import blocks
 
     generic = []
     draw_on_host = noise.draw_on_host
     monkeypatch.setattr(noise, "draw_on_host", lambda *a: generic.append(1) or draw_on_host(*a))
     arrays = []
-    host_draws = steps.host_draws
-    monkeypatch.setattr(steps, "host_draws", lambda *a: arrays.append(host_draws(*a)[0]) or arrays[-1:])
+    host_draws = blocks.host_draws
+    monkeypatch.setattr(blocks, "host_draws", lambda *a: arrays.append(host_draws(*a)[0]) or arrays[-1:])
     ref, da_ref = _da_steps(0.3, None, "CVM", kind=kind)
     want = _run_blocks(ref, 1)
     block, da = _da_steps(0.3, TrainPath("block", "host", 6), "CVM", kind=kind)

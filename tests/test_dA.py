@@ -415,9 +415,9 @@ def test_a_damaged_dA_file_is_one_line(tmp_path):
                         (dict(precision="float16"), "precision must be float32 or float64, got 'float16'"),
                         (dict(corruption_level="0.3"), "corruption_level must be in"),
                         (dict(model="SdA"), r"is not a saved dA \(model='SdA'\)"),
-                        (dict(changed=dict(b=np.zeros(3))), r"array 'b' is float64 of shape \(3,\), not floats of "
+                        (dict(changed=dict(b=np.zeros(3))), r"array 'b' is float64 of shape \(3,\), not of "
                                                              r"shape \(2,\)"),
-                        (dict(changed=dict(W=np.zeros((6, 2), dtype=int))), "array 'W' is int64 of shape"),
+                        (dict(changed=dict(W=np.zeros((6, 2), dtype=int))), r"array 'W' is <i8 \(int64\), not float32 or float64"),
                         (dict(changed=dict(extra=np.zeros(2))), "an array 'extra' this model does not have"),
                         (dict(changed=dict(b_prime=None)), "no array 'b_prime'")]:
         changed = meta.pop("changed", {})

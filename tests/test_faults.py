@@ -32,7 +32,7 @@ import dA
 import logistic_sgd
 import mlp
 import SdA
-from autoencoders_tutorial import stacked, supervised, training
+from autoencoders_tutorial import supervised, training
 from autoencoders_tutorial.files import load_params, previous_path, save_params
 
 # -- the scripts, at toy sizes ---------------------------------------------------------------
@@ -246,7 +246,7 @@ def test_ctrl_c_while_saving_finishes_the_file_first(trained, tmp_path, monkeypa
 def test_ctrl_c_between_pretraining_and_finetuning_then_resume(trained, tmp_path, monkeypatch, capsys):
     main, args, _ = SCRIPTS["SdA"]
     out, before = _folder(trained, "SdA", tmp_path)
-    arm(monkeypatch, stacked, "_finetune_phase", "SIGINT")
+    arm(monkeypatch, SdA, "fine_tune", "SIGINT")
     rc, err = run(main, args, out, capsys)
     line = one_line(err)
     assert rc == 130 and "checkpoint.npz (the checkpoint: phase finetune, layer 0, epoch 0)" in line
@@ -392,19 +392,19 @@ def hostile_models(tmp_path, trained):
 
     cases["non-UTF-8 metadata"] = (npz("utf", good, b"\xff\xfe"), "unreadable metadata")
     cases["1-D W"] = (npz("flat", dict(good, **{"logreg.W": good["logreg.W"].ravel()}), json.dumps(meta).encode()),
-                      "is not a saved LogisticRegression")
+                      "array 'logreg.W' is of shape")
     cases["NaN W"] = (npz("nan", dict(good, **{"logreg.W": good["logreg.W"] * np.nan}), json.dumps(meta).encode()),
                       "holds NaN or infinite values")
     cases["a newer format"] = (npz("new", good, json.dumps(dict(meta, format_version=99)).encode()),
                                "format_version 99")
     cases["an object array"] = (npz("obj", dict(good, extra=np.array([{}], dtype=object)), json.dumps(meta).encode()),
-                                "not a readable .npz")
+                                "holds Python objects")
     (tmp_path / "zip").mkdir()
     (tmp_path / "zip" / "best_model.npz").write_bytes(b"PK\x03\x04 not really")
     cases["a broken zip"] = (tmp_path / "zip", "not a readable .npz")
     (tmp_path / "dir").mkdir()
     (tmp_path / "dir" / "best_model.npz").mkdir()
-    cases["a folder"] = (tmp_path / "dir", "not found")
+    cases["a folder"] = (tmp_path / "dir", "is a folder, not a file")
     return cases
 
 

@@ -6,7 +6,7 @@ import pytensor.tensor as pt
 import pytest
 from helpers import MODES
 
-from autoencoders_tutorial import datasets, graph, steps, training
+from autoencoders_tutorial import datasets, graph, paths, steps, training
 from dA import dA
 
 
@@ -103,7 +103,7 @@ def test_compile_classifier_trains_only_the_given_params(tiny, mode):
     top = LogisticRegression(hidden.output, 5, 3)
     data = datasets.shared_splits(tiny)
     # a minibatch over 127 rows once broke JAX's arange in the negative log-likelihood
-    train, valid, test = steps.compile_classifier(x, y, top.negative_log_likelihood(y), top.errors(y), top.params,
+    train, valid, test = paths.compile_classifier(x, y, top.negative_log_likelihood(y), top.errors(y), top.params,
                                                   [data[0], data[0], data[0]], 200, 0.5, mode=mode)
     W_hidden = hidden.W.get_value().copy()
     before = float(np.mean(valid()))
@@ -126,8 +126,8 @@ def test_precomputed_rows_fill_once_and_one_per_group():
         return double(i)
 
     group = []
-    a = graph.PrecomputedRows(fill, pytensor.shared(np.zeros((0, 2), dtype=data.dtype)), 5, 2, group)
-    b = graph.PrecomputedRows(fill, pytensor.shared(np.zeros((0, 2), dtype=data.dtype)), 6, 2, group)
+    a = steps.PrecomputedRows(fill, pytensor.shared(np.zeros((0, 2), dtype=data.dtype)), 5, 2, group)
+    b = steps.PrecomputedRows(fill, pytensor.shared(np.zeros((0, 2), dtype=data.dtype)), 6, 2, group)
     a.ensure()
     a.ensure()  # filled once
     np.testing.assert_array_equal(a.buffer.get_value(), 2 * np.arange(8).reshape(4, 2))  # 2 full minibatches of 5 rows

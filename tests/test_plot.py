@@ -32,7 +32,7 @@ def test_bad_files_are_one_line(tmp_path, capsys):
     with pytest.raises(DataError, match="has no run 'zz'"):
         plot.read_metrics(_write(tmp_path / "m.jsonl", [{"run": "a", "epoch": 0, "cost": 1}]), "zz")
     assert plot.main([str(tmp_path / "none.jsonl")]) == 2
-    assert "cannot read" in capsys.readouterr().err
+    assert "none.jsonl not found" in capsys.readouterr().err
 
 
 def test_a_real_run_plots(tmp_path):

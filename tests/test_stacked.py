@@ -1,11 +1,12 @@
-"""checkpoints and stacked: checkpoints, where a run starts, resumable pretraining and fine-tuning."""
+"""checkpoints and the SdA's loops: checkpoints, where a run starts, resumable pretraining and fine-tuning."""
 
 import numpy as np
 import pytensor
 import pytest
 from test_training import Script
 
-from autoencoders_tutorial import checkpoints, stacked
+import SdA as stacked
+from autoencoders_tutorial import checkpoints
 from autoencoders_tutorial.errors import DataError
 from autoencoders_tutorial.files import params_to_arrays, save_params
 from autoencoders_tutorial.training import EarlyStoppingState
@@ -59,13 +60,13 @@ def test_pretrain_layers_resumes_at_layer_and_epoch():
 def test_finetune_marks_done_only_when_not_interrupted():
     s = Script([0.5, 0.4, 0.3], fail_at=25)
     progress, saved = checkpoints.Progress("finetune"), []
-    res = stacked.finetune(s.train, 10, s.validate, s.test, [s.p], progress, n_epochs=100, patience=100,
+    res = stacked.finetune_loop(s.train, 10, s.validate, s.test, [s.p], progress, n_epochs=100, patience=100,
                             log=lambda *_: None, checkpoint=lambda p: saved.append((p.phase, p.epoch)))
     assert res.interrupted and progress.phase == "finetune" and saved == [("finetune", 1), ("finetune", 2)]
     assert progress.early_stopping.epoch == 2 and progress.best is not None
 
     done, saved = checkpoints.Progress("finetune"), []
-    res = stacked.finetune(Script([0.5, 0.4, 0.399, 0.3, 0.3]).train, 10, *_validate_test([0.5, 0.4, 0.399]),
+    res = stacked.finetune_loop(Script([0.5, 0.4, 0.399, 0.3, 0.3]).train, 10, *_validate_test([0.5, 0.4, 0.399]),
                             [pytensor.shared(np.zeros(1), name="q")], done, n_epochs=100, patience=20,
                             log=lambda *_: None, checkpoint=lambda p: saved.append((p.phase, p.epoch)))
     assert not res.interrupted and res.state.done

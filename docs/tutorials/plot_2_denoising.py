@@ -65,6 +65,12 @@ model, quoting its source, trains it, and shows what the noise does to the filte
 # generator's next state is returned with the SGD updates, so each call of the compiled training
 # function draws new noise, and the whole run is reproducible from one seed.
 #
+# ``python dA.py`` trains on the block path by default with JAX (many minibatches per compiled call),
+# and there this draw is not made where you read it: the library finds it in the graph and replaces it.
+# On a CPU the same numpy generator draws each block's noise on the host before the call, so the masks
+# are the step path's bit for bit; on a GPU a counter-based hash draws them inside the call. The page
+# :doc:`/explanation/architecture` says how.
+#
 # Here are the three, each at level 0.3, applied to a few images. The examples on these pages
 # train on scikit-learn's 8x8 digits by default (``AUTOENCODERS_DOCS=quick``, a few seconds)
 # and on Fashion-MNIST at the tutorial's settings with ``AUTOENCODERS_DOCS=full``.

@@ -80,8 +80,14 @@ measured at full size on Fashion-MNIST in the tables at the end of the page.
 # for the training set are the same at every epoch. ``precompute_codes=True`` computes them once,
 # on the first call of step :math:`k`, and slices them in place of the input, instead of
 # running the lower layers again for every minibatch; both give the same result.
-# :meth:`SdA.SdA.pretrain` runs these functions epoch by epoch, layer by layer (as ``python
-# SdA.py`` does, with checkpoints); here is the loop written out.
+# ``SdA.pretrain`` compiles them and ``pretrain_layers`` in ``SdA.py`` runs them, the tutorial's
+# loop over layers, each for its pretraining epochs (``python SdA.py`` calls it with a checkpoint
+# after every epoch):
+#
+# .. literalinclude:: /../SdA.py
+#    :pyobject: pretrain_layers
+#
+# Here is the same loop written out.
 #
 # As on the other pages, the example trains on scikit-learn's 8x8 digits by default
 # (``AUTOENCODERS_DOCS=quick``) and on Fashion-MNIST at the sizes of the full-size tables with

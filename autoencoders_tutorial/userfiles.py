@@ -1,0 +1,131 @@
+"""The one guarded way in for every file a user hands over: models, checkpoints, estimator files, grids,
+metrics, images, ``.npy`` / ``.csv`` rows, IDX and ``.pkl.gz`` datasets.
+
+Before anything is built from a file, in this order:
+
+1. it is a regular file: a folder, a named pipe (FIFO), a device (a link to ``/dev/zero``) or a socket is
+   refused in one line saying which (a FIFO would hang the reader, a device never end);
+2. its size is known before it is read and bounded: :func:`read_bytes` checks the file's size,
+   :func:`gunzip` reads a gzip stream with a cap (a gzip bomb stops there), :func:`check_npy` and
+   :func:`check_npz` hold each ``.npy`` header's shape and dtype against the bytes that are really there
+   (a header claiming 46 TiB is refused before any allocation), :data:`MAX_PIXELS` bounds an image;
+3. then its schema (the readers' own: :func:`~autoencoders_tutorial.models.check_arrays` for the four
+   model kinds, the checkpoint's, the IDX header's, the grid's, the metrics records').
+
+Every refusal is a one-line :class:`~autoencoders_tutorial.errors.DataError` naming the file (and the
+field). This module needs numpy only.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import stat
+import zipfile
+import zlib
+from pathlib import Path
+
+from numpy.lib import format as npy_format
+
+from .errors import DataError
+
+#: The largest file of each kind read whole (bytes): far above any real one, far below a machine's memory.
+MAX_BYTES = {"model file": 8 << 30, "dataset": 8 << 30, "grid file": 1 << 20, "metrics file": 1 << 30,
+             "image": 256 << 20, "rows file": 8 << 30}
+#: The most pixels an image may have (PIL's own bomb limit, made an error instead of a warning).
+MAX_PIXELS = 89_478_485
+
+
+def _kind(mode) -> str | None:
+    """What a file that is not a regular one is, in words; None for a regular file."""
+    for test, words in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                        (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return words
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def user_file(path, what: str, max_bytes: int | None = None) -> int:
+    """Check that ``path`` (a ``what``: "model file", "image", ...) is a regular file of at most ``max_bytes``
+    (default :data:`MAX_BYTES` of ``what``); its size. Links are followed: a link to a device is a device."""
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise DataError(f"{what} {path} not found; check the path") from None
+    except OSError as exc:
+        raise DataError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
+    kind = _kind(st.st_mode)
+    if kind is not None:
+        raise DataError(f"{what} {path} is {kind}, not a file; give the path of a file")
+    limit = MAX_BYTES.get(what, 8 << 30) if max_bytes is None else max_bytes
+    if st.st_size > limit:
+        raise DataError(f"{what} {path} is {st.st_size} bytes, more than the {limit} a {what} may have")
+    return st.st_size
+
+
+def read_bytes(path, what: str, max_bytes: int | None = None) -> bytes:
+    """The bytes of a regular file of bounded size (:func:`user_file`)."""
+    user_file(path, what, max_bytes)
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise DataError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
+
+
+def gunzip(path, what: str = "dataset", max_bytes: int | None = None) -> bytes:
+    """A gzipped regular file, unpacked to at most ``max_bytes``: a stream that unpacks to more (a gzip bomb)
+    stops there and is refused in one line."""
+    user_file(path, what)
+    limit = MAX_BYTES.get(what, 8 << 30) if max_bytes is None else max_bytes
+    try:
+        with gzip.open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path} is corrupt or truncated ({' '.join(str(exc).split())[:120]}); get it again") from None
+    if len(data) > limit:
+        raise DataError(f"{path} unpacks to more than {limit} bytes, more than a {what} may have; it is not one")
+    return data
+
+
+def _npy_header(f, path, name=""):
+    """``(shape, dtype, bytes the data needs)`` of the ``.npy`` header at ``f``'s position."""
+    where = f"{path}" + (f": array {name!r}" if name else "")
+    try:
+        major, _ = npy_format.read_magic(f)
+        read = npy_format.read_array_header_1_0 if major == 1 else npy_format.read_array_header_2_0
+        shape, _, dtype = read(f, max_header_size=10_000)
+    except (ValueError, OSError, SyntaxError, TypeError, EOFError) as exc:
+        raise DataError(f"{where} is not a readable .npy array ({' '.join(str(exc).split())[:120]})") from None
+    if dtype.hasobject:
+        raise DataError(f"{where} holds Python objects (pickled data); only numeric arrays are read")
+    return shape, dtype, math.prod(shape) * dtype.itemsize
+
+
+def check_npy(path, what: str = "rows file") -> None:
+    """A ``.npy`` file whose header's shape and dtype fit the bytes the file has, checked before it is read."""
+    size = user_file(path, what)
+    with open(path, "rb") as f:
+        shape, dtype, need = _npy_header(f, path)
+        have = size - f.tell()
+    if need > have:
+        raise DataError(f"{what} {path}: its header says {shape} of {dtype} ({need} bytes), the file has {have}; "
+                        "it is truncated or damaged")
+
+
+def check_npz(path, what: str = "model file") -> None:
+    """An ``.npz`` file whose every array's header fits the bytes its member holds, checked before any is read."""
+    user_file(path, what)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                with zf.open(info) as f:
+                    shape, dtype, need = _npy_header(f, path, info.filename.removesuffix(".npy"))
+                    have = info.file_size - f.tell()
+                if need > have:
+                    raise DataError(f"{what} {path}: array {info.filename.removesuffix('.npy')!r} claims {shape} of "
+                                    f"{dtype} ({need} bytes), its data is {have}; the file is damaged")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
+        raise DataError(f"{what} {path} is not a readable .npz ({' '.join(str(exc).split())[:120]}); retrain or "
+                        "restore it") from None
