@@ -48,7 +48,7 @@ from autoencoders_tutorial.cli import (
 )
 from autoencoders_tutorial.datasets import shared_dataset
 from autoencoders_tutorial.errors import (TutorialError, check_corruption, check_params_fit, check_positive,
-                                         check_precision, check_sparsity, diverged_hint)
+                                         check_sparsity, diverged_hint)
 from autoencoders_tutorial.features import features_comparison
 from autoencoders_tutorial.files import params_to_arrays
 from autoencoders_tutorial.graph import n_batches, note_score_batch
@@ -56,7 +56,7 @@ from autoencoders_tutorial.images import save_filters_image
 from autoencoders_tutorial.predict import predict_saved
 from autoencoders_tutorial.rng import check_random_state, shared_rng, tutorial_rng
 from autoencoders_tutorial.runs import Run
-from autoencoders_tutorial.paths import compile_classifier, training_function
+from autoencoders_tutorial.paths import RunContext, compile_classifier, training_function
 from autoencoders_tutorial.steps import PrecomputedRows
 from autoencoders_tutorial.training import early_stopping, train_epochs
 from dA import dA
@@ -172,15 +172,16 @@ class SdA:
         """Every shared parameter: the MLP's, then each dA's own visible bias."""
         return self.params + [d.b_prime for d in self.dA_layers]
 
-    def pretraining_functions(self, train_set_x, batch_size, precompute_codes=False, mode=None, path=None):
+    def pretraining_functions(self, train_set_x, batch_size, precompute_codes=False, context=None):
         """One compiled function per layer: ``fn(index, corruption=level_k, lr=0.1) -> cost``.
 
         Function k does one SGD step of layer k's dA on minibatch ``index``; only that
         dA's parameters (``W_k``, ``b_k``, its ``b_prime``) and the noise generator
         change. With ``precompute_codes`` the functions of layers k > 0 read the codes of
         layer k-1, computed once for the whole training set on their first call, instead
-        of recomputing the lower layers for every minibatch. ``path`` (a
-        :class:`~autoencoders_tutorial.paths.TrainPath`, None: the step path) may add blocks.
+        of recomputing the lower layers for every minibatch. ``context`` (a
+        :class:`~autoencoders_tutorial.paths.RunContext`, None: the step path) gives the mode and the
+        training path, which may add blocks.
         """
         check_positive(batch_size=batch_size)
         corruption_level = pt.scalar("corruption", dtype=pytensor.config.floatX)
@@ -189,7 +190,7 @@ class SdA:
         fns = []
         for k, da in enumerate(self.dA_layers):
             cost, updates = da.get_cost_updates(corruption_level, learning_rate)
-            inputs = dict(extra_inputs=(corruption_level, learning_rate), mode=mode, path=path,
+            inputs = dict(extra_inputs=(corruption_level, learning_rate), context=context,
                           names=("corruption", "lr"), defaults=(self.corruption_levels[k], 0.1))
             if k == 0 or not precompute_codes:
                 fns.append(training_function([(self.x, train_set_x)], cost, batch_size, updates, **inputs))
@@ -198,24 +199,26 @@ class SdA:
             buffer = pytensor.shared(np.zeros((0, self.hidden_layers_sizes[k - 1]), dtype=pytensor.config.floatX),
                                      name=f"codes{k - 1}")
             # the block path computes a layer's codes in one call, however small its training blocks
-            fill_path = None if path is None or path.kind == "step" else dataclasses.replace(path, block_size=None)
-            codes_fn = training_function([(self.x, train_set_x)], below, batch_size, mode=mode, path=fill_path)
+            fill = None if context is None else dataclasses.replace(
+                context, train_path=dataclasses.replace(context.train_path, block_size=None))
+            codes_fn = training_function([(self.x, train_set_x)], below, batch_size, context=fill)
             codes = PrecomputedRows(codes_fn, buffer, n_rows, batch_size, group=self._precomputed)
             fns.append(training_function([(below, buffer)], cost, batch_size, updates, ensure=codes.ensure, **inputs))
         return fns
 
-    def build_finetune_functions(self, datasets, batch_size, learning_rate, params=None, mode=None, path=None):
+    def build_finetune_functions(self, datasets, batch_size, learning_rate, params=None, context=None):
         """The tutorial's fine-tuning functions: ``(train_fn, valid_score, test_score)``.
 
         ``train_fn(index)`` does one SGD step on the fine-tuning cost; ``valid_score()``
         and ``test_score()`` return the list of per-minibatch error rates (in
         minibatches no larger than their split). ``params``
         (default all of ``self.params``) are the ones trained; pass
-        ``self.logLayer.params`` to fine-tune only the top classifier; ``path`` may add blocks.
+        ``self.logLayer.params`` to fine-tune only the top classifier; ``context``'s training path may add
+        blocks.
         """
         params = self.params if params is None else list(params)
         return compile_classifier(self.x, self.y, self.finetune_cost, self.errors, params, datasets, batch_size,
-                                  learning_rate, mode, path)
+                                  learning_rate, context)
 
     # -- training and files -----------------------------------------------------------------------
 
@@ -282,20 +285,21 @@ def check_options(*, finetune_lr, pretraining_epochs, pretrain_lr, batch_size, f
 
 
 def pretrain(sda, train_set_x, batch_size, pretraining_epochs, pretrain_lr, progress=None, *, checkpoint=None,
-             precompute_codes=True, mode=None, path=None, log=print, metrics=None):
+             precompute_codes=True, context=None):
     """Greedy layer-wise pretraining of ``sda`` on the shared ``train_set_x``, from ``progress`` (None: the start).
 
     Compiles :meth:`SdA.pretraining_functions`, runs :func:`pretrain_layers` and frees the precomputed
-    codes. Returns ``{layer: seconds}``, or None when Ctrl-C stopped it.
+    codes; ``context`` is the run's :class:`~autoencoders_tutorial.paths.RunContext` (None: the step path,
+    printing). Returns ``{layer: seconds}``, or None when Ctrl-C stopped it.
     """
     progress = Progress() if progress is None else progress
+    context = RunContext() if context is None else context
     t0 = time.perf_counter()
-    pretraining_fns = sda.pretraining_functions(train_set_x, batch_size, precompute_codes=precompute_codes,
-                                                mode=mode, path=path)
-    log(f"... pre-training the model (functions {describe_build(time.perf_counter() - t0, mode)})")
+    pretraining_fns = sda.pretraining_functions(train_set_x, batch_size, precompute_codes, context)
+    context.log(f"... pre-training the model (functions {describe_build(time.perf_counter() - t0, context.mode)})")
     try:
         return pretrain_layers(pretraining_fns, n_batches(train_set_x, batch_size), pretraining_epochs,
-                               pretrain_lr, progress, checkpoint=checkpoint, log=log, metrics=metrics,
+                               pretrain_lr, progress, checkpoint=checkpoint, context=context,
                                diverged_hint=diverged_hint(sda.sparsity_weight))
     finally:
         for codes in sda._precomputed:  # free the precomputed codes
@@ -303,7 +307,7 @@ def pretrain(sda, train_set_x, batch_size, pretraining_epochs, pretrain_lr, prog
 
 
 def pretrain_layers(pretraining_fns, n_train_batches, pretraining_epochs, pretrain_lr, progress, *, checkpoint=None,
-                    log=print, metrics=None, diverged_hint="lower the learning rate"):
+                    context=None, diverged_hint="lower the learning rate"):
     """The tutorial's pretraining loop: layer by layer, ``pretraining_epochs`` epochs of
     ``pretraining_fns[i](index, lr=pretrain_lr)`` over every minibatch (:func:`train_epochs`, the one epoch loop).
 
@@ -323,7 +327,7 @@ def pretrain_layers(pretraining_fns, n_train_batches, pretraining_epochs, pretra
         try:
             res = train_epochs(layer, n_train_batches, pretraining_epochs,
                                start_epoch=progress.epoch if i == progress.layer else 0,
-                               label=f"Pre-training layer {i}: ", log=log, metrics=metrics, on_epoch_end=epoch_done,
+                               label=f"Pre-training layer {i}: ", context=context, on_epoch_end=epoch_done,
                                diverged_hint=diverged_hint)
         finally:
             layer.release()  # the block path's resident copy of this layer's input
@@ -336,30 +340,33 @@ def pretrain_layers(pretraining_fns, n_train_batches, pretraining_epochs, pretra
 
 
 def fine_tune(sda, datasets, batch_size, finetune_lr, progress=None, *, layers="all", n_epochs=1000,
-              patience_epochs=10, checkpoint=None, mode=None, path=None, log=print, metrics=None):
+              patience_epochs=10, checkpoint=None, context=None):
     """Supervised fine-tuning of ``sda`` with the tutorial's early stopping, from ``progress`` (None: the start).
 
     ``datasets`` is ``[(train x, y), (valid x, y)]``, optionally with ``(test x, y)`` last (then the test
     error of each new best model is computed); ``layers`` "all" trains the whole network, "top" the logistic
-    layer only. Patience is ``patience_epochs`` epochs. Returns the :class:`EarlyStoppingResult`.
+    layer only. Patience is ``patience_epochs`` epochs; ``context`` is the run's
+    :class:`~autoencoders_tutorial.paths.RunContext`. Returns the :class:`EarlyStoppingResult`.
     """
     progress = Progress("finetune") if progress is None else progress
+    context = RunContext() if context is None else context
     trainable = sda.params if layers == "all" else sda.logLayer.params
     n_train_batches = n_batches(datasets[0][0], batch_size)
     t0 = time.perf_counter()
     train_fn, validate_model, *test_model = sda.build_finetune_functions(datasets, batch_size, finetune_lr,
-                                                                         params=trainable, mode=mode, path=path)
-    log(f"... fine-tuning {'the whole network' if layers == 'all' else 'the top layer only'} on "
-        f"{n_train_batches * batch_size} labelled rows (functions {describe_build(time.perf_counter() - t0, mode)})")
-    note_score_batch(batch_size, datasets, log)
+                                                                         params=trainable, context=context)
+    context.log(f"... fine-tuning {'the whole network' if layers == 'all' else 'the top layer only'} on "
+                f"{n_train_batches * batch_size} labelled rows (functions "
+                f"{describe_build(time.perf_counter() - t0, context.mode)})")
+    note_score_batch(batch_size, datasets, context.log)
     test = (lambda: float(np.mean(test_model[0]()))) if test_model else (lambda: float("nan"))
     return finetune_loop(train_fn, n_train_batches, lambda: float(np.mean(validate_model())), test, trainable,
                          progress, checkpoint=checkpoint, n_epochs=n_epochs,
-                         patience=patience_epochs * n_train_batches, log=log, metrics=metrics)
+                         patience=patience_epochs * n_train_batches, context=context)
 
 
 def finetune_loop(train_fn, n_train_batches, validate, test, params, progress, *, n_epochs, patience,
-                  checkpoint=None, log=print, metrics=None):
+                  checkpoint=None, context=None):
     """:func:`early_stopping` (the tutorial's, written once in ``logistic_sgd.py``'s loop module) from ``progress``.
 
     ``checkpoint(progress)`` runs after every epoch, and once more when the loop ends without Ctrl-C (then
@@ -376,7 +383,7 @@ def finetune_loop(train_fn, n_train_batches, validate, test, params, progress, *
 
     res = early_stopping(train_fn, n_train_batches, validate, test, params, n_epochs=n_epochs, patience=patience,
                          patience_increase=2.0, improvement_threshold=0.995, state=progress.early_stopping,
-                         best_params=progress.best, on_epoch_end=epoch_done, log=log, metrics=metrics)
+                         best_params=progress.best, on_epoch_end=epoch_done, context=context)
     if not res.interrupted:
         progress.phase, progress.early_stopping, progress.best = "done", res.state, None
         progress.last = None if res.state.done else last.get("params", progress.last)
@@ -398,18 +405,13 @@ def run_SdA(
     precompute_codes=True,
     seed=89677,
     output_dir="SdA_out",
-    precision="float32",
-    mode=None,
-    data_dir=None,
     resume=False,
     features=False,
     corruption_type="masking",
     sparsity_target=0.05,
     sparsity_weight=0.0,
-    train_path="auto",
-    noise_source="auto",
-    block_size=None,
     log=print,
+    **run_options,
 ):
     """The tutorial's ``test_SdA``: pretrain layer by layer, fine-tune with early stopping, report.
 
@@ -420,13 +422,16 @@ def run_SdA(
     labelled training rows (pretraining always uses all rows). ``corruption_levels`` None
     takes the tutorial's levels for as many layers as there are. Without ``resume`` a run
     starts fresh, keeping an earlier checkpoint as ``checkpoint.previous.npz``; resuming a
-    finished run rewrites nothing. ``train_path``, ``noise_source`` and ``block_size`` pick the
-    step or block path (:func:`~autoencoders_tutorial.paths.resolve_path`); the path is part
-    of the checkpoint, and a resume on another is refused. Returns a dict of results.
+    finished run rewrites nothing. ``run_options`` are every script's
+    (:data:`~autoencoders_tutorial.runs.RUN_OPTIONS`): ``precision``, ``mode``, ``data_dir``, and
+    ``train_path``, ``noise_source`` and ``block_size``, which pick the step or block path
+    (:func:`~autoencoders_tutorial.paths.resolve_path`); the path is part of the checkpoint, and a resume
+    on another is refused. Returns a dict of results.
     """
     check_options(finetune_lr=finetune_lr, pretraining_epochs=pretraining_epochs, pretrain_lr=pretrain_lr,
                   batch_size=batch_size, finetune=finetune, n_labels=n_labels, training_epochs=training_epochs)
-    check_sparsity(sparsity_target, sparsity_weight, check_precision(precision))
+    run = Run(output_dir, dataset, log=log, **run_options)
+    check_sparsity(sparsity_target, sparsity_weight, run.precision)
     if corruption_levels is None:
         corruption_levels = tutorial_corruption_levels(len(hidden_layers_sizes))
         if len(hidden_layers_sizes) != len(TUTORIAL_CORRUPTION):
@@ -436,11 +441,9 @@ def run_SdA(
         finetune_lr=finetune_lr, pretraining_epochs=pretraining_epochs, pretrain_lr=pretrain_lr,
         training_epochs=training_epochs, batch_size=batch_size, hidden_layers_sizes=hidden_layers_sizes,
         corruption_levels=corruption_levels, finetune=finetune, n_labels=n_labels, precompute_codes=precompute_codes,
-        seed=seed, precision=precision, mode=mode, data_dir=data_dir, features=features,
-        corruption_type=corruption_type, sparsity_target=sparsity_target, sparsity_weight=sparsity_weight,
-        train_path=train_path, noise_source=noise_source, block_size=block_size)
-    with Run(output_dir, dataset, data_dir=data_dir, precision=precision, mode=mode, train_path=train_path,
-             noise_source=noise_source, block_size=block_size, log=log) as run:
+        seed=seed, features=features, corruption_type=corruption_type, sparsity_target=sparsity_target,
+        sparsity_weight=sparsity_weight, **run.options)
+    with run:
         ds = run.ds
         if n_labels is not None and n_labels > ds.train[0].shape[0]:
             raise TutorialError(f"n_labels {n_labels} is more than the {ds.train[0].shape[0]} training rows")
@@ -461,8 +464,7 @@ def run_SdA(
         results = {}
         if progress.phase == "pretrain":  # PRETRAINING THE MODEL
             seconds = pretrain(sda, train_set_x, batch_size, pretraining_epochs, pretrain_lr, progress,
-                               checkpoint=ckpt.epoch_done, precompute_codes=precompute_codes, mode=mode,
-                               path=run.path, log=log, metrics=run.metrics)
+                               checkpoint=ckpt.epoch_done, precompute_codes=precompute_codes, context=run.context)
             if seconds is None:
                 run.stop(results)
             results.update(_pretrained(run, sda, seconds, features, n_labels))
@@ -470,8 +472,8 @@ def run_SdA(
         if progress.phase == "finetune":  # FINETUNING THE MODEL
             datasets = _finetune_sets(ds, (train_set_x, train_set_y), n_labels)
             res = fine_tune(sda, datasets, batch_size, finetune_lr, progress, layers=finetune,
-                            n_epochs=training_epochs, patience_epochs=10, checkpoint=ckpt.epoch_done, mode=mode,
-                            path=run.path, log=log, metrics=run.metrics)
+                            n_epochs=training_epochs, patience_epochs=10, checkpoint=ckpt.epoch_done,
+                            context=run.context)
             results.update(_finetuned(log, res))
             interrupted = res.interrupted
         model = run.save("SdA_model.npz", "the network with the best fine-tuning parameters so far" if interrupted

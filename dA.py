@@ -44,7 +44,7 @@ from autoencoders_tutorial.engine import describe_build, pt, pytensor  # first: 
 from autoencoders_tutorial import models
 from autoencoders_tutorial.cli import add_noise_flags, base_parser, nonnegative_float, positive_int, run_cli
 from autoencoders_tutorial.datasets import shared_dataset
-from autoencoders_tutorial.errors import (check_corruption, check_positive, check_precision, check_sparsity,
+from autoencoders_tutorial.errors import (check_corruption, check_positive, check_sparsity,
                                          diverged_hint)
 from autoencoders_tutorial.graph import n_batches, sgd_updates
 from autoencoders_tutorial.images import save_filters_image, save_rows_image
@@ -284,19 +284,14 @@ def run_dA(
     corruption_levels=(0.0, 0.3),
     seed=123,
     output_dir="dA_plots",
-    precision="float32",
-    mode=None,
-    data_dir=None,
     tied_weights=True,
     loss="cross_entropy",
     decoder="sigmoid",
     corruption_type="masking",
     sparsity_target=0.05,
     sparsity_weight=0.0,
-    train_path="auto",
-    noise_source="auto",
-    block_size=None,
     log=print,
+    **run_options,
 ):
     """The tutorial's ``test_dA``: train a dA at each corruption level, save filters.
 
@@ -304,9 +299,10 @@ def run_dA(
     10x10 tiles), ``dA_corruption_<pct>.npz`` (trained parameters), and appends to
     ``metrics.jsonl`` in ``output_dir``. ``learning_rate`` None is the tutorial's 0.1, or
     0.01 with a linear decoder (whose squared error is not bounded by a sigmoid: at 0.1 it
-    collapses to a constant reconstruction). ``train_path``, ``noise_source`` and
-    ``block_size`` pick the step or block path (:func:`~autoencoders_tutorial.paths.resolve_path`).
-    Returns ``{level: list of epoch mean costs}``.
+    collapses to a constant reconstruction). ``run_options`` are every script's
+    (:data:`~autoencoders_tutorial.runs.RUN_OPTIONS`): ``precision``, ``mode``, ``data_dir``, and
+    ``train_path``, ``noise_source`` and ``block_size``, which pick the step or block path
+    (:func:`~autoencoders_tutorial.paths.resolve_path`). Returns ``{level: list of epoch mean costs}``.
     """
     if learning_rate is None:
         learning_rate = 0.01 if decoder == "linear" else 0.1
@@ -316,9 +312,9 @@ def run_dA(
                    batch_size=batch_size, n_hidden=n_hidden)
     for c in corruption_levels:
         check_corruption(c, "corruption_levels entries", corruption_type)
-    check_sparsity(sparsity_target, sparsity_weight, check_precision(precision))
-    with Run(output_dir, dataset, data_dir=data_dir, precision=precision, mode=mode, train_path=train_path,
-             noise_source=noise_source, block_size=block_size, unit_interval=loss == "cross_entropy", log=log) as run:
+    run = Run(output_dir, dataset, unit_interval=loss == "cross_entropy", log=log, **run_options)
+    check_sparsity(sparsity_target, sparsity_weight, run.precision)
+    with run:
         ds = run.ds
         train_x, _ = shared_dataset(ds.train, name="train")
         n_train_batches = n_batches(train_x, batch_size)
@@ -328,17 +324,16 @@ def run_dA(
             pct = level_name(level)
             rng = tutorial_rng(seed)  # re-seeded per level, as the tutorial does
             theano_rng = int(rng.randint(2**30))  # test_dA draws the noise seed first
-            x = pt.matrix("x", dtype=precision)
+            x = pt.matrix("x", dtype=run.precision)
             da = dA(rng, theano_rng=theano_rng, input=x, n_visible=ds.n_features, n_hidden=n_hidden,
                     tied_weights=tied_weights, loss=loss, decoder=decoder, name=f"dA{pct}",
                     corruption_type=corruption_type, sparsity_target=sparsity_target, sparsity_weight=sparsity_weight)
             cost, updates = da.get_cost_updates(corruption_level=level, learning_rate=learning_rate)
             t0 = time.perf_counter()
-            train_da = training_function([(x, train_x)], cost, batch_size, updates, mode=mode, path=run.path)
-            log(f"corruption {pct}%: {describe_build(time.perf_counter() - t0, mode)}")
+            train_da = training_function([(x, train_x)], cost, batch_size, updates, context=run.context)
+            log(f"corruption {pct}%: {describe_build(time.perf_counter() - t0, run.mode)}")
             t0 = time.perf_counter()
-            res = train_epochs(train_da, n_train_batches, training_epochs, label=f"[{pct}%] ", log=log,
-                               metrics=run.metrics,
+            res = train_epochs(train_da, n_train_batches, training_epochs, label=f"[{pct}%] ", context=run.context,
                                stall_hint="a lower learning_rate, --learning-rate (or the sigmoid decoder)",
                                diverged_hint=diverged_hint(sparsity_weight))
             minutes = (time.perf_counter() - t0) / 60
@@ -347,7 +342,7 @@ def run_dA(
             done = f"{len(res.costs)} epochs" + (" and part of the next, interrupted" if res.interrupted else "")
             model = run.save(f"dA_corruption_{pct}.npz", f"the dA at corruption {pct}% after {done}", da.save,
                              corruption_level=level, epochs_done=len(res.costs), interrupted=res.interrupted,
-                             dataset=ds.name, precision=precision)
+                             dataset=ds.name, precision=run.precision)
             log(f"wrote {model}")
             if ds.image_shape is not None:
                 image = run.save_picture(f"filters_corruption_{pct}.png", "its filters", save_filters_image,

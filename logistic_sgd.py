@@ -18,18 +18,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 import numpy as np
 
 from autoencoders_tutorial.cli import add_predict_flag, base_parser, run_cli, train_or_predict
-from autoencoders_tutorial.datasets import load_data  # noqa: F401  (the tutorial's)
-from autoencoders_tutorial.engine import host_function, pt, pytensor  # PyTensor, configured
+from autoencoders_tutorial.datasets import load_data, shared_splits  # noqa: F401  (load_data: the tutorial's)
+from autoencoders_tutorial.engine import describe_build, host_function, pt, pytensor  # PyTensor, configured
 from autoencoders_tutorial.errors import check_positive
-from autoencoders_tutorial.files import set_params_from_arrays
+from autoencoders_tutorial.files import params_to_arrays, save_params, set_params_from_arrays
+from autoencoders_tutorial.graph import n_batches, note_score_batch
 from autoencoders_tutorial.models import read_classifier
 from autoencoders_tutorial.predict import predict_saved
-from autoencoders_tutorial.rng import shared_param
-from autoencoders_tutorial.supervised import train_classifier
+from autoencoders_tutorial.paths import compile_classifier
+from autoencoders_tutorial.rng import shared_param, tutorial_rng
+from autoencoders_tutorial.runs import Run
+from autoencoders_tutorial.training import early_stopping
 
 
 class LogisticRegression:
@@ -92,6 +96,56 @@ class LogisticRegression:
         return pt.mean(pt.neq(self.y_pred, y))
 
 
+def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size, patience, output_dir, model_file,
+                     seed=1234, log=print, model_meta=None, **run_options):
+    """The tutorial's run of a classifier: load data, build it, train it with its early stopping, save the best.
+
+    Written once, where the tutorial first teaches it; ``mlp.py`` runs its MLP on it too.
+
+    ``build(x, y, n_in, n_out, numpy_rng) -> (classifier, cost)`` makes the model on the
+    symbolic input ``x`` and labels ``y``; the classifier has ``errors(y)`` and
+    ``params``. The best model is written (atomically, ``.npz``) to
+    ``output_dir/model_file`` at each improvement, so a diverged or interrupted run never
+    replaces it with worse parameters. ``run_options`` are every script's
+    (:data:`~autoencoders_tutorial.runs.RUN_OPTIONS`). Returns ``(classifier, EarlyStoppingResult, Dataset)``.
+    """
+    check_positive(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size)
+    with Run(output_dir, dataset, unit_interval=None, log=log, **run_options) as run:
+        ds = run.ds
+        datasets = shared_splits(ds)
+        n_train = n_batches(datasets[0][0], batch_size)
+        x = pt.matrix("x", dtype=run.precision)
+        y = pt.ivector("y")
+        classifier, cost = build(x, y, ds.n_features, ds.n_classes, tutorial_rng(seed))
+        t0 = time.perf_counter()
+        train_fn, valid_score, test_score = compile_classifier(
+            x, y, cost, classifier.errors(y), classifier.params, datasets, batch_size, learning_rate, run.context)
+        run.announce(f"dataset {ds.name}: {n_train} training minibatches of {batch_size}; "
+                     f"{describe_build(time.perf_counter() - t0, run.mode)}")
+        note_score_batch(batch_size, datasets, log)
+        meta = dict(model_meta or {}, n_in=ds.n_features, n_out=ds.n_classes, dataset=ds.name)
+
+        def save_best(state):
+            run.save(model_file, f"the best model: validation error {state.best_validation_loss * 100:f} %, test "
+                     f"error {state.test_score * 100:f} %", save_params, params_to_arrays(classifier.params), **meta,
+                     validation_error=state.best_validation_loss, test_error=state.test_score)
+
+        result = early_stopping(
+            train_fn, n_train, lambda: float(np.mean(valid_score())), lambda: float(np.mean(test_score())),
+            classifier.params, n_epochs=n_epochs, patience=patience, on_improvement=save_best, context=run.context,
+        )
+        if result.interrupted:
+            run.stop((classifier, result, ds))
+        per_epoch = result.seconds / max(1, len(result.epoch_seconds))
+        model_path = run.out / model_file
+        log(f"Optimization complete with best validation score of {result.best_validation_loss * 100:f} %, "
+            f"with test performance {result.test_score * 100:f} %")
+        log(f"The code ran for {result.epochs} epochs, with {result.epochs / max(result.seconds, 1e-9):f} epochs/sec "
+            f"({per_epoch:.2f}s per epoch); best model saved to {model_path}")
+        log(f"wrote {model_path} and {run.metrics.path}")  # inside the folder: a Ctrl-C here still names what was saved
+    return classifier, result, ds
+
+
 def run_logistic(
     dataset=None,
     learning_rate=0.13,
@@ -100,17 +154,14 @@ def run_logistic(
     patience=5000,
     seed=1234,
     output_dir="logistic_sgd_out",
-    precision="float32",
-    mode=None,
-    data_dir=None,
-    train_path="auto",
-    noise_source="auto",
-    block_size=None,
     log=print,
+    **run_options,
 ):
     """The tutorial's ``sgd_optimization_mnist``: train, early-stop, save ``best_model.npz``.
 
-    Returns ``(classifier, EarlyStoppingResult)``.
+    ``run_options`` are every script's (:data:`~autoencoders_tutorial.runs.RUN_OPTIONS`: ``precision``,
+    ``mode``, ``data_dir``, ``train_path``, ``noise_source``, ``block_size``). Returns
+    ``(classifier, EarlyStoppingResult)``.
     """
 
     def build(x, y, n_in, n_out, _rng):
@@ -120,9 +171,7 @@ def run_logistic(
     clf, result, _ = train_classifier(
         build, dataset=dataset, learning_rate=learning_rate, n_epochs=n_epochs,
         batch_size=batch_size, patience=patience, output_dir=output_dir, model_file="best_model.npz",
-        precision=precision, mode=mode, data_dir=data_dir, seed=seed, log=log,
-        train_path=train_path, noise_source=noise_source, block_size=block_size,
-        model_meta={"model": "LogisticRegression"},
+        seed=seed, log=log, model_meta={"model": "LogisticRegression"}, **run_options,
     )
     return clf, result
 

@@ -29,8 +29,7 @@ from autoencoders_tutorial.files import set_params_from_arrays
 from autoencoders_tutorial.models import read_classifier
 from autoencoders_tutorial.predict import predict_saved
 from autoencoders_tutorial.rng import check_random_state, shared_param
-from autoencoders_tutorial.supervised import train_classifier
-from logistic_sgd import LogisticRegression
+from logistic_sgd import LogisticRegression, train_classifier
 
 
 class HiddenLayer:
@@ -114,17 +113,14 @@ def run_mlp(
     patience=10000,
     seed=1234,
     output_dir="mlp_out",
-    precision="float32",
-    mode=None,
-    data_dir=None,
-    train_path="auto",
-    noise_source="auto",
-    block_size=None,
     log=print,
+    **run_options,
 ):
-    """The tutorial's ``test_mlp``: train with early stopping, save ``best_model.npz``.
+    """The tutorial's ``test_mlp``: train with early stopping (``logistic_sgd.train_classifier``), save
+    ``best_model.npz``.
 
-    Returns ``(classifier, EarlyStoppingResult)``.
+    ``run_options`` are every script's (:data:`~autoencoders_tutorial.runs.RUN_OPTIONS`). Returns
+    ``(classifier, EarlyStoppingResult)``.
     """
     if L1_reg < 0 or L2_reg < 0:
         raise TutorialError(f"L1_reg and L2_reg must be >= 0, got {L1_reg}, {L2_reg}")
@@ -137,9 +133,7 @@ def run_mlp(
 
     clf, result, _ = train_classifier(
         build, dataset=dataset, learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size,
-        patience=patience, output_dir=output_dir, model_file="best_model.npz", precision=precision,
-        mode=mode, data_dir=data_dir, seed=seed, log=log,
-        train_path=train_path, noise_source=noise_source, block_size=block_size,
+        patience=patience, output_dir=output_dir, model_file="best_model.npz", seed=seed, log=log, **run_options,
         model_meta={"model": "MLP", "n_hidden": n_hidden, "L1_reg": L1_reg, "L2_reg": L2_reg},
     )
     return clf, result

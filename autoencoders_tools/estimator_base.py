@@ -14,6 +14,7 @@ from autoencoders_tutorial.engine import sync_shared
 from autoencoders_tutorial.errors import DataError, TutorialError
 from autoencoders_tutorial.files import load_params, params_to_arrays, save_params, set_params_from_arrays
 from autoencoders_tutorial.noise import device_noise_state, set_device_noise_state
+from autoencoders_tutorial.paths import RunContext, resolve_path
 from autoencoders_tutorial.rng import check_random_state, generator_from_state
 
 
@@ -66,10 +67,11 @@ def numpy_rng(random_state):
 
 
 class Compiled:
-    """What one fit compiles: the model, its shared data and training step; cached by ``key``, never pickled."""
+    """What one fit compiles: the model, its shared data and training step, and the run context it was compiled in;
+    cached by ``key``, never pickled."""
 
-    def __init__(self, key, model, data, step):
-        self.key, self.model, self.data, self.step = key, model, data, step
+    def __init__(self, key, model, data, step, context):
+        self.key, self.model, self.data, self.step, self.context = key, model, data, step, context
 
 
 #: Each estimator's compiled functions and models, outside the estimator itself: so they are
@@ -99,6 +101,11 @@ class TutorialEstimator(BaseEstimator):
 
     def _dtype(self):
         return "float32" if self.precision == "float32" else "float64"
+
+    def _context(self) -> RunContext:
+        """A fit's run context (made inside its floatX scope): the mode, the training path, and its lines, printed
+        when ``verbose``."""
+        return RunContext(self.mode, resolve_path(self.train_path, mode=self.mode), print if self.verbose else quiet)
 
     def _host(self, name, build):
         """A C function (safe after JAX training) or model, built once per fitted state."""

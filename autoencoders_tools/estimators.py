@@ -37,11 +37,11 @@ from autoencoders_tutorial.files import set_params_from_arrays
 from autoencoders_tutorial.graph import n_batches
 from autoencoders_tutorial.models import check_fields
 from autoencoders_tutorial.noise import reset_device_noise
-from autoencoders_tutorial.paths import resolve_path, training_function
+from autoencoders_tutorial.paths import training_function
 from autoencoders_tutorial.training import train_epochs
 from dA import dA
 
-from .estimator_base import UNLABELED, Compiled, TutorialEstimator, numpy_rng, quiet
+from .estimator_base import UNLABELED, Compiled, TutorialEstimator, numpy_rng
 from .sda_classifier import SdAClassifier
 
 __all__ = ["DenoisingAutoencoder", "SdAClassifier", "UNLABELED"]
@@ -134,9 +134,9 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
                 da = self._build(X.shape[1], numpy_rng(self.random_state) if fresh else 0)
                 data, _ = shared_dataset((X, np.zeros(len(X))), name="X")
                 cost, updates = da.get_cost_updates(self.corruption_level, self.learning_rate)
-                step = training_function([(da.x, data)], cost, batch, updates, mode=self.mode,
-                                         path=resolve_path(self.train_path, mode=self.mode))
-            compiled = self._cache()["compiled"] = Compiled(key, da, data, step)
+                context = self._context()
+                step = training_function([(da.x, data)], cost, batch, updates, context=context)
+            compiled = self._cache()["compiled"] = Compiled(key, da, data, step, context)
         elif fresh:  # same graph, new initial weights: drawn by a model that is never compiled
             with pytensor.config.change_flags(floatX=self._dtype()):
                 init = self._build(X.shape[1], numpy_rng(self.random_state))
@@ -153,8 +153,8 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
         self._check_hyper()
         batch = min(self.batch_size, X.shape[0])
         compiled = self._compiled_for(X, batch, fresh)
-        log = print if self.verbose else quiet
-        res = train_epochs(compiled.step, n_batches(compiled.data, batch), n_epochs, log=log, label="[dA] ",
+        res = train_epochs(compiled.step, n_batches(compiled.data, batch), n_epochs, context=compiled.context,
+                           label="[dA] ",
                            diverged_hint=diverged_hint(self.sparsity_weight))
         self._keep_state(compiled.model.params, compiled.model.theano_rng)
         compiled.data.set_value(np.zeros((0, X.shape[1]), dtype=self._dtype()))  # no stale copy of X

@@ -16,17 +16,15 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from autoencoders_tutorial.checkpoints import Progress
 from autoencoders_tutorial.datasets import shared_dataset
 from autoencoders_tutorial.engine import host_function, pt, pytensor
 from autoencoders_tutorial.errors import TutorialError, check_corruption, check_precision, check_sparsity, check_whole
 from autoencoders_tutorial.files import set_params_from_arrays
 from autoencoders_tutorial.models import check_fields
-from autoencoders_tutorial.paths import resolve_path
 from autoencoders_tutorial.rng import check_random_state
 from SdA import SdA, check_options, tutorial_corruption_levels
 
-from .estimator_base import UNLABELED, TutorialEstimator, numpy_rng, quiet
+from .estimator_base import UNLABELED, TutorialEstimator, numpy_rng
 
 
 # -- the stacked denoising autoencoder as a classifier ------------------------------------------------
@@ -189,19 +187,16 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
 
     def _run(self, sda, X_all, X_fit, y_fit, X_val, y_val, pretrain):
         """The script's two phases (``SdA.pretrain``, ``SdA.fine_tune``) on arrays, with no files."""
-        log = print if self.verbose else quiet
         batch = min(self.batch_size, len(X_fit), len(X_all))
         with pytensor.config.change_flags(floatX=self._dtype()):
-            path = resolve_path(self.train_path, mode=self.mode)
+            context = self._context()
             if pretrain and self.pretraining_epochs:
                 train_x, _ = shared_dataset((X_all, np.zeros(len(X_all))), name="pretrain")
-                if sda.pretrain(train_x, batch, self.pretraining_epochs, self.pretrain_lr, Progress(), mode=self.mode,
-                                path=path, log=log) is None:
+                if sda.pretrain(train_x, batch, self.pretraining_epochs, self.pretrain_lr, context=context) is None:
                     raise KeyboardInterrupt
             datasets = [shared_dataset((X_fit, y_fit), name="labelled"), shared_dataset((X_val, y_val), name="valid")]
-            res = sda.fine_tune(datasets, batch, self.finetune_lr, Progress("finetune"), layers=self.finetune,
-                                n_epochs=self.max_epochs, patience_epochs=self.patience_epochs, mode=self.mode, path=path,
-                                log=log)
+            res = sda.fine_tune(datasets, batch, self.finetune_lr, layers=self.finetune, n_epochs=self.max_epochs,
+                                patience_epochs=self.patience_epochs, context=context)
         self._keep_state(sda.all_params, sda.theano_rng)
         self.best_validation_error_ = float(res.best_validation_loss)
         self.n_epochs_ = int(res.epochs)

@@ -12,25 +12,26 @@ page to read first):
 One module per concern, from the bottom up::
 
     errors       the error types the command line prints as one line; value checks
+    userfiles    the one guarded way in for every file a user hands over (a regular file, its size, then its schema)
     files        atomic writes, .npz parameter files, the metrics log, Ctrl-C held while a file is written
     engine       PyTensor set-up before its first import, modes, JAX values back to numpy
     rng          seeds, generators, shared parameters
     readers      the dataset files' readers (pkl.gz, IDX, digits, synthetic) and Dataset
     noise        corruption noise drawn on the host (the C op) or on the device (DeviceNoise)
     jax_backend  every call into JAX: the host-sliced step path, device arrays, the platform
-    graph        sgd_updates, minibatch functions, precomputed rows
-    steps        Steps: what the loops run, one minibatch or a block of them per call
-    paths        which of the two paths runs (TrainPath, resolve_path)
+    graph        sgd_updates, minibatch functions
+    steps        Steps: what the loops ask of a compiled step, declared once (the step path); PrecomputedRows
+    blocks       the block path: BlockSteps, K steps per compiled call, with the noise they draw
+    paths        which of the two paths runs (TrainPath, resolve_path), training_function, compile_classifier
     images       tile_raster_images, scale_to_unit_interval, filter sheets
     download     the checked MNIST download
     datasets     which file a dataset name means, its checks, load_data and shared variables
     training     the epoch loop, the early-stopping loop
     runs         a run's set-up (Run: folder and lock, data, path, metrics) and Ctrl-C
-    checkpoints  where a pretrain-then-fine-tune run stands, saved and restored
-    models       the model classes' files, inference and reconstruction sheets
+    checkpoints  where a pretrain-then-fine-tune run stands, saved and restored; Checkpoints, what run_SdA calls
+    models       the model files' one schema, their save and load, inference and reconstruction sheets
     features     the features table (scikit-learn on raw inputs, codes, both)
     predict      predictions on a user's own images, .npy / .csv rows or a dataset
-    supervised   train_classifier: the logistic_sgd.py and mlp.py run
     cli          the shared command-line flags and run_cli
     estimators   where pickles of versions up to 0.3 find the estimators (now in autoencoders_tools)
 

@@ -179,7 +179,7 @@ class Checkpoints:
                            sparsity_weight=sda.sparsity_weight, pretraining_epochs=o["pretraining_epochs"],
                            pretrain_lr=o["pretrain_lr"], finetune_lr=o["finetune_lr"], finetune=o["finetune"],
                            n_labels=o["n_labels"], seed=o["seed"], precision=o["precision"],
-                           backend=resolved_backend(o["mode"]), train_path=run.path.name)
+                           backend=resolved_backend(o["mode"]), train_path=run.train_path.name)
         o = dict(o)
         dataset = o.pop("dataset", None)
         if dataset is None or isinstance(dataset, (str, Path)):  # a dataset in memory is not one a resume can name

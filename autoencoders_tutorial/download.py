@@ -38,6 +38,7 @@ MIN_RATE_ENV = "AUTOENCODERS_DOWNLOAD_MIN_RATE"
 DEFAULT_DEADLINE = 600.0
 DEFAULT_MIN_RATE = 10_000.0
 
+
 def _env_number(name: str, default: float) -> float:
     """``$name`` as a number > 0, else ``default``; a bad value is a one-line :class:`DataError`."""
     raw = os.environ.get(name, "").strip()
@@ -121,6 +122,119 @@ class _Watchdog:
         return False
 
 
+class _Limits:
+    """A download's limits (see :func:`download`) and the bytes that arrived: which limit a read waits on
+    (:meth:`wait`), and the one-line error of a broken one."""
+
+    def __init__(self, url, dest, timeout, deadline, min_rate, rate_window):
+        if deadline is None:
+            deadline = _env_number(DEADLINE_ENV, DEFAULT_DEADLINE)
+        if min_rate is None:
+            min_rate = _env_number(MIN_RATE_ENV, DEFAULT_MIN_RATE)
+        for name, value in (("timeout", timeout), ("deadline", deadline), ("rate_window", rate_window)):
+            if not value > 0:
+                raise DataError(f"download {name} must be > 0 seconds, got {value}")
+        if not min_rate >= 0:
+            raise DataError(f"download min_rate must be >= 0 bytes/s, got {min_rate}")
+        self.url, self.timeout, self.deadline, self.min_rate, self.window = url, timeout, deadline, min_rate, rate_window
+        self.hint = f"try again or put the files in {Path(dest).parent} by hand"
+        t0 = time.monotonic()
+        self.deadline_at = t0 + deadline
+        self.need = min_rate * rate_window  # bytes that must arrive in every window
+        # (time, bytes so far) at most every rate_window / 64 s: the bytes at any earlier moment.
+        self.samples = collections.deque([(t0, 0)])
+        self.last_chunk = (t0, 0)
+        self.got = 0
+        self.why = "timeout"  # which limit the current socket timeout stands for
+
+    def _prune(self, now):
+        while len(self.samples) >= 2 and self.samples[1][0] <= now - self.window:
+            self.samples.popleft()
+
+    def too_slow(self, now) -> DataError:
+        self._prune(now)
+        return DataError(f"download of {self.url} too slow: {self.got - self.samples[0][1]} bytes in the last "
+                         f"{self.window:g} s (minimum {self.min_rate:g} B/s, {MIN_RATE_ENV}); {self.hint}")
+
+    def over_deadline(self) -> DataError:
+        return DataError(f"download of {self.url} exceeded its deadline of {self.deadline:g} s ({DEADLINE_ENV}) "
+                         f"at {self.got} bytes; {self.hint}")
+
+    def wait(self) -> float:
+        """Raise if a limit is broken now, else the seconds a read may wait (``why`` says for which limit)."""
+        now = time.monotonic()
+        if now >= self.deadline_at:
+            raise self.over_deadline()
+        bounds = [(self.timeout, "timeout"), (self.deadline_at - now, "deadline")]
+        if self.need > 0:
+            self._prune(now)
+            # Too slow from when the window no longer reaches back to the first sample that
+            # holds more than got - need bytes (if nothing more arrives before then).
+            fail_at = next(t for t, n in (*self.samples, self.last_chunk) if n > self.got - self.need) + self.window
+            if now >= fail_at:
+                raise self.too_slow(now)
+            bounds.append((fail_at - now, "rate"))
+        seconds, self.why = min(bounds)
+        return seconds
+
+    def arrived(self, n) -> float:
+        """Count ``n`` bytes that arrived; the time now."""
+        self.got += n
+        now = time.monotonic()
+        self.last_chunk = (now, self.got)
+        if now - self.samples[-1][0] >= self.window / 64:
+            self.samples.append(self.last_chunk)
+        return now
+
+    def error(self, exc: Exception, watchdog_fired: bool) -> DataError | None:
+        """The one-line error of a failed transfer, or None for one to raise as it is."""
+        if watchdog_fired:
+            return self.over_deadline()  # the watchdog shut the socket at the deadline
+        if isinstance(exc, DataError):
+            return exc
+        timed_out = isinstance(exc, TimeoutError) or (
+            isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, TimeoutError))
+        if timed_out:
+            return {"deadline": self.over_deadline, "rate": lambda: self.too_slow(time.monotonic())}.get(
+                self.why, lambda: DataError(f"could not download {self.url}: no data for {self.timeout:g} s; "
+                                            f"{self.hint}"))()
+        if isinstance(exc, (urllib.error.URLError, http.client.HTTPException, OSError, ValueError)):
+            if isinstance(exc, urllib.error.HTTPError):
+                exc.close()
+            return DataError(f"could not download {self.url}: {_one_line(exc, self.got)}")
+        return None
+
+
+def _receive(resp, out, h, limits: _Limits, sock, name, progress) -> bool:
+    """Copy the body of ``resp`` to ``out`` and ``h`` within ``limits``; whether a progress line is showing."""
+    total = int(resp.headers.get("Content-Length") or 0)
+    read = getattr(resp, "read1", None) or resp.read  # read1: what has arrived, up to 64 KiB
+    last, shown = 0.0, False
+    try:
+        while True:
+            wait = limits.wait()
+            if sock is not None:
+                sock.settimeout(wait)
+            chunk = read(1 << 16)
+            if not chunk:
+                break
+            out.write(chunk)
+            h.update(chunk)
+            now = limits.arrived(len(chunk))
+            if progress and now - last > 0.5:
+                last = now
+                pct = f" {100 * limits.got / total:5.1f}%" if total else ""
+                print(f"\r  {name}: {limits.got / 1e6:.1f} MB{pct}", end="", file=sys.stderr, flush=True)
+                shown = True
+        if total and limits.got != total:
+            raise DataError(f"download of {limits.url} was cut off at {limits.got} of {total} bytes; try again")
+    except BaseException:
+        if shown:
+            print(file=sys.stderr)  # end the progress line before the error
+        raise
+    return shown
+
+
 def download(url: str, dest, sha256: str, timeout=60.0, progress=True, *, deadline=None, min_rate=None,
              rate_window=30.0) -> Path:
     """Download ``url`` to ``dest``, checking its sha256.
@@ -143,17 +257,7 @@ def download(url: str, dest, sha256: str, timeout=60.0, progress=True, *, deadli
     A bad value of either variable (not a number, or <= 0) is a :class:`DataError`.
     """
     dest = Path(dest)
-    if deadline is None:
-        deadline = _env_number(DEADLINE_ENV, DEFAULT_DEADLINE)
-    if min_rate is None:
-        min_rate = _env_number(MIN_RATE_ENV, DEFAULT_MIN_RATE)
-    for name, value, low in (("timeout", timeout, 0), ("deadline", deadline, 0), ("rate_window", rate_window, 0)):
-        if not value > low:
-            raise DataError(f"download {name} must be > 0 seconds, got {value}")
-    if not min_rate >= 0:
-        raise DataError(f"download min_rate must be >= 0 bytes/s, got {min_rate}")
-    hint = f"try again or put the files in {dest.parent} by hand"
-
+    limits = _Limits(url, dest, timeout, deadline, min_rate, rate_window)
     part = contextlib.ExitStack()  # the part file: removed on any error when the stack closes
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -162,104 +266,28 @@ def download(url: str, dest, sha256: str, timeout=60.0, progress=True, *, deadli
     except OSError as exc:
         raise DataError(f"cannot write to {dest.parent} ({exc.strerror or exc}); set data_dir or "
                         "AUTOENCODERS_DATA to a writable folder") from None
-
-    h = hashlib.sha256()
-    got = 0
-    shown = False
-    t0 = time.monotonic()
-    deadline_at = t0 + deadline
-    need = min_rate * rate_window  # bytes that must arrive in every window
-    # (time, bytes so far) at most every rate_window / 64 s: the bytes at any earlier moment.
-    samples = collections.deque([(t0, 0)])
-    last_chunk = (t0, 0)
-    why = "timeout"  # which limit the current socket timeout stands for
-
-    def prune(now):
-        while len(samples) >= 2 and samples[1][0] <= now - rate_window:
-            samples.popleft()
-
-    def too_slow(now):
-        prune(now)
-        return DataError(f"download of {url} too slow: {got - samples[0][1]} bytes in the last {rate_window:g} s "
-                         f"(minimum {min_rate:g} B/s, {MIN_RATE_ENV}); {hint}")
-
-    def over_deadline():
-        return DataError(f"download of {url} exceeded its deadline of {deadline:g} s ({DEADLINE_ENV}) "
-                         f"at {got} bytes; {hint}")
-
-    def limit(now):
-        """Raise if a limit is broken at ``now``, else the seconds a read may wait, and why."""
-        if now >= deadline_at:
-            raise over_deadline()
-        bounds = [(timeout, "timeout"), (deadline_at - now, "deadline")]
-        if need > 0:
-            prune(now)
-            # Too slow from when the window no longer reaches back to the first sample that
-            # holds more than got - need bytes (if nothing more arrives before then).
-            fail_at = next(t for t, n in (*samples, last_chunk) if n > got - need) + rate_window
-            if now >= fail_at:
-                raise too_slow(now)
-            bounds.append((fail_at - now, "rate"))
-        return min(bounds)
-
-    watch = None
+    h, watch, shown = hashlib.sha256(), None, False
     with part:
         try:
-            wait, why = limit(time.monotonic())
-            with _Watchdog(deadline_at - time.monotonic()) as watch, \
+            wait = limits.wait()
+            with _Watchdog(limits.deadline_at - time.monotonic()) as watch, \
                     watch.opener().open(url, timeout=wait) as resp:
-                total = int(resp.headers.get("Content-Length") or 0)
-                read = getattr(resp, "read1", None) or resp.read  # read1: what has arrived, up to 64 KiB
-                sock = getattr(getattr(getattr(resp, "fp", None), "raw", None), "_sock", None)
-                last = 0.0
-                while True:
-                    wait, why = limit(time.monotonic())
-                    if sock is not None:
-                        sock.settimeout(wait)
-                    chunk = read(1 << 16)
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    h.update(chunk)
-                    got += len(chunk)
-                    now = time.monotonic()
-                    last_chunk = (now, got)
-                    if now - samples[-1][0] >= rate_window / 64:
-                        samples.append(last_chunk)
-                    if progress and now - last > 0.5:
-                        last = now
-                        pct = f" {100 * got / total:5.1f}%" if total else ""
-                        print(f"\r  {dest.name}: {got / 1e6:.1f} MB{pct}", end="", file=sys.stderr, flush=True)
-                        shown = True
-                if total and got != total:
-                    raise DataError(f"download of {url} was cut off at {got} of {total} bytes; try again")
+                sock = watch.sockets[-1] if watch.sockets else None  # the connection this response came on
+                shown = _receive(resp, out, h, limits, sock, dest.name, progress)
             if progress:
-                print(f"\r  {dest.name}: {got / 1e6:.1f} MB done", file=sys.stderr)
+                print(f"\r  {dest.name}: {limits.got / 1e6:.1f} MB done", file=sys.stderr)
                 shown = False
             out.close()
             if h.hexdigest() != sha256:
                 raise DataError(f"{url} has sha256 {h.hexdigest()[:12]}..., expected {sha256[:12]}...; not saved")
             os.replace(tmp, dest)
-        except BaseException as exc:
+        except Exception as exc:
             if shown:
                 print(file=sys.stderr)  # end the progress line before the error
-            if isinstance(exc, Exception) and watch is not None and watch.fired:
-                raise over_deadline() from None  # the watchdog shut the socket at the deadline
-            if isinstance(exc, DataError) or not isinstance(exc, Exception):
-                raise  # ours, or KeyboardInterrupt / SystemExit: as they are
-            timed_out = isinstance(exc, TimeoutError) or (
-                isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, TimeoutError))
-            if timed_out and why == "deadline":
-                raise over_deadline() from None
-            if timed_out and why == "rate":
-                raise too_slow(time.monotonic()) from None
-            if timed_out:
-                raise DataError(f"could not download {url}: no data for {timeout:g} s; {hint}") from None
-            if isinstance(exc, (urllib.error.URLError, http.client.HTTPException, OSError, ValueError)):
-                if isinstance(exc, urllib.error.HTTPError):
-                    exc.close()
-                raise DataError(f"could not download {url}: {_one_line(exc, got)}") from None
-            raise
+            error = limits.error(exc, watch is not None and watch.fired)
+            if error is None or error is exc:
+                raise
+            raise error from None
     return dest
 
 

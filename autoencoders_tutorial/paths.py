@@ -1,8 +1,8 @@
-"""Which path the training steps take: one call per minibatch, or blocks of many.
+"""Which path the training steps take (one call per minibatch, or blocks of many), and the run context.
 
 :func:`resolve_path` turns ``--train-path``, ``--noise-source`` and ``--block-size`` into
-one small value, a :class:`TrainPath`, once per run; :func:`~.steps.training_function`
-reads it. The measured choice ("auto"): the block path on JAX (noise drawn on the device
+one small value, a :class:`TrainPath`, once per run; a :class:`RunContext` carries it down with
+the ``--mode``, the run's log and its metrics, and :func:`training_function` reads it. The measured choice ("auto"): the block path on JAX (noise drawn on the device
 on a GPU, on the host on a CPU), the step path on the C back end.
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from .engine import compile_mode, is_jax_mode, pt, pytensor, resolved_backend
 from .errors import TutorialError
-from .files import atomic_write_bytes
+from .files import MetricsLog, atomic_write_bytes
 from .jax_backend import platform
 from .blocks import block_steps
 from .graph import minibatch_function, n_batches, score_batch_size, sgd_updates
@@ -54,6 +55,19 @@ class TrainPath:
             return "one call per minibatch (step path)"
         size = f"up to {self.block_size}" if self.block_size else "as many as the loop runs"
         return f"{size} minibatches per call (block path), noise drawn on the {self.noise}"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a run carries down to its steps and loops, resolved once (a script's is ``Run.context``; an
+    estimator makes its own): ``mode``, a ``--mode`` (how the graphs compile); ``train_path``, a
+    :class:`TrainPath`; ``log``, where its lines go; ``metrics``, a :class:`~.files.MetricsLog` or None.
+    ``RunContext()`` is the step path in the default mode, printing, without metrics."""
+
+    mode: str | None = None
+    train_path: TrainPath = field(default_factory=TrainPath)
+    log: Callable = print
+    metrics: MetricsLog | None = None
 
 
 #: Where a passed probe is remembered: beside PyTensor's compile cache, which lives as long.
@@ -123,7 +137,7 @@ def _probe(mode) -> str | None:
         return f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}"
 
 
-def resolve_path(path="auto", noise_source="auto", block_size=None, mode=None) -> TrainPath:
+def resolve_path(train_path="auto", noise_source="auto", block_size=None, mode=None) -> TrainPath:
     """The :class:`TrainPath` for ``--train-path``, ``--noise-source`` and ``--block-size`` in ``mode``.
 
     "auto" is the measured choice (``bench/bench.py``): the block path on JAX, with
@@ -133,14 +147,14 @@ def resolve_path(path="auto", noise_source="auto", block_size=None, mode=None) -
     compile it, the step path runs and ``note`` says why (when the block path was asked for
     or would have been the default).
     """
-    if path not in PATHS:
-        raise TutorialError(f"path must be one of {', '.join(PATHS)}, got {path!r}")
+    if train_path not in PATHS:
+        raise TutorialError(f"train_path must be one of {', '.join(PATHS)}, got {train_path!r}")
     if noise_source not in NOISE_SOURCES:
         raise TutorialError(f"noise_source must be one of {', '.join(NOISE_SOURCES)}, got {noise_source!r}")
     if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer))
                                    or block_size < 1):
         raise TutorialError(f"block_size must be a whole number >= 1, got {block_size!r}")
-    if path == "step" and (noise_source != "auto" or block_size is not None):
+    if train_path == "step" and (noise_source != "auto" or block_size is not None):
         given = "noise_source" if noise_source != "auto" else "block_size"
         raise TutorialError(f"{given} is for the block path; train_path step takes neither noise_source nor "
                             "block_size: leave them out or use train_path block (or auto)")
@@ -148,7 +162,7 @@ def resolve_path(path="auto", noise_source="auto", block_size=None, mode=None) -
     jax_mode = is_jax_mode(chosen)
     if jax_mode and pytensor.config.floatX != "float32":  # before JAX's float64 switch could flip process-wide
         raise TutorialError("JAX mode runs in float32 here; use precision float32 or another mode")
-    if path == "step" or (path == "auto" and not jax_mode):
+    if train_path == "step" or (train_path == "auto" and not jax_mode):
         return TrainPath()
     backend = str(chosen if chosen is not None else pytensor.config.mode)
     if not jax_mode and backend.upper() not in ("CVM", "FAST_RUN"):
@@ -164,43 +178,50 @@ def resolve_path(path="auto", noise_source="auto", block_size=None, mode=None) -
     return TrainPath("block", noise, None if block_size is None else int(block_size))
 
 
-def training_function(pairs, cost, batch_size, updates=None, extra_inputs=(), mode=None, path=None, *,
+def training_function(pairs, cost, batch_size, updates=None, extra_inputs=(), context=None, *,
                       names=(), defaults=(), ensure=None) -> Steps:
     """The steps the training loops run: ``steps(index, *extra_inputs) -> cost``.
 
-    ``path`` (a :class:`~autoencoders_tutorial.paths.TrainPath`; None is the step path)
-    picks :class:`Steps` around :func:`~autoencoders_tutorial.graph.minibatch_function`,
-    or :class:`BlockSteps`. ``names``, ``defaults`` and ``ensure`` are :class:`Steps`'.
+    ``context`` (a :class:`RunContext`; None: the step path in the default mode) gives the mode and
+    the training path: :class:`~.steps.Steps` around :func:`~autoencoders_tutorial.graph.minibatch_function`,
+    or :class:`~.blocks.BlockSteps`. ``names``, ``defaults`` and ``ensure`` are :class:`~.steps.Steps`'.
     """
+    context = RunContext() if context is None else context
+    train_path = context.train_path
+
     def make_step():
-        return minibatch_function(pairs, cost, batch_size, updates, extra_inputs, mode)
+        return minibatch_function(pairs, cost, batch_size, updates, extra_inputs, context.mode)
 
-    if path is None or path.kind == "step":
+    if train_path.kind == "step":
         return Steps(make_step(), names, defaults, ensure)
-    return block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs, mode, noise=path.noise,
-                       block_size=path.block_size, names=names, defaults=defaults, ensure=ensure)
+    return block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs, context.mode,
+                       noise=train_path.noise, block_size=train_path.block_size, names=names, defaults=defaults,
+                       ensure=ensure)
 
 
-def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, mode=None, path=None):
+def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, context=None):
     """Compile the tutorial's three functions: ``(train_fn, valid_score, test_score)``.
 
     ``datasets`` is what :func:`autoencoders_tutorial.datasets.load_data` returns; ``x``
     and ``y`` are the symbolic inputs the graphs were built on. ``train_fn(index)`` does
     one SGD step of ``params`` only (pass a subset to freeze the rest) and returns the
-    cost (on the block path ``path``, it also runs blocks of steps); ``valid_score()`` and ``test_score()`` return the error rate of every full
-    minibatch of their split, in minibatches of :func:`score_batch_size` (so a split
-    smaller than ``batch_size`` is still scored; on the block path, all of them in one call).
+    cost (on the block path of ``context``, it also runs blocks of steps); ``valid_score()`` and
+    ``test_score()`` return the error rate of every full minibatch of their split, in minibatches of
+    :func:`~.graph.score_batch_size` (so a split smaller than ``batch_size`` is still scored; on the block
+    path, all of them in one call).
     """
+    context = RunContext() if context is None else context
+    mode = context.mode
     (train_x, train_y), *scored = datasets
     eval_batch = score_batch_size(batch_size, datasets)
     if eval_batch <= 0:
         raise TutorialError("the validation or test set is empty")
     updates = sgd_updates(cost, params, learning_rate)
-    train_fn = training_function([(x, train_x), (y, train_y)], cost, batch_size, updates, mode=mode, path=path)
+    train_fn = training_function([(x, train_x), (y, train_y)], cost, batch_size, updates, context=context)
 
     def scorer(split_x, split_y):
         n = n_batches(split_x, eval_batch)
-        if path is not None and path.kind == "block":  # every minibatch's error in one call, the split resident
+        if context.train_path.kind == "block":  # every minibatch's error in one call, the split resident
             scores = block_steps(None, [(x, split_x), (y, split_y)], errors, eval_batch, [], mode=mode, noise=None)
             return lambda: list(np.asarray(scores.block(0, n)))  # numpy scalars, as the step path gives
         fn = minibatch_function([(x, split_x), (y, split_y)], errors, eval_batch, mode=mode)

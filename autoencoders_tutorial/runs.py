@@ -27,9 +27,9 @@ from pathlib import Path
 
 from .datasets import load_dataset, validate_x
 from .engine import describe_mode, pytensor
-from .errors import TutorialError
+from .errors import TutorialError, check_precision
 from .files import MetricsLog, deferred_interrupts, ensure_output_dir, remove_stale_parts
-from .paths import resolve_path
+from .paths import RunContext, resolve_path
 
 try:
     import fcntl
@@ -139,23 +139,35 @@ class RunFolder:
         raise RunInterrupted(self.interrupted_line(), self.saved, results)
 
 
-class Run:
-    """A script's run set-up, opened once by every ``run_*``: ``with Run(output_dir, dataset, ...) as run:``.
+#: The options every script's run takes (``**run_options`` of each ``run_*``), with their defaults: the
+#: precision, the PyTensor ``--mode``, where the datasets are, and the training path's three flags.
+RUN_OPTIONS = {"precision": "float32", "mode": None, "data_dir": None, "train_path": "auto", "noise_source": "auto",
+               "block_size": None}
 
+
+class Run:
+    """A script's run set-up, opened once by every ``run_*``: ``with Run(output_dir, dataset, **run_options) as run:``.
+
+    ``run_options`` are those of :data:`RUN_OPTIONS` (``run.options``: all of them, defaults filled in).
     Opening it, in this order: locks the output folder (:class:`RunFolder`, ``run.folder``,
     ``run.out``), sets the precision, loads and checks the dataset (``run.ds``; the
-    training inputs checked, in [0, 1] when ``unit_interval``; None: no check), resolves how the steps run (``run.path``,
-    a :class:`~autoencoders_tutorial.paths.TrainPath`, from the three path flags) and opens
-    the folder's ``metrics.jsonl`` (``run.metrics``). Saving is a call on it:
+    training inputs checked, in [0, 1] when ``unit_interval``; None: no check), resolves how the steps run
+    (``run.train_path``, a :class:`~autoencoders_tutorial.paths.TrainPath`, from the three path flags) and opens
+    the folder's ``metrics.jsonl`` (``run.metrics``); ``run.context`` carries the mode, the training path, the
+    log and the metrics down to the steps and loops. Saving is a call on it:
     :meth:`save` for model files and checkpoints, :meth:`save_picture` for images; Ctrl-C
     anywhere inside ends with one line naming what was saved.
     """
 
-    def __init__(self, output_dir, dataset=None, *, data_dir=None, precision="float32", mode=None, train_path="auto",
-                 noise_source="auto", block_size=None, unit_interval=True, log=print):
-        self.output_dir, self.dataset, self.data_dir = output_dir, dataset, data_dir
-        self.precision, self.mode, self.unit_interval, self.log = precision, mode, unit_interval, log
-        self._path_flags = (train_path, noise_source, block_size)
+    def __init__(self, output_dir, dataset=None, *, unit_interval=True, log=print, **run_options):
+        unknown = sorted(run_options.keys() - RUN_OPTIONS.keys())
+        if unknown:
+            raise TypeError(f"unknown option {unknown[0]!r}; a run takes {', '.join(RUN_OPTIONS)}")
+        self.options = dict(RUN_OPTIONS, **run_options)
+        self.output_dir, self.dataset, self.unit_interval, self.log = output_dir, dataset, unit_interval, log
+        self.precision, self.mode, self.data_dir = (self.options[k] for k in ("precision", "mode", "data_dir"))
+        check_precision(self.precision)
+        self._path_flags = tuple(self.options[k] for k in ("train_path", "noise_source", "block_size"))
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> Run:
@@ -166,8 +178,9 @@ class Run:
             self.ds = load_dataset(self.dataset, data_root=self.data_dir, log=self.log)
             if self.unit_interval is not None:
                 validate_x(self.ds.train[0], what=f"{self.ds.name} train", unit_interval=self.unit_interval)
-            self.path = resolve_path(*self._path_flags, self.mode)
+            self.train_path = resolve_path(*self._path_flags, self.mode)
             self.metrics = MetricsLog(self.out / "metrics.jsonl")
+            self.context = RunContext(self.mode, self.train_path, self.log, self.metrics)
         except BaseException:
             if not self._stack.__exit__(*sys.exc_info()):
                 raise
@@ -178,9 +191,9 @@ class Run:
 
     def announce(self, what: str) -> None:
         """Log ``what`` (the data and the model) with the engine, the precision and the path; then the path's note."""
-        self.log(f"{what}; engine {describe_mode(self.mode)}, {self.precision}; {self.path.describe()}")
-        if self.path.note:
-            self.log(self.path.note)
+        self.log(f"{what}; engine {describe_mode(self.mode)}, {self.precision}; {self.train_path.describe()}")
+        if self.train_path.note:
+            self.log(self.train_path.note)
 
     def save(self, name, what: str, write: Callable[..., object], *args, **meta) -> Path:
         """Save the model file ``name`` in the folder as ``write(path, *args, keep_previous=..., **meta)``

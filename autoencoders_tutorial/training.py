@@ -31,6 +31,7 @@ from .files import (
     params_to_arrays,
     set_params_from_arrays,
 )
+from .paths import RunContext
 from .steps import Steps
 
 # -- what both loops share -----------------------------------------------------------------
@@ -182,6 +183,12 @@ class _Progress:
             self.bar.close()
 
 
+def _reporting(context) -> tuple:
+    """A loop's ``(log, metrics)``: the run context's, or print and none."""
+    context = RunContext() if context is None else context
+    return context.log, context.metrics
+
+
 def _no_minibatch(n_train_batches):
     if n_train_batches <= 0:
         raise TutorialError("no full minibatch: the training set is smaller than the batch size")
@@ -197,14 +204,14 @@ class EpochResult:
     epoch_seconds: list = field(default_factory=list)
 
 
-def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int = 0, label: str = "", log=print,
-                 metrics: MetricsLog | None = None, on_epoch_end=None, progress_every: float = 15.0,
+def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int = 0, label: str = "",
+                 context: RunContext | None = None, on_epoch_end=None, progress_every: float = 15.0,
                  stall_hint: str = "another learning rate",
                  diverged_hint: str = "lower the learning rate") -> EpochResult:
     """The one epoch loop: call ``step(i)`` for every minibatch, ``n_epochs`` times.
 
-    Prints each epoch's mean cost and seconds (and progress inside long epochs), writes a
-    metrics record, and calls ``on_epoch_end(epoch, mean_cost)`` (e.g. to checkpoint).
+    Prints each epoch's mean cost and seconds (and progress inside long epochs) to ``context.log``,
+    writes a record to ``context.metrics`` (a :class:`~.paths.RunContext`; None: print, no metrics), and calls ``on_epoch_end(epoch, mean_cost)`` (e.g. to checkpoint).
     A NaN or infinite cost raises :class:`TrainingDiverged` ending in ``diverged_hint`` (costs are read back from the
     device every :data:`CHECK_EVERY` minibatches and at the epoch's end, before
     ``on_epoch_end``); Ctrl-C stops cleanly after the current call and returns with
@@ -215,6 +222,7 @@ def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int 
     suggesting ``stall_hint`` (training has most likely collapsed).
     """
     _no_minibatch(n_train_batches)
+    log, metrics = _reporting(context)
     result = EpochResult(costs=[])
     step = Steps.of(step)
     k = step.block_for(n_train_batches)
@@ -334,7 +342,7 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                    params: Sequence, *, n_epochs: int = 1000, patience: int = 5000, patience_increase: float = 2,
                    improvement_threshold: float = 0.995, validation_frequency: int | None = None,
                    state: EarlyStoppingState | None = None, best_params: Mapping[str, np.ndarray] | None = None,
-                   on_improvement=None, on_epoch_end=None, log=print, metrics: MetricsLog | None = None,
+                   on_improvement=None, on_epoch_end=None, context: RunContext | None = None,
                    label: str = "") -> EarlyStoppingResult:
     """The one early-stopping loop (the tutorial's, exactly), shared by every script.
 
@@ -351,9 +359,11 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
     At the end the best parameters are restored into ``params``, also after Ctrl-C
     (``interrupted=True`` in the result) and before a :class:`TrainingDiverged` error
     for a NaN or infinite cost. ``on_epoch_end(state, best_params)`` runs after each
-    epoch (for checkpoints); passing a saved ``state`` and ``best_params`` resumes.
+    epoch (for checkpoints); passing a saved ``state`` and ``best_params`` resumes. Lines go to
+    ``context.log`` and records to ``context.metrics`` (a :class:`~.paths.RunContext`; None: print, no metrics).
     """
     _no_minibatch(n_train_batches)
+    log, metrics = _reporting(context)
     check_positive(n_epochs=n_epochs, patience=patience)
     params = list(params)
     if state is None:

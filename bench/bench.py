@@ -159,9 +159,10 @@ def library_epochs(step, n_batches, repeats):
     """The scripts' loop: one ``train_epochs`` call of ``1 + repeats`` epochs, as ``python dA.py``
     runs them; the first is the untimed warm-up (on the block path JAX compiles each block shape
     there), the rate is the median of the others'."""
+    from autoencoders_tutorial.paths import RunContext
     from autoencoders_tutorial.training import train_epochs
 
-    res = train_epochs(step, n_batches, 1 + repeats, log=quiet)
+    res = train_epochs(step, n_batches, 1 + repeats, context=RunContext(log=quiet))
     secs = res.epoch_seconds
     return {"epoch_s": float(np.median(secs[1:])), "warmup_s": secs[0], "cost": float(res.costs[-1])}
 
@@ -439,7 +440,7 @@ def child_library(X, args):
     """The dA epoch through ``training_function`` + ``train_epochs``, on the path the flags ask for."""
     sys.path.insert(0, str(ROOT))
     from autoencoders_tutorial.engine import pt, pytensor  # the library's engine set-up first
-    from autoencoders_tutorial.paths import training_function
+    from autoencoders_tutorial.paths import RunContext, training_function
     from dA import dA
 
     mode = _mode(args)
@@ -450,7 +451,7 @@ def child_library(X, args):
     cost, updates = da.get_cost_updates(LEVEL, LR)
     t0 = time.perf_counter()
     path = _path(args, n, mode)
-    step = training_function([(x, train_x)], cost, args.batch, updates, mode=mode, path=path)
+    step = training_function([(x, train_x)], cost, args.batch, updates, context=RunContext(mode, path, quiet))
     compile_s = time.perf_counter() - t0
     return dict(library_epochs(step, n, args.repeats), compile_s=compile_s, **_path_info(path, mode))
 
@@ -483,6 +484,7 @@ def child_sda_all(X, y, valid, test, args):
     from autoencoders_tutorial import steps
     from autoencoders_tutorial.datasets import shared_dataset
     from autoencoders_tutorial.checkpoints import Progress
+    from autoencoders_tutorial.paths import RunContext
 
     fills, ensure = [], steps.PrecomputedRows.ensure
 
@@ -502,8 +504,7 @@ def child_sda_all(X, y, valid, test, args):
     t_all = time.perf_counter()
     path = _path(args, n, mode)
     records, progress = _Records(), Progress()
-    seconds = sda.pretrain(train[0], args.batch, epochs, LR, progress, mode=mode, path=path, log=quiet,
-                           metrics=records)
+    seconds = sda.pretrain(train[0], args.batch, epochs, LR, progress, context=RunContext(mode, path, quiet, records))
     if seconds is None:
         raise RuntimeError("pretraining was interrupted")
     phases = {}
@@ -521,8 +522,8 @@ def child_sda_all(X, y, valid, test, args):
         out[f"layer{k}"] = codes + float(np.median(eps[1:]))
         timed += codes + sum(eps[1:])
     datasets = [train, shared_dataset(valid, name="valid"), shared_dataset(test, name="test")]
-    res = sda.fine_tune(datasets, args.batch, LR, progress, n_epochs=epochs, mode=mode, path=path, log=quiet,
-                        metrics=_Records())
+    res = sda.fine_tune(datasets, args.batch, LR, progress, n_epochs=epochs,
+                        context=RunContext(mode, path, quiet, _Records()))
     if res.interrupted or len(res.epoch_seconds) != epochs:
         raise RuntimeError(f"fine-tuning ran {len(res.epoch_seconds)} epochs, not {epochs}")
     out["finetune"] = float(np.median(res.epoch_seconds[1:]))

@@ -12,6 +12,10 @@ import numpy as np
 import pytest
 
 from autoencoders_tutorial.engine import pytensor
+from autoencoders_tutorial.paths import RunContext
+
+#: A run context that prints nothing: the step path in the default mode, without metrics.
+QUIET = RunContext(log=lambda *_: None)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -95,7 +95,7 @@ def test_precomputed_codes_equal_recomputing(tiny, float64):
 def test_precomputed_codes_on_the_block_path_are_one_call_and_the_step_paths_rows(monkeypatch):
     """On the block path a layer's codes come from one call over every minibatch, bit for bit the
     rows that one call per minibatch gives, and are read in place (no copy of the call's output)."""
-    from autoencoders_tutorial.paths import resolve_path
+    from autoencoders_tutorial.paths import RunContext, resolve_path
     from autoencoders_tutorial.blocks import BlockSteps
 
     X = np.random.default_rng(0).random((400, 16), dtype=np.float32)
@@ -106,7 +106,7 @@ def test_precomputed_codes_on_the_block_path_are_one_call_and_the_step_paths_row
         for path in (resolve_path("step", mode="JAX"), resolve_path("block", mode="JAX", block_size=3)):
             sda = SdA(np.random.default_rng(1), n_ins=16, hidden_layers_sizes=(12, 10, 8), n_outs=3)
             train_x, _ = shared_dataset((X, np.zeros(400, dtype=np.int64)))
-            fns = sda.pretraining_functions(train_x, 20, precompute_codes=True, mode="JAX", path=path)
+            fns = sda.pretraining_functions(train_x, 20, precompute_codes=True, context=RunContext("JAX", path))
             fns[2].ready()
             codes.append(sda._precomputed[1].buffer.get_value(borrow=True))
             fill = sda._precomputed[1].fill

@@ -4,14 +4,13 @@ import json
 
 import numpy as np
 import pytest
-from helpers import HAS_JAX, MODES
+from helpers import HAS_JAX, MODES, QUIET
 
 from autoencoders_tutorial import noise, paths, training
 from autoencoders_tutorial.noise import DeviceNoise
-from autoencoders_tutorial.paths import TrainPath, resolve_path
 from autoencoders_tutorial.engine import pt, pytensor, sync_shared
 from autoencoders_tutorial.errors import DataError, TrainingDiverged, TutorialError
-from autoencoders_tutorial.paths import training_function
+from autoencoders_tutorial.paths import RunContext, TrainPath, resolve_path, training_function
 from autoencoders_tutorial.steps import Steps
 from dA import dA
 
@@ -26,7 +25,7 @@ def _da_steps(level, path, mode, seed=5, sparsity=0.0, kind="masking"):
     da = dA(np.random.RandomState(seed), theano_rng=seed, input=x, n_visible=VIS, n_hidden=HID,
             corruption_type=kind, sparsity_weight=sparsity)
     cost, updates = da.get_cost_updates(level, 0.1)
-    return training_function([(x, data)], cost, BATCH, updates, mode=mode, path=path), da
+    return training_function([(x, data)], cost, BATCH, updates, context=RunContext(mode, path or TrainPath())), da
 
 
 def _params(da):
@@ -144,12 +143,12 @@ def test_epochs_run_blocks_then_the_remainder_and_check_costs_late():
     steps = _state(calls)
     with pytest.raises(TrainingDiverged, match=r"cost became nan at epoch 0, minibatch 7 \(read back with minibatches "
                                                r"0-9\)"):
-        training.train_epochs(steps, 10, 2, log=lambda *_: None, on_epoch_end=lambda *a: ends.append(a))
+        training.train_epochs(steps, 10, 2, context=QUIET, on_epoch_end=lambda *a: ends.append(a))
     # blocks of 4 for 0..7, then the remainder 8, 9 as one block; the NaN of minibatch 7 is found at the epoch's end
     assert calls == [("block", 0, 4), ("block", 4, 4), ("block", 8, 2)] and ends == []
     calls.clear()
     with pytest.raises(TrainingDiverged, match="minibatch 7"):
-        training.train_epochs(steps, 9, 2, log=lambda *_: None)
+        training.train_epochs(steps, 9, 2, context=QUIET)
     assert calls == [("block", 0, 4), ("block", 4, 4), ("step", 8)]  # a remainder of one is a step
 
 
@@ -200,7 +199,7 @@ class _Script:
                     return np.array([script.train(i) for i in range(start, start + k)])
 
             fn = Fake()
-        return training.early_stopping(fn, 10, self.validate, lambda: 0.25, [self.p], log=lambda *_: None, **kw)
+        return training.early_stopping(fn, 10, self.validate, lambda: 0.25, [self.p], context=QUIET, **kw)
 
 
 @pytest.mark.parametrize("k", [3, 4, 10])
@@ -231,7 +230,7 @@ def test_resolve_path():
             fallback = resolve_path("auto", mode="JAX")
         assert fallback.kind == "step" and fallback.note.startswith("note: this PyTensor (")
         assert "Slice entries must be static integers); using the step path" in fallback.note
-    for bad, match in [(dict(path="fast"), "path must be one of auto, step, block"),
+    for bad, match in [(dict(train_path="fast"), "train_path must be one of auto, step, block"),
                        (dict(noise_source="gpu"), "noise_source must be one of"),
                        (dict(block_size=0), "block_size must be a whole number >= 1")]:
         with pytest.raises(TutorialError, match=match):
@@ -349,7 +348,7 @@ def test_jax_blocks_read_an_aligned_training_set_and_their_host_noise_in_place()
     x = pt.matrix("x", dtype="float32")
     da = dA(np.random.RandomState(5), theano_rng=5, input=x, n_visible=VIS, n_hidden=HID)
     cost, updates = da.get_cost_updates(0.3, 0.1)
-    step = training_function([(x, data)], cost, BATCH, updates, mode="JAX", path=TrainPath("block", "host", 6))
+    step = training_function([(x, data)], cost, BATCH, updates, context=RunContext("JAX", TrainPath("block", "host", 6)))
     step.block(0, 6)
     store = step._stores[0][1].get_value(borrow=True)
     assert store.unsafe_buffer_pointer() == X.ctypes.data   # no second copy of the training set

@@ -6,6 +6,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from helpers import QUIET
 from helpers import MODES, assert_grads_match_fd
 
 from autoencoders_tutorial import datasets, graph, models, training
@@ -253,7 +254,7 @@ def _train(tiny, seed, epochs=3, level=0.3):
     da = dA(np.random.default_rng(seed), input=x, n_visible=16, n_hidden=8)
     cost, updates = da.get_cost_updates(level, 0.1)
     f = pytensor.function([index], cost, updates=updates, givens=graph.minibatch_givens(index, 10, [(x, train_x)]))
-    res = training.train_epochs(f, graph.n_batches(train_x, 10), epochs, log=lambda *_: None)
+    res = training.train_epochs(f, graph.n_batches(train_x, 10), epochs, context=QUIET)
     return da, res.costs
 
 

@@ -32,7 +32,7 @@ import dA
 import logistic_sgd
 import mlp
 import SdA
-from autoencoders_tutorial import supervised, training
+from autoencoders_tutorial import training
 from autoencoders_tutorial.files import load_params, previous_path, save_params
 
 # -- the scripts, at toy sizes ---------------------------------------------------------------
@@ -154,13 +154,13 @@ def test_a_failed_save_is_one_line_and_loses_nothing(trained, tmp_path, monkeypa
 
 def test_a_run_that_fails_before_a_better_model_never_touches_the_saved_one(trained, tmp_path, monkeypatch):
     out, before = _folder(trained, "logistic", tmp_path)
-    real = supervised.compile_classifier
+    real = logistic_sgd.compile_classifier
 
     def diverging(*args, **kwargs):  # the first step's cost is NaN, as with a learning rate far too high
         train_fn, valid, test = real(*args, **kwargs)
         return (lambda i: np.float32("nan")), valid, test
 
-    monkeypatch.setattr(supervised, "compile_classifier", diverging)
+    monkeypatch.setattr(logistic_sgd, "compile_classifier", diverging)
     with pytest.raises(training.TrainingDiverged, match="cost became nan at epoch 1, minibatch 0"):
         logistic_sgd.run_logistic(dataset="synthetic", batch_size=10, n_epochs=2, output_dir=out, log=lambda *_: None)
     assert {p.name: p.read_bytes() for p in out.glob("*.npz")} == before  # no .previous either
@@ -209,7 +209,7 @@ def test_ctrl_c_while_compiling_saves_nothing(trained, tmp_path, monkeypatch, ca
     assert {p.name: p.read_bytes() for p in out.glob("*.npz")} == before
 
 
-@pytest.mark.parametrize("script, module", [("logistic", supervised), ("mlp", supervised), ("SdA", SdA)])
+@pytest.mark.parametrize("script, module", [("logistic", logistic_sgd), ("mlp", logistic_sgd), ("SdA", SdA)])
 @pytest.mark.parametrize("nth", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_ctrl_c_while_validating(trained, tmp_path, monkeypatch, capsys, script, module, nth):
     main, args, _ = SCRIPTS[script]

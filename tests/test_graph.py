@@ -4,9 +4,11 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from helpers import QUIET
 from helpers import MODES
 
 from autoencoders_tutorial import datasets, graph, paths, steps, training
+from autoencoders_tutorial.paths import RunContext
 from dA import dA
 
 
@@ -35,7 +37,7 @@ def _train(tiny, mode, level, seed=3, epochs=3):
     da = dA(np.random.default_rng(seed), theano_rng=11, input=x, n_visible=16, n_hidden=8)
     cost, updates = da.get_cost_updates(level, 0.1)
     step = graph.minibatch_function([(x, train_x)], cost, 10, updates=updates, mode=mode)
-    res = training.train_epochs(step, graph.n_batches(train_x, 10), epochs, log=lambda *_: None)
+    res = training.train_epochs(step, graph.n_batches(train_x, 10), epochs, context=QUIET)
     return da, res.costs
 
 
@@ -104,7 +106,7 @@ def test_compile_classifier_trains_only_the_given_params(tiny, mode):
     data = datasets.shared_splits(tiny)
     # a minibatch over 127 rows once broke JAX's arange in the negative log-likelihood
     train, valid, test = paths.compile_classifier(x, y, top.negative_log_likelihood(y), top.errors(y), top.params,
-                                                  [data[0], data[0], data[0]], 200, 0.5, mode=mode)
+                                                  [data[0], data[0], data[0]], 200, 0.5, RunContext(mode))
     W_hidden = hidden.W.get_value().copy()
     before = float(np.mean(valid()))
     for _ in range(20):

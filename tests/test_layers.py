@@ -144,3 +144,11 @@ def test_the_check_lets_optional_packages_be_imported_where_they_are_used():
     source = "def f():\n    import jax\n    from matplotlib import pyplot\n"
     assert violations("autoencoders_tutorial.graph", MACHINERY, source) == []
     assert violations("autoencoders_tools.sweep", APPS, "from SdA import SdA\nfrom autoencoders_tutorial import files\n") == []
+
+
+@pytest.mark.parametrize("package", ["autoencoders_tutorial", "autoencoders_tools"])
+def test_the_package_docstring_maps_every_module(package):
+    doc = ast.get_docstring(ast.parse((ROOT / package / "__init__.py").read_text()))
+    missing = [p.stem for p in sorted((ROOT / package).glob("*.py"))
+               if p.stem != "__init__" and not any(line.split()[:1] == [p.stem] for line in doc.splitlines())]
+    assert missing == []

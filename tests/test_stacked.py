@@ -3,6 +3,7 @@
 import numpy as np
 import pytensor
 import pytest
+from helpers import QUIET
 from test_training import Script
 
 import SdA as stacked
@@ -49,7 +50,7 @@ def test_pretrain_layers_resumes_at_layer_and_epoch():
         return Steps(lambda i, lr: calls.append((k, i, lr)) or 1.0, names=("lr",))
 
     progress = checkpoints.Progress("pretrain", layer=1, epoch=1)
-    seconds = stacked.pretrain_layers([fn(0), fn(1), fn(2)], 2, 2, 0.5, progress, log=lambda *_: None,
+    seconds = stacked.pretrain_layers([fn(0), fn(1), fn(2)], 2, 2, 0.5, progress, context=QUIET,
                                        checkpoint=lambda p: saved.append((p.phase, p.layer, p.epoch)))
     # layer 0 is done, layer 1 has one epoch left, layer 2 two
     assert calls == [(1, 0, 0.5), (1, 1, 0.5), (2, 0, 0.5), (2, 1, 0.5), (2, 0, 0.5), (2, 1, 0.5)]
@@ -61,14 +62,14 @@ def test_finetune_marks_done_only_when_not_interrupted():
     s = Script([0.5, 0.4, 0.3], fail_at=25)
     progress, saved = checkpoints.Progress("finetune"), []
     res = stacked.finetune_loop(s.train, 10, s.validate, s.test, [s.p], progress, n_epochs=100, patience=100,
-                            log=lambda *_: None, checkpoint=lambda p: saved.append((p.phase, p.epoch)))
+                            context=QUIET, checkpoint=lambda p: saved.append((p.phase, p.epoch)))
     assert res.interrupted and progress.phase == "finetune" and saved == [("finetune", 1), ("finetune", 2)]
     assert progress.early_stopping.epoch == 2 and progress.best is not None
 
     done, saved = checkpoints.Progress("finetune"), []
     res = stacked.finetune_loop(Script([0.5, 0.4, 0.399, 0.3, 0.3]).train, 10, *_validate_test([0.5, 0.4, 0.399]),
                             [pytensor.shared(np.zeros(1), name="q")], done, n_epochs=100, patience=20,
-                            log=lambda *_: None, checkpoint=lambda p: saved.append((p.phase, p.epoch)))
+                            context=QUIET, checkpoint=lambda p: saved.append((p.phase, p.epoch)))
     assert not res.interrupted and res.state.done
     assert done.phase == "done" and done.best is None and done.early_stopping is res.state
     assert saved == [("finetune", 1), ("finetune", 2), ("finetune", 3), ("finetune", 4), ("done", 4)]

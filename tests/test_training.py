@@ -6,8 +6,10 @@ import sys
 import numpy as np
 import pytensor
 import pytest
+from helpers import QUIET
 
 from autoencoders_tutorial import training
+from autoencoders_tutorial.paths import RunContext
 
 
 class Script:
@@ -41,7 +43,7 @@ class Script:
     def run(self, **kw):
         kw.setdefault("patience", 20)
         kw.setdefault("n_epochs", 100)
-        return training.early_stopping(self.train, 10, self.validate, self.test, [self.p], log=lambda *_: None,
+        return training.early_stopping(self.train, 10, self.validate, self.test, [self.p], context=QUIET,
                                     on_improvement=lambda st: self.saved.append(st.best_iter), **kw)
 
 
@@ -110,7 +112,7 @@ def test_state_meta_roundtrip_infinity():
 def test_train_epochs_nan_and_interrupt():
     costs = iter([1.0, 2.0, float("nan")])
     with pytest.raises(training.TrainingDiverged, match="cost became nan at epoch 1, minibatch 0"):
-        training.train_epochs(lambda i: next(costs), 2, 3, log=lambda *_: None)
+        training.train_epochs(lambda i: next(costs), 2, 3, context=QUIET)
     calls = []
 
     def step(i):
@@ -119,15 +121,16 @@ def test_train_epochs_nan_and_interrupt():
             raise KeyboardInterrupt
         return 1.0
 
-    res = training.train_epochs(step, 2, 10, log=lambda *_: None)
+    res = training.train_epochs(step, 2, 10, context=QUIET)
     assert res.interrupted and res.costs == [1.0, 1.0] and len(res.epoch_seconds) == 2
 
 
 def test_train_epochs_report_metrics_and_start_epoch(tmp_path):
     said, ends = [], []
     metrics = training.MetricsLog(tmp_path / "m.jsonl")
-    res = training.train_epochs(lambda i: float(i), 4, 3, start_epoch=1, label="L: ", log=said.append,
-                                metrics=metrics, on_epoch_end=lambda e, c: ends.append((e, c)))
+    res = training.train_epochs(lambda i: float(i), 4, 3, start_epoch=1, label="L: ",
+                                context=RunContext(log=said.append, metrics=metrics),
+                                on_epoch_end=lambda e, c: ends.append((e, c)))
     assert res.costs == [1.5, 1.5] and ends == [(1, 1.5), (2, 1.5)]
     assert said[0].startswith("L: Training epoch 1, cost 1.5000 (")
     import json
@@ -139,13 +142,13 @@ def test_train_epochs_report_metrics_and_start_epoch(tmp_path):
 
 def test_labels_with_braces_are_printed_as_given():
     said = []
-    training.train_epochs(lambda i: 1.0, 1, 1, label="{run} ", log=said.append)
+    training.train_epochs(lambda i: 1.0, 1, 1, label="{run} ", context=RunContext(log=said.append))
     assert said[0].startswith("{run} Training epoch 0, cost 1.0000")
 
 
 def test_progress_lines_inside_long_epochs_and_a_bar_on_a_terminal(capsys, monkeypatch):
     said = []
-    training.train_epochs(lambda i: 1.0, 3, 1, label="L: ", log=said.append, progress_every=0.0)
+    training.train_epochs(lambda i: 1.0, 3, 1, label="L: ", context=RunContext(log=said.append), progress_every=0.0)
     assert said[:3] == [f"  L: epoch 0: {i}/3 minibatches, 0s" for i in (1, 2, 3)]
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # a terminal: a tqdm bar instead of lines
     training.train_epochs(lambda i: 1.0, 3, 1, label="L: ", progress_every=0.0)
@@ -177,7 +180,8 @@ def test_steps_bind_their_named_inputs_as_python_binds_arguments():
 def test_an_epoch_cut_short_by_patience_says_so():
     s = Script([0.5, 0.4, 0.399, 0.3, 0.3])
     said = []
-    training.early_stopping(s.train, 10, s.validate, s.test, [s.p], n_epochs=1000, patience=20, log=said.append)
+    training.early_stopping(s.train, 10, s.validate, s.test, [s.p], n_epochs=1000, patience=20,
+                            context=RunContext(log=said.append))
     # patience runs out at iteration 38: the fourth epoch ran 9 of its 10 minibatches
     done = [line for line in said if " done: " in line or "stopped after" in line]
     assert [line.split(":")[0] for line in done] == ["epoch 1 done", "epoch 2 done", "epoch 3 done",

@@ -104,6 +104,7 @@ from SdA import SdA  # import the model files (or the library) before PyTensor: 
 from autoencoders_tutorial.datasets import load_dataset, shared_splits
 from autoencoders_tools.estimators import SdAClassifier
 from autoencoders_tutorial.graph import n_batches
+from autoencoders_tutorial.paths import RunContext
 
 MODE = os.environ.get("AUTOENCODERS_DOCS", "quick")
 if MODE == "full":   # the sizes of the full-size tables (bench/fashion_runs.sh)
@@ -172,7 +173,7 @@ def fine_tune(weights, layers):
     set_weights(weights)
     t0 = time.perf_counter()
     res = sda.fine_tune(datasets, batch_size, finetune_lr, layers=layers, n_epochs=settings["max_epochs"],
-                        patience_epochs=10, log=lambda *line: None)
+                        patience_epochs=10, context=RunContext(log=lambda *line: None))
     return res.best_validation_loss, res.test_score, res.epochs, time.perf_counter() - t0
 
 
