@@ -6,7 +6,7 @@ Before anything is built from a file, in this order:
 1. it is a regular file: a folder, a named pipe (FIFO), a device (a link to ``/dev/zero``) or a socket is
    refused in one line saying which (a FIFO would hang the reader, a device never end);
 2. its size is known before it is read and bounded: :func:`read_bytes` checks the file's size,
-   :func:`gunzip` reads a gzip stream with a cap (a gzip bomb stops there), :func:`check_npy` and
+   :func:`gunzip` reads a gzip stream in chunks with a cap (a gzip bomb stops there), :func:`check_npy` and
    :func:`check_npz` hold each ``.npy`` header's shape and dtype against the bytes that are really there
    (a header claiming 46 TiB is refused before any allocation), :data:`MAX_PIXELS` bounds an image;
 3. then its schema (the readers' own: :func:`~autoencoders_tutorial.models.check_arrays` for the four
@@ -74,19 +74,31 @@ def read_bytes(path, what: str, max_bytes: int | None = None) -> bytes:
         raise DataError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
 
 
+#: How many times its own size a gzipped file may unpack to (a dataset's images pack 3-10 times; a bomb, 1000).
+MAX_GZIP_RATIO = 64
+
+
 def gunzip(path, what: str = "dataset", max_bytes: int | None = None) -> bytes:
-    """A gzipped regular file, unpacked to at most ``max_bytes``: a stream that unpacks to more (a gzip bomb)
+    """A gzipped regular file, unpacked in chunks to at most ``max_bytes`` (default: :data:`MAX_GZIP_RATIO` times
+    its size, at least 256 MiB, at most :data:`MAX_BYTES` of ``what``): a stream that unpacks to more (a gzip bomb)
     stops there and is refused in one line."""
-    user_file(path, what)
-    limit = MAX_BYTES.get(what, 8 << 30) if max_bytes is None else max_bytes
+    size = user_file(path, what)
+    if max_bytes is None:
+        max_bytes = min(MAX_BYTES.get(what, 8 << 30), max(256 << 20, MAX_GZIP_RATIO * size))
+    chunks, got = [], 0
     try:
         with gzip.open(path, "rb") as f:
-            data = f.read(limit + 1)
+            while got <= max_bytes:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path} is corrupt or truncated ({' '.join(str(exc).split())[:120]}); get it again") from None
-    if len(data) > limit:
-        raise DataError(f"{path} unpacks to more than {limit} bytes, more than a {what} may have; it is not one")
-    return data
+    if got > max_bytes:
+        raise DataError(f"{path} unpacks to more than {max_bytes} bytes, more than a {what} may have; it is not one")
+    return b"".join(chunks)
 
 
 def _npy_header(f, path, name=""):

@@ -109,7 +109,16 @@ const report = () => {
 };
 const waitImages = () => Promise.all([...document.images].map(i => i.complete ? null :
     new Promise(r => { i.onload = r; i.onerror = r; })));
-const typeset = (window.MathJax && MathJax.startup && MathJax.startup.promise) || Promise.resolve();
+// window.MathJax is the page's configuration until MathJax itself has loaded: wait for its startup (30 s at most)
+const typeset = new Promise(resolve => {
+  const t0 = Date.now();
+  const poll = () => {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) return MathJax.startup.promise.then(resolve, resolve);
+    if (!document.querySelector('.math') || Date.now() - t0 > 30000) return resolve();
+    setTimeout(poll, 50);
+  };
+  poll();
+});
 Promise.all([typeset, waitImages()]).then(report, report);
 """
 

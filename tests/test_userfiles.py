@@ -165,3 +165,13 @@ def test_grid_and_metrics_readers_still_read_good_files(tmp_path):
     assert read_grid(tmp_path / "grid.json")[1] == {"finetune_lr": [0.1]}
     (tmp_path / "m.jsonl").write_text(json.dumps({"run": "a", "phase": "x", "epoch": 0, "cost": 1.0}) + "\n")
     assert read_metrics(tmp_path / "m.jsonl")[0] == "a"
+
+
+def test_a_gzip_bomb_in_the_data_folder_stops_at_its_default_cap(tmp_path, monkeypatch):
+    bomb = tmp_path / "train-images-idx3-ubyte.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as f:
+        f.write(b"\0" * (8 << 20))  # 8 MiB of zeros in a few KB
+    monkeypatch.setattr(userfiles, "MAX_GZIP_RATIO", 2)
+    monkeypatch.setitem(userfiles.MAX_BYTES, "dataset", 4 << 20)  # below the 256 MiB floor: the kind's cap holds
+    with pytest.raises(DataError, match="unpacks to more than 4194304 bytes"):
+        read_idx(bomb)
