@@ -33,7 +33,7 @@ import time
 import numpy as np
 
 from autoencoders_tutorial.engine import describe_build, pt, pytensor  # first: PyTensor, configured
-from autoencoders_tutorial import models
+from autoencoders_tutorial import inference, modelfiles
 from autoencoders_tutorial.checkpoints import Checkpoints, Progress, saved_options
 from autoencoders_tutorial.cli import (
     add_noise_flags,
@@ -47,9 +47,10 @@ from autoencoders_tutorial.cli import (
     train_or_predict,
 )
 from autoencoders_tutorial.datasets import shared_dataset
-from autoencoders_tutorial.errors import (TutorialError, check_corruption, check_params_fit, check_positive,
+from autoencoders_tutorial.errors import (TutorialError, check_corruption, check_positive,
                                          check_sparsity, diverged_hint)
 from autoencoders_tutorial.features import features_comparison
+from autoencoders_tutorial.memory import check_params_fit
 from autoencoders_tutorial.files import params_to_arrays
 from autoencoders_tutorial.graph import n_batches, note_score_batch
 from autoencoders_tutorial.images import save_filters_image
@@ -232,7 +233,7 @@ class SdA:
 
     def save(self, path, **meta):
         """Write every parameter and the architecture to ``path`` (``.npz``, atomically, no pickle)."""
-        return models.save_SdA(self, path, **meta)
+        return modelfiles.save_SdA(self, path, **meta)
 
     @classmethod
     def load(cls, path):
@@ -244,19 +245,19 @@ class SdA:
         >>> SdA.load(path).hidden_layers_sizes
         (8, 4)
         """
-        return models.load_SdA(cls, path)
+        return modelfiles.load_SdA(cls, path)
 
     def predict(self, X):
         """Predicted classes of numeric rows ``X`` (values in [0, 1])."""
-        return models.predict(self, X)
+        return inference.predict(self, X)
 
     def predict_proba(self, X):
         """Class probabilities of numeric rows ``X``, shape (rows, classes)."""
-        return models.predict_proba(self, X)
+        return inference.predict_proba(self, X)
 
     def get_codes(self, X, layer=-1, chunk=1000):
         """Codes of hidden layer ``layer`` (default the top) for numeric rows ``X``, ``chunk`` rows at a time."""
-        return models.get_codes(self, X, layer, chunk)
+        return inference.get_codes(self, X, layer, chunk)
 
 
 # -- the tutorial's training: greedy layer-wise pretraining, then fine-tuning with early stopping ------

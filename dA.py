@@ -41,14 +41,14 @@ import time
 import numpy as np
 
 from autoencoders_tutorial.engine import describe_build, pt, pytensor  # first: PyTensor, configured
-from autoencoders_tutorial import models
+from autoencoders_tutorial import inference, modelfiles
 from autoencoders_tutorial.cli import add_noise_flags, base_parser, nonnegative_float, positive_int, run_cli
 from autoencoders_tutorial.datasets import shared_dataset
 from autoencoders_tutorial.errors import (check_corruption, check_positive, check_sparsity,
                                          diverged_hint)
 from autoencoders_tutorial.graph import n_batches, sgd_updates
 from autoencoders_tutorial.images import save_filters_image, save_rows_image
-from autoencoders_tutorial.models import DECODERS, LOSSES, check_dA_options, level_name
+from autoencoders_tutorial.modelfiles import DECODERS, LOSSES, check_dA_options, level_name
 from autoencoders_tutorial.rng import check_random_state, shared_param, shared_rng, tutorial_rng
 from autoencoders_tutorial.runs import Run
 from autoencoders_tutorial.paths import training_function
@@ -249,15 +249,15 @@ class dA:
 
     def check_input(self, X, what="input"):  # this and the methods below delegate to the package
         """Validate a numeric batch for this model (width, finite, [0, 1] for cross-entropy)."""
-        return models.check_input(self, X, what)
+        return inference.check_input(self, X, what)
 
     def get_codes(self, X, chunk=1000):
         """The codes ``sigmoid(X W + b)`` of numeric rows ``X``, ``chunk`` rows at a time."""
-        return models.dA_codes(self, X, chunk)
+        return inference.dA_codes(self, X, chunk)
 
     def save(self, path, **meta):
         """Write the parameters and options to ``path`` (``.npz``, atomically, no pickle), ``meta`` beside them."""
-        return models.save_dA(self, path, **meta)
+        return modelfiles.save_dA(self, path, **meta)
 
     @classmethod
     def load(cls, path, input=None, theano_rng=None):
@@ -269,7 +269,7 @@ class dA:
         >>> dA.load(path).W.get_value().shape
         (6, 2)
         """
-        return models.load_dA(cls, path, input, theano_rng)
+        return modelfiles.load_dA(cls, path, input, theano_rng)
 
 
 # -- the training run -----------------------------------------------------------------
@@ -350,7 +350,7 @@ def run_dA(
                 log(f"wrote {image}")
                 sheet = run.save_picture(f"reconstructions_corruption_{pct}.png",
                                          "clean inputs, their corrupted versions and reconstructions", save_rows_image,
-                                         models.reconstruction_rows(da, ds.test[0][:10], level), ds.image_shape)
+                                         inference.reconstruction_rows(da, ds.test[0][:10], level), ds.image_shape)
                 log(f"wrote {sheet}")
             else:
                 log("inputs are not square images; filter image skipped")

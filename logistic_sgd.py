@@ -28,7 +28,7 @@ from autoencoders_tutorial.engine import describe_build, host_function, pt, pyte
 from autoencoders_tutorial.errors import check_positive
 from autoencoders_tutorial.files import params_to_arrays, save_params, set_params_from_arrays
 from autoencoders_tutorial.graph import n_batches, note_score_batch
-from autoencoders_tutorial.models import read_classifier
+from autoencoders_tutorial.modelfiles import read_classifier
 from autoencoders_tutorial.predict import predict_saved
 from autoencoders_tutorial.paths import compile_classifier
 from autoencoders_tutorial.rng import shared_param, tutorial_rng

@@ -24,9 +24,10 @@ import numpy as np
 from autoencoders_tutorial.cli import (add_predict_flag, base_parser, nonnegative_float, positive_int, run_cli,
                                        train_or_predict)
 from autoencoders_tutorial.engine import host_function, pt, pytensor  # PyTensor, configured
-from autoencoders_tutorial.errors import TutorialError, check_params_fit, check_positive
+from autoencoders_tutorial.errors import TutorialError, check_positive
+from autoencoders_tutorial.memory import check_params_fit
 from autoencoders_tutorial.files import set_params_from_arrays
-from autoencoders_tutorial.models import read_classifier
+from autoencoders_tutorial.modelfiles import read_classifier
 from autoencoders_tutorial.predict import predict_saved
 from autoencoders_tutorial.rng import check_random_state, shared_param
 from logistic_sgd import LogisticRegression, train_classifier

@@ -35,7 +35,7 @@ from autoencoders_tutorial.errors import (TutorialError, check_corruption, check
                      diverged_hint)
 from autoencoders_tutorial.files import set_params_from_arrays
 from autoencoders_tutorial.graph import n_batches
-from autoencoders_tutorial.models import check_fields
+from autoencoders_tutorial.modelfiles import check_fields
 from autoencoders_tutorial.noise import reset_device_noise
 from autoencoders_tutorial.paths import training_function
 from autoencoders_tutorial.training import train_epochs

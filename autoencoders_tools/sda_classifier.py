@@ -20,7 +20,7 @@ from autoencoders_tutorial.datasets import shared_dataset
 from autoencoders_tutorial.engine import host_function, pt, pytensor
 from autoencoders_tutorial.errors import TutorialError, check_corruption, check_precision, check_sparsity, check_whole
 from autoencoders_tutorial.files import set_params_from_arrays
-from autoencoders_tutorial.models import check_fields
+from autoencoders_tutorial.modelfiles import check_fields
 from autoencoders_tutorial.rng import check_random_state
 from SdA import SdA, check_options, tutorial_corruption_levels
 

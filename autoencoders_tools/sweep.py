@@ -65,7 +65,8 @@ from joblib import Parallel, delayed, parallel_backend
 from autoencoders_tutorial.cli import positive_int, run_cli
 from autoencoders_tutorial.datasets import load_dataset
 from autoencoders_tutorial.errors import DataError, TutorialError
-from autoencoders_tutorial.files import atomic_write_bytes, deferred_interrupts
+from autoencoders_tutorial.files import atomic_write_bytes
+from autoencoders_tutorial.interrupts import deferred_interrupts
 from autoencoders_tutorial.runs import RunFolder, RunInterrupted
 from autoencoders_tutorial.userfiles import read_bytes
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from .engine import compile_function, compile_mode, is_jax_mode, note_jax_updated, pt, pytensor
 from .errors import TutorialError
-from .files import deferred_interrupts
+from .interrupts import deferred_interrupts
 from .jax_backend import quiet_jax, to_device
 from .noise import device_noise, draw_parameters, draw_value, host_draws, split_noise_updates, u32, wait_for_reader
 from .steps import Steps

@@ -230,23 +230,6 @@ def _fashion_dir(root: Path) -> Path | None:
     return None
 
 
-def predict_test_rows(predict, n_in, model_path, dataset, n=10, data_root=None, log=print):
-    """Print (and return) ``predict(X)`` for the first ``n`` test rows of ``dataset``: the tutorial's ``predict``.
-
-    ``n_in`` is the saved model's input width, checked against the dataset's.
-    """
-    ds = load_dataset(dataset, data_root=data_root, log=log)
-    if ds.n_features != n_in:
-        raise DataError(f"{model_path} expects {n_in} input features, dataset {ds.name} has {ds.n_features}")
-    everything = np.asarray(predict(ds.test[0]))
-    predicted = everything[:n]
-    log(f"{model_path} on the test set of {ds.name}:")
-    log(f"Predicted values for the first {len(predicted)} examples in test set:")
-    log(str(predicted))
-    log(f"accuracy {np.mean(everything == ds.test[1]) * 100:.2f} % on all {len(everything)} test rows")
-    return predicted
-
-
 def shared_dataset(data_xy, borrow=True, name="data"):
     """Load an ``(X, y)`` pair into shared variables: X in floatX, y as int32.
 

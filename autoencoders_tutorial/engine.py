@@ -27,7 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .errors import TutorialError
-from .files import deferred_interrupts
+from .interrupts import deferred_interrupts
 
 #: What the library chose for the engine, and why; filled by :func:`configure_engine`.
 ENGINE: dict = {}
@@ -120,9 +120,8 @@ def _apply_after_import(config) -> dict:
     run time). A lazy default (the BLAS probe) is never evaluated here.
     """
     skipped = {}
-    params = getattr(config, "_config_var_dict", {})
     for flag, value in ENGINE["settings"].items():
-        param = params.get(flag)
+        param = _param(config, flag)
         if param is not None and hasattr(param, "val"):  # read or set already
             current, default = param.val, param.default
             untouched = getattr(param, "is_default", True) and (
@@ -138,12 +137,18 @@ def _apply_after_import(config) -> dict:
     return skipped
 
 
+def _param(config, flag):
+    """PyTensor's ``ConfigParam`` of ``flag`` (its value, default, whether it is the default), or None: each flag is
+    a descriptor of the config's class (PyTensor's own way of making it a property)."""
+    return getattr(type(config), flag, None)
+
+
 def _set_by_user(config, flag) -> bool:
     """True when ``flag`` holds a value the library did not choose: set in code or ``PYTENSOR_FLAGS`` before
     the library was imported, where the library leaves PyTensor's default (no system BLAS: no ``mode``)."""
     if flag in ENGINE["settings"]:
         return False
-    param = getattr(config, "_config_var_dict", {}).get(flag)
+    param = _param(config, flag)
     if param is None or not hasattr(param, "val") or callable(param.default):
         return False
     return str(param.val) != str(param.default)

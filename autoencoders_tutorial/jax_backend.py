@@ -18,7 +18,7 @@ import warnings
 
 from .engine import compile_function, compile_mode, is_jax_mode, note_jax_updated, pytensor
 from .errors import TutorialError
-from .files import deferred_interrupts
+from .interrupts import deferred_interrupts
 from .noise import draw_on_host, draw_parameters, split_noise_updates
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .datasets import load_dataset, predict_test_rows
+from .datasets import load_dataset
 from .errors import DataError
 from .userfiles import MAX_PIXELS, check_npy, user_file
 
@@ -143,6 +143,24 @@ def confusion_table(true, predicted, n_classes) -> str:
     width = max(5, len(str(m.max())) + 1)
     head = "true\\pred" + "".join(f"{k:>{width}}" for k in range(n_classes))
     return "\n".join([head] + [f"{t:>9}" + "".join(f"{v:>{width}}" for v in row) for t, row in enumerate(m)])
+
+
+def predict_test_rows(predict, n_in, model_path, dataset, n=10, data_root=None, log=print):
+    """Print (and return) ``predict(X)`` for the first ``n`` test rows of ``dataset``: the tutorial's ``predict``.
+
+    ``n_in`` is the saved model's input width, checked against the dataset's.
+    """
+    ds = load_dataset(dataset, data_root=data_root, log=log)
+    if ds.n_features != n_in:
+        raise DataError(f"{model_path} expects {n_in} input features, dataset {ds.name} has {ds.n_features}")
+    everything = np.asarray(predict(ds.test[0]))
+    predicted = everything[:n]
+    log(f"{model_path} on the test set of {ds.name}:")
+    log(f"Predicted values for the first {len(predicted)} examples in test set:")
+    log(str(predicted))
+    log(f"accuracy {np.mean(everything == ds.test[1]) * 100:.2f} % on all {len(everything)} test rows")
+    return predicted
+
 
 
 def predict_saved(predict_proba, n_features, model_path, saved_dataset, dataset=None, n=10, data_dir=None, log=print,

@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from .engine import pytensor  # first: PyTensor, configured
-from .errors import check_fits, check_seed
+from .errors import check_seed
+from .memory import check_fits
 
 from pytensor.compile.sharedvalue import SharedVariable  # noqa: E402  (after the engine's set-up)
 

@@ -28,7 +28,8 @@ from pathlib import Path
 from .datasets import load_dataset, validate_x
 from .engine import describe_mode, pytensor
 from .errors import TutorialError, check_precision
-from .files import MetricsLog, deferred_interrupts, ensure_output_dir, remove_stale_parts
+from .files import MetricsLog, ensure_output_dir, remove_stale_parts
+from .interrupts import deferred_interrupts
 from .paths import RunContext, resolve_path
 
 try:

@@ -23,7 +23,8 @@ import copy
 
 import numpy as np
 
-from .errors import TutorialError, check_fits
+from .errors import TutorialError
+from .memory import check_fits
 from .readers import empty_aligned
 
 

@@ -25,12 +25,8 @@ from tqdm import tqdm
 
 from .engine import sync_shared
 from .errors import TrainingDiverged, TutorialError, check_positive
-from .files import (
-    MetricsLog,
-    deferred_interrupts,
-    params_to_arrays,
-    set_params_from_arrays,
-)
+from .files import MetricsLog, params_to_arrays, set_params_from_arrays
+from .interrupts import deferred_interrupts
 from .paths import RunContext
 from .steps import Steps
 

@@ -9,7 +9,7 @@ Before anything is built from a file, in this order:
    :func:`gunzip` reads a gzip stream in chunks with a cap (a gzip bomb stops there), :func:`check_npy` and
    :func:`check_npz` hold each ``.npy`` header's shape and dtype against the bytes that are really there
    (a header claiming 46 TiB is refused before any allocation), :data:`MAX_PIXELS` bounds an image;
-3. then its schema (the readers' own: :func:`~autoencoders_tutorial.models.check_arrays` for the four
+3. then its schema (the readers' own: :func:`~autoencoders_tutorial.modelfiles.check_arrays` for the four
    model kinds, the checkpoint's, the IDX header's, the grid's, the metrics records').
 
 Every refusal is a one-line :class:`~autoencoders_tutorial.errors.DataError` naming the file (and the

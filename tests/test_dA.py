@@ -9,7 +9,7 @@ import pytest
 from helpers import QUIET
 from helpers import MODES, assert_grads_match_fd
 
-from autoencoders_tutorial import datasets, graph, models, training
+from autoencoders_tutorial import datasets, graph, inference, modelfiles, training
 from autoencoders_tutorial.engine import host_function
 from autoencoders_tutorial.errors import DataError, TutorialError
 from autoencoders_tutorial.files import load_params, save_params
@@ -387,14 +387,14 @@ def test_reconstruction_sheet_rows_and_the_noise_stream_untouched(tmp_path):
     da = dA(0, theano_rng=3, n_visible=16, n_hidden=4)
     state = da.theano_rng.get_value().bit_generator.state
     X = datasets.make_synthetic().test[0][:5]
-    clean, noisy, rec = models.reconstruction_rows(da, X, 0.5)
+    clean, noisy, rec = inference.reconstruction_rows(da, X, 0.5)
     np.testing.assert_array_equal(clean, X)
     assert set(np.unique(noisy[noisy != X])) <= {0.0} and (noisy == 0).mean() > 0.2
     assert rec.shape == X.shape and np.all((rec > 0) & (rec < 1))
     # nothing compiled for the sheet, and the same numbers as the model's compiled functions
     h = pt.matrix("h", dtype=da.x.dtype)
     decode = host_function([h], da.get_reconstructed_input(h))  # in the default (compiled) mode
-    np.testing.assert_allclose(rec, decode(models.dA_codes(da, noisy)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rec, decode(inference.dA_codes(da, noisy)), rtol=1e-5, atol=1e-6)
     assert da.theano_rng.get_value().bit_generator.state == state and da.noise_updates() == []
     run_dA(dataset="synthetic", training_epochs=1, n_hidden=4, corruption_levels=(0.3,), output_dir=tmp_path,
            log=lambda *_: None)
@@ -402,8 +402,8 @@ def test_reconstruction_sheet_rows_and_the_noise_stream_untouched(tmp_path):
 
 
 def test_file_names_stay_sane_for_any_level():
-    assert [models.level_name(v) for v in (0.0, 0.3, 1.0, 100.0)] == ["0", "30", "100", "10000"]
-    assert [models.level_name(v) for v in (1e30, 1e308, 1234.5)] == ["1e30", "1e308", "1_23e03"]
+    assert [modelfiles.level_name(v) for v in (0.0, 0.3, 1.0, 100.0)] == ["0", "30", "100", "10000"]
+    assert [modelfiles.level_name(v) for v in (1e30, 1e308, 1234.5)] == ["1e30", "1e308", "1_23e03"]
 
 
 def test_a_damaged_dA_file_is_one_line(tmp_path):

@@ -8,7 +8,7 @@ import signal
 import numpy as np
 import pytest
 
-from autoencoders_tutorial import files
+from autoencoders_tutorial import files, interrupts
 from autoencoders_tutorial.errors import TutorialError
 
 
@@ -84,10 +84,10 @@ def test_ctrl_c_during_a_write_is_held_until_the_file_is_complete(tmp_path, monk
     with pytest.raises(KeyboardInterrupt):
         files.save_params(path, {"W": np.full(3, 7.0)})
     np.testing.assert_array_equal(files.load_params(path)[0]["W"], np.full(3, 7.0))  # written whole, then raised
-    with files.deferred_interrupts(deliver=False) as held:  # the loops' form: polled, not raised
+    with interrupts.deferred_interrupts(deliver=False) as held:  # the loops' form: polled, not raised
         os.kill(os.getpid(), signal.SIGINT)
     assert held.received
-    with pytest.raises(KeyboardInterrupt), files.deferred_interrupts(deliver=False) as held:
+    with pytest.raises(KeyboardInterrupt), interrupts.deferred_interrupts(deliver=False) as held:
         os.kill(os.getpid(), signal.SIGINT)
         files.save_params(path, {"W": np.full(3, 8.0)})
         os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C: stop now
@@ -157,7 +157,7 @@ def test_ensure_output_dir(tmp_path):
 def test_an_ignored_ctrl_c_stays_ignored():
     old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as for `nohup python dA.py &`
     try:
-        with files.deferred_interrupts() as held:
+        with interrupts.deferred_interrupts() as held:
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
             os.kill(os.getpid(), signal.SIGINT)
         assert not held.received

@@ -219,7 +219,7 @@ def _load_model_changed(kind, saved_models, tmp_path_factory, data):
     from dA import dA
     from SdA import SdA
 
-    from autoencoders_tutorial.models import DA_OPTIONS, SDA_OPTIONS
+    from autoencoders_tutorial.modelfiles import DA_OPTIONS, SDA_OPTIONS
 
     arrays, meta = _changed_model(saved_models[kind], data)
     path = tmp_path_factory.mktemp("changed") / f"{kind}.npz"

@@ -15,7 +15,7 @@ import mlp
 from autoencoders_tutorial import userfiles
 from autoencoders_tutorial.errors import DataError
 from autoencoders_tutorial.files import load_params, save_params
-from autoencoders_tutorial.models import read_classifier, read_dA, read_SdA
+from autoencoders_tutorial.modelfiles import read_classifier, read_dA, read_SdA
 from autoencoders_tutorial.predict import array_rows, image_rows
 from autoencoders_tutorial.readers import load_mnist_pkl, read_idx
 from autoencoders_tools.plot import read_metrics

@@ -1,37 +1,21 @@
-"""What the model classes delegate to: their files, and numeric-level use of a built model.
+"""The model files: the one schema every model file is read through, and the dA's and SdA's save and load.
 
-The classes in ``dA.py`` and ``SdA.py`` hold the tutorial's graphs and nothing else; their
-``save``, ``load``, ``predict``, ``get_codes`` and the dA's reconstruction sheet are short
-methods that call these functions. Compiled inference functions are cached per model
-(weakly: they go when the model goes) and run in PyTensor's default mode, safe after JAX
-training (:func:`~autoencoders_tutorial.engine.host_function`).
+The four kinds of model file (``logistic_sgd.py``'s and ``mlp.py``'s ``best_model.npz``, ``dA.py``'s
+``dA_corruption_*.npz``, ``SdA.py``'s ``SdA_model.npz``) are read through :func:`check_arrays`: exactly
+the arrays the model has, float32 or float64 in this machine's byte order, of the shapes its
+architecture gives; their options through :func:`check_fields`. Each refusal is one line naming the
+file and the field. The classes in ``dA.py`` and ``SdA.py`` call these from short ``save`` and ``load``
+methods; the file itself comes in through :mod:`.userfiles` (by way of :func:`~.files.load_params`).
 """
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
-from .datasets import validate_x
-from .engine import host_function, pt, pytensor
-from .errors import (DataError, TutorialError, check_corruption, check_params_fit, check_positive, check_precision,
-                     check_sparsity, check_whole)
+from .engine import pytensor
+from .errors import DataError, TutorialError, check_corruption, check_positive, check_precision, check_sparsity, check_whole
 from .files import load_params, params_to_arrays, save_params, set_params_from_arrays
-
-#: Each model's compiled inference functions, by what they compute.
-_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def cached_function(model, key, build):
-    """``build()`` once per ``model`` and ``key``: a host function kept beside the model, not in it."""
-    fns = _FUNCTIONS.setdefault(model, {})
-    if key not in fns:
-        fns[key] = build()
-    return fns[key]
-
-
-# -- the files' one schema ----------------------------------------------------------------------
+from .memory import check_params_fit
 
 
 def _damaged(path, what) -> DataError:
@@ -113,9 +97,9 @@ def read_classifier(path, model) -> tuple[dict, dict]:
     return arrays, meta
 
 
-# -- the dA ----------------------------------------------------------------------------------
-
 LOSSES = ("cross_entropy", "squared_error")
+
+
 DECODERS = ("sigmoid", "linear")
 
 
@@ -188,46 +172,12 @@ def load_dA(cls, path, input=None, theano_rng=None):
     return da
 
 
-def check_input(da, X, what="input"):
-    """Validate a numeric batch for ``da`` (its width, finite, in [0, 1] for cross-entropy)."""
-    return validate_x(X, what, unit_interval=da.loss == "cross_entropy", n_features=da.n_visible)
-
-
 def level_name(level) -> str:
     """A corruption level as file names and labels show it: percent for levels up to 100 (the tutorial's
     ``filters_corruption_30.png``), else the number itself, short (a large Gaussian noise's deviation)."""
     level = float(level)
     return str(int(round(level * 100))) if level <= 100 else f"{level:.3g}".replace("+", "").replace(".", "_")
 
-
-def dA_codes(da, X, chunk=1000):
-    """The codes of numeric rows ``X`` (checked by :func:`check_input`), ``chunk`` rows at a time."""
-    X = check_input(da, X).astype(da.x.dtype, copy=False)
-    fn = cached_function(da, "codes", lambda: host_function([da.x], da.get_hidden_values(da.x)))
-    return _chunked(fn, X, chunk, da.n_hidden, da.x.dtype)
-
-
-def _chunked(fn, X, chunk, width, dtype):
-    """``fn`` over the rows of ``X``, ``chunk`` at a time (a (0, width) array for no rows)."""
-    return np.concatenate([fn(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)] or
-                          [np.zeros((0, width), dtype=dtype)])
-
-
-def reconstruction_rows(da, X, corruption_level):
-    """``(X, corrupted X, reconstruction of the corrupted X)`` for numeric rows ``X``: the three rows
-    of the reconstruction sheet. The noise is drawn from a copy of the generator, so training's
-    noise stream does not move."""
-    X = np.asarray(X, dtype=da.x.dtype)
-    x = pt.matrix("x", dtype=da.x.dtype)
-    rng = pytensor.shared(da.theano_rng.get_value(borrow=False), name="sheet.rng")  # a copy
-    tilde = da.get_corrupted_input(x, corruption_level, rng=rng)
-    z = da.get_reconstructed_input(da.get_hidden_values(tilde))
-    # A few rows, once per run: numpy's ops beat a C compilation that takes seconds on a cold cache.
-    tilde_x, rec = host_function([x], [tilde, z], mode="FAST_COMPILE")(X)
-    return X, tilde_x, rec
-
-
-# -- the SdA ---------------------------------------------------------------------------------
 
 #: The architecture options an SdA file stores in its ``config``, with the value a file without one means.
 SDA_OPTIONS = {"corruption_type": "masking", "sparsity_target": 0.05, "sparsity_weight": 0.0}
@@ -281,26 +231,3 @@ def load_SdA(cls, path):
     set_params_from_arrays(sda.all_params, arrays, source=str(path))
     sda.saved_meta = meta
     return sda
-
-
-def predict(sda, X):
-    """Predicted classes of numeric rows ``X`` (values in [0, 1])."""
-    fn = cached_function(sda, "predict", lambda: host_function([sda.x], sda.logLayer.y_pred))
-    return fn(validate_x(X, "input", unit_interval=True, n_features=sda.n_ins).astype(sda.x.dtype, copy=False))
-
-
-def predict_proba(sda, X):
-    """Class probabilities of numeric rows ``X`` (values in [0, 1]), shape (rows, classes)."""
-    fn = cached_function(sda, "proba", lambda: host_function([sda.x], sda.logLayer.p_y_given_x))
-    return fn(validate_x(X, "input", unit_interval=True, n_features=sda.n_ins).astype(sda.x.dtype, copy=False))
-
-
-def get_codes(sda, X, layer=-1, chunk=1000):
-    """Codes of hidden layer ``layer`` (default the top) for numeric rows ``X``, ``chunk`` rows at a time."""
-    X = validate_x(X, "input", unit_interval=True, n_features=sda.n_ins)
-    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not -sda.n_layers <= layer < sda.n_layers:
-        raise TutorialError(f"layer must be a hidden layer's index, 0 to {sda.n_layers - 1} (or -1 for the top), "
-                            f"got {layer!r}")
-    layer = range(sda.n_layers)[layer]
-    fn = cached_function(sda, ("codes", layer), lambda: host_function([sda.x], sda.sigmoid_layers[layer].output))
-    return _chunked(fn, X.astype(sda.x.dtype, copy=False), chunk, sda.hidden_layers_sizes[layer], sda.x.dtype)
