@@ -368,7 +368,7 @@ def fine_tune(sda, datasets, batch_size, finetune_lr, progress=None, *, layers="
 
 def finetune_loop(train_fn, n_train_batches, validate, test, params, progress, *, n_epochs, patience,
                   checkpoint=None, context=None):
-    """:func:`early_stopping` (the tutorial's, written once in ``logistic_sgd.py``'s loop module) from ``progress``.
+    """:func:`~autoencoders_tutorial.training.early_stopping` (the tutorial's, written once) from ``progress``.
 
     ``checkpoint(progress)`` runs after every epoch, and once more when the loop ends without Ctrl-C (then
     ``progress.phase`` is "done", the parameters are the best ones, and ``progress.last`` holds those of the
@@ -406,6 +406,7 @@ def run_SdA(
     precompute_codes=True,
     seed=89677,
     output_dir="SdA_out",
+    *,
     resume=False,
     features=False,
     corruption_type="masking",

@@ -177,7 +177,7 @@ class dA:
             if check_corruption(corruption_level, kind=self.corruption_type) == 0:
                 return input
         floatX = pytensor.config.floatX
-        # On the block path (autoencoders_tutorial/steps.py) this draw is found in the graph and replaced: by noise
+        # On the block path (autoencoders_tutorial/blocks.py) this draw is found in the graph and replaced: by noise
         # the same numpy generator draws on the host before each block (the same masks, bit for bit), or by a
         # counter-based hash drawn on the device (docs/explanation/architecture.md).
         draw = pt.random.normal if self.corruption_type == "gaussian" else pt.random.uniform
@@ -284,6 +284,7 @@ def run_dA(
     corruption_levels=(0.0, 0.3),
     seed=123,
     output_dir="dA_plots",
+    *,
     tied_weights=True,
     loss="cross_entropy",
     decoder="sigmoid",

@@ -154,6 +154,7 @@ def run_logistic(
     patience=5000,
     seed=1234,
     output_dir="logistic_sgd_out",
+    *,
     log=print,
     **run_options,
 ):

@@ -114,6 +114,7 @@ def run_mlp(
     patience=10000,
     seed=1234,
     output_dir="mlp_out",
+    *,
     log=print,
     **run_options,
 ):

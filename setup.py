@@ -1,5 +1,5 @@
-"""Install the tutorial's model modules (dA, SdA, logistic_sgd, mlp), the package below them, and a command
-for each script.
+"""Install the tutorial's model modules (dA, SdA, logistic_sgd, mlp), the machinery below them
+(``autoencoders_tutorial``), the applications above them (``autoencoders_tools``), and a command for each script.
 
 ``utils.py`` is not installed: it is the tutorial's small module for readers' scripts in
 a clone, and a top-level ``utils`` in site-packages would clash with every other project's.

@@ -67,11 +67,10 @@ def numpy_rng(random_state):
 
 
 class Compiled:
-    """What one fit compiles: the model, its shared data and training step, and the run context it was compiled in;
-    cached by ``key``, never pickled."""
+    """What one fit compiles: the model, its shared data and training step; cached by ``key``, never pickled."""
 
-    def __init__(self, key, model, data, step, context):
-        self.key, self.model, self.data, self.step, self.context = key, model, data, step, context
+    def __init__(self, key, model, data, step):
+        self.key, self.model, self.data, self.step = key, model, data, step
 
 
 #: Each estimator's compiled functions and models, outside the estimator itself: so they are
@@ -103,8 +102,8 @@ class TutorialEstimator(BaseEstimator):
         return "float32" if self.precision == "float32" else "float64"
 
     def _context(self) -> RunContext:
-        """A fit's run context (made inside its floatX scope): the mode, the training path, and its lines, printed
-        when ``verbose``."""
+        """A fit's run context (made inside its floatX scope, for each fit: ``verbose`` may change between fits):
+        the mode, the training path, and its lines, printed when ``verbose``."""
         return RunContext(self.mode, resolve_path(self.train_path, mode=self.mode), print if self.verbose else quiet)
 
     def _host(self, name, build):

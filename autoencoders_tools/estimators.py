@@ -3,7 +3,7 @@
 They follow scikit-learn's conventions (``get_params`` / ``set_params``, nothing
 computed in ``__init__``, fitted attributes ending in ``_``, validation with its
 helpers, ``clone`` gives an unfitted copy, ``warm_start``) and are built on the existing
-``dA`` / ``SdA`` classes and the library's loops (:func:`.training.train_epochs`,
+``dA`` / ``SdA`` classes and the library's loops (:func:`autoencoders_tutorial.training.train_epochs`,
 :meth:`SdA.pretrain`, :meth:`SdA.fine_tune`, the script's own phases): no second
 implementation. So they fit in a ``Pipeline``, a ``FeatureUnion`` or a grid search::
 
@@ -18,8 +18,7 @@ unpickled (or ``load``-ed) estimator recompiles on first use, on whatever back e
 machine has. ``est.save(path)`` / ``Cls.load(path)`` use the library's ``.npz`` files (no
 pickle on disk).
 
-This module imports the model files (``dA.py``, ``SdA.py``); the package's ``__init__``
-does not import it.
+This module imports the model files (``dA.py``, ``SdA.py``) at its top, as every application does.
 """
 
 from __future__ import annotations
@@ -134,9 +133,8 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
                 da = self._build(X.shape[1], numpy_rng(self.random_state) if fresh else 0)
                 data, _ = shared_dataset((X, np.zeros(len(X))), name="X")
                 cost, updates = da.get_cost_updates(self.corruption_level, self.learning_rate)
-                context = self._context()
-                step = training_function([(da.x, data)], cost, batch, updates, context=context)
-            compiled = self._cache()["compiled"] = Compiled(key, da, data, step, context)
+                step = training_function([(da.x, data)], cost, batch, updates, context=self._context())
+            compiled = self._cache()["compiled"] = Compiled(key, da, data, step)
         elif fresh:  # same graph, new initial weights: drawn by a model that is never compiled
             with pytensor.config.change_flags(floatX=self._dtype()):
                 init = self._build(X.shape[1], numpy_rng(self.random_state))
@@ -153,8 +151,9 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
         self._check_hyper()
         batch = min(self.batch_size, X.shape[0])
         compiled = self._compiled_for(X, batch, fresh)
-        res = train_epochs(compiled.step, n_batches(compiled.data, batch), n_epochs, context=compiled.context,
-                           label="[dA] ",
+        with pytensor.config.change_flags(floatX=self._dtype()):
+            context = self._context()
+        res = train_epochs(compiled.step, n_batches(compiled.data, batch), n_epochs, context=context, label="[dA] ",
                            diverged_hint=diverged_hint(self.sparsity_weight))
         self._keep_state(compiled.model.params, compiled.model.theano_rng)
         compiled.data.set_value(np.zeros((0, X.shape[1]), dtype=self._dtype()))  # no stale copy of X

@@ -1,8 +1,8 @@
 """The scikit-learn ``SdAClassifier``: the tutorial's SdA as a semi-supervised classifier.
 
 Its fitting is the script's two phases (``SdA.pretrain``, ``SdA.fine_tune``)
-on arrays, with no files; the shared estimator machinery is in :mod:`.estimators`, which
-re-exports this class.
+on arrays, with no files; what both estimators share is in :mod:`.estimator_base`, and
+:mod:`.estimators` re-exports this class.
 """
 
 from __future__ import annotations

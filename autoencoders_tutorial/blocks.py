@@ -143,7 +143,6 @@ class _BlockGraph:
         self.dn = device_noise(self.draws[0][0]) if noise == "device" else None
         self.n_host = len(self.draws) if noise == "host" else 0
         self.noise_arrays = {}  # block size -> its host noise arrays (freed by BlockSteps.release)
-        self.steps = None  # the BlockSteps, once made (a device step uploads its stores)
 
     def inner(self, j, start, noise_vals, carried_in, extra_in, store_in, state_in):
         """One step's cost and new carried values, reading minibatch ``start + j``."""

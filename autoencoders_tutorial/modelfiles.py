@@ -199,6 +199,8 @@ def read_SdA(path) -> tuple[dict, dict]:
     building it checks them.)"""
     arrays, meta = load_params(path)
     _check_model(path, meta, "SdA")
+    if "phase" in meta:  # a checkpoint: the network is its current parameters, not its early stopping's copies
+        arrays = {k: v for k, v in arrays.items() if not k.startswith(("best.", "last."))}
     config = meta.get("config")
     if not isinstance(config, dict):
         raise DataError(f"{path} is not a saved SdA (no config table in it)")

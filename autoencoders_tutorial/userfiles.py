@@ -46,14 +46,15 @@ def _kind(mode) -> str | None:
     return None if stat.S_ISREG(mode) else "not a regular file"
 
 
-def user_file(path, what: str, max_bytes: int | None = None) -> int:
+def user_file(path, what: str, max_bytes: int | None = None, missing: str = "check the path") -> int:
     """Check that ``path`` (a ``what``: "model file", "image", ...) is a regular file of at most ``max_bytes``
-    (default :data:`MAX_BYTES` of ``what``); its size. Links are followed: a link to a device is a device."""
+    (default :data:`MAX_BYTES` of ``what``); its size. Links are followed: a link to a device is a device.
+    ``missing`` is what to do when there is no such file."""
     path = Path(path)
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise DataError(f"{what} {path} not found; check the path") from None
+        raise DataError(f"{what} {path} not found; {missing}") from None
     except OSError as exc:
         raise DataError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
     kind = _kind(st.st_mode)
@@ -126,9 +127,9 @@ def check_npy(path, what: str = "rows file") -> None:
                         "it is truncated or damaged")
 
 
-def check_npz(path, what: str = "model file") -> None:
+def check_npz(path, what: str = "model file", missing: str = "train first or pass the right path") -> None:
     """An ``.npz`` file whose every array's header fits the bytes its member holds, checked before any is read."""
-    user_file(path, what)
+    user_file(path, what, missing=missing)
     try:
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():

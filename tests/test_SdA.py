@@ -388,3 +388,13 @@ def test_a_damaged_SdA_file_is_one_line_naming_it_and_the_field(tmp_path):
             with pytest.raises(DataError, match=match) as err:
                 load(path)
             assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)
+
+
+def test_a_checkpoint_loads_as_the_network_it_holds(tmp_path):
+    # after fine-tuning began, a checkpoint also holds the early stopping's best and last parameters
+    run_SdA(dataset="synthetic", hidden_layers_sizes=(6,), corruption_levels=(0.1,), pretraining_epochs=1,
+            training_epochs=2, batch_size=10, output_dir=tmp_path, log=lambda *_: None)
+    arrays, _ = load_params(tmp_path / "checkpoint.npz")
+    assert any(k.startswith("last.") for k in arrays)  # the epoch cap ended it: a larger cap goes on from these
+    sda = SdA.load(tmp_path / "checkpoint.npz")
+    np.testing.assert_array_equal(sda.sigmoid_layers[0].W.get_value(), arrays["layer0.W"])

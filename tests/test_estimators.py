@@ -317,3 +317,13 @@ def test_a_sparsity_weight_too_large_for_the_precision_is_refused_and_a_diverged
                 SdAClassifier(sparsity_weight=1e38, **sda)):
         with pytest.raises(TrainingDiverged, match=r"; lower the learning rate or sparsity_weight \(now 1e\+38\)$"):
             est.fit(X, y)
+
+
+def test_verbose_set_between_fits_is_what_the_next_fit_does(capsys):
+    X = _synthetic().train[0]
+    da = DenoisingAutoencoder(n_hidden=3, n_epochs=1, random_state=0).fit(X)
+    assert capsys.readouterr().out == ""
+    da.set_params(verbose=True).fit(X)  # the same compiled step, now printing
+    assert "[dA] Training epoch 0" in capsys.readouterr().out
+    da.set_params(verbose=False).fit(X)
+    assert capsys.readouterr().out == ""
