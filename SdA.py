@@ -34,7 +34,7 @@ import numpy as np
 
 from autoencoders_tutorial.engine import describe_build, pt, pytensor  # first: PyTensor, configured
 from autoencoders_tutorial import inference, modelfiles
-from autoencoders_tutorial.checkpoints import Checkpoints, Progress, saved_options
+from autoencoders_tutorial.checkpoints import Checkpoints, Progress, command_line_resume
 from autoencoders_tutorial.cli import (
     add_noise_flags,
     add_predict_flag,
@@ -539,28 +539,10 @@ def predict(model_path="SdA_out/SdA_model.npz", dataset=None, n=10, data_dir=Non
                          dataset, n, data_dir, log, inputs)
 
 
-#: What ``--resume`` may change: the fine-tuning cap (a finished run goes on) and where the data is.
-RESUME_MAY_CHANGE = ("training_epochs", "data_dir")
-
-
 def _cli(fresh=False, given=(), **options):
-    """The command line refuses to overwrite a checkpoint unless told; a Python call starts fresh.
-    ``--resume`` takes every option from the checkpoint, and refuses one given that contradicts it."""
-    ckpt = options["output_dir"] / "checkpoint.npz"
-    if options["resume"] and fresh:
-        raise TutorialError("--resume and --fresh contradict each other; pass one")
-    if ckpt.exists() and not (options["resume"] or fresh):
-        raise TutorialError(f"{ckpt} exists: pass --resume to continue that run, or --fresh to start over")
-    if options["resume"] and ckpt.exists():
-        saved = saved_options(ckpt)
-        for key in sorted(given & saved.keys()):
-            value = options[key]
-            mine = list(value) if isinstance(value, tuple) else str(value) if key == "dataset" and value else value
-            if key not in RESUME_MAY_CHANGE and mine != saved[key]:
-                raise TutorialError(f"checkpoint {ckpt} was made with {key}={saved[key]!r}, this run has {mine!r}; "
-                                    "leave the option out to resume, or start over with --fresh")
-        options.update({k: v for k, v in saved.items() if k in options and not (k in given and k in RESUME_MAY_CHANGE)})
-    return run_SdA(**options)
+    """The command line: :func:`~autoencoders_tutorial.checkpoints.command_line_resume` says what a run
+    with these options resumes from, or refuses it in one line."""
+    return run_SdA(**command_line_resume(options, given, fresh))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .engine import resolved_backend
-from .errors import DataError
+from .errors import DataError, TutorialError
 from .files import load_params, params_to_arrays, previous_path, save_params, set_params_from_arrays
 from .noise import device_noise_state, set_device_noise_state
 from .rng import generator_from_state
@@ -213,3 +213,29 @@ class Checkpoints:
                      f"%, test error {es.test_score * 100:f} %; {why}); nothing to do. Start over with resume=False "
                      "(--fresh)")
         return {"complete": True, "best_validation_error": es.best_validation_loss, "test_error": es.test_score}
+
+
+#: What ``--resume`` may change: the fine-tuning cap (a finished run goes on) and where the data is.
+RESUME_MAY_CHANGE = ("training_epochs", "data_dir")
+
+
+def command_line_resume(options: dict, given, fresh: bool) -> dict:
+    """The options ``python SdA.py`` runs with: it refuses to overwrite a checkpoint unless told (``--fresh``;
+    a Python call starts fresh); ``--resume`` takes every option from the checkpoint, and refuses one
+    ``given`` on the command line that contradicts it (except :data:`RESUME_MAY_CHANGE`)."""
+    ckpt = Path(options["output_dir"]) / "checkpoint.npz"
+    if options["resume"] and fresh:
+        raise TutorialError("--resume and --fresh contradict each other; pass one")
+    if ckpt.exists() and not (options["resume"] or fresh):
+        raise TutorialError(f"{ckpt} exists: pass --resume to continue that run, or --fresh to start over")
+    if options["resume"] and ckpt.exists():
+        saved = saved_options(ckpt)
+        for key in sorted(given & saved.keys()):
+            value = options[key]
+            mine = list(value) if isinstance(value, tuple) else str(value) if key == "dataset" and value else value
+            if key not in RESUME_MAY_CHANGE and mine != saved[key]:
+                raise TutorialError(f"checkpoint {ckpt} was made with {key}={saved[key]!r}, this run has {mine!r}; "
+                                    "leave the option out to resume, or start over with --fresh")
+        options = dict(options, **{k: v for k, v in saved.items()
+                                   if k in options and not (k in given and k in RESUME_MAY_CHANGE)})
+    return options
