@@ -3,9 +3,9 @@
 :func:`predict_inputs` is what ``--predict FILE...`` of ``SdA.py``, ``logistic_sgd.py``
 and ``mlp.py`` runs, and what a Python user calls with a model's class probabilities::
 
-    from SdA import SdA
+    import SdA  # a model file: this module never imports one
     from autoencoders_tutorial.predict import predict_inputs
-    sda = SdA.load("SdA_out/SdA_model.npz")
+    sda = SdA.SdA.load("SdA_out/SdA_model.npz")
     predict_inputs(sda.predict_proba, sda.n_ins, ["seven.png", "two.jpg"])
 
 Each input becomes rows of the model's width in [0, 1]:
