@@ -258,8 +258,15 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
             raise TutorialError(f"sample_weight must hold one weight per row ({len(y)}), got shape "
                                 f"{np.shape(sample_weight)}")
         keep = self._labelled_mask(y)
+        if not keep.any():
+            raise TutorialError("y has no labelled rows (every label is -1, unlabelled): score needs labels to count")
         w = None if sample_weight is None else np.asarray(sample_weight)[keep]
         return accuracy_score(self._plain(y[keep]), self._plain(self._labels(rows[keep])), sample_weight=w)
+
+    def get_feature_names_out(self, input_features=None):
+        """The names of :meth:`transform`'s columns (the top layer's codes): ``SdA0``, ``SdA1``, ..."""
+        check_is_fitted(self)
+        return np.asarray([f"SdA{i}" for i in range(self.hidden_layers_sizes[-1])], dtype=object)
 
     def transform(self, X, layer=-1):
         """The codes of hidden layer ``layer`` (default the top), or of all layers side by side (``layer="all"``)."""

@@ -222,13 +222,17 @@ RESUME_MAY_CHANGE = ("training_epochs", "data_dir")
 def command_line_resume(options: dict, given, fresh: bool) -> dict:
     """The options ``python SdA.py`` runs with: it refuses to overwrite a checkpoint unless told (``--fresh``;
     a Python call starts fresh); ``--resume`` takes every option from the checkpoint, and refuses one
-    ``given`` on the command line that contradicts it (except :data:`RESUME_MAY_CHANGE`)."""
+    ``given`` on the command line that contradicts it (except :data:`RESUME_MAY_CHANGE`), or a folder with no
+    checkpoint to resume."""
     ckpt = Path(options["output_dir"]) / "checkpoint.npz"
     if options["resume"] and fresh:
         raise TutorialError("--resume and --fresh contradict each other; pass one")
+    if options["resume"] and not ckpt.exists():  # a typo in --output-dir must not start hours of a default run
+        raise TutorialError(f"nothing to resume in {ckpt.parent}: it holds no checkpoint.npz; check --output-dir, "
+                            "or leave --resume out to start a run there")
     if ckpt.exists() and not (options["resume"] or fresh):
         raise TutorialError(f"{ckpt} exists: pass --resume to continue that run, or --fresh to start over")
-    if options["resume"] and ckpt.exists():
+    if options["resume"]:
         saved = saved_options(ckpt)
         for key in sorted(given & saved.keys()):
             value = options[key]

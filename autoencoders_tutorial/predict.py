@@ -26,13 +26,39 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .datasets import load_dataset
 from .errors import DataError
 from .userfiles import MAX_PIXELS, check_npy, user_file
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def _eight_bit_gray(img) -> tuple:
+    """``img`` (loaded) as an 8-bit grayscale image, and the conversions that took, in words: EXIF orientation
+    applied, transparency composited onto white (a drawing's background), 16-bit and float images scaled by
+    their own range (not clipped to 255), colour made grayscale."""
+    done = []
+    orientation = img.getexif().get(0x0112, 1)  # EXIF Orientation
+    if orientation not in (None, 1):
+        img = ImageOps.exif_transpose(img)
+        done.append(f"turned upright (EXIF orientation {orientation})")
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
+        white = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        white.alpha_composite(img.convert("RGBA"))
+        img = white
+        done.append("transparency composited onto white")
+    if img.mode in ("I", "F") or img.mode.startswith("I;"):
+        a = np.asarray(img, dtype=np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        scaled = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+        img = Image.fromarray(np.uint8(np.round(scaled * 255)))
+        done.append(f"scaled by its own range [{lo:.6g}, {hi:.6g}]")
+    elif img.mode != "L":
+        img = img.convert("L")
+        done.append("grayscale")
+    return img, done
 
 
 def image_rows(path, image_shape) -> tuple[np.ndarray, str]:
@@ -46,12 +72,12 @@ def image_rows(path, image_shape) -> tuple[np.ndarray, str]:
                                 "image may have; scale it down first")
             img.load()
             mode, size = img.mode, img.size
-            gray = img.convert("L")
+            gray, conversions = _eight_bit_gray(img)
     except DataError:
         raise
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
         raise DataError(f"cannot read {path} as an image ({' '.join(str(exc).split())[:120]})") from None
-    done = [f"{size[0]}x{size[1]} {mode}"] + (["grayscale"] if mode != "L" else [])
+    done = [f"{size[0]}x{size[1]} {mode}", *conversions]
     pixels = np.asarray(gray, dtype=np.float64) / 255.0
     if pixels.mean() > 0.5:  # mostly light: dark strokes on a light background
         gray = Image.fromarray(np.uint8(np.round(255 - pixels * 255)))
@@ -72,14 +98,19 @@ def array_rows(path, n_features) -> np.ndarray:
     else:
         user_file(path, "rows file")
     try:
-        rows = np.load(path, allow_pickle=False) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",", ndmin=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # numpy's "input contained no data": said below, in one line
+            rows = np.load(path, allow_pickle=False) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",",
+                                                                                              ndmin=2)
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read {path} ({' '.join(str(exc).split())[:120]})") from None
+    if rows.dtype.kind not in "biuf":  # dates, durations, strings, complex numbers
+        raise DataError(f"{path} holds {rows.dtype} values, not real numbers")
+    if rows.size == 0:
+        raise DataError(f"{path} holds no rows; give at least one row of {n_features} values")
     rows = np.atleast_2d(rows)
     if rows.ndim != 2 or rows.shape[1] != n_features:
         raise DataError(f"{path} holds rows of shape {rows.shape[1:]}, the model takes rows of {n_features} values")
-    if not np.issubdtype(rows.dtype, np.number) or np.issubdtype(rows.dtype, np.complexfloating):
-        raise DataError(f"{path} holds {rows.dtype} values, not real numbers")
     return rows.astype(np.float64)
 
 

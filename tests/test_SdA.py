@@ -400,3 +400,10 @@ def test_a_checkpoint_loads_as_the_network_it_holds(tmp_path):
     assert any(k.startswith("last.") for k in arrays)  # the epoch cap ended it: a larger cap goes on from these
     sda = SdA.load(tmp_path / "checkpoint.npz")
     np.testing.assert_array_equal(sda.sigmoid_layers[0].W.get_value(), arrays["layer0.W"])
+
+
+def test_resume_where_there_is_no_checkpoint_is_one_line_and_trains_nothing(tmp_path, capsys):
+    rc = main(["--dataset", "synthetic", "--resume", "--output-dir", str(tmp_path / "a" / "typo")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.startswith(f"error: nothing to resume in {tmp_path / 'a' / 'typo'}") and "\n" not in err
+    assert not (tmp_path / "a").exists()

@@ -327,3 +327,16 @@ def test_verbose_set_between_fits_is_what_the_next_fit_does(capsys):
     assert "[dA] Training epoch 0" in capsys.readouterr().out
     da.set_params(verbose=False).fit(X)
     assert capsys.readouterr().out == ""
+
+
+def test_sdaclassifier_sets_its_output_and_scores_only_labelled_rows():
+    ds = _synthetic()
+    clf = SdAClassifier(hidden_layers_sizes=(5,), pretraining_epochs=1, max_epochs=2, batch_size=10, random_state=0)
+    clf.fit(*ds.train)
+    with pytest.raises(TutorialError, match="no labelled rows"):
+        clf.score(ds.test[0], np.full(len(ds.test[0]), -1))
+    assert clf.set_output(transform="default") is clf  # as DenoisingAutoencoder's
+    assert list(clf.get_feature_names_out()) == ["SdA0", "SdA1", "SdA2", "SdA3", "SdA4"]
+    pd = pytest.importorskip("pandas")
+    frame = clf.set_output(transform="pandas").transform(ds.test[0])
+    assert isinstance(frame, pd.DataFrame) and list(frame.columns) == list(clf.get_feature_names_out())

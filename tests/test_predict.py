@@ -1,5 +1,7 @@
 """predict: your own images, .npy / .csv rows and datasets through a trained classifier, from the scripts and Python."""
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -87,3 +89,55 @@ def test_an_sda_reads_handwritten_digit_pngs(tmp_path, capsys):
     assert [int(line.split(": ")[1].split(" ")[0]) for line in lines] == list(range(10))
     labels, _ = predict_inputs(sda.predict_proba, sda.n_ins, files, log=lambda *_: None)  # and from Python
     assert list(labels) == list(range(10))
+
+
+def _strokes():
+    """A digit's pixels (8 x 8 in [0, 1], light strokes) and the same drawn as dark strokes on white, 64 x 64, 8 bits."""
+    row = load_digits_dataset().test[0][0]
+    light = np.uint8(np.round(row.reshape(8, 8) * 255))
+    return row, Image.fromarray(255 - light).resize((64, 64), Image.NEAREST)
+
+
+@pytest.mark.parametrize("kind", ["RGBA on transparent", "16-bit", "float in [0, 1]", "EXIF rotated"])
+def test_images_as_drawing_tools_save_them_give_the_8_bit_originals_row(tmp_path, kind):
+    row, gray = _strokes()
+    want, _ = image_rows(gray.save(tmp_path / "gray.png") or tmp_path / "gray.png", (8, 8))
+    dark = 255 - np.asarray(gray)  # the strokes' ink, 0 (none) to 255
+    if kind == "RGBA on transparent":  # black ink, its opacity the alpha: what most drawing tools save
+        rgba = np.zeros((64, 64, 4), np.uint8)
+        rgba[..., 3] = dark
+        img, path, words = Image.fromarray(rgba, "RGBA"), tmp_path / "a.png", "transparency composited onto white"
+    elif kind == "16-bit":
+        img, path, words = Image.fromarray(np.uint16(np.asarray(gray)) * 257), tmp_path / "b.png", "scaled by its own range"
+    elif kind == "float in [0, 1]":
+        img, path, words = Image.fromarray(np.float32(np.asarray(gray) / 255.0), "F"), tmp_path / "c.tif", "scaled by its own range"
+    else:  # stored on its side, with the EXIF tag that turns it upright (orientation 6: turn 90 degrees clockwise)
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        img, path, words = gray.transpose(Image.Transpose.ROTATE_90), tmp_path / "d.png", "turned upright"
+        img.save(path, exif=exif)
+    if kind != "EXIF rotated":
+        img.save(path)
+    got, said = image_rows(path, (8, 8))
+    assert words in said and "\n" not in said
+    np.testing.assert_allclose(got, want, atol=1.5 / 255)
+    np.testing.assert_allclose(got[0], row, atol=2 / 255)
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("empty.npy", None, "not a readable .npy array"),
+    ("none.npy", np.zeros((0, 16)), "holds no rows"),
+    ("time.npy", np.zeros((1, 16), dtype="timedelta64[s]"), "timedelta64[s] values, not real numbers"),
+    ("empty.csv", "", "holds no rows"),
+    ("blank.csv", "\n\n", "holds no rows"),
+])
+def test_rows_files_that_hold_no_numbers_are_one_line(tmp_path, name, content, words):
+    from autoencoders_tutorial.predict import array_rows
+
+    path = tmp_path / name
+    if content is None or isinstance(content, str):
+        path.write_text(content or "")
+    else:
+        np.save(path, content)
+    with pytest.raises(DataError, match=re.escape(words)):
+        array_rows(path, 16)
