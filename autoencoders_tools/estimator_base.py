@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from autoencoders_tutorial.engine import sync_shared
 from autoencoders_tutorial.errors import DataError, TutorialError
 from autoencoders_tutorial.files import load_params, params_to_arrays, save_params, set_params_from_arrays
+from autoencoders_tutorial.modelfiles import PARAM_DTYPES
 from autoencoders_tutorial.noise import device_noise_state, set_device_noise_state
 from autoencoders_tutorial.paths import RunContext, resolve_path
 from autoencoders_tutorial.rng import check_random_state, generator_from_state
@@ -139,7 +140,7 @@ class TutorialEstimator(BaseEstimator):
         return {"data_min": self.data_min_, "data_range": self.data_range_}
 
     def _restore(self, arrays, meta) -> None:
-        self.n_features_in_ = int(meta["n_features_in"])
+        self.n_features_in_ = meta["n_features_in"]  # checked as it is, not made an int: 6.7 or "6" is damage
         self.data_min_ = arrays.get("data_min")
         self.data_range_ = arrays.get("data_range")
 
@@ -213,15 +214,26 @@ class TutorialEstimator(BaseEstimator):
         return est
 
     def _check_restored(self) -> None:
-        """A loaded fitted state must fit together: the model builds from its parameters, the scaling has
-        one value per feature."""
-        if not isinstance(self.n_features_in_, int) or self.n_features_in_ < 1:
-            raise ValueError(f"n_features_in is {self.n_features_in_!r}")
+        """A loaded fitted state must fit together: ``n_features_in`` a whole number, the parameters float32 or
+        float64 in this machine's byte order (the model builds from them: names and shapes, checked as they are
+        set), the scaling one finite value per feature, its ranges > 0."""
+        if isinstance(self.n_features_in_, bool) or not isinstance(self.n_features_in_, int) or self.n_features_in_ < 1:
+            raise ValueError(f"n_features_in is {self.n_features_in_!r}, not a whole number of features")
+        for name, value in self.params_.items():
+            if value.dtype not in PARAM_DTYPES:
+                raise ValueError(f"parameter {name} is {value.dtype.str}, not float32 or float64")
         for name in ("data_min_", "data_range_"):
             value = getattr(self, name, None)
-            if value is not None and np.shape(value) != (self.n_features_in_,):
-                raise ValueError(f"{name[:-1]} has shape {np.shape(value)}, not ({self.n_features_in_},)")
-        self._model()  # its parameters: names and shapes, checked as they are set
+            if value is None:
+                continue
+            if value.dtype.kind != "f" or np.shape(value) != (self.n_features_in_,) or not np.all(np.isfinite(value)):
+                raise ValueError(f"{name[:-1]} is {value.dtype} of shape {np.shape(value)}, not "
+                                 f"{self.n_features_in_} finite numbers")
+            if name == "data_range_" and not np.all(value > 0):
+                raise ValueError("data_range holds a range <= 0; each feature's range is > 0")
+        if (self.data_min_ is None) != (self.data_range_ is None):
+            raise ValueError("data_min and data_range go together")
+        self._model()
 
     def _fitted_meta(self) -> dict:
         return {}

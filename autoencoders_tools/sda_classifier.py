@@ -312,8 +312,23 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         if meta.get("classes") is not None:
             kind = meta.get("classes_dtype", "|O")
             self.classes_ = np.array(meta["classes"], dtype=object if kind == "|O" else kind)
+            if self.classes_.dtype.kind == "U" and [str(v) for v in self.classes_.ravel()] != [
+                    str(v) for v in np.ravel(np.array(meta["classes"], dtype=object))]:
+                raise ValueError(f"classes_dtype {kind} cuts the labels {meta['classes'][:3]}")
         else:
             self.classes_ = arrays["classes"]
         self.best_validation_error_ = meta["best_validation_error"]
         self.n_epochs_ = meta["n_epochs"]
+
+    def _check_restored(self):
+        """``classes`` first (a list of labels, each once, none NaN), then the base's checks: the network builds
+        with one output per class."""
+        c = self.classes_
+        if c.ndim != 1:
+            raise ValueError(f"classes has shape {c.shape}, not a list of labels")
+        if c.dtype.kind == "f" and not np.all(np.isfinite(c)):
+            raise ValueError("classes hold NaN or infinite labels")
+        if len(set(c.tolist())) != len(c):
+            raise ValueError(f"classes repeat a label: {c.tolist()[:5]}")
+        super()._check_restored()
 

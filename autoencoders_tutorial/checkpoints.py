@@ -16,6 +16,7 @@ from pathlib import Path
 from .engine import resolved_backend
 from .errors import DataError, TutorialError
 from .files import load_params, params_to_arrays, previous_path, save_params, set_params_from_arrays
+from .modelfiles import check_arrays
 from .noise import device_noise_state, set_device_noise_state
 from .rng import generator_from_state
 from .training import EarlyStoppingState
@@ -69,6 +70,17 @@ def saved_options(path) -> dict:
 _BEFORE = {"train_path": "step"}
 
 
+_FRESH = "start over with --fresh (resume=False)"
+
+
+def _checkpoint_shapes(params, arrays) -> dict:
+    """The arrays a checkpoint of ``params`` holds: each parameter, and the early stopping's copies of them
+    (``best.NAME``, ``last.NAME``) it has."""
+    shapes = {p.name: p.get_value(borrow=True).shape for p in params}
+    copies = {n: shapes[n[5:]] for n in arrays if n.startswith(("best.", "last.")) and n[5:] in shapes}
+    return {**shapes, **copies}
+
+
 def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
     """Restore a checkpoint made with the same ``config`` into ``params`` and ``rng``."""
     arrays, meta = load_params(path)
@@ -80,8 +92,12 @@ def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
         if was != value:
             raise DataError(f"checkpoint {path} was made with {key}={was!r}, this run has {value!r}; "
                             "use the same options or another output_dir")
+    check_arrays(path, arrays, _checkpoint_shapes(params, arrays), fix=_FRESH)
     set_params_from_arrays(params, arrays, source=str(path))
     try:
+        kind = type(rng.get_value(borrow=True).bit_generator).__name__
+        if not isinstance(meta["rng_state"], dict) or meta["rng_state"].get("bit_generator") != kind:
+            raise ValueError(f"rng_state is not the state of a {kind} generator, which this run draws its noise from")
         rng_state = generator_from_state(meta["rng_state"])
         es = meta.get("early_stopping")
         best = {k[5:]: v for k, v in arrays.items() if k.startswith("best.")} or None
@@ -93,7 +109,7 @@ def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
             set_device_noise_state(rng, meta["device_noise_state"])
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
         raise DataError(f"checkpoint {path} is damaged ({type(exc).__name__}: {' '.join(str(exc).split())[:160]}); "
-                        "start over with --fresh (resume=False)") from None
+                        f"{_FRESH}") from None
     rng.set_value(rng_state, borrow=True)
     return progress
 

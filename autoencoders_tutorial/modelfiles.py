@@ -18,8 +18,8 @@ from .files import load_params, params_to_arrays, save_params, set_params_from_a
 from .memory import check_params_fit
 
 
-def _damaged(path, what) -> DataError:
-    return DataError(f"{path}: {what}; the file is damaged, save the model again")
+def _damaged(path, what, fix="save the model again") -> DataError:
+    return DataError(f"{path}: {what}; the file is damaged, {fix}")
 
 
 def _check_model(path, meta, model) -> None:
@@ -58,21 +58,22 @@ def check_fields(path, fields: dict, required=(), **checks) -> None:
 PARAM_DTYPES = (np.dtype("float32"), np.dtype("float64"))
 
 
-def check_arrays(path, arrays: dict, shapes: dict) -> None:
-    """The four model kinds' one schema of arrays: ``arrays`` are exactly those ``shapes`` names, float32 or
-    float64 in this machine's byte order (not float16, integers or big-endian floats), of those shapes; else
-    one line naming ``path`` and the array."""
+def check_arrays(path, arrays: dict, shapes: dict, fix: str = "save the model again") -> None:
+    """The one schema of arrays of the four model kinds and of checkpoints: ``arrays`` are exactly those ``shapes``
+    names, float32 or float64 in this machine's byte order (not float16, integers or big-endian floats), of those
+    shapes; else one line naming ``path`` and the array, ending in ``fix``."""
     for name in sorted(shapes.keys() | arrays.keys()):
         if name not in arrays:
-            raise _damaged(path, f"no array {name!r}")
+            raise _damaged(path, f"no array {name!r}", fix)
         if name not in shapes:
-            raise _damaged(path, f"an array {name!r} this model does not have")
+            raise _damaged(path, f"an array {name!r} this model does not have", fix)
         dtype, shape = arrays[name].dtype, arrays[name].shape
         if dtype not in PARAM_DTYPES:
             raise _damaged(path, f"array {name!r} is {dtype.str} ({dtype.name}), not float32 or float64 in this "
-                                 "machine's byte order")
+                                 "machine's byte order", fix)
         if shape != tuple(shapes[name]):
-            raise _damaged(path, f"array {name!r} is {dtype} of shape {shape}, not of shape {tuple(shapes[name])}")
+            raise _damaged(path, f"array {name!r} is {dtype} of shape {shape}, not of shape {tuple(shapes[name])}",
+                           fix)
 
 
 #: The layers of the classifiers ``logistic_sgd.py`` and ``mlp.py`` save, bottom up: each a ``W`` and a ``b``.

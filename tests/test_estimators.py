@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -235,11 +236,11 @@ def test_a_damaged_estimator_file_is_one_line_naming_it(tmp_path):
         return path
 
     cases = [(damaged(noise_state=None), "no field 'noise_state'"),
-             (damaged(n_features_in="abc"), "invalid literal"),
+             (damaged(n_features_in="abc"), "n_features_in is 'abc', not a whole number"),
              (damaged(estimator=dict(meta["estimator"], colour="red")), r"unknown hyper-parameters \['colour'\]"),
              (damaged(estimator=dict(meta["estimator"], n_hidden=-2)), "n_hidden must be a whole number >= 1"),
              (damaged({k: v for k, v in arrays.items() if k != "param.dA.W"}), "lacks parameters"),
-             (damaged(dict(arrays, **{"fitted.data_min": np.zeros(2)})), r"data_min has shape \(2,\), not \(5,\)")]
+             (damaged(dict(arrays, **{"fitted.data_min": np.zeros(2)})), r"data_min is float64 of shape \(2,\), not 5 finite")]
     for path, match in cases:
         with pytest.raises(DataError, match=rf"bad\d\.npz is a damaged saved DenoisingAutoencoder \(.*{match}"):
             DenoisingAutoencoder.load(path)
@@ -340,3 +341,44 @@ def test_sdaclassifier_sets_its_output_and_scores_only_labelled_rows():
     pd = pytest.importorskip("pandas")
     frame = clf.set_output(transform="pandas").transform(ds.test[0])
     assert isinstance(frame, pd.DataFrame) and list(frame.columns) == list(clf.get_feature_names_out())
+
+
+def _damaged_copy(tmp_path, path, arrays=None, **meta):
+    """A copy of the estimator file ``path`` with ``arrays`` and ``meta`` fields replaced."""
+    from autoencoders_tutorial.files import load_params, save_params
+
+    saved, fields = load_params(path)
+    fields.pop("format_version")
+    return save_params(tmp_path / "bad.npz", dict(saved, **(arrays or {})), **dict(fields, **meta))
+
+
+def test_estimator_files_whose_fitted_state_cannot_be_right_are_one_line(tmp_path):
+    X = np.random.default_rng(0).random((30, 6)) * 4 - 1  # outside [0, 1]: the file keeps a min-max scaling
+    DenoisingAutoencoder(n_hidden=3, n_epochs=1, random_state=0).fit(X).save(tmp_path / "da.npz")
+    ds = _synthetic()
+    labels = np.array(["alpha", "beta", "gamma"])[ds.train[1]]
+    SdAClassifier(hidden_layers_sizes=(4,), pretraining_epochs=1, max_epochs=1, batch_size=10,
+                  random_state=0).fit(ds.train[0], labels).save(tmp_path / "sda.npz")
+    lo = np.zeros(6)
+    cases = [
+        (DenoisingAutoencoder, "da.npz", dict(arrays={"fitted.data_min": lo * np.nan}), "data_min is float64"),
+        (DenoisingAutoencoder, "da.npz", dict(arrays={"fitted.data_range": lo}), "range <= 0"),
+        (DenoisingAutoencoder, "da.npz", dict(arrays={"fitted.data_range": -np.ones(6)}), "range <= 0"),
+        (DenoisingAutoencoder, "da.npz", dict(arrays={"fitted.data_range": np.full(6, np.inf)}), "data_range is float64"),
+        (DenoisingAutoencoder, "da.npz", dict(n_features_in=6.7), "n_features_in is 6.7, not a whole number"),
+        (DenoisingAutoencoder, "da.npz", dict(n_features_in="6"), "n_features_in is '6', not a whole number"),
+        (DenoisingAutoencoder, "da.npz", dict(arrays={"param.dA.W": np.ones((6, 3), dtype=np.int64)}), "is <i8"),
+        (SdAClassifier, "sda.npz", dict(classes=["alpha", "alpha", "alpha"]), "repeat a label"),
+        (SdAClassifier, "sda.npz", dict(classes=[["alpha"], ["beta"], ["gamma"]]), "classes has shape (3, 1)"),
+        (SdAClassifier, "sda.npz", dict(classes=["alpha", "beta"]), "logreg.W has shape (4, 3), the model expects (4, 2)"),
+        (SdAClassifier, "sda.npz", dict(classes_dtype="<U1"), "classes_dtype <U1 cuts the labels"),
+    ]
+    for cls, name, change, words in cases:
+        bad = _damaged_copy(tmp_path, tmp_path / name, **change)
+        with pytest.raises(TutorialError, match=re.escape(words)) as info:
+            cls.load(bad)
+        assert "is a damaged saved" in str(info.value) and "\n" not in str(info.value), (change, info.value)
+    nan_classes = _damaged_copy(tmp_path, tmp_path / "sda.npz", classes=None, classes_dtype="<f8",
+                                arrays={"fitted.classes": np.array([0.0, np.nan, 2.0])})
+    with pytest.raises(TutorialError, match="NaN or infinite labels"):
+        SdAClassifier.load(nan_classes)

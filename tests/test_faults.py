@@ -430,6 +430,18 @@ def test_hostile_checkpoints_are_one_line(trained, tmp_path, capsys):
     save_params(out / "checkpoint.npz", arrays, **dict(meta, config=dict(meta["config"], backend="NUMBA")))
     rc, err = run(main, resume, out, capsys)
     assert rc == 2 and "was made with backend='NUMBA'" in one_line(err)
+    mt19937 = np.random.Generator(np.random.MT19937(0)).bit_generator.state  # another generator's: its key is an array
+    mt19937["state"]["key"] = mt19937["state"]["key"].tolist()
+    meta = {k: v for k, v in meta.items() if k != "format_version"}
+    for changed, words in [(dict(arrays, **{"layer0.W": arrays["layer0.W"].astype(np.int32)}),
+                            "array 'layer0.W' is <i4 (int32), not float32 or float64"),
+                           (dict(arrays, extra=np.zeros(2)), "an array 'extra' this model does not have"),
+                           (arrays, "rng_state is not the state of a PCG64 generator")]:
+        extra = {"rng_state": mt19937} if changed is arrays else {}
+        save_params(out / "checkpoint.npz", changed, **dict(meta, **extra))
+        rc, err = run(main, resume, out, capsys)
+        line = one_line(err)
+        assert rc == 2 and words in line and line.endswith("start over with --fresh (resume=False)"), line
 
 
 @pytest.mark.parametrize("argv, words", [
