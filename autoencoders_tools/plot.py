@@ -84,6 +84,10 @@ def read_metrics(path, run=None, log=print) -> tuple[str, list[dict]]:
     return run, [r for r in records if r.get("run") == run]
 
 
+#: The most phases drawn (each a curve): more are named in a note and left out.
+MAX_CURVES = 20
+
+
 def plot_metrics(path, output=None, run=None, log=print) -> Path:
     """Draw the learning curves of one run of ``path``; returns the PNG's path."""
     try:
@@ -95,8 +99,8 @@ def plot_metrics(path, output=None, run=None, log=print) -> Path:
         raise TutorialError('plotting needs matplotlib: pip install -e ".[sweep]"') from None
 
     out = Path(output) if output is not None else Path(path).with_name("metrics.png")
-    if out.is_dir():
-        raise TutorialError(f"output {out} is a folder; give the PNG's file name")
+    if out.exists() and not out.is_file():  # renaming over /dev/null or a FIFO would replace it
+        raise TutorialError(f"output {out} exists and is not a regular file; give the PNG's file name")
     run, records = read_metrics(path, run, log)
     costs, errors = defaultdict(list), defaultdict(list)
     for r in records:
@@ -110,8 +114,10 @@ def plot_metrics(path, output=None, run=None, log=print) -> Path:
     panels = 1 + bool(errors)
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.6), squeeze=False)
     ax = axes[0][0]
-    for phase, pts in costs.items():
-        ax.plot(*zip(*sorted(pts)), marker=".", label=phase)
+    if len(costs) > MAX_CURVES:
+        log(f"note: run {run} has {len(costs)} phases; drawing the first {MAX_CURVES}")
+    for phase, pts in list(costs.items())[:MAX_CURVES]:
+        ax.plot(*zip(*sorted(pts)), marker=".", label=str(phase).replace("$", r"\$"))  # a name is text, not TeX
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean training cost")
     ax.legend(fontsize=8)

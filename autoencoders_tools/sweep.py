@@ -79,13 +79,23 @@ MAX_SETTINGS = 10_000
 OUTPUTS = ("results.csv", "results.jsonl", "validation_error.png")
 
 
+def _no_duplicate_keys(pairs) -> dict:
+    """A JSON object's pairs as a dict, refusing a key given twice (json keeps the last silently)."""
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"the key {key!r} is given twice")
+        seen[key] = value
+    return seen
+
+
 def read_grid(path) -> tuple[dict, dict]:
     """``(fixed, grid)`` from a TOML or JSON grid file; one-line errors for a bad one."""
     path = Path(path)
     raw = read_bytes(path, "grid file")  # a regular file of bounded size
     try:
         if path.suffix == ".json":
-            spec = json.loads(raw)
+            spec = json.loads(raw, object_pairs_hook=_no_duplicate_keys)  # as TOML, a name given twice is refused
         else:
             spec = tomllib.loads(raw.decode())
     except Exception as exc:  # noqa: BLE001  (tomllib / json / decoding errors)
@@ -109,8 +119,8 @@ def read_grid(path) -> tuple[dict, dict]:
     for i, setting in enumerate(settings(fixed, grid)):  # every setting checked before the first fit
         try:
             SdAClassifier(**_params(setting))._check_hyper()
-        except (TutorialError, TypeError, ValueError) as exc:
-            swept = ", ".join(f"{k}={setting[k]!r}" for k in grid)
+        except (TutorialError, TypeError, ValueError, OverflowError) as exc:  # a number too large for a setting
+            swept = ", ".join(f"{k}={setting[k]!r:.60}" for k in grid)
             raise DataError(f"grid file {path}: setting {i + 1} ({swept}) is not valid: {exc}") from None
     return fixed, grid
 

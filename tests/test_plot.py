@@ -1,6 +1,7 @@
 """plot: learning curves from a run's metrics.jsonl."""
 
 import json
+import os
 
 import pytest
 
@@ -55,5 +56,20 @@ def test_a_bad_line_is_skipped_with_one_counted_warning_never_plotted(tmp_path):
     assert said == [f"warning: skipped 7 line(s) of {path} that are not metrics records (first: line 4: run is [1], "
                     "not a run id)"]
     assert plot.plot_metrics(path, log=said.append).read_bytes()[:4] == b"\x89PNG"
-    with pytest.raises(plot.TutorialError, match="is a folder; give the PNG's file name"):
+    with pytest.raises(plot.TutorialError, match="exists and is not a regular file; give the PNG's file name"):
         plot.plot_metrics(path, output=tmp_path, log=said.append)
+
+
+def test_phase_names_are_text_and_many_phases_are_capped(tmp_path):
+    pytest.importorskip("matplotlib")
+    records = [{"run": "a", "phase": "$\\undefinedcmd{x}$", "epoch": e, "cost": 1.0 / (e + 1)} for e in range(3)]
+    records += [{"run": "a", "phase": f"p{i}", "epoch": 0, "cost": 1.0} for i in range(plot.MAX_CURVES + 5)]
+    said = []
+    out = plot.plot_metrics(_write(tmp_path / "m.jsonl", records), log=said.append)  # no TeX parsing error
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert any(f"has {plot.MAX_CURVES + 6} phases; drawing the first {plot.MAX_CURVES}" in line for line in said)
+    if os.name == "posix":
+        os.mkfifo(tmp_path / "fifo.png")
+        with pytest.raises(plot.TutorialError, match="exists and is not a regular file"):
+            plot.plot_metrics(tmp_path / "m.jsonl", output=tmp_path / "fifo.png")
+        assert (tmp_path / "fifo.png").is_fifo()  # not replaced

@@ -193,3 +193,13 @@ def test_python_m_sweep_runs_on_an_existing_scheduler(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     rows = list(csv.DictReader(open(tmp_path / "out" / "results.csv")))
     assert len(rows) == 2 and not any(r["error"] for r in rows)
+
+
+def test_a_json_grid_with_a_key_given_twice_or_a_number_too_large_is_one_line(tmp_path):
+    (tmp_path / "g.json").write_text('{"grid": {"finetune_lr": [0.1]}, "grid": {"finetune_lr": [0.2]}}')
+    with pytest.raises(DataError, match="the key 'grid' is given twice"):
+        sweep.read_grid(tmp_path / "g.json")
+    (tmp_path / "h.json").write_text('{"grid": {"finetune_lr": [1' + "0" * 3000 + ']}}')
+    with pytest.raises(DataError, match=r"setting 1 \(finetune_lr=1000") as info:
+        sweep.read_grid(tmp_path / "h.json")
+    assert len(str(info.value)) < 400
