@@ -173,7 +173,7 @@ class SdA:
         """Every shared parameter: the MLP's, then each dA's own visible bias."""
         return self.params + [d.b_prime for d in self.dA_layers]
 
-    def pretraining_functions(self, train_set_x, batch_size, precompute_codes=False, context=None):
+    def pretraining_functions(self, train_set_x, batch_size, precompute_codes=False, context=RunContext()):
         """One compiled function per layer: ``fn(index, corruption=level_k, lr=0.1) -> cost``.
 
         Function k does one SGD step of layer k's dA on minibatch ``index``; only that
@@ -181,7 +181,7 @@ class SdA:
         change. With ``precompute_codes`` the functions of layers k > 0 read the codes of
         layer k-1, computed once for the whole training set on their first call, instead
         of recomputing the lower layers for every minibatch. ``context`` (a
-        :class:`~autoencoders_tutorial.paths.RunContext`, None: the step path) gives the mode and the
+        :class:`~autoencoders_tutorial.paths.RunContext`; by default the step path) gives the mode and the
         training path, which may add blocks.
         """
         check_positive(batch_size=batch_size)
@@ -200,14 +200,13 @@ class SdA:
             buffer = pytensor.shared(np.zeros((0, self.hidden_layers_sizes[k - 1]), dtype=pytensor.config.floatX),
                                      name=f"codes{k - 1}")
             # the block path computes a layer's codes in one call, however small its training blocks
-            fill = None if context is None else dataclasses.replace(
-                context, train_path=dataclasses.replace(context.train_path, block_size=None))
+            fill = dataclasses.replace(context, train_path=dataclasses.replace(context.train_path, block_size=None))
             codes_fn = training_function([(self.x, train_set_x)], below, batch_size, context=fill)
             codes = PrecomputedRows(codes_fn, buffer, n_rows, batch_size, group=self._precomputed)
             fns.append(training_function([(below, buffer)], cost, batch_size, updates, ensure=codes.ensure, **inputs))
         return fns
 
-    def build_finetune_functions(self, datasets, batch_size, learning_rate, params=None, context=None):
+    def build_finetune_functions(self, datasets, batch_size, learning_rate, params=None, context=RunContext()):
         """The tutorial's fine-tuning functions: ``(train_fn, valid_score, test_score)``.
 
         ``train_fn(index)`` does one SGD step on the fine-tuning cost; ``valid_score()``
@@ -286,15 +285,14 @@ def check_options(*, finetune_lr, pretraining_epochs, pretrain_lr, batch_size, f
 
 
 def pretrain(sda, train_set_x, batch_size, pretraining_epochs, pretrain_lr, progress=None, *, checkpoint=None,
-             precompute_codes=True, context=None):
+             precompute_codes=True, context=RunContext()):
     """Greedy layer-wise pretraining of ``sda`` on the shared ``train_set_x``, from ``progress`` (None: the start).
 
     Compiles :meth:`SdA.pretraining_functions`, runs :func:`pretrain_layers` and frees the precomputed
-    codes; ``context`` is the run's :class:`~autoencoders_tutorial.paths.RunContext` (None: the step path,
+    codes; ``context`` is the run's :class:`~autoencoders_tutorial.paths.RunContext` (by default the step path,
     printing). Returns ``{layer: seconds}``, or None when Ctrl-C stopped it.
     """
     progress = Progress() if progress is None else progress
-    context = RunContext() if context is None else context
     t0 = time.perf_counter()
     pretraining_fns = sda.pretraining_functions(train_set_x, batch_size, precompute_codes, context)
     context.log(f"... pre-training the model (functions {describe_build(time.perf_counter() - t0, context.mode)})")
@@ -308,7 +306,7 @@ def pretrain(sda, train_set_x, batch_size, pretraining_epochs, pretrain_lr, prog
 
 
 def pretrain_layers(pretraining_fns, n_train_batches, pretraining_epochs, pretrain_lr, progress, *, checkpoint=None,
-                    context=None, diverged_hint="lower the learning rate"):
+                    context=RunContext(), diverged_hint="lower the learning rate"):
     """The tutorial's pretraining loop: layer by layer, ``pretraining_epochs`` epochs of
     ``pretraining_fns[i](index, lr=pretrain_lr)`` over every minibatch (:func:`train_epochs`, the one epoch loop).
 
@@ -341,7 +339,7 @@ def pretrain_layers(pretraining_fns, n_train_batches, pretraining_epochs, pretra
 
 
 def fine_tune(sda, datasets, batch_size, finetune_lr, progress=None, *, layers="all", n_epochs=1000,
-              patience_epochs=10, checkpoint=None, context=None):
+              patience_epochs=10, checkpoint=None, context=RunContext()):
     """Supervised fine-tuning of ``sda`` with the tutorial's early stopping, from ``progress`` (None: the start).
 
     ``datasets`` is ``[(train x, y), (valid x, y)]``, optionally with ``(test x, y)`` last (then the test
@@ -350,7 +348,6 @@ def fine_tune(sda, datasets, batch_size, finetune_lr, progress=None, *, layers="
     :class:`~autoencoders_tutorial.paths.RunContext`. Returns the :class:`EarlyStoppingResult`.
     """
     progress = Progress("finetune") if progress is None else progress
-    context = RunContext() if context is None else context
     trainable = sda.params if layers == "all" else sda.logLayer.params
     n_train_batches = n_batches(datasets[0][0], batch_size)
     t0 = time.perf_counter()
@@ -367,7 +364,7 @@ def fine_tune(sda, datasets, batch_size, finetune_lr, progress=None, *, layers="
 
 
 def finetune_loop(train_fn, n_train_batches, validate, test, params, progress, *, n_epochs, patience,
-                  checkpoint=None, context=None):
+                  checkpoint=None, context=RunContext()):
     """:func:`~autoencoders_tutorial.training.early_stopping` (the tutorial's, written once) from ``progress``.
 
     ``checkpoint(progress)`` runs after every epoch, and once more when the loop ends without Ctrl-C (then

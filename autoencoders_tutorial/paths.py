@@ -178,15 +178,14 @@ def resolve_path(train_path="auto", noise_source="auto", block_size=None, mode=N
     return TrainPath("block", noise, None if block_size is None else int(block_size))
 
 
-def training_function(pairs, cost, batch_size, updates=None, extra_inputs=(), context=None, *,
+def training_function(pairs, cost, batch_size, updates=None, extra_inputs=(), context=RunContext(), *,
                       names=(), defaults=(), ensure=None) -> Steps:
     """The steps the training loops run: ``steps(index, *extra_inputs) -> cost``.
 
-    ``context`` (a :class:`RunContext`; None: the step path in the default mode) gives the mode and
+    ``context`` (a :class:`RunContext`; by default the step path in the default mode) gives the mode and
     the training path: :class:`~.steps.Steps` around :func:`~autoencoders_tutorial.graph.minibatch_function`,
     or :class:`~.blocks.BlockSteps`. ``names``, ``defaults`` and ``ensure`` are :class:`~.steps.Steps`'.
     """
-    context = RunContext() if context is None else context
     train_path = context.train_path
 
     def make_step():
@@ -199,7 +198,7 @@ def training_function(pairs, cost, batch_size, updates=None, extra_inputs=(), co
                        ensure=ensure)
 
 
-def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, context=None):
+def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, context=RunContext()):
     """Compile the tutorial's three functions: ``(train_fn, valid_score, test_score)``.
 
     ``datasets`` is what :func:`autoencoders_tutorial.datasets.load_data` returns; ``x``
@@ -210,7 +209,6 @@ def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learnin
     :func:`~.graph.score_batch_size` (so a split smaller than ``batch_size`` is still scored; on the block
     path, all of them in one call).
     """
-    context = RunContext() if context is None else context
     mode = context.mode
     (train_x, train_y), *scored = datasets
     eval_batch = score_batch_size(batch_size, datasets)

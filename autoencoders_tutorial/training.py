@@ -179,12 +179,6 @@ class _Progress:
             self.bar.close()
 
 
-def _reporting(context) -> tuple:
-    """A loop's ``(log, metrics)``: the run context's, or print and none."""
-    context = RunContext() if context is None else context
-    return context.log, context.metrics
-
-
 def _no_minibatch(n_train_batches):
     if n_train_batches <= 0:
         raise TutorialError("no full minibatch: the training set is smaller than the batch size")
@@ -201,13 +195,13 @@ class EpochResult:
 
 
 def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int = 0, label: str = "",
-                 context: RunContext | None = None, on_epoch_end=None, progress_every: float = 15.0,
+                 context: RunContext = RunContext(), on_epoch_end=None, progress_every: float = 15.0,
                  stall_hint: str = "another learning rate",
                  diverged_hint: str = "lower the learning rate") -> EpochResult:
     """The one epoch loop: call ``step(i)`` for every minibatch, ``n_epochs`` times.
 
     Prints each epoch's mean cost and seconds (and progress inside long epochs) to ``context.log``,
-    writes a record to ``context.metrics`` (a :class:`~.paths.RunContext`; None: print, no metrics), and calls ``on_epoch_end(epoch, mean_cost)`` (e.g. to checkpoint).
+    writes a record to ``context.metrics`` (a :class:`~.paths.RunContext`; by default print, no metrics), and calls ``on_epoch_end(epoch, mean_cost)`` (e.g. to checkpoint).
     A NaN or infinite cost raises :class:`TrainingDiverged` ending in ``diverged_hint`` (costs are read back from the
     device every :data:`CHECK_EVERY` minibatches and at the epoch's end, before
     ``on_epoch_end``); Ctrl-C stops cleanly after the current call and returns with
@@ -218,7 +212,7 @@ def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int 
     suggesting ``stall_hint`` (training has most likely collapsed).
     """
     _no_minibatch(n_train_batches)
-    log, metrics = _reporting(context)
+    log, metrics = context.log, context.metrics
     result = EpochResult(costs=[])
     step = Steps.of(step)
     k = step.block_for(n_train_batches)
@@ -338,7 +332,7 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                    params: Sequence, *, n_epochs: int = 1000, patience: int = 5000, patience_increase: float = 2,
                    improvement_threshold: float = 0.995, validation_frequency: int | None = None,
                    state: EarlyStoppingState | None = None, best_params: Mapping[str, np.ndarray] | None = None,
-                   on_improvement=None, on_epoch_end=None, context: RunContext | None = None,
+                   on_improvement=None, on_epoch_end=None, context: RunContext = RunContext(),
                    label: str = "") -> EarlyStoppingResult:
     """The one early-stopping loop (the tutorial's, exactly), shared by every script.
 
@@ -356,10 +350,10 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
     (``interrupted=True`` in the result) and before a :class:`TrainingDiverged` error
     for a NaN or infinite cost. ``on_epoch_end(state, best_params)`` runs after each
     epoch (for checkpoints); passing a saved ``state`` and ``best_params`` resumes. Lines go to
-    ``context.log`` and records to ``context.metrics`` (a :class:`~.paths.RunContext`; None: print, no metrics).
+    ``context.log`` and records to ``context.metrics`` (a :class:`~.paths.RunContext`; by default print, no metrics).
     """
     _no_minibatch(n_train_batches)
-    log, metrics = _reporting(context)
+    log, metrics = context.log, context.metrics
     check_positive(n_epochs=n_epochs, patience=patience)
     params = list(params)
     if state is None:

@@ -60,7 +60,7 @@ def user_file(path, what: str, max_bytes: int | None = None, missing: str = "che
     kind = _kind(st.st_mode)
     if kind is not None:
         raise DataError(f"{what} {path} is {kind}, not a file; give the path of a file")
-    limit = MAX_BYTES.get(what, 8 << 30) if max_bytes is None else max_bytes
+    limit = MAX_BYTES[what] if max_bytes is None else max_bytes
     if st.st_size > limit:
         raise DataError(f"{what} {path} is {st.st_size} bytes, more than the {limit} a {what} may have")
     return st.st_size
@@ -85,7 +85,7 @@ def gunzip(path, what: str = "dataset", max_bytes: int | None = None) -> bytes:
     stops there and is refused in one line."""
     size = user_file(path, what)
     if max_bytes is None:
-        max_bytes = min(MAX_BYTES.get(what, 8 << 30), max(256 << 20, MAX_GZIP_RATIO * size))
+        max_bytes = min(MAX_BYTES[what], max(256 << 20, MAX_GZIP_RATIO * size))
     chunks, got = [], 0
     try:
         with gzip.open(path, "rb") as f:
