@@ -11,3 +11,13 @@ imports them::
                     (``autoencoders-sweep``)
     plot            learning curves from a run's metrics.jsonl (``autoencoders-plot``)
 """
+
+import os
+import sys
+
+if sys.argv[:1] == ["-m"] and os.path.dirname(os.path.dirname(os.path.abspath(__file__))) != os.getcwd():
+    # Run as ``python -m autoencoders_tools.<command>``, Python puts the current folder first on the path,
+    # where a user's own folder or file named like a model file (``mlp/``, ``dA.py``) would be imported
+    # in place of the tutorial's: by this process and by the sweep's workers, who start with its path.
+    # Every command imports its own modules, so the current folder is taken off (unless it is this checkout).
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.getcwd()]

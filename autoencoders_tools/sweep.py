@@ -54,6 +54,7 @@ import io
 import itertools
 import json
 import math
+import socket
 import sys
 import time
 import tomllib
@@ -156,6 +157,35 @@ def fit_one(setting: dict, dataset, data_dir=None) -> dict:
                 seconds=round(time.perf_counter() - t0, 2), error="")
 
 
+#: Seconds to reach an existing scheduler and read its greeting.
+CONNECT_TIMEOUT = 10
+
+
+def _check_speaks_dask(address):
+    """Raise ``ValueError`` unless ``address`` (a ``tcp://`` one) answers as a Dask scheduler does.
+
+    A Dask server opens with its handshake: one frame of a few dozen bytes, its 8-byte length first.
+    Dask's own client takes any first 8 bytes for that length and allocates it (exabytes from a web
+    server), so the greeting is read here first, within :data:`CONNECT_TIMEOUT`. Other schemes go to Dask.
+    """
+    from distributed.comm import parse_address, parse_host_port
+
+    scheme, location = parse_address(address)
+    if scheme != "tcp":
+        return
+    host, port = parse_host_port(location)
+    with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT) as conn:
+        conn.settimeout(CONNECT_TIMEOUT)
+        try:
+            head = conn.recv(8, socket.MSG_WAITALL)
+            size = int.from_bytes(head, "little") if len(head) == 8 else 0
+            greeting = conn.recv(size, socket.MSG_WAITALL) if 0 < size <= 2**16 else b""
+        except TimeoutError:
+            raise TimeoutError(f"no Dask greeting within {CONNECT_TIMEOUT} s") from None
+    if b"compression" not in greeting:
+        raise ValueError(f"it answers, but not as a Dask scheduler (its first bytes: {head[:8]!r})")
+
+
 def _client(workers, scheduler):
     try:
         import dask
@@ -164,7 +194,8 @@ def _client(workers, scheduler):
         raise TutorialError(f"the sweep needs Dask: {SWEEP_EXTRA}") from None
     if scheduler:
         try:
-            return Client(scheduler, timeout="10s"), None
+            _check_speaks_dask(scheduler)
+            return Client(scheduler, timeout=f"{CONNECT_TIMEOUT}s"), None
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
             problem = str(exc)
         # The half-made Client's __del__ runs now: run later by the garbage collector inside the next Client's

@@ -181,13 +181,13 @@ def run_cli(parser: argparse.ArgumentParser, argv, run: Callable[..., object], p
     A user-fixable error (:class:`TutorialError`) becomes one line naming the flags, and
     exit status 2; Ctrl-C one line saying what was saved (:class:`RunInterrupted`), and
     exit status 130. The engine's note (what to install for full speed), if any, is printed
-    first.
+    first, on stdout with the run's own lines: stderr holds only the error, when there is one.
     """
     options = vars(parser.parse_args(argv))
     if pass_given:
         options["given"] = given_options(parser, argv)
     if ENGINE.get("note"):
-        print(ENGINE["note"], file=sys.stderr)
+        print(ENGINE["note"], flush=True)
     try:
         run(**options)
     except TutorialError as exc:

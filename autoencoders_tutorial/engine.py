@@ -17,8 +17,12 @@ Nothing is printed at import; :data:`ENGINE` holds what was chosen and why, and 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
+import io
 import os
+import re
 import sys
 import warnings
 import weakref
@@ -191,19 +195,42 @@ def _import_pytensor():
     os.environ["PYTENSOR_FLAGS"] = ENGINE["flags"]
     try:
         import pytensor
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # what PyTensor raises for a bad flag value
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # what PyTensor raises for a bad set-up
+        message = " ".join(str(exc).split())[:300]
+        if "compiledir" in message:
+            _refuse_at_import(f"PyTensor cannot use its compile folder ({message}); {_COMPILEDIR_FIX}")
         if user_flags is None:
             raise
-        # No library can run without PyTensor: end here with one line instead of a traceback.
-        message = " ".join(str(exc).split())[:300]
-        print(f"error: PYTENSOR_FLAGS={user_flags!r} is not valid ({message}); fix or unset it", file=sys.stderr)
-        raise SystemExit(2) from None  # a bad input, as every other one on the command line
+        _refuse_at_import(f"PYTENSOR_FLAGS={user_flags!r} is not valid ({message}); fix or unset it")
     finally:
         if user_flags is None:
             os.environ.pop("PYTENSOR_FLAGS", None)
         else:
             os.environ["PYTENSOR_FLAGS"] = user_flags
     return pytensor
+
+
+_COMPILEDIR_FIX = ("make HOME writable, or set PYTENSOR_FLAGS=base_compiledir=FOLDER to a folder you can write "
+                   "(PyTensor keeps its compiled code there)")
+
+
+def _refuse_at_import(message: str):
+    """Raise :class:`TutorialError` for a set-up PyTensor cannot be imported with.
+
+    No library runs without PyTensor, and a script imports it before any of its own error handling
+    runs: left uncaught, the error ends the process as a bad input does on the command line (the one
+    line, exit status 2), not with a traceback through the imports. A caller may still catch it.
+    """
+    if sys.excepthook is sys.__excepthook__:
+        def one_line(kind, exc, tb):
+            if not isinstance(exc, TutorialError):
+                return sys.__excepthook__(kind, exc, tb)
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            os._exit(2)
+
+        sys.excepthook = one_line
+    raise TutorialError(message) from None
 
 
 pytensor = _import_pytensor()
@@ -293,21 +320,44 @@ def compile_function(*args, **kwargs):
 
     Ctrl-C in the middle of a compilation (above all JAX's first, which loads its native
     libraries) could be lost in a garbage-collection callback or crash the process; held,
-    it arrives as a ``KeyboardInterrupt`` once the function is built. When
-    ``PYTENSOR_FLAGS`` is set, a failure to compile is one line naming it (a compiler,
-    BLAS or cache setting PyTensor accepted at import but cannot use).
+    it arrives as a ``KeyboardInterrupt`` once the function is built. A compile folder
+    PyTensor cannot write is one line before the first function is built; when
+    ``PYTENSOR_FLAGS`` is set, so is a failure to compile (a compiler, BLAS or cache setting
+    PyTensor accepted at import but cannot use), naming the file that keeps the compiler's
+    output instead of printing PyTensor's notes about it.
     """
-
+    check_compile_folder()
+    notes = io.StringIO()
     with deferred_interrupts():
         try:
-            return pytensor.function(*args, **kwargs)
+            with contextlib.redirect_stdout(notes):  # PyTensor prints where a failed compile's code is
+                function = pytensor.function(*args, **kwargs)
         except Exception as exc:
             flags = os.environ.get("PYTENSOR_FLAGS")
             if not flags or isinstance(exc, TutorialError):
+                sys.stdout.write(notes.getvalue())
                 raise
             last = " ".join(str(exc).strip().splitlines()[-1:]).strip()[:200] or type(exc).__name__
+            kept = re.search(r"temporary file: (\S+)", notes.getvalue())
             raise TutorialError(f"PyTensor could not compile with PYTENSOR_FLAGS={flags!r} ({type(exc).__name__}: "
-                                f"{last}); fix or unset it") from None
+                                f"{last}{f'; the compiler output is in {kept[1]}' if kept else ''}); fix or unset it"
+                                ) from None
+    sys.stdout.write(notes.getvalue())
+    return function
+
+
+@functools.cache
+def check_compile_folder() -> None:
+    """Refuse in one line a compile folder PyTensor cannot create or write (``compiledir``: under HOME,
+    or ``base_compiledir`` in ``PYTENSOR_FLAGS``), before a first model is trained and saved."""
+    try:
+        folder = pytensor.config.compiledir  # PyTensor creates it, or says why it cannot
+        writable = os.access(folder, os.W_OK | os.X_OK)
+    except (ValueError, OSError) as exc:
+        message = " ".join(str(exc).split())[:300]
+        raise TutorialError(f"PyTensor cannot use its compile folder ({message}); {_COMPILEDIR_FIX}") from None
+    if not writable:
+        raise TutorialError(f"PyTensor cannot write its compile folder {folder}; {_COMPILEDIR_FIX}")
 
 
 def host_function(inputs, outputs, mode=None):

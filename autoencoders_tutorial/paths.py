@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import compile_mode, is_jax_mode, pt, pytensor, resolved_backend
+from .engine import check_compile_folder, compile_mode, is_jax_mode, pt, pytensor, resolved_backend
 from .errors import TutorialError
 from .files import MetricsLog, atomic_write_bytes
 from .jax_backend import platform
@@ -158,6 +158,7 @@ def resolve_path(train_path="auto", noise_source="auto", block_size=None, mode=N
         given = "noise_source" if noise_source != "auto" else "block_size"
         raise TutorialError(f"{given} is for the block path; train_path step takes neither noise_source nor "
                             "block_size: leave them out or use train_path block (or auto)")
+    check_compile_folder()  # every run resolves its path first: a folder PyTensor cannot use is refused here
     chosen = compile_mode(mode)
     jax_mode = is_jax_mode(chosen)
     if jax_mode and pytensor.config.floatX != "float32":  # before JAX's float64 switch could flip process-wide

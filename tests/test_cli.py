@@ -30,9 +30,16 @@ def test_run_cli_calls_with_one_keyword_per_flag(capsys, monkeypatch):
     got = {}
     assert cli.run_cli(_parser(), ["--epochs", "2", "--batch-size", "5"], lambda **kw: got.update(kw)) == 0
     assert got["n_epochs"] == 2 and got["batch_size"] == 5 and got["output_dir"] == Path("out")
+    capsys.readouterr()
     monkeypatch.setitem(engine.ENGINE, "note", "note: install OpenBLAS")
     assert cli.run_cli(_parser(), [], lambda **kw: None) == 0
-    assert capsys.readouterr().err == "note: install OpenBLAS\n"
+    assert capsys.readouterr().out == "note: install OpenBLAS\n"
+
+    def fail(**kw):
+        raise DataError("disk full")
+
+    assert cli.run_cli(_parser(), [], fail) == 2  # the note stays out of the one-line error
+    assert capsys.readouterr() == ("note: install OpenBLAS\n", "error: disk full\n")
 
 
 def test_run_cli_one_line_errors_name_the_flags(capsys):

@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -465,6 +466,7 @@ def test_bad_numbers_are_one_line(tmp_path, capsys, argv, words):
 @pytest.mark.parametrize("env, words", [
     ({"PYTENSOR_FLAGS": "floatX=float17"}, "error: PYTENSOR_FLAGS='floatX=float17' is not valid"),
     ({"PYTENSOR_FLAGS": "mode=NOPE"}, "error: PYTENSOR_FLAGS='mode=NOPE' is not valid"),
+    ({"PYTENSOR_FLAGS": "base_compiledir=/dev/null/x"}, "error: PyTensor cannot use its compile folder"),
     ({"AUTOENCODERS_DATA": "~nosuchuser/x"}, "error: AUTOENCODERS_DATA=~nosuchuser/x cannot be expanded"),
     ({"AUTOENCODERS_DOWNLOAD_TIMEOUT": "soon", "AUTOENCODERS_MNIST_URL": "http://127.0.0.1:9/"},
      "AUTOENCODERS_DOWNLOAD_TIMEOUT must be a number > 0, got 'soon'"),
@@ -476,6 +478,28 @@ def test_bad_environment_is_one_line(tmp_path, env, words):
                      if "MNIST_URL" in str(env) else [str(ROOT / "dA.py"), "--epochs", "1", "--dataset", "synthetic"],
                      tmp_path, **env)
     assert res.returncode != 0 and words in one_line(res.stderr), res.stderr
+    assert not list(tmp_path.rglob("*.npz")) and not list(tmp_path.rglob("*.png"))  # refused before any run
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="needs a C compiler")
+def test_a_failed_c_compile_is_one_line_without_pytensors_notes(tmp_path):
+    from helpers import run_python
+
+    res = run_python([str(ROOT / "logistic_sgd.py"), "--dataset", "synthetic", "--epochs", "1", "--mode", "CVM"],
+                     tmp_path, PYTENSOR_FLAGS="blas__ldflags=-lnonexist")
+    line = one_line(res.stderr)
+    assert res.returncode == 2 and "PyTensor could not compile with PYTENSOR_FLAGS='blas__ldflags=-lnonexist'" in line
+    kept = re.search(r"the compiler output is in (\S+)\)", line)[1]  # named in the line, not printed by PyTensor
+    assert "You can find the C code" not in res.stdout and "nonexist" in Path(kept).read_text()
+    Path(kept).unlink()
+
+
+def test_a_bad_set_up_can_be_caught_by_an_importing_script(tmp_path):
+    from helpers import run_python
+
+    code = "try:\n    import dA\nexcept ValueError as exc:\n    print('caught:', exc)\n"
+    res = run_python(["-c", code], tmp_path, PYTENSOR_FLAGS="floatX=float17")
+    assert res.returncode == 0 and res.stdout.startswith("caught: PYTENSOR_FLAGS='floatX=float17' is not valid")
 
 
 # -- in a subprocess: a real Ctrl-C, kill -9, the folder lock ----------------------------------

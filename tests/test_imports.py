@@ -52,3 +52,16 @@ def test_a_module_imported_first_gets_the_set_up(tmp_path):
         code = f"import autoencoders_tutorial.{name}, pytensor; print(pytensor.config.floatX)"
         out = run_python(["-c", code], tmp_path)
         assert out.returncode == 0 and out.stdout.strip() == "float32", (name, out.stderr[-500:])
+
+
+@pytest.mark.parametrize("command", ["autoencoders_tools.sweep", "autoencoders_tools.plot"])
+def test_a_command_imports_its_own_model_files_not_the_current_folders(tmp_path, command):
+    # a user's own mlp/ and dA.py where the command is run: python -m puts that folder first on the path
+    (tmp_path / "mlp").mkdir()
+    (tmp_path / "mlp" / "__init__.py").write_text("raise ImportError('the user s own mlp')\n")
+    (tmp_path / "dA.py").write_text("raise ImportError('the user s own dA')\n")
+    res = run_python(["-m", command, "--help"], tmp_path)
+    assert res.returncode == 0 and res.stdout.startswith(f"usage: python -m {command}"), res.stderr
+    check = "import sys, autoencoders_tools.sweep, mlp, dA; print(mlp.__file__, dA.__file__)"
+    res = run_python(["-c", check], tmp_path)  # -c: imported as a library, the user's own folder stays theirs
+    assert res.returncode != 0 and "the user s own" in res.stderr

@@ -2,6 +2,8 @@
 
 import csv
 import json
+import socket
+import threading
 
 import pytest
 
@@ -120,6 +122,35 @@ def test_a_bad_scheduler_address_is_one_line(tmp_path, capsys):
                            "--output-dir", str(tmp_path / "o")]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith(f"error: cannot reach the Dask scheduler {address}") and "\n" not in err
+
+
+@pytest.mark.parametrize("answer, words", [
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "it answers, but not as a Dask scheduler (its first bytes: b'HTTP/1.1'"),
+    (None, "no Dask greeting within 1 s"),
+])
+def test_a_scheduler_that_is_not_dask_is_one_line(tmp_path, capsys, monkeypatch, answer, words):
+    # Dask's own client reads a web server's first 8 bytes as a frame length and tries to allocate exabytes
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(sweep, "CONNECT_TIMEOUT", 1)
+    server = socket.create_server(("127.0.0.1", 0))
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            if answer:
+                conn.sendall(answer)
+            conn.recv(1)  # until the client hangs up
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    (tmp_path / "g.toml").write_text('[grid]\nfinetune_lr = [0.1]\n')
+    assert sweep.main(["--grid", str(tmp_path / "g.toml"), "--dataset", "synthetic", "--scheduler", address,
+                       "--output-dir", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: cannot reach the Dask scheduler {address} ({words}") and "\n" not in err, err
+    thread.join(5)
+    server.close()
 
 
 @pytest.mark.parametrize("how", ["raised", "held", "failed"])
