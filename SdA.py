@@ -1,26 +1,20 @@
 """Stacked denoising autoencoders (SdA): greedy layer-wise pretraining, then fine-tuning.
 
-An SdA is an MLP of sigmoid hidden layers with a logistic regression on top, where each
-hidden layer ``k`` is also the encoder of a denoising autoencoder ``dA_layers[k]`` that
-shares its weights ``W`` and hidden bias ``b`` by identity (the dA's visible bias
-``b_prime`` is its own). Training has two phases:
+An SdA is an MLP of sigmoid hidden layers with a logistic regression on top; hidden layer ``k`` is
+also the encoder of a denoising autoencoder ``dA_layers[k]``, sharing its ``W`` and ``b`` by identity
+(the dA's visible bias ``b_prime`` is its own). Training has two phases:
 
-1. Greedy layer-wise unsupervised pretraining. Layer 0's dA learns to denoise the input;
-   then layer k's dA learns to denoise the codes of layer k-1, whose parameters stay
-   fixed and whose decoders are no longer used. No labels are needed.
-2. Supervised fine-tuning of the whole network (or only the top classifier) by minibatch
-   SGD on the negative log-likelihood, with the tutorial's early stopping.
+1. Greedy layer-wise unsupervised pretraining, no labels needed: layer 0's dA learns to denoise the
+   input, then layer k's dA the codes of layer k-1, whose parameters stay fixed and decoder unused (so
+   its codes can be computed once for the training set: ``precompute_codes``, on by default, same result).
+2. Supervised fine-tuning of the whole network (or only the top classifier) by minibatch SGD on the
+   negative log-likelihood, with the tutorial's early stopping.
 
-Because the lower layers are frozen while layer k pretrains, their codes can be computed
-once for the whole training set instead of again for every minibatch: the tutorial's
-own speed-up, on by default here (``precompute_codes``); both ways give the same result.
+References: P. Vincent et al., "Stacked Denoising Autoencoders: Learning Useful Representations in a Deep
+Network with a Local Denoising Criterion", JMLR 11, 2010; Y. Bengio, P. Lamblin, D. Popovici and
+H. Larochelle, "Greedy Layer-Wise Training of Deep Networks", NIPS 2006.
 
-References: P. Vincent, H. Larochelle, I. Lajoie, Y. Bengio and P.-A. Manzagol,
-"Stacked Denoising Autoencoders: Learning Useful Representations in a Deep Network with a
-Local Denoising Criterion", JMLR 11, 2010; Y. Bengio, P. Lamblin, D. Popovici and H.
-Larochelle, "Greedy Layer-Wise Training of Deep Networks", NIPS 2006.
-
-Run ``python SdA.py --help`` for the training script (the tutorial's ``test_SdA``).
+``python SdA.py --help``: the training script (the tutorial's ``test_SdA``).
 """
 
 from __future__ import annotations
@@ -35,20 +29,10 @@ import numpy as np
 from autoencoders_tutorial.engine import describe_build, pt, pytensor  # first: PyTensor, configured
 from autoencoders_tutorial import inference, modelfiles
 from autoencoders_tutorial.checkpoints import Checkpoints, Progress, command_line_resume
-from autoencoders_tutorial.cli import (
-    add_noise_flags,
-    add_predict_flag,
-    base_parser,
-    nonnegative_float,
-    nonnegative_int,
-    positive_float,
-    positive_int,
-    run_cli,
-    train_or_predict,
-)
+from autoencoders_tutorial.cli import (add_noise_flags, add_predict_flag, base_parser, nonnegative_float,
+                                       nonnegative_int, positive_float, positive_int, run_cli, train_or_predict)
 from autoencoders_tutorial.datasets import shared_dataset
-from autoencoders_tutorial.errors import (TutorialError, check_corruption, check_positive,
-                                         check_sparsity, diverged_hint)
+from autoencoders_tutorial.errors import TutorialError, check_corruption, check_positive, check_sparsity, diverged_hint
 from autoencoders_tutorial.features import features_comparison
 from autoencoders_tutorial.memory import check_params_fit
 from autoencoders_tutorial.files import params_to_arrays
@@ -71,22 +55,18 @@ class SdA:
     Parameters
     ----------
     numpy_rng : int, numpy Generator or RandomState
-        Draws the initial weights of every layer.
+        Draws every layer's initial weights.
     theano_rng : None, int, numpy Generator or shared generator, optional
-        Noise source shared by all dA layers; seeded from ``numpy_rng`` when None.
-    n_ins : int
-        Input dimension.
+        Noise source of all dA layers (None: seeded from ``numpy_rng``).
+    n_ins, n_outs : int
+        Input dimension and number of classes.
     hidden_layers_sizes : sequence of int
         Width of each hidden layer (at least one).
-    n_outs : int
-        Number of classes.
     corruption_levels : sequence of float
-        Corruption level of each layer's dA, one per hidden layer (a fraction in [0, 1)
-        for masking noise). These are the levels used by default in pretraining (the
-        original code ignored them).
+        Corruption level of each layer's dA (a fraction in [0, 1) for masking): pretraining's defaults,
+        which the original code ignored.
     corruption_type, sparsity_target, sparsity_weight :
-        Given to every dA layer (see :class:`dA.dA`): the kind of noise and the sparsity
-        penalty of pretraining.
+        Given to every dA layer (see :class:`dA.dA`): pretraining's noise and sparsity penalty.
 
     Attributes
     ----------
@@ -107,28 +87,16 @@ class SdA:
     ['layer0.W', 'layer0.b', 'layer1.W', 'layer1.b', 'logreg.W', 'logreg.b']
     """
 
-    def __init__(
-        self,
-        numpy_rng,
-        theano_rng=None,
-        n_ins=784,
-        hidden_layers_sizes=(1000, 1000, 1000),
-        n_outs=10,
-        corruption_levels=(0.1, 0.2, 0.3),
-        *,
-        corruption_type="masking",
-        sparsity_target=0.05,
-        sparsity_weight=0.0,
-    ):
+    def __init__(self, numpy_rng, theano_rng=None, n_ins=784, hidden_layers_sizes=(1000, 1000, 1000), n_outs=10,
+                 corruption_levels=(0.1, 0.2, 0.3), *, corruption_type="masking", sparsity_target=0.05,
+                 sparsity_weight=0.0):
         hidden_layers_sizes = tuple(int(h) for h in hidden_layers_sizes)
         corruption_levels = tuple(float(c) for c in corruption_levels)
         if not hidden_layers_sizes:
             raise TutorialError("hidden_layers_sizes must name at least one layer, got ()")
         if len(corruption_levels) != len(hidden_layers_sizes):
-            raise TutorialError(
-                f"corruption_levels must have one entry per hidden layer ({len(hidden_layers_sizes)}), "
-                f"got {len(corruption_levels)}"
-            )
+            raise TutorialError(f"corruption_levels must have one entry per hidden layer ({len(hidden_layers_sizes)}), "
+                                f"got {len(corruption_levels)}")
         for c in corruption_levels:
             check_corruption(c, kind=corruption_type)
         check_sparsity(sparsity_target, sparsity_weight, pytensor.config.floatX)
@@ -176,12 +144,10 @@ class SdA:
     def pretraining_functions(self, train_set_x, batch_size, precompute_codes=False, context=RunContext()):
         """One compiled function per layer: ``fn(index, corruption=level_k, lr=0.1) -> cost``.
 
-        Function k does one SGD step of layer k's dA on minibatch ``index``; only that
-        dA's parameters (``W_k``, ``b_k``, its ``b_prime``) and the noise generator
-        change. With ``precompute_codes`` the functions of layers k > 0 read the codes of
-        layer k-1, computed once for the whole training set on their first call, instead
-        of recomputing the lower layers for every minibatch. ``context`` (a
-        :class:`~autoencoders_tutorial.paths.RunContext`; by default the step path) gives the mode and the
+        Function k does one SGD step of layer k's dA on minibatch ``index``, changing only that dA's
+        ``W_k``, ``b_k``, ``b_prime`` and the noise generator. With ``precompute_codes``, layers k > 0 read
+        layer k-1's codes, computed once for the whole training set on their first call. ``context`` (a
+        :class:`~autoencoders_tutorial.paths.RunContext`; default the step path) gives the mode and the
         training path, which may add blocks.
         """
         check_positive(batch_size=batch_size)
@@ -209,18 +175,14 @@ class SdA:
     def build_finetune_functions(self, datasets, batch_size, learning_rate, params=None, context=RunContext()):
         """The tutorial's fine-tuning functions: ``(train_fn, valid_score, test_score)``.
 
-        ``train_fn(index)`` does one SGD step on the fine-tuning cost; ``valid_score()``
-        and ``test_score()`` return the list of per-minibatch error rates (in
-        minibatches no larger than their split). ``params``
-        (default all of ``self.params``) are the ones trained; pass
-        ``self.logLayer.params`` to fine-tune only the top classifier; ``context``'s training path may add
-        blocks.
+        ``train_fn(index)`` does one SGD step on the fine-tuning cost; ``valid_score()`` and ``test_score()``
+        return the per-minibatch error rates (minibatches no larger than their split). ``params`` (default
+        ``self.params``) are trained: ``self.logLayer.params`` fine-tunes only the top classifier. ``context``'s
+        training path may add blocks.
         """
         params = self.params if params is None else list(params)
         return compile_classifier(self.x, self.y, self.finetune_cost, self.errors, params, datasets, batch_size,
                                   learning_rate, context)
-
-    # -- training and files -----------------------------------------------------------------------
 
     def pretrain(self, train_set_x, batch_size, epochs, learning_rate, progress=None, **options):
         """Greedy layer-wise pretraining of this SdA: :func:`pretrain`."""
@@ -271,8 +233,7 @@ def tutorial_corruption_levels(n_layers):
 
 
 def check_options(*, finetune_lr, pretraining_epochs, pretrain_lr, batch_size, finetune, n_labels=None, **positive):
-    """The SdA's training options, one line naming a bad one; ``positive`` are more that must be > 0
-    (``training_epochs``, ``max_epochs``, ``patience``)."""
+    """Check the SdA's training options (one line names a bad one); ``positive``: more that must be > 0."""
     check_positive(finetune_lr=finetune_lr, **positive, batch_size=batch_size)
     if pretraining_epochs < 0:
         raise TutorialError(f"pretraining_epochs must be >= 0, got {pretraining_epochs}")
@@ -288,9 +249,8 @@ def pretrain(sda, train_set_x, batch_size, pretraining_epochs, pretrain_lr, prog
              precompute_codes=True, context=RunContext()):
     """Greedy layer-wise pretraining of ``sda`` on the shared ``train_set_x``, from ``progress`` (None: the start).
 
-    Compiles :meth:`SdA.pretraining_functions`, runs :func:`pretrain_layers` and frees the precomputed
-    codes; ``context`` is the run's :class:`~autoencoders_tutorial.paths.RunContext` (by default the step path,
-    printing). Returns ``{layer: seconds}``, or None when Ctrl-C stopped it.
+    Compiles :meth:`SdA.pretraining_functions`, runs :func:`pretrain_layers`, frees the precomputed codes;
+    ``context`` is the run's ``RunContext``. Returns ``{layer: seconds}``, or None on Ctrl-C.
     """
     progress = Progress() if progress is None else progress
     t0 = time.perf_counter()
@@ -310,9 +270,8 @@ def pretrain_layers(pretraining_fns, n_train_batches, pretraining_epochs, pretra
     """The tutorial's pretraining loop: layer by layer, ``pretraining_epochs`` epochs of
     ``pretraining_fns[i](index, lr=pretrain_lr)`` over every minibatch (:func:`train_epochs`, the one epoch loop).
 
-    Starts at ``progress`` (layer and epoch) and calls ``checkpoint(progress)`` after every epoch and once more
-    when every layer is done (then ``progress.phase`` is "finetune"). Returns ``{layer: seconds}``, or None
-    when Ctrl-C stopped it.
+    Starts at ``progress`` (layer and epoch); calls ``checkpoint(progress)`` after every epoch and once more
+    when every layer is done (``progress.phase`` then "finetune"). Returns ``{layer: seconds}``, or None on Ctrl-C.
     """
     checkpoint = checkpoint or (lambda p: None)
     seconds = {}
@@ -342,10 +301,9 @@ def fine_tune(sda, datasets, batch_size, finetune_lr, progress=None, *, layers="
               patience_epochs=10, checkpoint=None, context=RunContext()):
     """Supervised fine-tuning of ``sda`` with the tutorial's early stopping, from ``progress`` (None: the start).
 
-    ``datasets`` is ``[(train x, y), (valid x, y)]``, optionally with ``(test x, y)`` last (then the test
-    error of each new best model is computed); ``layers`` "all" trains the whole network, "top" the logistic
-    layer only. Patience is ``patience_epochs`` epochs; ``context`` is the run's
-    :class:`~autoencoders_tutorial.paths.RunContext`. Returns the :class:`EarlyStoppingResult`.
+    ``datasets`` is ``[(train x, y), (valid x, y)]``, optionally with ``(test x, y)`` (then each new best
+    model's test error is computed); ``layers`` "all" trains the whole network, "top" the logistic layer.
+    Patience is ``patience_epochs`` epochs; ``context`` the run's RunContext. Returns the EarlyStoppingResult.
     """
     progress = Progress("finetune") if progress is None else progress
     trainable = sda.params if layers == "all" else sda.logLayer.params
@@ -367,9 +325,9 @@ def finetune_loop(train_fn, n_train_batches, validate, test, params, progress, *
                   checkpoint=None, context=RunContext()):
     """:func:`~autoencoders_tutorial.training.early_stopping` (the tutorial's, written once) from ``progress``.
 
-    ``checkpoint(progress)`` runs after every epoch, and once more when the loop ends without Ctrl-C (then
-    ``progress.phase`` is "done", the parameters are the best ones, and ``progress.last`` holds those of the
-    last epoch when the epoch cap ended the run: what a larger cap goes on from).
+    ``checkpoint(progress)`` runs after every epoch, and once more when the loop ends without Ctrl-C: then
+    ``progress.phase`` is "done", the parameters are the best, and ``progress.last`` holds the last epoch's
+    when the epoch cap ended the run (what a larger cap goes on from).
     """
     checkpoint = checkpoint or (lambda p: None)
     last = {}
@@ -389,43 +347,19 @@ def finetune_loop(train_fn, n_train_batches, validate, test, params, progress, *
     return res
 
 
-def run_SdA(
-    dataset=None,
-    finetune_lr=0.1,
-    pretraining_epochs=15,
-    pretrain_lr=0.001,
-    training_epochs=1000,
-    batch_size=1,
-    hidden_layers_sizes=(1000, 1000, 1000),
-    corruption_levels=None,
-    finetune="all",
-    n_labels=None,
-    precompute_codes=True,
-    seed=89677,
-    output_dir="SdA_out",
-    *,
-    resume=False,
-    features=False,
-    corruption_type="masking",
-    sparsity_target=0.05,
-    sparsity_weight=0.0,
-    log=print,
-    **run_options,
-):
+def run_SdA(dataset=None, finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001, training_epochs=1000, batch_size=1,
+            hidden_layers_sizes=(1000, 1000, 1000), corruption_levels=None, finetune="all", n_labels=None,
+            precompute_codes=True, seed=89677, output_dir="SdA_out", *, resume=False, features=False,
+            corruption_type="masking", sparsity_target=0.05, sparsity_weight=0.0, log=print, **run_options):
     """The tutorial's ``test_SdA``: pretrain layer by layer, fine-tune with early stopping, report.
 
-    Writes to ``output_dir``: ``checkpoint.npz`` after every pretraining and fine-tuning
-    epoch (``resume=True`` continues from it and ends with exactly the parameters of an
-    uninterrupted run), ``filters_layer0.png`` after pretraining, ``SdA_model.npz`` (the
-    final parameters) and ``metrics.jsonl``. ``n_labels`` fine-tunes on only the first N
-    labelled training rows (pretraining always uses all rows). ``corruption_levels`` None
-    takes the tutorial's levels for as many layers as there are. Without ``resume`` a run
-    starts fresh, keeping an earlier checkpoint as ``checkpoint.previous.npz``; resuming a
-    finished run rewrites nothing. ``run_options`` are every script's
-    (:data:`~autoencoders_tutorial.runs.RUN_OPTIONS`): ``precision``, ``mode``, ``data_dir``, and
-    ``train_path``, ``noise_source`` and ``block_size``, which pick the step or block path
-    (:func:`~autoencoders_tutorial.paths.resolve_path`); the path is part of the checkpoint, and a resume
-    on another is refused. Returns a dict of results.
+    Writes to ``output_dir``: ``checkpoint.npz`` after every pretraining and fine-tuning epoch (``resume=True``
+    continues from it and ends with exactly the parameters of an uninterrupted run), ``filters_layer0.png`` after
+    pretraining, ``SdA_model.npz`` (the final parameters) and ``metrics.jsonl``. Without ``resume`` a run starts
+    fresh, keeping an earlier checkpoint as ``checkpoint.previous.npz``; resuming a finished run rewrites nothing.
+    ``n_labels`` fine-tunes on the first N labelled rows (pretraining uses all); ``corruption_levels`` None: the
+    tutorial's, one per layer. ``run_options`` are every script's (:data:`~autoencoders_tutorial.runs.RUN_OPTIONS`); the
+    training path they pick is part of the checkpoint (a resume on another is refused). Returns a dict of results.
     """
     check_options(finetune_lr=finetune_lr, pretraining_epochs=pretraining_epochs, pretrain_lr=pretrain_lr,
                   batch_size=batch_size, finetune=finetune, n_labels=n_labels, training_epochs=training_epochs)
@@ -529,16 +463,14 @@ test_SdA.__test__ = False  # a demo, not a pytest test
 
 
 def predict(model_path="SdA_out/SdA_model.npz", dataset=None, n=10, data_dir=None, log=print, inputs=None):
-    """Load a saved SdA and print its predictions for the first ``n`` test rows (as ``logistic_sgd.predict``),
-    or for ``inputs`` (files or datasets, :func:`autoencoders_tutorial.predict.predict_inputs`)."""
+    """Load a saved SdA and predict as ``logistic_sgd.predict`` does: the first ``n`` test rows, or ``inputs``."""
     sda = SdA.load(model_path)
     return predict_saved(sda.predict_proba, sda.n_ins, model_path, sda.saved_meta.get("config", {}).get("dataset"),
                          dataset, n, data_dir, log, inputs)
 
 
 def _cli(fresh=False, given=(), **options):
-    """The command line: :func:`~autoencoders_tutorial.checkpoints.command_line_resume` says what a run
-    with these options resumes from, or refuses it in one line."""
+    """Run from the command line: :func:`~autoencoders_tutorial.checkpoints.command_line_resume` settles the resume."""
     return run_SdA(**command_line_resume(options, given, fresh))
 
 

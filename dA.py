@@ -1,35 +1,27 @@
 """Denoising autoencoder (dA), the deeplearning.net tutorial's model, on PyTensor.
 
-A denoising autoencoder takes an input x in [0, 1]^d, corrupts it into x~ (by default
-with masking noise: each component is set to 0 with probability ``corruption_level``;
-also additive Gaussian or salt-and-pepper noise, ``corruption_type``), maps x~ to a
-hidden code
+A dA corrupts an input x in [0, 1]^d into x~ (by default masking noise: each component set to 0
+with probability ``corruption_level``; also Gaussian or salt-and-pepper noise, ``corruption_type``),
+maps x~ to a hidden code and reconstructs:
 
-    y = s(W x~ + b)
-
-and reconstructs
-
-    z = s(W' y + b'),    W' = W^T (tied weights, the tutorial's default).
+    y = s(W x~ + b),    z = s(W' y + b'),    W' = W^T (tied weights, the tutorial's default).
 
 It is trained to make z close to the *uncorrupted* x, with the cross-entropy
 
-    L(x, z) = - sum_k [x_k log z_k + (1 - x_k) log(1 - z_k)].
+    L(x, z) = - sum_k [x_k log z_k + (1 - x_k) log(1 - z_k)],
 
-With a = W' y + b' this equals sum_k softplus(a_k) - x_k a_k, which is what the graph
-computes: one transcendental pair per element instead of a sigmoid and two logs, and
-no log(0) when z saturates in float32.
+computed, with a = W' y + b', as sum_k softplus(a_k) - x_k a_k: fewer transcendentals than a
+sigmoid and two logs, and no log(0) when z saturates in float32.
 
-Optionally (``sparsity_weight`` beta > 0) the cost adds a sparsity penalty on the codes:
-beta * sum_j KL(rho || rho^_j), the Kullback-Leibler divergence of each hidden unit's
-mean activation over the minibatch, rho^_j, from a target rho (``sparsity_target``).
+Optionally (``sparsity_weight`` beta > 0) the cost adds beta * sum_j KL(rho || rho^_j): the divergence
+of each hidden unit's minibatch mean activation rho^_j from a target rho (``sparsity_target``).
 
-References: P. Vincent, H. Larochelle, Y. Bengio and P.-A. Manzagol, "Extracting and
-Composing Robust Features with Denoising Autoencoders", ICML 2008; P. Vincent et al.,
-"Stacked Denoising Autoencoders", JMLR 11, 2010 (section 4.2: the three corruptions);
-A. Ng, "Sparse autoencoder", CS294A lecture notes, 2011 (the KL penalty); Y. Bengio, "Learning
-Deep Architectures for AI", Foundations and Trends in ML, 2009 (section 7.2).
+References: P. Vincent et al., "Extracting and Composing Robust Features with Denoising Autoencoders",
+ICML 2008, and "Stacked Denoising Autoencoders", JMLR 11, 2010 (section 4.2: the three corruptions);
+A. Ng, "Sparse autoencoder", CS294A notes, 2011 (the KL penalty); Y. Bengio, "Learning Deep
+Architectures for AI", 2009 (section 7.2).
 
-Run ``python dA.py --help`` for the training script (the tutorial's ``test_dA``).
+``python dA.py --help``: the training script (the tutorial's ``test_dA``).
 """
 
 from __future__ import annotations
@@ -44,8 +36,7 @@ from autoencoders_tutorial.engine import describe_build, pt, pytensor  # first: 
 from autoencoders_tutorial import inference, modelfiles
 from autoencoders_tutorial.cli import add_noise_flags, base_parser, nonnegative_float, positive_int, run_cli
 from autoencoders_tutorial.datasets import shared_dataset
-from autoencoders_tutorial.errors import (check_corruption, check_positive, check_sparsity,
-                                         diverged_hint)
+from autoencoders_tutorial.errors import check_corruption, check_positive, check_sparsity, diverged_hint
 from autoencoders_tutorial.graph import n_batches, sgd_updates
 from autoencoders_tutorial.images import save_filters_image, save_rows_image
 from autoencoders_tutorial.modelfiles import DECODERS, LOSSES, check_dA_options, level_name
@@ -53,7 +44,6 @@ from autoencoders_tutorial.rng import check_random_state, shared_param, shared_r
 from autoencoders_tutorial.runs import Run
 from autoencoders_tutorial.paths import training_function
 from autoencoders_tutorial.training import train_epochs
-
 
 
 class dA:
@@ -64,13 +54,11 @@ class dA:
     numpy_rng : int, numpy.random.Generator or numpy.random.RandomState
         Draws the initial weights.
     theano_rng : None, int, numpy Generator or shared generator, optional
-        Source of the corruption noise. None seeds one from ``numpy_rng``. A PyTensor
-        shared generator is used as is; its next state is part of the updates returned
-        by :meth:`get_cost_updates`, so every call of a compiled function draws fresh
-        noise and a run is reproducible from one seed.
+        Source of the corruption noise (None: seeded from ``numpy_rng``; a PyTensor shared generator is
+        used as is). Its next state is in :meth:`get_cost_updates`' updates, so every call of a compiled
+        function draws fresh noise and a run is reproducible from one seed.
     input : TensorVariable, shape (batch, n_visible), optional
-        Symbolic input; a new ``pt.matrix("x")`` when None. Pass the output of a lower
-        layer to stack dAs.
+        Symbolic input (None: a new ``pt.matrix("x")``); a lower layer's output to stack dAs.
     n_visible, n_hidden : int
     W : shared variable (n_visible, n_hidden), optional
         Shared by identity when given (the SdA shares it with an MLP hidden layer).
@@ -80,20 +68,16 @@ class dA:
     W_prime : shared variable (n_hidden, n_visible), optional
         Decoder weights when ``tied_weights=False``.
     loss : {"cross_entropy", "squared_error"}
-        Reconstruction loss, summed over features and averaged over the minibatch.
-        Cross-entropy needs inputs in [0, 1].
+        Reconstruction loss, summed over features, averaged over the minibatch (cross-entropy: inputs in [0, 1]).
     decoder : {"sigmoid", "linear"}
         Output non-linearity. "linear" (only with squared error) suits real-valued input.
     name : str
         Prefix of the shared variables' names ("dA.W", ...).
     corruption_type : {"masking", "gaussian", "salt_and_pepper"}
-        What :meth:`get_corrupted_input` does at a given level: masking noise (the
-        tutorial's; level = fraction set to 0), additive isotropic Gaussian noise (level =
-        its standard deviation), or salt-and-pepper noise (level = fraction set to 0 or
-        1, half each).
+        The noise of :meth:`get_corrupted_input`: masking (the tutorial's; level = fraction set to 0),
+        additive Gaussian (level = standard deviation) or salt-and-pepper (level = fraction set to 0 or 1).
     sparsity_target, sparsity_weight : float
-        The sparsity penalty's target mean activation rho in (0, 1) and its weight beta
-        >= 0 (0, the default, adds nothing to the graph).
+        The sparsity penalty's target mean activation rho in (0, 1) and weight beta >= 0 (0 adds nothing).
 
     Examples
     --------
@@ -107,26 +91,10 @@ class dA:
     True
     """
 
-    def __init__(
-        self,
-        numpy_rng,
-        theano_rng=None,
-        input=None,
-        n_visible=784,
-        n_hidden=500,
-        W=None,
-        bhid=None,
-        bvis=None,
-        *,
-        tied_weights=True,
-        W_prime=None,
-        loss="cross_entropy",
-        decoder="sigmoid",
-        name="dA",
-        corruption_type="masking",
-        sparsity_target=0.05,
-        sparsity_weight=0.0,
-    ):
+    def __init__(self, numpy_rng, theano_rng=None, input=None, n_visible=784, n_hidden=500,
+                 W=None, bhid=None, bvis=None, *,
+                 tied_weights=True, W_prime=None, loss="cross_entropy", decoder="sigmoid", name="dA",
+                 corruption_type="masking", sparsity_target=0.05, sparsity_weight=0.0):
         check_dA_options(n_visible, n_hidden, W is None, tied_weights, W_prime, loss, decoder, corruption_type,
                          sparsity_target, sparsity_weight)
         numpy_rng = check_random_state(numpy_rng)
@@ -136,8 +104,7 @@ class dA:
         self.corruption_type = corruption_type
         self.sparsity_target, self.sparsity_weight = float(sparsity_target), float(sparsity_weight)
         floatX = pytensor.config.floatX
-        # The noise seed is drawn before the weights, in the tutorial's order, so that
-        # RandomState(123) gives the tutorial's exact initial weights.
+        # The noise seed is drawn first, in the tutorial's order: RandomState(123) gives its exact initial weights.
         self.theano_rng = shared_rng(theano_rng, numpy_rng, name=f"{name}.rng")
 
         def init_W(rows, cols):
@@ -161,31 +128,27 @@ class dA:
     def get_corrupted_input(self, input, corruption_level, *, rng=None):
         """Corrupt ``input`` at ``corruption_level``, by :attr:`corruption_type`.
 
-        - masking (the tutorial's): keep each component with probability
-          ``1 - level``. The mask is drawn as ``uniform >= level`` (the same Bernoulli(1 -
-          level) as the tutorial's binomial, about 3x cheaper to draw), cast to floatX.
+        - masking (the tutorial's): keep each component with probability ``1 - level``, by the mask
+          ``uniform >= level`` (the same Bernoulli(1 - level) as the tutorial's binomial, about 3x cheaper).
         - gaussian: ``input + level * N(0, 1)``, one standard normal per component.
-        - salt_and_pepper: one uniform ``u`` per component; ``u < level / 2`` sets it to
-          0, ``level / 2 <= u < level`` to 1, else it is kept.
+        - salt_and_pepper: one uniform ``u`` per component; ``u < level / 2`` sets it to 0,
+          ``level / 2 <= u < level`` to 1, else it is kept.
 
-        ``corruption_level`` may be a number or a symbolic scalar. A level that is the
-        Python number 0 returns ``input`` itself and draws nothing. ``rng`` (default
-        ``theano_rng``) is the shared generator to draw from; only a draw from ``theano_rng``
-        is what :meth:`noise_updates` advances.
+        ``corruption_level`` is a number or a symbolic scalar; the Python number 0 returns ``input``
+        itself and draws nothing. ``rng`` (default ``theano_rng``) is the shared generator to draw from;
+        :meth:`noise_updates` advances only ``theano_rng``.
         """
         if isinstance(corruption_level, (int, float, np.number)):
             if check_corruption(corruption_level, kind=self.corruption_type) == 0:
                 return input
         floatX = pytensor.config.floatX
-        # On the block path (autoencoders_tutorial/blocks.py) this draw is found in the graph and replaced: by noise
-        # the same numpy generator draws on the host before each block (the same masks, bit for bit), or by a
-        # counter-based hash drawn on the device (docs/explanation/architecture.md).
+        # The block path (autoencoders_tutorial/blocks.py) replaces this draw by the same numpy generator's host noise
+        # (the same masks, bit for bit) or a counter-based hash on the device (docs/explanation/architecture.md).
         draw = pt.random.normal if self.corruption_type == "gaussian" else pt.random.uniform
         next_rng, u = draw(0.0, 1.0, size=input.shape, rng=self.theano_rng if rng is None else rng, dtype=floatX,
                            return_next_rng=True)
         if rng is None or rng is self.theano_rng:
-            # Remember the generator's next state: get_cost_updates advances it, and a caller
-            # compiling this graph directly adds ``da.noise_updates()`` to its updates.
+            # The generator's next state: get_cost_updates advances it; other callers add da.noise_updates() to theirs.
             self._rng_update = next_rng
         level = pt.cast(corruption_level, floatX)
         zero = pt.zeros((), dtype=input.dtype)
@@ -221,8 +184,7 @@ class dA:
         return pt.sum(pt.sqr(z - x), axis=1)
 
     def sparsity_penalty(self, hidden):
-        """``sum_j KL(rho || mean_j)``: the divergence of each unit's mean activation over the
-        minibatch from the target ``rho`` (Bernoulli KL; the mean is clipped away from 0 and 1)."""
+        """Bernoulli ``sum_j KL(rho || mean_j)`` of each unit's minibatch mean activation, clipped off 0 and 1."""
         rho = self.sparsity_target
         eps = 1e-6
         rho_hat = pt.clip(pt.mean(hidden, axis=0), eps, 1 - eps)
@@ -231,10 +193,9 @@ class dA:
     def get_cost_updates(self, corruption_level, learning_rate):
         """One SGD step of the denoising criterion: returns ``(cost, updates)``.
 
-        ``cost`` is the mean over the minibatch of the reconstruction loss of the clean
-        ``self.x`` from the code of its corrupted version (plus the sparsity penalty on those
-        codes when ``sparsity_weight`` > 0). ``updates`` holds the SGD
-        steps of ``params`` and, when noise is drawn, the noise generator's next state.
+        ``cost`` is the minibatch mean of the reconstruction loss of the clean ``self.x`` from the code of
+        its corrupted version (plus the sparsity penalty on those codes when ``sparsity_weight`` > 0).
+        ``updates`` holds the SGD steps of ``params`` and, when noise is drawn, the generator's next state.
         """
         tilde_x = self.get_corrupted_input(self.x, corruption_level)
         y = self.get_hidden_values(tilde_x)
@@ -272,38 +233,18 @@ class dA:
         return modelfiles.load_dA(cls, path, input, theano_rng)
 
 
-# -- the training run -----------------------------------------------------------------
-
-
-def run_dA(
-    dataset=None,
-    learning_rate=None,
-    training_epochs=15,
-    batch_size=20,
-    n_hidden=500,
-    corruption_levels=(0.0, 0.3),
-    seed=123,
-    output_dir="dA_plots",
-    *,
-    tied_weights=True,
-    loss="cross_entropy",
-    decoder="sigmoid",
-    corruption_type="masking",
-    sparsity_target=0.05,
-    sparsity_weight=0.0,
-    log=print,
-    **run_options,
-):
+def run_dA(dataset=None, learning_rate=None, training_epochs=15, batch_size=20, n_hidden=500,
+           corruption_levels=(0.0, 0.3), seed=123, output_dir="dA_plots", *, tied_weights=True, loss="cross_entropy",
+           decoder="sigmoid", corruption_type="masking", sparsity_target=0.05, sparsity_weight=0.0, log=print,
+           **run_options):
     """The tutorial's ``test_dA``: train a dA at each corruption level, save filters.
 
-    For each level writes ``filters_corruption_<pct>.png`` (the first 100 filters as
-    10x10 tiles), ``dA_corruption_<pct>.npz`` (trained parameters), and appends to
-    ``metrics.jsonl`` in ``output_dir``. ``learning_rate`` None is the tutorial's 0.1, or
-    0.01 with a linear decoder (whose squared error is not bounded by a sigmoid: at 0.1 it
+    For each level writes to ``output_dir`` ``dA_corruption_<pct>.npz`` (the trained parameters), on square
+    images ``filters_corruption_<pct>.png`` (the first 100 filters as 10x10 tiles) and
+    ``reconstructions_corruption_<pct>.png``, and appends to ``metrics.jsonl``. ``learning_rate`` None is
+    the tutorial's 0.1, or 0.01 with a linear decoder (at 0.1 its squared error, which no sigmoid bounds,
     collapses to a constant reconstruction). ``run_options`` are every script's
-    (:data:`~autoencoders_tutorial.runs.RUN_OPTIONS`): ``precision``, ``mode``, ``data_dir``, and
-    ``train_path``, ``noise_source`` and ``block_size``, which pick the step or block path
-    (:func:`~autoencoders_tutorial.paths.resolve_path`). Returns ``{level: list of epoch mean costs}``.
+    (:data:`~autoencoders_tutorial.runs.RUN_OPTIONS`). Returns ``{level: list of epoch mean costs}``.
     """
     if learning_rate is None:
         learning_rate = 0.01 if decoder == "linear" else 0.1

@@ -1,17 +1,11 @@
 """Multi-class logistic regression trained by minibatch SGD, the tutorial's first model.
 
-The model is
-
     P(Y = i | x, W, b) = softmax_i(x W + b),    y_pred = argmax_i P(Y = i | x, W, b),
 
-trained by minimising the mean negative log-likelihood of the labels with minibatch
-stochastic gradient descent and early stopping on a validation set. It is the top layer
-of the MLP and of the stacked denoising autoencoder.
+trained on the labels' mean negative log-likelihood with early stopping on a validation set; the top layer of
+the MLP and of the SdA. Reference: C. M. Bishop, "Pattern Recognition and Machine Learning", section 4.3.2.
 
-References: C. M. Bishop, "Pattern Recognition and Machine Learning", section 4.3.2.
-
-Run ``python logistic_sgd.py --help`` for the training script (the tutorial's
-``sgd_optimization_mnist``) and ``--predict`` for the tutorial's ``predict``.
+``python logistic_sgd.py --help``: the tutorial's ``sgd_optimization_mnist``; with ``--predict``, its ``predict``.
 """
 
 from __future__ import annotations
@@ -42,12 +36,10 @@ class LogisticRegression:
     Parameters
     ----------
     input : TensorVariable, shape (batch, n_in)
-        Symbolic minibatch of inputs.
     n_in, n_out : int
         Input dimension and number of classes.
     W, b : shared variables, optional
-        Shared by identity when given; zeros of shape (n_in, n_out), (n_out,) otherwise
-        (the tutorial's initialisation).
+        Shared by identity when given; else zeros of shape (n_in, n_out), (n_out,), as in the tutorial.
     name : str
         Prefix of the shared variables' names.
 
@@ -82,9 +74,8 @@ class LogisticRegression:
     def negative_log_likelihood(self, y):
         """Mean over the minibatch of ``-log P(Y = y_i | x_i)``; ``y`` an int vector.
 
-        The tutorial's ``log_p[arange(n), y]`` is written as a one-hot selection: same
-        value and gradient, and it compiles on JAX, whose ``arange`` over a minibatch
-        longer than 127 rows PyTensor 3.0 mis-types (int8 overflow).
+        The tutorial's ``log_p[arange(n), y]`` as a one-hot selection: same value and gradient, and it
+        compiles on JAX, whose ``arange`` over more than 127 rows PyTensor 3.0 mis-types (int8 overflow).
         """
         self._check_labels(y)
         one_hot = pt.eq(y[:, None], np.arange(self.n_out, dtype="int32")[None, :])
@@ -98,15 +89,11 @@ class LogisticRegression:
 
 def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size, patience, output_dir, model_file,
                      seed=1234, log=print, model_meta=None, **run_options):
-    """The tutorial's run of a classifier: load data, build it, train it with its early stopping, save the best.
+    """The tutorial's run of a classifier (``mlp.py``'s too): load data, build, train with early stopping, save.
 
-    Written once, where the tutorial first teaches it; ``mlp.py`` runs its MLP on it too.
-
-    ``build(x, y, n_in, n_out, numpy_rng) -> (classifier, cost)`` makes the model on the
-    symbolic input ``x`` and labels ``y``; the classifier has ``errors(y)`` and
-    ``params``. The best model is written (atomically, ``.npz``) to
-    ``output_dir/model_file`` at each improvement, so a diverged or interrupted run never
-    replaces it with worse parameters. ``run_options`` are every script's
+    ``build(x, y, n_in, n_out, numpy_rng) -> (classifier, cost)`` makes the model, with ``errors(y)`` and ``params``,
+    on the symbolic input ``x`` and labels ``y``. Each improvement is saved atomically to ``output_dir/model_file``: a
+    diverged or interrupted run never replaces it with worse parameters. ``run_options``: every script's
     (:data:`~autoencoders_tutorial.runs.RUN_OPTIONS`). Returns ``(classifier, EarlyStoppingResult, Dataset)``.
     """
     check_positive(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size)
@@ -146,23 +133,12 @@ def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size
     return classifier, result, ds
 
 
-def run_logistic(
-    dataset=None,
-    learning_rate=0.13,
-    n_epochs=1000,
-    batch_size=600,
-    patience=5000,
-    seed=1234,
-    output_dir="logistic_sgd_out",
-    *,
-    log=print,
-    **run_options,
-):
+def run_logistic(dataset=None, learning_rate=0.13, n_epochs=1000, batch_size=600, patience=5000, seed=1234,
+                 output_dir="logistic_sgd_out", *, log=print, **run_options):
     """The tutorial's ``sgd_optimization_mnist``: train, early-stop, save ``best_model.npz``.
 
-    ``run_options`` are every script's (:data:`~autoencoders_tutorial.runs.RUN_OPTIONS`: ``precision``,
-    ``mode``, ``data_dir``, ``train_path``, ``noise_source``, ``block_size``). Returns
-    ``(classifier, EarlyStoppingResult)``.
+    ``run_options`` are every script's (:data:`~autoencoders_tutorial.runs.RUN_OPTIONS`: ``precision``, ``mode``,
+    ``data_dir``, ``train_path``, ``noise_source``, ``block_size``). Returns ``(classifier, EarlyStoppingResult)``.
     """
 
     def build(x, y, n_in, n_out, _rng):

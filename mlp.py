@@ -2,16 +2,13 @@
 
     f(x) = softmax(b2 + W2 s(b1 + W1 x)),    s = tanh (or sigmoid)
 
-trained by minibatch SGD on the negative log-likelihood plus L1 and L2 penalties on the
-weights, with the same early stopping as ``logistic_sgd``. ``HiddenLayer`` accepts its
-``W`` and ``b`` as shared variables, which is how the stacked denoising autoencoder
-shares weights between its MLP layers and its dA layers.
+trained by minibatch SGD on the negative log-likelihood plus L1 and L2 penalties on the weights, with the early
+stopping of ``logistic_sgd``. ``HiddenLayer`` takes ``W`` and ``b`` as shared variables (so the SdA shares its dAs').
 
-References: X. Glorot and Y. Bengio, "Understanding the difficulty of training deep
-feedforward neural networks", AISTATS 2010 (the initialisation); Y. LeCun, L. Bottou,
-G. Orr and K.-R. Mueller, "Efficient BackProp", 1998.
+References: X. Glorot and Y. Bengio, "Understanding the difficulty of training deep feedforward neural
+networks", AISTATS 2010 (the initialisation); Y. LeCun et al., "Efficient BackProp", 1998.
 
-Run ``python mlp.py --help`` for the training script (the tutorial's ``test_mlp``).
+``python mlp.py --help``: the training script (the tutorial's ``test_mlp``).
 """
 
 from __future__ import annotations
@@ -39,8 +36,7 @@ class HiddenLayer:
     Parameters
     ----------
     rng : int, numpy Generator or RandomState
-        Draws the initial weights: uniform in +-sqrt(6 / (n_in + n_out)), four times
-        that for a sigmoid activation.
+        Draws the initial weights: uniform in +-sqrt(6 / (n_in + n_out)), 4 times that for a sigmoid.
     input : TensorVariable, shape (batch, n_in)
     n_in, n_out : int
     W : shared variable (n_in, n_out), optional
@@ -103,26 +99,11 @@ class MLP:
         self.input = input
 
 
-def run_mlp(
-    dataset=None,
-    learning_rate=0.01,
-    L1_reg=0.00,
-    L2_reg=0.0001,
-    n_epochs=1000,
-    batch_size=20,
-    n_hidden=500,
-    patience=10000,
-    seed=1234,
-    output_dir="mlp_out",
-    *,
-    log=print,
-    **run_options,
-):
+def run_mlp(dataset=None, learning_rate=0.01, L1_reg=0.00, L2_reg=0.0001, n_epochs=1000, batch_size=20, n_hidden=500,
+            patience=10000, seed=1234, output_dir="mlp_out", *, log=print, **run_options):
     """The tutorial's ``test_mlp``: train with early stopping (``logistic_sgd.train_classifier``), save
-    ``best_model.npz``.
-
-    ``run_options`` are every script's (:data:`~autoencoders_tutorial.runs.RUN_OPTIONS`). Returns
-    ``(classifier, EarlyStoppingResult)``.
+    ``best_model.npz``. ``run_options`` are every script's (:data:`~autoencoders_tutorial.runs.RUN_OPTIONS`).
+    Returns ``(classifier, EarlyStoppingResult)``.
     """
     if L1_reg < 0 or L2_reg < 0:
         raise TutorialError(f"L1_reg and L2_reg must be >= 0, got {L1_reg}, {L2_reg}")
@@ -152,8 +133,7 @@ test_mlp.__test__ = False  # a demo, not a pytest test
 
 
 def predict(model_path="mlp_out/best_model.npz", dataset=None, n=10, data_dir=None, log=print, inputs=None):
-    """Load the saved MLP and print its predictions for the first ``n`` test rows, or for ``inputs`` (files
-    or datasets, :func:`autoencoders_tutorial.predict.predict_inputs`), as ``logistic_sgd.predict`` does."""
+    """Load the saved MLP and predict as ``logistic_sgd.predict`` does: the first ``n`` test rows, or ``inputs``."""
     arrays, meta = read_classifier(model_path, "MLP")
     (n_in, n_hidden), n_out = arrays["hidden.W"].shape, arrays["logreg.W"].shape[1]
     x = pt.matrix("x", dtype=str(arrays["hidden.W"].dtype))

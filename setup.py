@@ -48,6 +48,7 @@ setup(
             "autoencoders-mlp = mlp:main",
             "autoencoders-sweep = autoencoders_tools.sweep:main",
             "autoencoders-plot = autoencoders_tools.plot:main",
+            "autoencoders-export = autoencoders_tools.export:main",
         ],
     },
     install_requires=[
@@ -58,7 +59,9 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6", "dask[distributed]>=2024.1", "matplotlib>=3.6"],  # sweep, plot
+        "test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6", "dask[distributed]>=2024.1", "matplotlib>=3.6",  # sweep, plot
+                 "onnx>=1.16", "onnxruntime>=1.18", "skl2onnx>=1.17"],  # export
+        "onnx": ["onnx>=1.16", "onnxruntime>=1.18", "skl2onnx>=1.17"],
         "jax": ["jax>=0.4"],
         "sweep": ["dask[distributed]>=2024.1", "matplotlib>=3.6"],
         # the documentation site (docs/README.md says why these tools); its examples run the sweep and plots

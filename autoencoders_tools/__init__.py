@@ -10,6 +10,8 @@ imports them::
     sweep           hyper-parameter sweeps of the SdAClassifier on one machine or a Dask cluster
                     (``autoencoders-sweep``)
     plot            learning curves from a run's metrics.jsonl (``autoencoders-plot``)
+    export          trained models and estimators as ONNX graphs, and skl2onnx's converters
+                    (``autoencoders-export``)
 """
 
 import os

@@ -1,14 +1,14 @@
-"""What both scikit-learn estimators share: the floatX scope, input scaling, the compiled-function
-cache, the fitted state and its ``.npz`` files. The estimators themselves are in
-:mod:`.estimators` (``DenoisingAutoencoder``) and :mod:`.sda_classifier` (``SdAClassifier``)."""
+"""What both scikit-learn estimators share: floatX scope, input checks and scaling, the compiled-function
+cache, the fitted state and its ``.npz`` files. The estimators: :mod:`.estimators`, :mod:`.sda_classifier`."""
 
 from __future__ import annotations
 
 import weakref
+from collections import namedtuple
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from autoencoders_tutorial.engine import sync_shared
 from autoencoders_tutorial.errors import DataError, TutorialError
@@ -21,10 +21,10 @@ from autoencoders_tutorial.rng import check_random_state, generator_from_state
 
 #: The label of an unlabelled row: -1 for numeric labels; "-1" or None for string / object labels.
 UNLABELED = -1
-
-
-def quiet(*_):
-    pass
+#: What one fit compiles: the model, its shared data and training step; cached by ``key``, never pickled.
+Compiled = namedtuple("Compiled", "key model data step")
+#: Each estimator's compiled functions and models, outside it: never pickled or copied; predicting leaves it as is.
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _to_json(params: dict) -> dict:
@@ -67,18 +67,6 @@ def numpy_rng(random_state):
         raise TutorialError(str(exc)) from None
 
 
-class Compiled:
-    """What one fit compiles: the model, its shared data and training step; cached by ``key``, never pickled."""
-
-    def __init__(self, key, model, data, step):
-        self.key, self.model, self.data, self.step = key, model, data, step
-
-
-#: Each estimator's compiled functions and models, outside the estimator itself: so they are
-#: never pickled or copied, and predicting does not change the estimator's ``__dict__``.
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 class TutorialEstimator(BaseEstimator):
     """What both estimators share: the floatX scope, input scaling, the cache and ``.npz`` files."""
 
@@ -105,7 +93,8 @@ class TutorialEstimator(BaseEstimator):
     def _context(self) -> RunContext:
         """A fit's run context (made inside its floatX scope, for each fit: ``verbose`` may change between fits):
         the mode, the training path, and its lines, printed when ``verbose``."""
-        return RunContext(self.mode, resolve_path(self.train_path, mode=self.mode), print if self.verbose else quiet)
+        log = print if self.verbose else (lambda *_: None)
+        return RunContext(self.mode, resolve_path(self.train_path, mode=self.mode), log)
 
     def _host(self, name, build):
         """A C function (safe after JAX training) or model, built once per fitted state."""
@@ -144,6 +133,10 @@ class TutorialEstimator(BaseEstimator):
         self.data_min_ = arrays.get("data_min")
         self.data_range_ = arrays.get("data_range")
 
+    def _input(self, X, reset=False):
+        """``X`` checked by scikit-learn's ``validate_data`` (learning its width when ``reset``), then scaled."""
+        return self._scaled(validate_data(self, X, reset=reset, dtype=[np.float64, np.float32]), reset)
+
     def _scaled(self, X, reset):
         """``X`` in [0, 1], in the model's precision: min-max scaled per feature with the range learned
         when ``reset`` (``fit``) if it lies outside [0, 1] and ``scale`` is on; else refused in one line."""
@@ -166,8 +159,6 @@ class TutorialEstimator(BaseEstimator):
         tags.transformer_tags.preserves_dtype = [self._dtype()]  # the model's precision, whatever comes in
         return tags
 
-    # -- files ---------------------------------------------------------------------------
-
     def save(self, path):
         """Write the hyper-parameters and fitted arrays to ``path`` (``.npz``, atomically, no pickle)."""
         check_is_fitted(self)
@@ -181,7 +172,6 @@ class TutorialEstimator(BaseEstimator):
     def load(cls, path):
         """An estimator with the hyper-parameters and fitted state saved in ``path`` by :meth:`save`, or
         the fitted estimator of a model its script saved (``python dA.py``, ``python SdA.py``)."""
-
         arrays, meta = load_params(path)
         if meta.get("model") == cls._script_model:  # the model file read through its schema, then these checks
             try:
@@ -217,8 +207,9 @@ class TutorialEstimator(BaseEstimator):
         """A loaded fitted state must fit together: ``n_features_in`` a whole number, the parameters float32 or
         float64 in this machine's byte order (the model builds from them: names and shapes, checked as they are
         set), the scaling one finite value per feature, its ranges > 0."""
-        if isinstance(self.n_features_in_, bool) or not isinstance(self.n_features_in_, int) or self.n_features_in_ < 1:
-            raise ValueError(f"n_features_in is {self.n_features_in_!r}, not a whole number of features")
+        n = self.n_features_in_
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n_features_in is {n!r}, not a whole number of features")
         for name, value in self.params_.items():
             if value.dtype not in PARAM_DTYPES:
                 raise ValueError(f"parameter {name} is {value.dtype.str}, not float32 or float64")
@@ -226,9 +217,8 @@ class TutorialEstimator(BaseEstimator):
             value = getattr(self, name, None)
             if value is None:
                 continue
-            if value.dtype.kind != "f" or np.shape(value) != (self.n_features_in_,) or not np.all(np.isfinite(value)):
-                raise ValueError(f"{name[:-1]} is {value.dtype} of shape {np.shape(value)}, not "
-                                 f"{self.n_features_in_} finite numbers")
+            if value.dtype.kind != "f" or np.shape(value) != (n,) or not np.all(np.isfinite(value)):
+                raise ValueError(f"{name[:-1]} is {value.dtype} of shape {np.shape(value)}, not {n} finite numbers")
             if name == "data_range_" and not np.all(value > 0):
                 raise ValueError("data_range holds a range <= 0; each feature's range is > 0")
         if (self.data_min_ is None) != (self.data_range_ is None):
@@ -239,10 +229,7 @@ class TutorialEstimator(BaseEstimator):
         return {}
 
     def _fitted_from(self, params, rng, n_features) -> None:
-        """The fitted state of a model loaded from a script's file: its ``params``, its noise generator
-        ``rng``'s state, no input scaling."""
+        """The fitted state of a model loaded from a script's file (:meth:`_keep_state`), with no input scaling."""
+        self._keep_state(params, rng)  # a model just loaded has no device generator: its state is None
         self.n_features_in_ = int(n_features)
-        self.params_ = params_to_arrays(params)
-        self.noise_state_ = rng.get_value(borrow=True).bit_generator.state
-        self.device_noise_state_ = None
         self.data_min_ = self.data_range_ = None

@@ -1,37 +1,32 @@
 """scikit-learn estimators on the tutorial's models: ``DenoisingAutoencoder`` and ``SdAClassifier``.
 
-They follow scikit-learn's conventions (``get_params`` / ``set_params``, nothing
-computed in ``__init__``, fitted attributes ending in ``_``, validation with its
-helpers, ``clone`` gives an unfitted copy, ``warm_start``) and are built on the existing
-``dA`` / ``SdA`` classes and the library's loops (:func:`autoencoders_tutorial.training.train_epochs`,
-:meth:`SdA.pretrain`, :meth:`SdA.fine_tune`, the script's own phases): no second
-implementation. So they fit in a ``Pipeline``, a ``FeatureUnion`` or a grid search::
+They follow scikit-learn's conventions (``get_params`` / ``set_params``, nothing computed in ``__init__``,
+fitted attributes ending in ``_``, its validation helpers, ``clone``, ``warm_start``) and run the ``dA`` /
+``SdA`` classes on the library's loops (:func:`autoencoders_tutorial.training.train_epochs`,
+:meth:`SdA.pretrain`, :meth:`SdA.fine_tune`): no second implementation. So they fit in a ``Pipeline``, a
+``FeatureUnion`` or a grid search::
 
     from sklearn.pipeline import make_pipeline
     from sklearn.svm import SVC
     from autoencoders_tools.estimators import DenoisingAutoencoder
     model = make_pipeline(DenoisingAutoencoder(n_hidden=500, corruption_level=0.3), SVC())
 
-The fitted state is numpy arrays only. Compiled functions are cached per estimator by
-the shapes and hyper-parameters they were built for and are never pickled: an
-unpickled (or ``load``-ed) estimator recompiles on first use, on whatever back end this
-machine has. ``est.save(path)`` / ``Cls.load(path)`` use the library's ``.npz`` files (no
-pickle on disk).
-
-This module imports the model files (``dA.py``, ``SdA.py``) at its top, as every application does.
+The fitted state is numpy arrays only; compiled functions are cached per estimator, by the shapes and
+hyper-parameters they were built for, and never pickled: an unpickled (or ``load``-ed) estimator
+recompiles on first use, on this machine's back end. ``est.save(path)`` / ``Cls.load(path)`` use the
+library's ``.npz`` files (no pickle on disk).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from autoencoders_tutorial.datasets import shared_dataset
 from autoencoders_tutorial.engine import host_function, pt, pytensor
 from autoencoders_tutorial.errors import (TutorialError, check_corruption, check_positive, check_precision,
-                                         check_sparsity, check_whole,
-                     diverged_hint)
+                                         check_sparsity, check_whole, diverged_hint)
 from autoencoders_tutorial.files import set_params_from_arrays
 from autoencoders_tutorial.graph import n_batches
 from autoencoders_tutorial.modelfiles import check_fields
@@ -46,26 +41,21 @@ from .sda_classifier import SdAClassifier
 __all__ = ["DenoisingAutoencoder", "SdAClassifier", "UNLABELED"]
 
 
-# -- the denoising autoencoder ---------------------------------------------------------------------
-
-
 class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
     """A tied-weight denoising autoencoder (the tutorial's ``dA``) as a scikit-learn transformer.
 
-    ``fit(X)`` trains it on unlabelled rows (``n_epochs`` of minibatch SGD; the
-    minibatch is clipped to the rows given), ``partial_fit(X)`` runs one epoch,
-    ``transform(X)`` gives the codes, ``inverse_transform(codes)`` the reconstructions,
-    ``score(X)`` minus the mean reconstruction cost (higher is better).
+    ``fit(X)`` trains it on unlabelled rows (``n_epochs`` of minibatch SGD; the minibatch is clipped to the
+    rows given), ``partial_fit(X)`` runs one epoch, ``transform(X)`` gives the codes,
+    ``inverse_transform(codes)`` the reconstructions, ``score(X)`` minus the mean reconstruction cost
+    (higher is better).
 
-    Cross-entropy needs inputs in [0, 1]: inputs outside it are min-max scaled per
-    feature with the range learned in ``fit`` (later inputs are clipped to that range);
-    ``scale=False`` refuses them instead, in one line.
+    Cross-entropy needs inputs in [0, 1]: inputs outside it are min-max scaled per feature with the range
+    learned in ``fit`` (later inputs are clipped to that range); ``scale=False`` refuses them, in one line.
 
-    Parameters are those of ``dA`` and ``python dA.py``: ``n_hidden``,
-    ``corruption_level``, ``corruption_type``, ``learning_rate``, ``n_epochs``,
-    ``batch_size``, ``tied_weights``, ``loss``, ``decoder``, ``sparsity_target``,
-    ``sparsity_weight``; ``random_state`` (None, int, RandomState or Generator),
-    ``warm_start``, ``precision`` ("float32" or "float64"), ``mode`` (a ``--mode``),
+    Parameters are those of ``dA`` and ``python dA.py``: ``n_hidden``, ``corruption_level``,
+    ``corruption_type``, ``learning_rate``, ``n_epochs``, ``batch_size``, ``tied_weights``, ``loss``,
+    ``decoder``, ``sparsity_target``, ``sparsity_weight``; ``random_state`` (None, int, RandomState or
+    Generator), ``warm_start``, ``precision`` ("float32" or "float64"), ``mode`` (a ``--mode``),
     ``train_path`` ("auto", "step" or "block", a ``--train-path``).
 
     Attributes
@@ -101,21 +91,15 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
         self.train_path = train_path
         self.verbose = verbose
 
-    # -- input ------------------------------------------------------------------------------
-
     def _check_hyper(self):
         check_whole(n_hidden=self.n_hidden, n_epochs=self.n_epochs, batch_size=self.batch_size)
         check_positive(learning_rate=self.learning_rate)
         check_corruption(self.corruption_level, kind=self.corruption_type)
         check_sparsity(self.sparsity_target, self.sparsity_weight, check_precision(self.precision))
 
-    def _input(self, X, reset):
-        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
-        if self.loss != "cross_entropy":
-            return X.astype(self._dtype(), copy=False)
-        return self._scaled(X, reset)
-
-    # -- the model and its compiled step -----------------------------------------------------
+    def _scaled(self, X, reset):
+        """Scaled to [0, 1] for cross-entropy only; other losses take inputs as they are."""
+        return super()._scaled(X, reset) if self.loss == "cross_entropy" else X.astype(self._dtype(), copy=False)
 
     def _build(self, n_features, rng):
         x = pt.matrix("x", dtype=self._dtype())
@@ -166,16 +150,12 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
     def fit(self, X, y=None):
         """Train on the rows of ``X`` (``y`` is ignored) for ``n_epochs``; returns ``self``."""
         fresh = not (self.warm_start and hasattr(self, "params_"))
-        X = self._input(X, reset=fresh)
-        return self._train(X, self.n_epochs, fresh)
+        return self._train(self._input(X, reset=fresh), self.n_epochs, fresh)
 
     def partial_fit(self, X, y=None):
         """One epoch over ``X``, continuing from the current parameters (starting them if unfitted)."""
         fresh = not hasattr(self, "params_")
-        X = self._input(X, reset=fresh)
-        return self._train(X, 1, fresh)
-
-    # -- fitted ----------------------------------------------------------------------------
+        return self._train(self._input(X, reset=fresh), 1, fresh)
 
     def _model(self):
         check_is_fitted(self)
@@ -188,23 +168,18 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
 
         return self._host("model", build)
 
-    def _W(self):
-        return next(v for k, v in self.params_.items() if k.endswith(".W"))
-
     @property
     def components_(self):
         check_is_fitted(self)
-        return self._W().T
+        return next(v for k, v in self.params_.items() if k.endswith(".W")).T
 
     def transform(self, X):
         """The codes of ``X``: ``sigmoid(X W + b)``, shape (n_samples, n_hidden)."""
-        X = self._input(X, reset=False)
-        da = self._model()
+        X, da = self._input(X), self._model()
         return self._host("transform", lambda: host_function([da.x], da.get_hidden_values(da.x)))(X)
 
     def inverse_transform(self, X):
         """Reconstructions of codes ``X`` (n_samples, n_hidden), in the fitted input scale."""
-        check_is_fitted(self)
         da = self._model()
         try:
             given = np.asarray(X, dtype=np.float64)
@@ -227,8 +202,7 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
 
     def score(self, X, y=None):
         """Minus the mean reconstruction cost of ``X`` (clean, no noise): higher is better."""
-        X = self._input(X, reset=False)
-        da = self._model()
+        X, da = self._input(X), self._model()
         cost = pt.mean(da.get_reconstruction_cost(da.x, da.get_hidden_values(da.x)))
         return -float(self._host("score", lambda: host_function([da.x], cost))(X))
 

@@ -2,11 +2,10 @@
 
     python -m autoencoders_tools.plot dA_plots/metrics.jsonl
 
-draws, for the last run in the file (``--run ID`` picks another; every record carries its
-run's id), the mean training cost per epoch of each phase (each dA corruption level,
-each SdA pretraining layer, fine-tuning) and, where the run validated, the validation and
-test errors, and writes ``metrics.png`` beside the file (``--output`` elsewhere).
-matplotlib is the ``sweep`` extra (``pip install -e ".[sweep]"``).
+draws, for the last run in the file (``--run ID`` picks another; every record carries its run's id), the
+mean training cost per epoch of each phase (each dA corruption level, each SdA pretraining layer,
+fine-tuning) and, where the run validated, the validation and test errors, and writes ``metrics.png``
+beside the file (``--output`` elsewhere). matplotlib is the ``sweep`` extra (``pip install -e ".[sweep]"``).
 """
 
 from __future__ import annotations
@@ -27,6 +26,8 @@ from autoencoders_tutorial.userfiles import read_bytes
 #: The metrics format: each field a record may have, and what its value must be.
 _FIELDS = {"run": "text", "phase": "text", "epoch": "whole", "iter": "whole", "cost": "number",
            "validation_error": "number", "test_error": "number"}
+#: The most phases drawn (each a curve): more are named in a note and left out.
+MAX_CURVES = 20
 
 
 def _field_problem(rec: dict) -> str | None:
@@ -49,10 +50,8 @@ def _field_problem(rec: dict) -> str | None:
 
 
 def read_metrics(path, run=None, log=print) -> tuple[str, list[dict]]:
-    """``(run id, its records)`` from a metrics file: the last run, or ``run``.
-
-    A line that is not a metrics record (not JSON, or a field of the wrong kind) is skipped,
-    and one line says how many were and why the first was."""
+    """``(run id, its records)`` from a metrics file: the last run, or ``run``. A line that is not a metrics
+    record (not JSON, or a field of the wrong kind) is skipped; one line says how many were and why the first was."""
     path = Path(path)
     try:
         lines = read_bytes(path, "metrics file").decode("utf-8").splitlines()
@@ -82,10 +81,6 @@ def read_metrics(path, run=None, log=print) -> tuple[str, list[dict]]:
     elif run not in runs:
         raise DataError(f"{path} has no run {run!r}; its runs: {', '.join(map(str, runs))}")
     return run, [r for r in records if r.get("run") == run]
-
-
-#: The most phases drawn (each a curve): more are named in a note and left out.
-MAX_CURVES = 20
 
 
 def plot_metrics(path, output=None, run=None, log=print) -> Path:
@@ -118,8 +113,7 @@ def plot_metrics(path, output=None, run=None, log=print) -> Path:
         log(f"note: run {run} has {len(costs)} phases; drawing the first {MAX_CURVES}")
     for phase, pts in list(costs.items())[:MAX_CURVES]:
         ax.plot(*zip(*sorted(pts)), marker=".", label=str(phase).replace("$", r"\$"))  # a name is text, not TeX
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("mean training cost")
+    ax.set(xlabel="epoch", ylabel="mean training cost")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     if errors:
@@ -127,8 +121,7 @@ def plot_metrics(path, output=None, run=None, log=print) -> Path:
         for kind, pts in errors.items():
             ax.plot(*zip(*sorted(pts)), marker=".", linestyle="-" if kind == "validation_error" else "none",
                     label=kind.replace("_", " ") + (" (of the best model)" if kind == "test_error" else ""))
-        ax.set_xlabel("minibatch iteration (fine-tuning)")
-        ax.set_ylabel("error (%)")
+        ax.set(xlabel="minibatch iteration (fine-tuning)", ylabel="error (%)")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.suptitle(f"{Path(path).name}, run {run}", fontsize=9)

@@ -1,9 +1,6 @@
-"""The scikit-learn ``SdAClassifier``: the tutorial's SdA as a semi-supervised classifier.
-
-Its fitting is the script's two phases (``SdA.pretrain``, ``SdA.fine_tune``)
-on arrays, with no files; what both estimators share is in :mod:`.estimator_base`, and
-:mod:`.estimators` re-exports this class.
-"""
+"""The scikit-learn ``SdAClassifier``: the tutorial's SdA as a semi-supervised classifier, fitted by the
+script's two phases (``SdA.pretrain``, ``SdA.fine_tune``) on arrays, with no files. What both estimators
+share is in :mod:`.estimator_base`; :mod:`.estimators` re-exports this class."""
 
 from __future__ import annotations
 
@@ -27,29 +24,24 @@ from SdA import SdA, check_options, tutorial_corruption_levels
 from .estimator_base import UNLABELED, TutorialEstimator, numpy_rng
 
 
-# -- the stacked denoising autoencoder as a classifier ------------------------------------------------
-
-
 class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
     """The tutorial's ``SdA`` as a semi-supervised scikit-learn classifier.
 
-    ``fit(X, y, *, X_val=None, y_val=None)`` pretrains the dA layers greedily on every
-    row of ``X``, then fine-tunes on the labelled ones. An unlabelled row has the label
-    -1 (scikit-learn's convention, as in ``SelfTrainingClassifier``), or "-1" / None
-    for string and object labels. Early stopping watches ``X_val, y_val`` when given,
-    else ``validation_fraction`` of the labelled rows (drawn with ``random_state``), else,
-    with too few labelled rows for that, the training error.
+    ``fit(X, y, *, X_val=None, y_val=None)`` pretrains the dA layers greedily on every row of ``X``, then
+    fine-tunes on the labelled ones. An unlabelled row has the label -1 (scikit-learn's convention, as in
+    ``SelfTrainingClassifier``), or "-1" / None for string and object labels. Early stopping watches
+    ``X_val, y_val`` when given, else ``validation_fraction`` of the labelled rows (drawn with
+    ``random_state``), else, with too few labelled rows for that, the training error.
 
-    Parameters follow ``python SdA.py`` (``hidden_layers_sizes``, ``corruption_levels``
-    (None: the tutorial's 0.1, 0.2, 0.3, cut or extended), ``corruption_type``,
-    ``pretraining_epochs``, ``pretrain_lr``, ``finetune_lr``, ``max_epochs``,
-    ``batch_size``, ``finetune`` ("all" or "top"), ``sparsity_*``), with the README's
-    measured settings as defaults (minibatch 20, pretraining rate 0.1) rather than the
-    tutorial's minibatch of 1. ``patience_epochs`` is the early stopping's patience in epochs (the
-    script's 10; the tutorial's ``patience`` of logistic regression counts minibatch iterations).
+    Parameters follow ``python SdA.py`` (``hidden_layers_sizes``, ``corruption_levels`` (None: the
+    tutorial's 0.1, 0.2, 0.3, cut or extended), ``corruption_type``, ``pretraining_epochs``,
+    ``pretrain_lr``, ``finetune_lr``, ``max_epochs``, ``batch_size``, ``finetune`` ("all" or "top"),
+    ``sparsity_*``), with the README's measured settings as defaults (minibatch 20, pretraining rate 0.1)
+    rather than the tutorial's minibatch of 1. ``patience_epochs`` is the early stopping's patience in
+    epochs (the script's 10; the tutorial's ``patience`` of logistic regression counts minibatch iterations).
 
-    Attributes: ``classes_``, ``n_features_in_``, ``best_validation_error_``,
-    ``n_epochs_`` (fine-tuning epochs run).
+    Attributes: ``classes_``, ``n_features_in_``, ``best_validation_error_``, ``n_epochs_`` (fine-tuning
+    epochs run).
     """
 
     _model_kind = "SdAClassifier"
@@ -83,8 +75,9 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         self.verbose = verbose
 
     def _levels(self):
-        sizes = tuple(self.hidden_layers_sizes)
-        return tuple(self.corruption_levels) if self.corruption_levels is not None else tutorial_corruption_levels(len(sizes))
+        if self.corruption_levels is not None:
+            return tuple(self.corruption_levels)
+        return tutorial_corruption_levels(len(tuple(self.hidden_layers_sizes)))
 
     def _check_hyper(self):
         for name in ("hidden_layers_sizes", "corruption_levels"):
@@ -101,9 +94,8 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
                                 f"({len(self.hidden_layers_sizes)}), got {len(levels)}")
         for c in levels:
             check_corruption(c, "corruption_levels entries", self.corruption_type)
-        check_options(finetune_lr=self.finetune_lr, pretraining_epochs=self.pretraining_epochs,
-                      pretrain_lr=self.pretrain_lr, batch_size=self.batch_size, finetune=self.finetune,
-                      max_epochs=self.max_epochs, patience_epochs=self.patience_epochs)
+        check_options(finetune_lr=self.finetune_lr, pretraining_epochs=self.pretraining_epochs,  # sizes checked above
+                      pretrain_lr=self.pretrain_lr, batch_size=self.batch_size, finetune=self.finetune)
         vf = self.validation_fraction
         if isinstance(vf, bool) or not isinstance(vf, numbers.Real) or not 0 <= vf < 1:
             raise TutorialError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
@@ -158,10 +150,11 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         self.classes_ = classes
         X_l = X[labelled]
         if X_val is not None:
-            X_val = self._scaled(validate_data(self, X_val, reset=False, dtype=[np.float64, np.float32]), reset=False)
+            X_val = self._input(X_val)
             y_val = np.asarray(y_val)
             if y_val.ndim != 1 or len(y_val) != len(X_val):
-                raise TutorialError(f"y_val must hold one label per row of X_val ({len(X_val)}), got shape {y_val.shape}")
+                raise TutorialError(f"y_val must hold one label per row of X_val ({len(X_val)}), "
+                                    f"got shape {y_val.shape}")
             known = np.isin(y_val, classes)
             if not known.all():
                 raise TutorialError(f"y_val holds labels that y does not: {sorted(set(y_val[~known].tolist()))[:5]}")
@@ -169,21 +162,18 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         else:
             n_val = int(round(self.validation_fraction * len(y_l)))
             if n_val >= 1 and len(y_l) - n_val >= 1:
-                perm = check_random_state(self._split_seed(), ints="RandomState").permutation(len(y_l))
+                rs = self.random_state  # the split's seed: an int or None as given, else 0
+                perm = check_random_state(rs if isinstance(rs, (numbers.Integral, type(None))) else 0,
+                                          ints="RandomState").permutation(len(y_l))
                 val, tr = perm[:n_val], perm[n_val:]
                 X_fit, y_fit, X_val, v_codes = X_l[tr], codes[tr], X_l[val], codes[val]
             else:  # too few labelled rows to hold some out: watch the training error
                 X_fit, y_fit, X_val, v_codes = X_l, codes, X_l, codes
-        rng = numpy_rng(self.random_state) if fresh else 0
-        sda = self._build(X.shape[1], len(classes), rng)
+        sda = self._build(X.shape[1], len(classes), numpy_rng(self.random_state) if fresh else 0)
         if not fresh:
             self._set_state(sda.all_params, sda.theano_rng)
         self._run(sda, X, X_fit, y_fit, X_val, v_codes, pretrain=fresh)
         return self
-
-    def _split_seed(self):
-        rs = self.random_state
-        return rs if isinstance(rs, (numbers.Integral, type(None))) else 0
 
     def _run(self, sda, X_all, X_fit, y_fit, X_val, y_val, pretrain):
         """The script's two phases (``SdA.pretrain``, ``SdA.fine_tune``) on arrays, with no files."""
@@ -203,8 +193,6 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         if res.interrupted:
             raise KeyboardInterrupt
 
-    # -- fitted ----------------------------------------------------------------------------
-
     def _model(self):
         check_is_fitted(self)
 
@@ -217,14 +205,11 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
 
     def _rows(self, X):
         check_is_fitted(self)
-        if issparse(X):  # rows of a sparse matrix are predicted as their dense values
-            X = X.toarray()
-        return self._scaled(validate_data(self, X, reset=False, dtype=[np.float64, np.float32]), reset=False)
+        return self._input(X.toarray() if issparse(X) else X)  # a sparse matrix's rows as their dense values
 
     def decision_function(self, X):
         """The logistic layer's scores (``x W + b`` of the top codes); for two classes, the second minus the first."""
-        X = self._rows(X)
-        sda = self._model()
+        X, sda = self._rows(X), self._model()
         top = sda.logLayer
         scores = self._host("scores", lambda: host_function([sda.x], pt.dot(top.input, top.W) + top.b))(X)
         return scores[:, 1] - scores[:, 0] if len(self.classes_) == 2 else scores
@@ -270,8 +255,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
 
     def transform(self, X, layer=-1):
         """The codes of hidden layer ``layer`` (default the top), or of all layers side by side (``layer="all"``)."""
-        X = self._rows(X)
-        sda = self._model()
+        X, sda = self._rows(X), self._model()
         if layer == "all":
             return np.hstack([sda.get_codes(X, k) for k in range(sda.n_layers)])
         return sda.get_codes(X, layer)  # a layer out of range is one line there
@@ -299,8 +283,8 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         est = cls(hidden_layers_sizes=sda.hidden_layers_sizes, corruption_levels=sda.corruption_levels,
                   corruption_type=sda.corruption_type, sparsity_target=sda.sparsity_target,
                   sparsity_weight=sda.sparsity_weight, precision=config.get("precision", "float32"),
-                  **{k: config[k] for k in ("pretraining_epochs", "pretrain_lr", "finetune_lr", "batch_size", "finetune")
-                     if k in config})
+                  **{k: config[k] for k in ("pretraining_epochs", "pretrain_lr", "finetune_lr", "batch_size",
+                                            "finetune") if k in config})
         est._fitted_from(sda.all_params, sda.theano_rng, sda.n_ins)
         est.classes_ = np.arange(sda.n_outs)
         est.best_validation_error_ = float("nan")  # the file does not say

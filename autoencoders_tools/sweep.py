@@ -2,9 +2,8 @@
 
     python -m autoencoders_tools.sweep --dataset fashion-mnist --grid grid.toml
 
-The grid file (TOML or JSON) names :class:`~.estimators.SdAClassifier` parameters: those
-under ``[fixed]`` hold for every setting, those under ``[grid]`` are lists whose product is
-swept::
+The grid file (TOML or JSON) names :class:`~.estimators.SdAClassifier` parameters: those under
+``[fixed]`` hold for every setting, those under ``[grid]`` are lists whose product is swept::
 
     [fixed]
     hidden_layers_sizes = [500, 500]
@@ -15,31 +14,26 @@ swept::
     corruption_levels = [[0.1, 0.2], [0.3, 0.3]]
     finetune_lr = [0.05, 0.1]
 
-Each setting fits on the training split with early stopping on the validation split and
-reports its validation and test error (no refit on train + validation, so a setting's
-numbers are those ``python SdA.py`` prints for it). The fits run through
-``joblib.Parallel`` on the Dask back end: by default a ``distributed.LocalCluster`` of
-``--workers`` processes here (started with spawn, never forked after JAX started);
-``--scheduler tcp://HOST:8786`` sends the same sweep to an existing cluster, whose workers
-must have this library and the dataset. ``--sequential`` runs them one after another in
-this process. A line is printed as each fit finishes; ``OUTPUT_DIR`` gets ``results.csv``,
-``results.jsonl`` and ``validation_error.png`` (validation error against each swept
-parameter).
+Each setting fits on the training split, early-stopped on the validation split, and reports its
+validation and test error (no refit on train + validation: a setting's numbers are those
+``python SdA.py`` prints for it). The fits run through ``joblib.Parallel`` on the Dask back end: by
+default a ``distributed.LocalCluster`` of ``--workers`` processes here (spawned, never forked after JAX
+started); ``--scheduler tcp://HOST:8786`` sends the sweep to an existing cluster, whose workers must have
+this library and the dataset; ``--sequential`` runs the fits one by one in this process. A line is
+printed as each fit finishes; ``OUTPUT_DIR`` gets ``results.csv``, ``results.jsonl`` and
+``validation_error.png`` (validation error against each swept parameter).
 
-The columns: the swept settings; ``validation_error`` and ``test_error``, the fitted
-model's error on every row of the validation and test splits (the sweep ranks by the
-first); ``early_stopping_validation_error``, the best validation error the early-stopping
-loop itself saw, the mean over its full minibatches (the tutorial's way: a partial last
-minibatch is left out, so it can differ from ``validation_error``); ``finetune_epochs``;
-``seconds``; ``error``, empty, or why the fit failed (a failed fit is a row, last, never
-the sweep's end).
+The columns: the swept settings; ``validation_error`` and ``test_error``, the fitted model's error on
+every row of the validation and test splits (ranked by the first); ``early_stopping_validation_error``,
+the best the early-stopping loop saw, the mean over its full minibatches (the tutorial's way: a partial
+last minibatch is left out, so it can differ from ``validation_error``); ``finetune_epochs``;
+``seconds``; ``error``, empty, or why the fit failed (a failed fit is a row, last, never the sweep's end).
 
-Every setting of the grid is checked before the first fit (a bad value is one line naming
-the setting; a grid of more than 10,000 settings is refused), the tables are written after
-every finished fit (so a Ctrl-C or a crash keeps the finished rows), and an earlier sweep's
-files in the folder are moved to ``results.previous.csv`` and so on first: one folder never
-holds files of two sweeps. A Ctrl-C while the local cluster starts waits until it has started
-(or failed), closes it and ends in one line.
+Every setting is checked before the first fit (a bad value is one line naming the setting; a grid of
+more than 10,000 settings is refused); the tables are rewritten after every finished fit (a Ctrl-C or a
+crash keeps the finished rows); an earlier sweep's files in the folder are first moved to
+``results.previous.csv`` and so on: one folder never holds two sweeps' files. A Ctrl-C while the local
+cluster starts waits until it has started (or failed), closes it and ends in one line.
 
 Dask and matplotlib are the ``sweep`` extra (``pip install -e ".[sweep]"``).
 """
@@ -78,6 +72,8 @@ SWEEP_EXTRA = 'pip install -e ".[sweep]" (dask[distributed] and matplotlib)'
 MAX_SETTINGS = 10_000
 #: What the sweep writes; an earlier sweep's are moved to ``NAME.previous.EXT`` first, so two never mix.
 OUTPUTS = ("results.csv", "results.jsonl", "validation_error.png")
+#: Seconds to reach an existing scheduler and read its greeting.
+CONNECT_TIMEOUT = 10
 
 
 def _no_duplicate_keys(pairs) -> dict:
@@ -94,11 +90,9 @@ def read_grid(path) -> tuple[dict, dict]:
     """``(fixed, grid)`` from a TOML or JSON grid file; one-line errors for a bad one."""
     path = Path(path)
     raw = read_bytes(path, "grid file")  # a regular file of bounded size
-    try:
-        if path.suffix == ".json":
-            spec = json.loads(raw, object_pairs_hook=_no_duplicate_keys)  # as TOML, a name given twice is refused
-        else:
-            spec = tomllib.loads(raw.decode())
+    try:  # in JSON as in TOML, a name given twice is refused
+        spec = (json.loads(raw, object_pairs_hook=_no_duplicate_keys) if path.suffix == ".json"
+                else tomllib.loads(raw.decode()))
     except Exception as exc:  # noqa: BLE001  (tomllib / json / decoding errors)
         raise DataError(f"grid file {path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'} "
                         f"({' '.join(str(exc).split())})") from None
@@ -110,7 +104,8 @@ def read_grid(path) -> tuple[dict, dict]:
     known = set(SdAClassifier().get_params())
     for name, values in {**fixed, **grid}.items():
         if name not in known:
-            raise DataError(f"grid file {path}: {name!r} is not an SdAClassifier parameter ({', '.join(sorted(known))})")
+            raise DataError(f"grid file {path}: {name!r} is not an SdAClassifier parameter "
+                            f"({', '.join(sorted(known))})")
     for name, values in grid.items():
         if not isinstance(values, list) or not values:
             raise DataError(f"grid file {path}: [grid] {name} must be a non-empty list, got {values!r}")
@@ -157,24 +152,17 @@ def fit_one(setting: dict, dataset, data_dir=None) -> dict:
                 seconds=round(time.perf_counter() - t0, 2), error="")
 
 
-#: Seconds to reach an existing scheduler and read its greeting.
-CONNECT_TIMEOUT = 10
-
-
 def _check_speaks_dask(address):
-    """Raise ``ValueError`` unless ``address`` (a ``tcp://`` one) answers as a Dask scheduler does.
-
-    A Dask server opens with its handshake: one frame of a few dozen bytes, its 8-byte length first.
-    Dask's own client takes any first 8 bytes for that length and allocates it (exabytes from a web
-    server), so the greeting is read here first, within :data:`CONNECT_TIMEOUT`. Other schemes go to Dask.
-    """
+    """Raise ``ValueError`` unless ``address`` (a ``tcp://`` one; other schemes go to Dask) answers as a Dask
+    scheduler does: with its handshake, one frame of a few dozen bytes, its 8-byte length first. Dask's own client
+    takes any first 8 bytes for that length and allocates it (exabytes from a web server), so the greeting is read
+    here first, within :data:`CONNECT_TIMEOUT`."""
     from distributed.comm import parse_address, parse_host_port
 
     scheme, location = parse_address(address)
     if scheme != "tcp":
         return
-    host, port = parse_host_port(location)
-    with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT) as conn:
+    with socket.create_connection(parse_host_port(location), timeout=CONNECT_TIMEOUT) as conn:
         conn.settimeout(CONNECT_TIMEOUT)
         try:
             head = conn.recv(8, socket.MSG_WAITALL)
@@ -212,8 +200,7 @@ def _client(workers, scheduler):
             started.append(self)
             super().__init__(**kwargs)
 
-    client = None
-    hold = deferred_interrupts(deliver=False)
+    client, hold = None, deferred_interrupts(deliver=False)
     try:
         with hold:
             client = Client(Cluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None))
@@ -271,7 +258,8 @@ def run_sweep(grid_path, dataset=None, output_dir="sweep_out", workers=2, schedu
         results.sort(key=_rank)
         fitted = [r for r in results if not r["error"]]
         if not fitted:
-            raise TutorialError(f"every fit failed (the first: {results[0]['error']}); see {folder.path / 'results.csv'}")
+            raise TutorialError(f"every fit failed (the first: {results[0]['error']}); "
+                                f"see {folder.path / 'results.csv'}")
         _plot(folder, fitted, list(grid))
         best = fitted[0]
         log(f"best by validation: {', '.join(f'{k}={best[k]}' for k in grid)}: validation "
@@ -282,11 +270,10 @@ def run_sweep(grid_path, dataset=None, output_dir="sweep_out", workers=2, schedu
 
 def _rank(r):
     """Best first: the lowest validation error, then test error; failed fits last."""
-    return (bool(r["error"]), r["validation_error"] if not r["error"] else 0.0, r["test_error"] if not r["error"] else 0.0)
+    return (True, 0.0, 0.0) if r["error"] else (False, r["validation_error"], r["test_error"])
 
 
 def _write_tables(folder, results, swept):
-
     columns = list(dict.fromkeys([*swept, "validation_error", "test_error", *results[0]]))
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
@@ -315,8 +302,7 @@ def _plot(folder, results, swept):
         pos = {lab: i for i, lab in enumerate(labels)}
         ax.scatter([pos[json.dumps(r[name])] for r in results], [100 * r["validation_error"] for r in results])
         ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize=8)
-        ax.set_xlabel(name)
-        ax.set_ylabel("validation error (%)")
+        ax.set(xlabel=name, ylabel="validation error (%)")
         ax.grid(alpha=0.3)
     fig.tight_layout()
     buf = io.BytesIO()
@@ -328,13 +314,13 @@ def _plot(folder, results, swept):
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one flag per keyword argument of ``run_sweep`` (the docs render it)."""
-    doc = (__doc__ or "").strip().splitlines()
-    p = argparse.ArgumentParser(prog="python -m autoencoders_tools.sweep", description="\n".join(doc),
+    p = argparse.ArgumentParser(prog="python -m autoencoders_tools.sweep", description=(__doc__ or "").strip(),
                                 epilog="example:\n  python -m autoencoders_tools.sweep --dataset fashion-mnist "
                                        "--grid grid.toml --workers 2",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--grid", dest="grid_path", required=True, help="the grid file (.toml or .json)")
-    p.add_argument("--dataset", default=None, help="as for the scripts (default: MNIST, else Fashion-MNIST, else digits)")
+    p.add_argument("--dataset", default=None,
+                   help="as for the scripts (default: MNIST, else Fashion-MNIST, else digits)")
     p.add_argument("--data-dir", default=None, help="where datasets are found")
     p.add_argument("--output-dir", type=Path, default=Path("sweep_out"), help="where the tables and plot go")
     p.add_argument("--workers", type=positive_int, default=2, help="local Dask worker processes (default %(default)s)")
@@ -348,9 +334,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    # Run as ``python -m``, this file is ``__main__``: a function Dask ships to an existing cluster's
-    # workers by reference would be ``__main__.fit_one``, which a worker cannot import. The package's
-    # own module is what runs, so every name it ships imports anywhere.
+    # Run as ``python -m``, this file is ``__main__``: a function Dask ships to a cluster's workers by reference
+    # would be ``__main__.fit_one``, which a worker cannot import; the package's module runs, whose names import.
     from autoencoders_tools.sweep import main as package_main
 
     sys.exit(package_main())

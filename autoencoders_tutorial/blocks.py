@@ -1,16 +1,13 @@
 """The block path: ``K`` SGD steps inside one compiled ``pytensor.scan``, with the noise they draw.
 
-The training set is stored once in a shared array of shape ``(n_batches, batch, ...)`` (on
-JAX, a device array: one transfer per dataset), step ``j`` reads ``data[start + j]``, the
-parameters are carried through the scan and written back once, and the ``K`` costs come
-back as one array that stays on the device until the loop checks it.
+The training set is stored once as ``(n_batches, batch, ...)`` (on JAX, a device array: one transfer per
+dataset); step ``j`` reads ``data[start + j]``; the parameters are carried through the scan and written back
+once; the ``K`` costs come back as one array, left on the device until the loop checks it.
 
-The corruption noise a dA draws in ``get_corrupted_input`` is found in the graph (the draws
-whose generator the updates advance) and replaced (:mod:`.noise`): with "host" noise the same
-numpy generator fills each block's noise arrays before the call, the step path's masks bit for
-bit; with "device" noise a counter-based hash draws them inside the call, and single steps
-draw from the same counter, so block sizes never change the numbers. :class:`BlockSteps`
-answers the loops as every :class:`~.steps.Steps` does; :mod:`.paths` says when it runs.
+The noise draws (those whose generator the updates advance, as in ``get_corrupted_input``) are replaced
+(:mod:`.noise`): with "host" noise the same numpy generator fills each block's noise arrays before the call
+(the step path's masks, bit for bit); with "device" noise a counter-based hash draws them inside the call,
+single steps from the same counter, so block sizes never change the numbers. :mod:`.paths` says when it runs.
 """
 
 from __future__ import annotations
@@ -32,9 +29,9 @@ from pytensor.graph.replace import clone_replace  # noqa: E402  (after the engin
 class BlockSteps(Steps):
     """The block path's steps: ``steps(i)`` is one SGD step, :meth:`block` runs ``k`` of them in one call.
 
-    ``state`` is the shared device-generator state a checkpoint saves ("device" noise),
-    else None. ``block_size`` is the largest block the loops may run (None: as large as
-    they need). ``steps_read_stores``: a single step reads the stored blocks too (device noise).
+    ``state``: the shared device-generator state a checkpoint saves (device noise), else None.
+    ``block_size``: the largest block the loops may run (None: as large as they need).
+    ``steps_read_stores``: a single step reads the stored blocks too (device noise).
     """
 
     def __init__(self, make_step, build, mode, state, stores, block_size=None, names=(), defaults=(), ensure=None,
@@ -48,26 +45,23 @@ class BlockSteps(Steps):
         self._steps_read_stores = steps_read_stores
 
     def _one(self, index, *extra):
-        fn = self._fns.get("step")
-        if fn is None:  # a loop whose blocks cover every epoch never needs it
-            fn = self._fns["step"] = self._make_step()
+        if "step" not in self._fns:  # compiled when first needed: a loop whose blocks cover every epoch never is
+            self._fns["step"] = self._make_step()
         if self._steps_read_stores:
             self._upload()
-        return fn(index, *extra)
+        return self._fns["step"](index, *extra)
 
     def block_sizes(self) -> set:
         """The block sizes compiled so far."""
         return {k for k in self._fns if k != "step"}
 
     def prepare(self, k):
-        fn = self._fns.get(k)
-        if fn is None:
-            fn = self._fns[k] = _first_call_held(self._build(k))
-        return fn
+        if k not in self._fns:
+            self._fns[k] = _first_call_held(self._build(k))
+        return self._fns[k]
 
     def block(self, start, k, *args, **kwargs):
-        """Steps ``start .. start + k - 1`` in one call (compiled once per ``k``): their costs, an array
-        left on the device."""
+        """Steps ``start .. start + k - 1`` in one call (compiled once per ``k``): their costs, left on the device."""
         extra = self._extra(args, kwargs)
         fn = self.prepare(k)
         self.ready()
@@ -75,8 +69,7 @@ class BlockSteps(Steps):
         return fn(start, *extra)
 
     def release(self):
-        """Free the resident copies of the data (uploaded again by the next call) and the host noise
-        arrays (drawn into new ones by the next call), once the calls reading them are done."""
+        """Free the resident data and host noise arrays (made again by the next call), once their readers are done."""
         for held in self._noise_arrays.values():
             wait_for_reader(held)
             held.clear()
@@ -117,8 +110,8 @@ def _first_call_held(fn):
 
 
 class _BlockGraph:
-    """The graphs of the block path for one SGD step (``cost`` and ``updates`` on the variables of ``pairs``):
-    :meth:`build` compiles ``k`` steps in one call, :meth:`device_step` one step drawing device noise."""
+    """The block path's graphs of one SGD step (``cost``, ``updates``; inputs ``pairs``): :meth:`build` compiles
+    ``k`` steps in one call, :meth:`device_step` one step drawing device noise."""
 
     def __init__(self, pairs, cost, batch_size, updates, extra_inputs, mode, noise):
         self.mode, self.pairs, self.cost, self.extra_inputs = compile_mode(mode), pairs, cost, list(extra_inputs)
@@ -215,11 +208,10 @@ class _BlockGraph:
 def block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs=(), mode=None, *, noise="host",
                 block_size=None, names=(), defaults=(), ensure=None) -> BlockSteps:
     """The block path beside the step path that ``make_step()`` compiles from the same arguments
-    (:func:`~autoencoders_tutorial.graph.minibatch_function`), when a single step first needs it.
+    (:func:`~autoencoders_tutorial.graph.minibatch_function`) when a single step first needs it.
 
-    ``noise`` "host" or "device" says where the graph's noise draws (those whose generator
-    ``updates`` advances) are made; with "device" the step path is replaced by a one-step
-    call of the same kind, so that block sizes never change the numbers.
+    ``noise`` ("host" or "device") says where the noise draws (those whose generator ``updates`` advances)
+    are made; with "device" single steps are one-step calls of the same kind: block sizes never change the numbers.
     """
     graph = _BlockGraph(pairs, cost, batch_size, updates, extra_inputs, mode, noise)
     device = graph.dn is not None

@@ -1,10 +1,8 @@
 """Checkpoints of a pretrain-then-fine-tune run: where it stands, written and read back.
 
-The loops of ``SdA.py`` keep a :class:`Progress` that :func:`save_checkpoint` writes after
-every epoch (with every parameter and the noise generators' states) and :func:`load_checkpoint`
-restores, so a resumed run ends with exactly the parameters of an uninterrupted one.
-:class:`Checkpoints` is all of it that ``run_SdA`` calls: where a run starts, the checkpoint after
-an epoch, a finished run.
+``SdA.py``'s loops keep a :class:`Progress` that :func:`save_checkpoint` writes after every epoch (with every
+parameter and the noise generators' states) and :func:`load_checkpoint` restores, so a resumed run ends with
+exactly an uninterrupted one's parameters. :class:`Checkpoints` is all that ``run_SdA`` calls.
 """
 
 from __future__ import annotations
@@ -40,20 +38,21 @@ class Progress:
 
 
 def save_checkpoint(path, params, rng, config: Mapping, progress: Progress, keep_previous=False, options=None) -> None:
-    """Write ``params``, the noise generator ``rng``'s state (and its device generator's, on the
-    block path with device noise) and ``progress``, atomically; ``options`` (the run's options,
-    JSON-able) beside them, for a resume that names none.
-
-    ``keep_previous`` moves an existing checkpoint to ``checkpoint.previous.npz`` once
-    the new one is complete (a fresh run's first checkpoint)."""
+    """Write ``params``, the noise generator ``rng``'s state (and its device generator's, with device noise)
+    and ``progress`` atomically; ``options`` (the run's, JSON-able) beside them, for a resume that names none.
+    ``keep_previous`` moves an existing checkpoint to ``checkpoint.previous.npz`` once the new one is complete
+    (a fresh run's first checkpoint)."""
     arrays = params_to_arrays(params)
     arrays.update({"best." + k: v for k, v in (progress.best or {}).items()})
     arrays.update({"last." + k: v for k, v in (progress.last or {}).items()})
     es = progress.early_stopping
-    save_params(path, arrays, keep_previous=keep_previous, config=dict(config), phase=progress.phase, layer=progress.layer,
-                epoch=progress.epoch, rng_state=rng.get_value(borrow=True).bit_generator.state,
+    save_params(path, arrays, keep_previous=keep_previous, config=dict(config), phase=progress.phase,
+                layer=progress.layer, epoch=progress.epoch, rng_state=rng.get_value(borrow=True).bit_generator.state,
                 device_noise_state=device_noise_state(rng), early_stopping=es.to_meta() if es is not None else None,
                 **({"options": dict(options)} if options is not None else {}))
+
+
+_FRESH = "start over with --fresh (resume=False)"
 
 
 def saved_options(path) -> dict:
@@ -62,15 +61,12 @@ def saved_options(path) -> dict:
     options = meta.get("options")
     if options is not None and not isinstance(options, dict):
         raise DataError(f"checkpoint {path} is damaged (its options are {type(options).__name__}, not a table); "
-                        "start over with --fresh (resume=False)")
+                        f"{_FRESH}")
     return dict(options or {})
 
 
 #: What a config key meant in checkpoints written before it existed.
 _BEFORE = {"train_path": "step"}
-
-
-_FRESH = "start over with --fresh (resume=False)"
 
 
 def _checkpoint_shapes(params, arrays) -> dict:
@@ -134,20 +130,17 @@ def _check_progress(progress: Progress, config: Mapping) -> None:
         _whole(es.validation_frequency, "validation_frequency", 1)
         _whole(es.epoch, "early_stopping.epoch", 0)
         _whole(es.best_iter, "best_iter", -1)
-        if isinstance(es.patience, bool) or not isinstance(es.patience, (int, float)) or not es.patience >= 0:
-            raise ValueError(f"patience is {es.patience!r}")
-        for name in ("best_validation_loss", "test_score"):
+        for name in ("patience", "best_validation_loss", "test_score"):
             v = getattr(es, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or (name == "patience" and not v >= 0):
                 raise ValueError(f"{name} is {v!r}")
         if not isinstance(es.done, bool):
             raise ValueError(f"done is {es.done!r}")
 
 
 def resume_or_start(path, params, rng, config: Mapping, resume: bool, start: Progress, log=print) -> Progress:
-    """Where a run begins: the checkpoint at ``path`` with ``resume`` (restored into ``params``
-    and ``rng``), else ``start``. A fresh run does not touch an earlier checkpoint here: its
-    first :func:`save_checkpoint` (``keep_previous=True``) keeps it as ``.previous``."""
+    """Where a run begins: with ``resume``, the checkpoint at ``path`` (restored into ``params`` and ``rng``),
+    else ``start``; an earlier checkpoint is kept as ``.previous`` by the fresh run's first save."""
     if resume and path.exists():
         progress = load_checkpoint(path, params, rng, config)
         log(f"resuming from {path}: {progress.describe()}")
@@ -161,10 +154,10 @@ def resume_or_start(path, params, rng, config: Mapping, resume: bool, start: Pro
 
 
 def continue_finished(progress: Progress, params, n_epochs: int) -> bool:
-    """Turn a finished run that its epoch cap ended into one that goes on to ``n_epochs`` (True), or say
-    it cannot (False: patience ran out, or the cap is not larger, or the checkpoint is older than
-    ``progress.last``). ``params`` are the fine-tuned ones: they get the last epoch's values back,
-    the best so far become the early stopping's snapshot, as an uninterrupted longer run has them."""
+    """Turn a finished run that its epoch cap ended into one going on to ``n_epochs`` (True), or not (False:
+    patience ran out, the cap is not larger, or the checkpoint predates ``progress.last``). The fine-tuned
+    ``params`` get the last epoch's values back, the best so far become the early stopping's snapshot, as in
+    an uninterrupted longer run."""
     es = progress.early_stopping
     if progress.phase != "done" or es is None or es.done or es.epoch >= n_epochs or not progress.last:
         return False
@@ -175,12 +168,12 @@ def continue_finished(progress: Progress, params, n_epochs: int) -> bool:
 
 
 class Checkpoints:
-    """What ``run_SdA`` calls that is not the tutorial: where the run starts (:meth:`start`), the checkpoint
-    after every epoch (:meth:`epoch_done`) and a finished run (:meth:`complete`), in ``run``'s folder.
+    """What ``run_SdA`` calls that is not the tutorial, in ``run``'s folder: where the run starts
+    (:meth:`start`), the checkpoint after every epoch (:meth:`epoch_done`), a finished run (:meth:`complete`).
 
-    ``sda``'s parameters and noise generator are what a checkpoint holds; ``options`` are the run's options
-    as given (what ``--resume`` takes back, beside the checkpoint); :attr:`config`, what a resume must match,
-    is made of them, the dataset and the architecture.
+    A checkpoint holds ``sda``'s parameters and noise generator, and ``options``, the run's as given (what
+    ``--resume`` takes back); :attr:`config`, what a resume must match, is made of them, the dataset and the
+    architecture.
     """
 
     def __init__(self, run, sda, options: Mapping):
@@ -236,10 +229,9 @@ RESUME_MAY_CHANGE = ("training_epochs", "data_dir")
 
 
 def command_line_resume(options: dict, given, fresh: bool) -> dict:
-    """The options ``python SdA.py`` runs with: it refuses to overwrite a checkpoint unless told (``--fresh``;
-    a Python call starts fresh); ``--resume`` takes every option from the checkpoint, and refuses one
-    ``given`` on the command line that contradicts it (except :data:`RESUME_MAY_CHANGE`), or a folder with no
-    checkpoint to resume."""
+    """The options ``python SdA.py`` runs with. It overwrites a checkpoint only with ``--fresh`` (a Python call
+    starts fresh); ``--resume`` takes every option from the checkpoint, refusing a folder without one, or an
+    option ``given`` on the command line that contradicts it (except :data:`RESUME_MAY_CHANGE`)."""
     ckpt = Path(options["output_dir"]) / "checkpoint.npz"
     if options["resume"] and fresh:
         raise TutorialError("--resume and --fresh contradict each other; pass one")

@@ -23,19 +23,19 @@ MAX_SEED = 2**32 - 1  # numpy.random.RandomState's range
 
 def _number(kind, lo=None, hi=None, lo_open=False, hi_open=False):
     """An argparse ``type``: ``kind`` (int or float), finite, in [lo, hi] (``*_open``: excluded)."""
+    noun = "an integer" if kind is int else "a number"
+    interval = (f"{'(' if lo_open else '['}{'-inf' if lo is None else lo}, "
+                f"{'inf' if hi is None else hi}{')' if hi_open or hi is None else ']'}")
+
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
-        bad = (kind is float and not math.isfinite(value)) or (lo is not None and (value <= lo if lo_open else value < lo)) \
-            or (hi is not None and (value >= hi if hi_open else value > hi))
-        if bad:
-            left = "(" if lo_open else "["
-            right = ")" if hi_open or hi is None else "]"
-            raise argparse.ArgumentTypeError(
-                f"must be {'an integer' if kind is int else 'a number'} in {left}{'-inf' if lo is None else lo}, "
-                f"{'inf' if hi is None else hi}{right}, got {text}")
+            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+        low = lo is not None and (value <= lo if lo_open else value < lo)
+        high = hi is not None and (value >= hi if hi_open else value > hi)
+        if low or high or (kind is float and not math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"must be {noun} in {interval}, got {text}")
         return value
 
     parse.__name__ = kind.__name__  # argparse names the type in its messages
@@ -61,21 +61,18 @@ def base_parser(module_doc: str, epilog: str, *, epochs, learning_rate, batch_si
                 epochs_help="training epochs") -> argparse.ArgumentParser:
     """The options every script shares, declared once, with the tutorial's defaults.
 
-    Every flag's ``dest`` is the keyword argument of the script's ``run_*`` function it
-    maps onto (``--epochs`` is ``epochs_kw``, ``--learning-rate`` ``learning_rate_kw``),
-    so :func:`run_cli` can call ``run_*(**vars(args))`` and name flags in its errors.
-    ``learning_rate_default`` is the help text's default when it is not one number.
+    Every flag's ``dest`` is the keyword argument of the script's ``run_*`` it maps onto (``--epochs`` is
+    ``epochs_kw``, ``--learning-rate`` ``learning_rate_kw``), so :func:`run_cli` can call
+    ``run_*(**vars(args))`` and name flags in its errors. ``learning_rate_default``: the help text's default
+    when it is not one number.
 
     >>> p = base_parser("A demo.", "", epochs=15, learning_rate=0.1, batch_size=20, seed=1, output_dir="out")
     >>> vars(p.parse_args(["--epochs", "2"]))["n_epochs"]
     2
     """
     doc = (module_doc or "").strip().splitlines()
-    p = argparse.ArgumentParser(
-        description=doc[0] if doc else None,
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = argparse.ArgumentParser(description=doc[0] if doc else None, epilog=epilog,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default=None,
                    help="mnist | fashion-mnist | digits | synthetic | PATH (.pkl.gz or IDX folder). "
                         "Default: MNIST if present or downloadable, else Fashion-MNIST if installed, else digits")
@@ -84,7 +81,8 @@ def base_parser(module_doc: str, epilog: str, *, epochs, learning_rate, batch_si
     except TutorialError as exc:  # a bad AUTOENCODERS_DATA: said when a run needs the data folder
         default_data = f"unknown: {exc}"
     p.add_argument("--data-dir", default=None, help=f"where datasets are found and cached (default {default_data})")
-    p.add_argument("--epochs", dest=epochs_kw, metavar="N", type=positive_int, default=epochs, help=f"{epochs_help} (default %(default)s)")
+    p.add_argument("--epochs", dest=epochs_kw, metavar="N", type=positive_int, default=epochs,
+                   help=f"{epochs_help} (default %(default)s)")
     p.add_argument("--learning-rate", dest=learning_rate_kw, metavar="RATE", type=positive_float, default=learning_rate,
                    help=f"SGD learning rate (default {learning_rate_default or learning_rate})")
     p.add_argument("--batch-size", type=positive_int, default=batch_size, help="minibatch size (default %(default)s)")
@@ -142,10 +140,8 @@ def train_or_predict(run: Callable[..., object], predict: Callable[..., object],
 
 
 def flag_names(message: str, parser: argparse.ArgumentParser) -> str:
-    """Rewrite the keyword arguments named in an error (``n_labels``) as the flags that set them (``--n-labels``).
-
-    Only names with an underscore are rewritten: plain words (``dataset``, ``mode``) read
-    the same either way.
+    """Rewrite the keyword arguments named in an error (``n_labels``) as the flags that set them (``--n-labels``);
+    only names with an underscore: plain words (``dataset``, ``mode``) read the same either way.
 
     >>> p = base_parser("", "", epochs=1, learning_rate=0.1, batch_size=20, seed=1, output_dir="out")
     >>> flag_names("batch_size must be > 0, got 0", p)
@@ -175,13 +171,12 @@ def given_options(parser: argparse.ArgumentParser, argv) -> set[str]:
 
 
 def run_cli(parser: argparse.ArgumentParser, argv, run: Callable[..., object], pass_given=False) -> int:
-    """Parse ``argv`` and call ``run(**options)``: one keyword argument per flag (and ``given``, the
-    set of those given on the command line, with ``pass_given``).
+    """Parse ``argv`` and call ``run(**options)``: one keyword argument per flag (and, with ``pass_given``,
+    ``given``: those given on the command line).
 
-    A user-fixable error (:class:`TutorialError`) becomes one line naming the flags, and
-    exit status 2; Ctrl-C one line saying what was saved (:class:`RunInterrupted`), and
-    exit status 130. The engine's note (what to install for full speed), if any, is printed
-    first, on stdout with the run's own lines: stderr holds only the error, when there is one.
+    A user-fixable error (:class:`TutorialError`) is one line naming the flags, exit status 2; Ctrl-C one
+    line saying what was saved (:class:`RunInterrupted`), status 130. The engine's note (what to install for
+    full speed), if any, is printed first, on stdout with the run's lines: stderr holds only the error.
     """
     options = vars(parser.parse_args(argv))
     if pass_given:

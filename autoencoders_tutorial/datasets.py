@@ -15,17 +15,8 @@ from . import download
 from .engine import pytensor
 from .errors import DataError
 from .readers import (  # noqa: F401  (Dataset, the validators and the readers are this module's API too)
-    IDX_NAMES,
-    Dataset,
-    empty_aligned,
-    _has_idx,
-    load_digits_dataset,
-    load_idx_dataset,
-    load_mnist_pkl,
-    make_synthetic,
-    read_idx,
-    validate_x,
-    validate_xy,
+    IDX_NAMES, Dataset, _has_idx, empty_aligned, load_digits_dataset, load_idx_dataset, load_mnist_pkl,
+    make_synthetic, read_idx, validate_x, validate_xy,
 )
 
 FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -33,12 +24,8 @@ DATASET_NAMES = ("mnist", "fashion-mnist", "digits", "synthetic")
 
 
 def data_dir() -> Path:
-    """Where datasets are found and cached.
-
-    ``$AUTOENCODERS_DATA`` if set; else the ``data/`` folder beside this file when
-    running from a clone (beside ``dA.py``); else ``~/.cache/autoencoders-tutorial`` for an installed
-    library.
-    """
+    """Where datasets are found and cached: ``$AUTOENCODERS_DATA`` if set; else, in a clone, the ``data/``
+    folder beside ``dA.py``; else (an installed library) ``~/.cache/autoencoders-tutorial``."""
     env = os.environ.get("AUTOENCODERS_DATA")
     if env:
         try:
@@ -56,17 +43,18 @@ NAMED_CLASSES = {"mnist": 10, "fashion-mnist": 10, "digits": 10}
 
 
 def check_dataset(ds: Dataset, n_classes: int | None = None) -> Dataset:
-    """Check a dataset before anything is built on it; one-line :class:`DataError` otherwise.
+    """Check a dataset before anything is built on it; one-line :class:`DataError` otherwise. Sets
+    ``ds.classes``.
 
-    Every split has the same width; labels are the integers ``0..K-1`` with every class
-    present in the training split, where K is ``n_classes`` (10 for the named datasets)
-    or else the number of distinct training labels; the validation and test labels are
-    among them. A gap or a stray label is named with its count. Sets ``ds.classes``.
+    Every split has the same width; labels are the integers ``0..K-1``, every class present in the training
+    split, K being ``n_classes`` (10 for the named datasets) or else the number of distinct training labels;
+    validation and test labels are among them. A gap or a stray label is named with its count.
     """
     widths = {nm: s[0].shape[1] if s[0].ndim == 2 else None for nm, s in zip(("train", "valid", "test"), ds.splits)}
     if len(set(widths.values())) != 1:
-        raise DataError(f"{ds.name}: the splits have different widths ({', '.join(f'{k} {v}' for k, v in widths.items())} "
-                        "features); every row must have the same features")
+        raise DataError(f"{ds.name}: the splits have different widths "
+                        f"({', '.join(f'{k} {v}' for k, v in widths.items())} features); every row must have the "
+                        "same features")
     y = np.asarray(ds.train[1])
     if y.size == 0:
         raise DataError(f"{ds.name}: the training split has no rows")
@@ -98,13 +86,16 @@ def check_dataset(ds: Dataset, n_classes: int | None = None) -> Dataset:
     return ds
 
 
+def _idx_dir(*folders) -> Path | None:
+    """The first of ``folders`` that holds the four IDX files, or None."""
+    return next((d for d in folders if _has_idx(d)), None)
+
+
 def _local_mnist(root: Path) -> Dataset | None:
     if (root / "mnist.pkl.gz").is_file():
         return load_mnist_pkl(root / "mnist.pkl.gz")
-    for d in (root / "mnist", root):
-        if _has_idx(d):
-            return load_idx_dataset(d, name="mnist")
-    return None
+    d = _idx_dir(root / "mnist", root)
+    return None if d is None else load_idx_dataset(d, name="mnist")
 
 
 def load_dataset(dataset=None, data_root=None, download_ok=True, log=print) -> Dataset:
@@ -165,7 +156,7 @@ def _default_dataset(root, download_ok, log) -> Dataset:
         if present:  # a partial or damaged MNIST: the user's data, never a reason to switch
             raise DataError(f"{exc} (MNIST is partly in the data folder: {present[0]}; complete it or remove "
                             "it to use another dataset)") from None
-        fallback = "fashion-mnist" if _fashion_dir(root) is not None else "digits"
+        fallback = "fashion-mnist" if _idx_dir(root / "fashion-mnist", FASHION_MNIST_SYSTEM_DIR) else "digits"
         log(f"MNIST unavailable ({exc}); training on {fallback} instead "
             f"({'installed here' if fallback == 'fashion-mnist' else 'bundled with scikit-learn'})")
         return _read_dataset(fallback, root, download_ok, log)
@@ -188,18 +179,15 @@ def _read_dataset(dataset, data_root, download_ok, log) -> Dataset:
         try:
             download.fetch_mnist(root / "mnist")
         except DataError as exc:
-            raise DataError(
-                f"MNIST not found and {exc}; put mnist.pkl.gz or the four IDX .gz files in {root / 'mnist'}"
-            ) from None
+            raise DataError(f"MNIST not found and {exc}; put mnist.pkl.gz or the four IDX .gz files in "
+                            f"{root / 'mnist'}") from None
         return load_idx_dataset(root / "mnist", name="mnist")
     if name == "fashion-mnist":
-        d = _fashion_dir(root)
+        d = _idx_dir(root / "fashion-mnist", FASHION_MNIST_SYSTEM_DIR)
         if d is not None:
             return load_idx_dataset(d, name="fashion-mnist")
-        raise DataError(
-            f"Fashion-MNIST not found in {root / 'fashion-mnist'} or {FASHION_MNIST_SYSTEM_DIR}; "
-            "install it (apt-get install dataset-fashion-mnist) or copy its four IDX files there"
-        )
+        raise DataError(f"Fashion-MNIST not found in {root / 'fashion-mnist'} or {FASHION_MNIST_SYSTEM_DIR}; "
+                        "install it (apt-get install dataset-fashion-mnist) or copy its four IDX files there")
     if name == "digits":
         return load_digits_dataset()
     if name == "synthetic":
@@ -218,24 +206,13 @@ def _read_dataset(dataset, data_root, download_ok, log) -> Dataset:
         raise DataError(f"{path}: unknown dataset file type; give a .pkl.gz or a folder of IDX files")
     if path.suffix or len(path.parts) > 1:  # it looks like a path
         raise DataError(f"dataset {name}: no such file or folder (nor in the data folder {root})")
-    raise DataError(
-        f"unknown dataset {name!r}: use one of {', '.join(DATASET_NAMES)}, a .pkl.gz file or a folder of IDX files"
-    )
-
-
-def _fashion_dir(root: Path) -> Path | None:
-    for d in (root / "fashion-mnist", FASHION_MNIST_SYSTEM_DIR):
-        if _has_idx(d):
-            return d
-    return None
+    raise DataError(f"unknown dataset {name!r}: use one of {', '.join(DATASET_NAMES)}, a .pkl.gz file or a "
+                    "folder of IDX files")
 
 
 def shared_dataset(data_xy, borrow=True, name="data"):
-    """Load an ``(X, y)`` pair into shared variables: X in floatX, y as int32.
-
-    The tutorial kept y as floatX for old GPUs and cast it; int32 storage is equivalent
-    and saves the cast.
-    """
+    """Load an ``(X, y)`` pair into shared variables: X in floatX, y as int32 (the tutorial kept y as floatX
+    for old GPUs and cast it; int32 is equivalent and saves the cast)."""
     X, y = data_xy
     if getattr(X, "dtype", None) != np.dtype(pytensor.config.floatX):  # converted once, into an aligned array
         X = np.asarray(X)
@@ -248,11 +225,8 @@ def shared_dataset(data_xy, borrow=True, name="data"):
 
 
 def load_data(dataset=None, **kwargs):
-    """The tutorial's entry point: ``[(train_x, train_y), (valid_x, valid_y), (test_x, test_y)]``.
-
-    ``dataset`` is anything :func:`load_dataset` accepts (or a :class:`Dataset`); x comes
-    back in floatX, y as int32, all as shared variables.
-    """
+    """The tutorial's entry point: ``[(train_x, train_y), (valid_x, valid_y), (test_x, test_y)]``, shared
+    variables (x in floatX, y int32) of anything :func:`load_dataset` accepts (or a :class:`Dataset`)."""
     return shared_splits(load_dataset(dataset, **kwargs))
 
 

@@ -1,7 +1,6 @@
 """The checked download: a temporary file, a sha256, a progress line, nothing left on failure.
 
-It takes the target folder as an argument and never imports :mod:`.datasets` (which
-calls it), so the two cannot form an import cycle.
+It takes the target folder as an argument, never importing :mod:`.datasets` (which calls it): no cycle.
 """
 
 from __future__ import annotations
@@ -72,12 +71,9 @@ def _one_line(exc: BaseException, got: int) -> str:
 
 
 class _Watchdog:
-    """Shuts the connection's socket at the deadline, whatever ``urllib`` is blocked in.
-
-    The limits are checked between reads of the body, but a server can also trickle the
-    status line, the headers or a chunk-size line, each byte inside the read timeout;
-    this timer ends those too (the read then fails, and the deadline is named).
-    """
+    """Shuts the connection's socket at the deadline, whatever ``urllib`` is blocked in: the limits are checked
+    between reads of the body, but a server can trickle the status line, headers or a chunk-size line, each
+    byte inside the read timeout; this ends those too (the read fails, and the deadline is named)."""
 
     def __init__(self, seconds):
         self.sockets, self.fired = [], False
@@ -127,16 +123,15 @@ class _Limits:
     (:meth:`wait`), and the one-line error of a broken one."""
 
     def __init__(self, url, dest, timeout, deadline, min_rate, rate_window):
-        if deadline is None:
-            deadline = _env_number(DEADLINE_ENV, DEFAULT_DEADLINE)
-        if min_rate is None:
-            min_rate = _env_number(MIN_RATE_ENV, DEFAULT_MIN_RATE)
+        deadline = _env_number(DEADLINE_ENV, DEFAULT_DEADLINE) if deadline is None else deadline
+        min_rate = _env_number(MIN_RATE_ENV, DEFAULT_MIN_RATE) if min_rate is None else min_rate
         for name, value in (("timeout", timeout), ("deadline", deadline), ("rate_window", rate_window)):
             if not value > 0:
                 raise DataError(f"download {name} must be > 0 seconds, got {value}")
         if not min_rate >= 0:
             raise DataError(f"download min_rate must be >= 0 bytes/s, got {min_rate}")
-        self.url, self.timeout, self.deadline, self.min_rate, self.window = url, timeout, deadline, min_rate, rate_window
+        self.url, self.timeout, self.deadline = url, timeout, deadline
+        self.min_rate, self.window = min_rate, rate_window
         self.hint = f"try again or put the files in {Path(dest).parent} by hand"
         t0 = time.monotonic()
         self.deadline_at = t0 + deadline
@@ -239,20 +234,17 @@ def download(url: str, dest, sha256: str, timeout=60.0, progress=True, *, deadli
              rate_window=30.0) -> Path:
     """Download ``url`` to ``dest``, checking its sha256.
 
-    The bytes go to a temporary file ``.{dest.name}.{pid}.XXXXXXXX.part`` beside ``dest``
-    that is renamed only once complete and verified; on any failure (network, cut-off
-    transfer, wrong checksum, too slow, Ctrl-C) it is removed, and every failure but
-    Ctrl-C is a one-line :class:`DataError`. Part files left by a process that died
-    (``kill -9``) are removed at the start of the next download of ``dest``.
-
-    Limits (a download that breaks one stops with a one-line error):
+    The bytes go to a temporary ``.{dest.name}.{pid}.{n}.part`` beside ``dest``, renamed only once complete
+    and verified; on any failure (network, cut-off transfer, wrong checksum, too slow, Ctrl-C) it is removed,
+    and every failure but Ctrl-C is a one-line :class:`DataError`. Parts left by a dead process (``kill -9``)
+    are removed when the next download of ``dest`` starts. Limits, each a one-line error when broken:
 
     * ``timeout`` (60 s): the longest one connect or read may wait for data.
-    * ``deadline``: the total seconds for the whole file; default
-      ``$AUTOENCODERS_DOWNLOAD_TIMEOUT``, else 600 s. No read blocks past it.
-    * ``min_rate``: bytes/second, averaged over the last ``rate_window`` (30) seconds,
-      checked from ``rate_window`` seconds after the start; default
-      ``$AUTOENCODERS_DOWNLOAD_MIN_RATE``, else 10000 B/s. ``min_rate=0`` turns it off.
+    * ``deadline``: seconds for the whole file (no read blocks past it); default
+      ``$AUTOENCODERS_DOWNLOAD_TIMEOUT``, else 600 s.
+    * ``min_rate``: bytes/second averaged over the last ``rate_window`` (30) seconds, checked from
+      ``rate_window`` seconds after the start; default ``$AUTOENCODERS_DOWNLOAD_MIN_RATE``, else 10000 B/s;
+      0 turns it off.
 
     A bad value of either variable (not a number, or <= 0) is a :class:`DataError`.
     """
@@ -294,10 +286,9 @@ def download(url: str, dest, sha256: str, timeout=60.0, progress=True, *, deadli
 def fetch_mnist(directory, base_url=None, progress=True, *, deadline=None, min_rate=None) -> Path:
     """Ensure the four MNIST IDX files are in ``directory``, downloading the missing ones.
 
-    ``base_url`` defaults to ``$AUTOENCODERS_MNIST_URL``, else :data:`MNIST_URL`.
-    ``deadline`` (seconds per file) and ``min_rate`` (bytes/s over 30 s) go to
-    :func:`download`: by default ``$AUTOENCODERS_DOWNLOAD_TIMEOUT``, else 600 s, and
-    ``$AUTOENCODERS_DOWNLOAD_MIN_RATE``, else 10000 B/s.
+    ``base_url`` defaults to ``$AUTOENCODERS_MNIST_URL``, else :data:`MNIST_URL`. ``deadline`` (seconds per
+    file) and ``min_rate`` (bytes/s over 30 s) go to :func:`download`: by default
+    ``$AUTOENCODERS_DOWNLOAD_TIMEOUT``, else 600 s, and ``$AUTOENCODERS_DOWNLOAD_MIN_RATE``, else 10000 B/s.
     """
     directory = Path(directory)
     base_url = base_url or os.environ.get("AUTOENCODERS_MNIST_URL", MNIST_URL)

@@ -1,18 +1,12 @@
 """The engine: PyTensor's set-up, the modes, and every JAX/PyTensor workaround, in one place.
 
-Importing this module configures PyTensor with the fastest set-up measured here (see
-:func:`configure_engine`) *before* PyTensor is first imported: some flags, the BLAS link
-line among them, are read once, at import. When PyTensor was imported first, the same
-set-up is applied to ``pytensor.config`` at run time wherever the value is still
-PyTensor's own default; what cannot be applied is named in one warning.
-
-Shared variables that JAX functions update hold JAX arrays between calls, which C
-functions cannot read: :func:`sync_shared` (called by the training loops when they end)
-and :func:`host_function` give them numpy values again. Every call into JAX itself is in
-:mod:`autoencoders_tutorial.jax_backend`.
-
-Nothing is printed at import; :data:`ENGINE` holds what was chosen and why, and its
-``note`` (if any) is printed by the command line.
+Importing this module configures PyTensor (:func:`configure_engine`) *before* PyTensor is first imported:
+some flags, the BLAS link line among them, are read only at import. When PyTensor was imported first, the
+set-up is applied to ``pytensor.config`` wherever a value is still PyTensor's default; what cannot be is
+named in one warning. Shared variables that JAX functions update hold JAX arrays between calls, which C
+functions cannot read: :func:`sync_shared` and :func:`host_function` give them numpy values again. Every
+call into JAX itself is in :mod:`autoencoders_tutorial.jax_backend`. Nothing is printed at import:
+:data:`ENGINE` holds what was chosen and why; the command line prints its ``note``.
 """
 
 from __future__ import annotations
@@ -41,23 +35,16 @@ ENGINE: dict = {}
 #: it fails for every dA with corruption and every SdA; "CVM" is the C back end with it.
 MODES = ("default", "CVM", "NUMBA", "JAX", "FAST_COMPILE")
 
-_BLAS_DIRS = (
-    "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib",
-    "/opt/homebrew/opt/openblas/lib", "/usr/local/opt/openblas/lib",
-)
+_BLAS_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib",
+              "/opt/homebrew/opt/openblas/lib", "/usr/local/opt/openblas/lib")
 
-_NO_BLAS_NOTE = (
-    "note: no system BLAS found; using PyTensor's Numba back end. For full speed install JAX "
-    "(pip install jax) or OpenBLAS (Debian/Ubuntu: apt-get install libopenblas-dev; macOS: brew install openblas)."
-)
+_NO_BLAS_NOTE = ("note: no system BLAS found; using PyTensor's Numba back end. For full speed install JAX (pip install "
+                 "jax) or OpenBLAS (Debian/Ubuntu: apt-get install libopenblas-dev; macOS: brew install openblas).")
 
 
 def _find_blas() -> str | None:
-    """Return linker flags for a system OpenBLAS that can be linked, or None.
-
-    Linking needs the development file (``libopenblas.so`` / ``.dylib``), not only the
-    runtime ``.so.0``, so look for that file itself.
-    """
+    """Linker flags for a system OpenBLAS, or None: linking needs the development file (``libopenblas.so`` /
+    ``.dylib``), not only the runtime ``.so.0``, so look for that file itself."""
     for d in _BLAS_DIRS:
         for ext in (".so", ".dylib"):
             if os.path.exists(os.path.join(d, "libopenblas" + ext)):
@@ -70,24 +57,19 @@ def _find_blas() -> str | None:
 def configure_engine(environ: Mapping[str, str] | None = None) -> dict:
     """Choose the fastest measured PyTensor configuration, leaving user settings alone.
 
-    Measured on the dA epoch (``python bench/bench.py``, numbers in the README), fastest
-    first: JAX (XLA fuses the element-wise work and vectorises its transcendentals), the
-    C back end linked against a system OpenBLAS, PyTensor's own default (the Numba back
-    end), and far behind, the C back end without BLAS (what a plain ``pip install
-    pytensor`` gives). So the library makes two choices:
+    Measured on the dA epoch (``bench/bench.py``, numbers in the README), fastest first: JAX (XLA fuses the
+    element-wise work), the C back end with a system OpenBLAS, PyTensor's default (Numba), and far behind,
+    the C back end without BLAS (a plain ``pip install pytensor``). So the library chooses:
 
-    - PyTensor's process-wide default, used by every ``pytensor.function`` compiled
-      without a mode (yours included): ``mode=CVM`` with ``blas__ldflags`` when a system
-      OpenBLAS is found; otherwise the Numba default and a note saying what to install.
-    - The mode of the library's training functions (``--mode default``): JAX when it is
-      installed (``pip install jax``), else the process-wide default. JAX stays out of
-      the process-wide default because its functions keep private copies of shared
-      random generators.
+    - PyTensor's process-wide default (every ``pytensor.function`` without a mode, yours included):
+      ``mode=CVM`` with ``blas__ldflags`` when a system OpenBLAS is found, else Numba and a note on what
+      to install;
+    - the library's training functions' mode (``--mode default``): JAX when installed, else the
+      process-wide default (which JAX stays out of: its functions keep private copies of shared generators).
 
-    Precision defaults to float32, the tutorial's own advice for speed. Any flag named in
-    ``PYTENSOR_FLAGS`` wins, and naming ``mode`` or ``linker`` there makes both choices
-    the user's. Fills and returns :data:`ENGINE`; ``ENGINE["settings"]`` are the flags
-    to apply (nothing is applied here).
+    Precision defaults to float32 (the tutorial's advice). A flag named in ``PYTENSOR_FLAGS`` wins; naming
+    ``mode`` or ``linker`` there makes both choices the user's. Fills and returns :data:`ENGINE`, whose
+    ``settings`` are the flags to apply (nothing is applied here).
     """
     env = os.environ if environ is None else environ
     user_flags = env.get("PYTENSOR_FLAGS", "")
@@ -117,12 +99,9 @@ def configure_engine(environ: Mapping[str, str] | None = None) -> dict:
 
 
 def _apply_after_import(config) -> dict:
-    """PyTensor was imported before the library: set what is still PyTensor's default.
-
-    Returns ``{flag: why it was skipped}`` for the settings that could not be applied
-    (a value set already, by ``PYTENSOR_FLAGS`` or in code, or one PyTensor refuses at
-    run time). A lazy default (the BLAS probe) is never evaluated here.
-    """
+    """PyTensor was imported before the library: set what is still PyTensor's default. Returns ``{flag: why
+    skipped}`` (set already, by ``PYTENSOR_FLAGS`` or in code, or refused). A lazy default (the BLAS probe) is
+    never evaluated here."""
     skipped = {}
     for flag, value in ENGINE["settings"].items():
         param = _param(config, flag)
@@ -142,14 +121,13 @@ def _apply_after_import(config) -> dict:
 
 
 def _param(config, flag):
-    """PyTensor's ``ConfigParam`` of ``flag`` (its value, default, whether it is the default), or None: each flag is
-    a descriptor of the config's class (PyTensor's own way of making it a property)."""
+    """PyTensor's ``ConfigParam`` of ``flag`` (a descriptor of the config's class), or None."""
     return getattr(type(config), flag, None)
 
 
 def _set_by_user(config, flag) -> bool:
-    """True when ``flag`` holds a value the library did not choose: set in code or ``PYTENSOR_FLAGS`` before
-    the library was imported, where the library leaves PyTensor's default (no system BLAS: no ``mode``)."""
+    """True when ``flag``, which the library left at PyTensor's default (no BLAS: no ``mode``), was set in code
+    or ``PYTENSOR_FLAGS`` before the library was imported."""
     if flag in ENGINE["settings"]:
         return False
     param = _param(config, flag)
@@ -179,7 +157,8 @@ def _import_pytensor():
         if "mode" in ENGINE["skipped"] or _set_by_user(pytensor.config, "mode"):
             # the process-wide default is not the one chosen (or the library chose none): say which it is
             ENGINE["default"] = f"{pytensor.config.mode} (set before the library was imported)"
-            ENGINE["backend"] = (f"{ENGINE['train_mode']} (training), " if ENGINE["train_mode"] else "") + ENGINE["default"]
+            train = ENGINE["train_mode"]
+            ENGINE["backend"] = (f"{train} (training), " if train else "") + ENGINE["default"]
         if ENGINE["skipped"]:
             ENGINE["chosen_by"] = "partly the library (PyTensor was imported first)"
             what = "; ".join(f"{k}={ENGINE['settings'][k]} ({why})" for k, why in ENGINE["skipped"].items())
@@ -215,12 +194,9 @@ _COMPILEDIR_FIX = ("make HOME writable, or set PYTENSOR_FLAGS=base_compiledir=FO
 
 
 def _refuse_at_import(message: str):
-    """Raise :class:`TutorialError` for a set-up PyTensor cannot be imported with.
-
-    No library runs without PyTensor, and a script imports it before any of its own error handling
-    runs: left uncaught, the error ends the process as a bad input does on the command line (the one
-    line, exit status 2), not with a traceback through the imports. A caller may still catch it.
-    """
+    """Raise :class:`TutorialError` for a set-up PyTensor cannot be imported with. A script imports this before
+    its own error handling runs: left uncaught, the error ends the process as a bad input on the command line
+    does (one line, exit status 2), not with a traceback through the imports; a caller may still catch it."""
     if sys.excepthook is sys.__excepthook__:
         def one_line(kind, exc, tb):
             if not isinstance(exc, TutorialError):
@@ -241,14 +217,11 @@ import pytensor.tensor as pt  # noqa: F401  (configured above; the models import
 
 
 def compile_mode(mode: str | None):
-    """Map the ``--mode`` flag to what ``pytensor.function(mode=...)`` takes.
-
-    None or "default" is the library's measured choice for training functions
-    (``ENGINE["train_mode"]``: JAX when installed, else PyTensor's configured default).
-    """
+    """Map the ``--mode`` flag to what ``pytensor.function(mode=...)`` takes. None or "default" is the library's
+    choice for training functions (``ENGINE["train_mode"]``: JAX when installed, else PyTensor's default)."""
     if mode in (None, "default"):
-        # JAX here runs in float32 only (enabling its x64 switch is process-wide and turns
-        # float32 graphs into float64 ones), so float64 work uses the configured default.
+        # JAX runs in float32 only (its x64 switch is process-wide and turns float32 graphs into float64
+        # ones), so float64 work uses the configured default.
         return ENGINE.get("train_mode") if pytensor.config.floatX == "float32" else None
     if mode not in MODES:
         raise TutorialError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -256,11 +229,8 @@ def compile_mode(mode: str | None):
 
 
 def resolved_backend(mode=None) -> str:
-    """The back end ``mode`` means on this machine, as a stable name ("JAX", "CVM", ...).
-
-    Checkpoints store it, so a resume refuses a back end that would change the numbers
-    (``--mode default`` is JAX where JAX is installed, the C back end elsewhere).
-    """
+    """The back end ``mode`` means on this machine, as a stable name ("JAX", "CVM", ...): checkpoints store it,
+    so a resume refuses a back end that would change the numbers (``--mode default`` differs by machine)."""
     chosen = compile_mode(mode)
     return str(chosen if chosen is not None else pytensor.config.mode)
 
@@ -268,26 +238,21 @@ def resolved_backend(mode=None) -> str:
 def describe_mode(mode=None) -> str:
     """Which back end the training functions of a run with ``--mode mode`` use, in words."""
     chosen = compile_mode(mode)
-    if chosen is None:
-        return ENGINE.get("default", str(pytensor.config.mode))
-    return str(chosen)
+    return str(chosen) if chosen is not None else ENGINE.get("default", str(pytensor.config.mode))
 
 
 def describe_build(seconds: float, mode=None) -> str:
     """What building a run's functions took, in words that say where the compiling is: the C back end
     compiles as it builds; JAX and Numba compile on the first call, inside the first epoch."""
-    chosen = compile_mode(mode)
-    name = str(chosen if chosen is not None else pytensor.config.mode).upper()
+    name = resolved_backend(mode).upper()
     if name in ("JAX", "NUMBA"):
-        return f"graph built in {seconds:.1f}s; {name.capitalize() if name == 'NUMBA' else name} compiles it in the first epoch"
+        return f"graph built in {seconds:.1f}s; {'Numba' if name == 'NUMBA' else name} compiles it in the first epoch"
     return f"compiled in {seconds:.1f}s"
 
 
 def is_jax_mode(mode) -> bool:
     """True when functions compiled with ``mode`` run on JAX."""
-    if mode in (None, "default"):
-        mode = pytensor.config.mode
-    return str(mode).upper() == "JAX"
+    return str(pytensor.config.mode if mode in (None, "default") else mode).upper() == "JAX"
 
 
 # -- the JAX host path --------------------------------------------------------------------
@@ -297,12 +262,8 @@ _JAX_UPDATED: weakref.WeakSet = weakref.WeakSet()
 
 
 def sync_shared() -> None:
-    """Give every shared variable updated by a JAX function a numpy value again.
-
-    The training loops call it once, when they end (normally, on Ctrl-C or on an error),
-    so checkpoints, images and any C function compiled afterwards see plain arrays
-    (zero-copy on the CPU).
-    """
+    """Give every shared variable updated by a JAX function a numpy value again (zero-copy on the CPU). The
+    training loops call it when they end, however they end, so checkpoints, images and C functions see numpy."""
     for var in list(_JAX_UPDATED):
         value = var.get_value(borrow=True)
         if not isinstance(value, np.ndarray):
@@ -318,13 +279,11 @@ def note_jax_updated(mode, variables) -> None:
 def compile_function(*args, **kwargs):
     """``pytensor.function(*args, **kwargs)``, with Ctrl-C held until it returns and one line for a bad set-up.
 
-    Ctrl-C in the middle of a compilation (above all JAX's first, which loads its native
-    libraries) could be lost in a garbage-collection callback or crash the process; held,
-    it arrives as a ``KeyboardInterrupt`` once the function is built. A compile folder
-    PyTensor cannot write is one line before the first function is built; when
-    ``PYTENSOR_FLAGS`` is set, so is a failure to compile (a compiler, BLAS or cache setting
-    PyTensor accepted at import but cannot use), naming the file that keeps the compiler's
-    output instead of printing PyTensor's notes about it.
+    Ctrl-C inside a compilation (above all JAX's first, which loads native libraries) could be lost in a
+    garbage-collection callback or crash the process; held, it arrives once the function is built. A
+    compile folder PyTensor cannot write is one line before the first build; with ``PYTENSOR_FLAGS`` set,
+    so is a failure to compile (a setting PyTensor accepted at import but cannot use), naming the file
+    holding the compiler's output instead of printing PyTensor's notes.
     """
     check_compile_folder()
     notes = io.StringIO()
@@ -348,8 +307,8 @@ def compile_function(*args, **kwargs):
 
 @functools.cache
 def check_compile_folder() -> None:
-    """Refuse in one line a compile folder PyTensor cannot create or write (``compiledir``: under HOME,
-    or ``base_compiledir`` in ``PYTENSOR_FLAGS``), before a first model is trained and saved."""
+    """Refuse in one line a compile folder PyTensor cannot create or write (under HOME, or ``base_compiledir``
+    in ``PYTENSOR_FLAGS``), before a first model is trained and saved."""
     try:
         folder = pytensor.config.compiledir  # PyTensor creates it, or says why it cannot
         writable = os.access(folder, os.W_OK | os.X_OK)
@@ -361,13 +320,10 @@ def check_compile_folder() -> None:
 
 
 def host_function(inputs, outputs, mode=None):
-    """``pytensor.function(inputs, outputs)`` in PyTensor's default mode (or ``mode``), safe after JAX training.
-
-    The returned callable first gives JAX-updated shared variables numpy values, so a C
-    function can read parameters that a JAX step changed a moment ago. ``mode="FAST_COMPILE"``
-    instead runs the graph's ops through numpy, none compiled to C: seconds sooner on a cold
-    compile cache, for a graph that runs once on a few rows.
-    """
+    """``pytensor.function(inputs, outputs)`` in PyTensor's default mode (or ``mode``), safe after JAX training:
+    each call first syncs JAX-updated shared variables (:func:`sync_shared`), so a C function reads what a JAX
+    step just changed. ``mode="FAST_COMPILE"`` runs the ops through numpy, none compiled: seconds sooner on a
+    cold compile cache, for a graph that runs once on a few rows."""
     fn = compile_function(inputs, outputs, mode=mode)
 
     def call(*args):

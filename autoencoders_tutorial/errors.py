@@ -1,9 +1,8 @@
 """The error types a user can fix, and the value checks that raise them.
 
-Every error here is a :class:`ValueError` whose message is one line naming the problem
-and what to do; the command line (:func:`autoencoders_tutorial.cli.run_cli`) prints it
-as ``error: ...`` and exits with status 2. Models and loops raise these types directly,
-so nothing is re-wrapped on the way up.
+Every error here is a :class:`ValueError` whose message is one line naming the problem and what to do;
+the command line (:func:`autoencoders_tutorial.cli.run_cli`) prints it as ``error: ...`` and exits with
+status 2. Models and loops raise these types directly, so nothing is re-wrapped on the way up.
 """
 
 from __future__ import annotations
@@ -43,8 +42,8 @@ def check_positive(**values) -> None:
 
 
 def check_whole(minimum=1, **values) -> None:
-    """Raise a one-line :class:`TutorialError` for any value that is not a whole number >= ``minimum``
-    (sizes and counts: an int or a numpy integer).
+    """Raise a one-line :class:`TutorialError` for any value that is not a whole number >= ``minimum`` (an int
+    or a numpy integer: sizes and counts).
 
     >>> check_whole(n_hidden=2.0)
     Traceback (most recent call last):
@@ -54,6 +53,10 @@ def check_whole(minimum=1, **values) -> None:
     for k, v in values.items():
         if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
             raise TutorialError(f"{k} must be a whole number >= {minimum}, got {v!r} ({type(v).__name__})")
+
+
+def _real(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
 #: The corruption processes of Vincent et al. (JMLR 2010, section 4.2) and what their level means.
@@ -78,9 +81,8 @@ def check_corruption(level, name="corruption_level", kind="masking") -> float:
     """
     if not isinstance(kind, str) or kind not in CORRUPTIONS:
         raise TutorialError(f"corruption_type must be one of {', '.join(CORRUPTIONS)}, got {kind!r}")
-    ok = isinstance(level, numbers.Real) and not isinstance(level, bool) and math.isfinite(level) and level >= 0 and (
-        level < 1 if kind == "masking" else level <= 1 if kind == "salt_and_pepper" else True)
-    if not ok:
+    if not (_real(level) and math.isfinite(level) and level >= 0 and (
+            level < 1 if kind == "masking" else level <= 1 if kind == "salt_and_pepper" else True)):
         span = {"masking": "[0, 1)", "gaussian": "[0, inf)", "salt_and_pepper": "[0, 1]"}[kind]
         raise TutorialError(f"{name} must be in {span} for {kind.replace('_', '-')} noise, got {level}")
     return float(level)
@@ -95,18 +97,14 @@ def check_sparsity(target, weight, precision=None) -> None:
     ...
     autoencoders_tutorial.errors.TutorialError: sparsity_weight must be at most 3.4028235e+38 in float32, got 1e+300
     """
-    def real(v):
-        return isinstance(v, numbers.Real) and not isinstance(v, bool)
-
-    ok_target = real(target) and 0 < target < 1
-    ok_weight = real(weight) and weight >= 0 and math.isfinite(weight)
-    if not ok_target:
+    ok_weight = _real(weight) and weight >= 0 and math.isfinite(weight)
+    if not (_real(target) and 0 < target < 1):
         raise TutorialError(f"sparsity_target must be in (0, 1), got {target!r}")
     if not ok_weight:
         raise TutorialError(f"sparsity_weight must be a finite number >= 0, got {weight!r}")
     with np.errstate(over="ignore"):
-        fits = precision is None or np.isfinite(np.asarray(weight, dtype=precision))
-    if not fits:
+        too_large = precision is not None and not np.isfinite(np.asarray(weight, dtype=precision))
+    if too_large:
         raise TutorialError(f"sparsity_weight must be at most {np.finfo(precision).max!s} in {precision}, "
                             f"got {weight!r}")
 

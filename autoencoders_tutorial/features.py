@@ -1,8 +1,8 @@
 """Features: how well a linear classifier does on raw inputs, on learned codes, and on both.
 
-Whether pretraining learned features a linear classifier can use: a scikit-learn logistic
-regression on the top-layer codes of a pretrained stack against one on the raw pixels. This module sits above the models'
-interface (anything with ``get_codes(X)``) and imports none of them.
+Whether pretraining learned features a linear classifier can use: a scikit-learn logistic regression on
+the top-layer codes of a pretrained stack against one on the raw pixels. This module sits above the
+models' interface (anything with ``get_codes(X)``) and imports none of them.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import numpy as np
 
 
 def features_comparison(sda, ds, n_labels=None, max_iter=200, log=print):
-    """Train one scikit-learn logistic regression on raw pixels, on top-layer codes, and on
-    both, with the labels of the first ``n_labels`` training rows (all when None); return
-    ``{name: test error}``."""
+    """Train one scikit-learn logistic regression on raw pixels, on top-layer codes, and on both, with the
+    labels of the first ``n_labels`` training rows (all when None); return ``{name: test error}``."""
     from sklearn.linear_model import LogisticRegression as SkLogReg
 
     (Xtr, ytr), _, (Xte, yte) = ds.splits
@@ -24,11 +23,8 @@ def features_comparison(sda, ds, n_labels=None, max_iter=200, log=print):
     log(f"  features fitted on the labels of {'all' if n_labels is None else 'the first'} {len(ytr)} training rows, "
         f"tested on {len(yte)} test rows")
     Ctr, Cte = sda.get_codes(Xtr), sda.get_codes(Xte)
-    sets = {
-        "raw pixels": (Xtr, Xte),
-        "top-layer codes": (Ctr, Cte),
-        "raw + codes": (np.hstack([Xtr, Ctr]), np.hstack([Xte, Cte])),
-    }
+    sets = {"raw pixels": (Xtr, Xte), "top-layer codes": (Ctr, Cte),
+            "raw + codes": (np.hstack([Xtr, Ctr]), np.hstack([Xte, Cte]))}
     errors = {}
     for name, (A, B) in sets.items():
         log(f"  features {name:16s}: fitting a logistic regression on {A.shape[0]} rows of {A.shape[1]} features ...")

@@ -1,8 +1,7 @@
-"""Files: atomic writes, ``.npz`` parameter files (no pickle), the metrics log, output folders.
+"""Files: atomic writes, ``.npz`` parameter files (no pickle), the metrics log, output folders (numpy only).
 
-Every file the library writes goes through :func:`atomic_write_bytes` (a temporary file
-in the same folder, fsync, rename), so an interrupted write never leaves half a file.
-This module needs numpy only.
+Every file the library writes goes through :func:`atomic_write_bytes` (a temporary file in the same folder,
+fsync, rename), so an interrupted write never leaves half a file.
 """
 
 from __future__ import annotations
@@ -36,17 +35,16 @@ def ensure_output_dir(path) -> Path:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
             pass
     except OSError as exc:
-        raise TutorialError(
-            f"output directory {path} is not writable ({exc.strerror or exc}); choose another output_dir"
-        ) from None
+        raise TutorialError(f"output directory {path} is not writable ({exc.strerror or exc}); choose another "
+                            "output_dir") from None
     return path
 
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
-#: The version of the ``.npz`` layout :func:`save_params` writes (``format_version`` in its
-#: metadata). Files without one were written before it existed and load the same way.
+#: The ``.npz`` layout :func:`save_params` writes (``format_version`` in its metadata; files without one
+#: predate it and load the same way).
 FORMAT_VERSION = 1
 
 #: Suffix of every temporary file the library writes beside its target.
@@ -75,8 +73,8 @@ def _fsync_dir(directory) -> None:
             os.close(fd)
 
 
-#: The temporary files this process is writing now, so that a stale one bearing this
-#: process's PID (a reused PID, an earlier failure) can be told from a live one.
+#: The temporary files this process is writing now: a stale one with this PID (reused, an earlier failure)
+#: is told from a live one.
 _WRITING: set[str] = set()
 _WRITING_LOCK = threading.RLock()
 
@@ -89,11 +87,8 @@ def part_name(path) -> Path:
 
 @contextlib.contextmanager
 def open_part(path):
-    """Create :func:`part_name` of ``path`` exclusively and yield ``(file, part path)``.
-
-    While the block runs the part is listed as being written, so no clean-up removes it;
-    on any error it is removed.
-    """
+    """Create :func:`part_name` of ``path`` exclusively and yield ``(file, part path)``; listed as being written
+    while the block runs (no clean-up removes it), removed on any error."""
     with _WRITING_LOCK:
         tmp = part_name(path)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~_UMASK)
@@ -110,13 +105,9 @@ def open_part(path):
 
 
 def remove_stale_parts(directory, name: str | None = None) -> list[Path]:
-    """Remove the temporary files of writers that are gone from ``directory`` (of ``name`` only, if given).
-
-    A part ``.<name>.<pid>.<n>.part`` is stale when no process has that PID, or the PID
-    is this process's and it is not writing that file. Parts of live processes are
-    kept, and so is every other file (a user's ``.notes.part`` included). Returns what
-    was removed.
-    """
+    """Remove from ``directory`` the temporary files (of ``name`` only, if given) of writers that are gone, and
+    return them: a part ``.<name>.<pid>.<n>.part`` whose PID no process has, or this process's that it is not
+    writing. Every other file (a user's ``.notes.part`` included) is kept."""
     stem = re.escape(name) if name is not None else ".+?"
     pattern = re.compile(rf"\.{stem}\.(\d+)\.\w+{re.escape(PART_SUFFIX)}")
     removed = []
@@ -151,14 +142,13 @@ def _alive(pid: int) -> bool:
 
 
 def atomic_write_bytes(path, data: bytes, keep_previous: bool = False) -> Path | None:
-    """Write ``data`` to ``path`` through a temporary file renamed only once complete.
+    """Write ``data`` to ``path`` through a temporary file in the same folder, fsynced, then renamed over it,
+    with Ctrl-C held until the rename is done.
 
-    The temporary file is in the same folder, fsynced, then renamed over ``path``; Ctrl-C
-    is held until the rename is done. With ``keep_previous`` an existing ``path`` becomes
-    ``<name>.previous<suffix>`` only after the new file is complete (a hard link, so
-    ``path`` exists at every moment). Any ``OSError`` is a one-line :class:`SaveError`
-    with the earlier file untouched and no temporary file left. Returns the previous
-    copy's path, if one was made.
+    With ``keep_previous`` an existing ``path`` becomes ``<name>.previous<suffix>`` once the new file is
+    complete (a hard link: ``path`` exists at every moment). Any ``OSError`` is a one-line
+    :class:`SaveError`, the earlier file untouched, no temporary file left. Returns the previous copy's path,
+    if one was made.
     """
     path = Path(path)
     backup = None
@@ -203,11 +193,8 @@ def previous_path(path) -> Path:
 
 
 def save_params(path, arrays: Mapping[str, np.ndarray], *, keep_previous: bool = False, **meta) -> Path:
-    """Save named arrays (and JSON-able ``meta``) as one ``.npz``, atomically. No pickle.
-
-    The metadata carries ``format_version`` (:data:`FORMAT_VERSION`). ``keep_previous``
-    moves an existing file to ``<name>.previous.npz``, once the new one is complete.
-    """
+    """Save named arrays (and JSON-able ``meta``, with ``format_version``) as one ``.npz``, atomically, no
+    pickle. ``keep_previous`` moves an existing file to ``<name>.previous.npz`` once the new one is complete."""
     payload = {k: np.asarray(v) for k, v in arrays.items()}
     if "__meta__" in payload:
         raise ValueError("'__meta__' is reserved")
@@ -223,11 +210,8 @@ def save_params(path, arrays: Mapping[str, np.ndarray], *, keep_previous: bool =
 
 
 def load_params(path) -> tuple[dict[str, np.ndarray], dict]:
-    """Read a file written by :func:`save_params`: ``(arrays, meta)``. Never unpickles.
-
-    Files without ``format_version`` (written before it existed) load the same way; a
-    newer version than this library knows is refused in one line.
-    """
+    """Read a file written by :func:`save_params`: ``(arrays, meta)``. Never unpickles; a ``format_version``
+    newer than this library knows is refused in one line."""
     path = Path(path)
     check_npz(path, "model file")  # a regular file, each array's header against its bytes
     try:
@@ -241,7 +225,8 @@ def load_params(path) -> tuple[dict[str, np.ndarray], dict]:
         if not isinstance(meta, dict):
             raise ValueError("not a JSON object")
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise DataError(f"model file {path} has unreadable metadata ({_one_line(exc)}); retrain or restore it") from None
+        raise DataError(f"model file {path} has unreadable metadata ({_one_line(exc)}); retrain or restore "
+                        "it") from None
     version = meta.get("format_version", 0)
     if isinstance(version, bool) or not isinstance(version, int) or version > FORMAT_VERSION:
         raise DataError(f"model file {path} has format_version {version!r}, this library reads up to "
@@ -274,12 +259,9 @@ def set_params_from_arrays(params: Iterable, arrays: Mapping[str, np.ndarray], s
     if missing:
         raise DataError(f"{source} lacks parameters {missing}; it was saved from a different model")
     for p in params:
-        cur = p.get_value(borrow=True)
-        new = arrays[p.name]
-        if new.shape != cur.shape:
-            raise DataError(
-                f"{source}: parameter {p.name} has shape {new.shape}, the model expects {cur.shape}"
-            )
+        shape, expected = arrays[p.name].shape, p.get_value(borrow=True).shape
+        if shape != expected:
+            raise DataError(f"{source}: parameter {p.name} has shape {shape}, the model expects {expected}")
     cast = {}
     for p in params:
         with np.errstate(over="ignore", invalid="ignore"):
@@ -292,11 +274,8 @@ def set_params_from_arrays(params: Iterable, arrays: Mapping[str, np.ndarray], s
 
 
 class MetricsLog:
-    """Append-only JSON-lines log; each record is flushed as it is written.
-
-    Every record carries ``run``, an id of this log object (time and process), so the
-    records of runs appended to one file can be told apart.
-    """
+    """Append-only JSON-lines log, each record flushed as written. Every record carries ``run``, an id of this
+    log object (time and process), so runs appended to one file can be told apart."""
 
     def __init__(self, path, run: str | None = None):
         self.path = Path(path) if path is not None else None

@@ -1,16 +1,15 @@
-"""Graph helpers: SGD updates, minibatch functions of an index, rows precomputed once.
+"""Graph helpers: SGD updates, minibatch functions of an index, minibatch counts and sizes.
 
 The tutorial's pattern, written once::
 
     train = pytensor.function([index], cost, updates=updates,
                               givens={x: train_set_x[index * batch_size: (index + 1) * batch_size]})
 
-is :func:`minibatch_function`; on JAX it hands over to
-:func:`autoencoders_tutorial.jax_backend.jax_minibatch_function`, which hides the difference.
+is :func:`minibatch_function`; on JAX it hands over to :func:`~autoencoders_tutorial.jax_backend.jax_minibatch_function`
+(which hides the difference).
 """
 
 from __future__ import annotations
-
 
 from .engine import compile_function, compile_mode, is_jax_mode, pt, pytensor  # first: PyTensor, configured
 from .jax_backend import jax_minibatch_function
@@ -37,24 +36,20 @@ def sgd_updates(cost, params, learning_rate):
 
 
 def minibatch_givens(index, batch_size, pairs):
-    """``givens`` that slice each shared dataset to minibatch ``index``.
-
-    ``pairs`` is a sequence of (symbolic variable, shared data).
-    """
+    """``givens`` slicing each shared dataset to minibatch ``index``; ``pairs``: (symbolic variable, shared data)."""
     return {var: data[index * batch_size: (index + 1) * batch_size] for var, data in pairs}
 
 
 def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=(), mode=None):
     """Compile a function of a minibatch index: ``f(index, *extra_inputs)``.
 
-    ``pairs`` are (symbolic variable, shared data) whose rows ``index * batch_size`` to
-    ``(index + 1) * batch_size`` stand in for the variable. ``mode`` is a ``--mode``
-    value (None: the library's measured choice). The C and Numba back ends slice the
-    shared data inside the graph (``givens``, as the tutorial does), so the data stays
-    where the function runs; JAX slices on the host (see the engine module). On JAX, the
-    shared variables in ``updates`` hold JAX arrays after a call: call
-    :func:`~autoencoders_tutorial.engine.sync_shared` once training is done, before a
-    function of another back end reads them (the library's loops do it when they end).
+    ``pairs`` are (symbolic variable, shared data) whose rows ``index * batch_size`` to ``(index + 1) *
+    batch_size`` stand in for the variable. ``mode`` is a ``--mode`` value (None: the library's measured
+    choice). The C and Numba back ends slice the shared data inside the graph (``givens``, as the tutorial
+    does), so the data stays where the function runs; JAX slices on the host (see the engine module). On
+    JAX, the shared variables in ``updates`` hold JAX arrays after a call: call
+    :func:`~autoencoders_tutorial.engine.sync_shared` once training is done, before a function of another
+    back end reads them (the library's loops do it when they end).
 
     >>> import numpy as np
     >>> data = pytensor.shared(np.arange(12.0).reshape(6, 2))

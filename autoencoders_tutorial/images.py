@@ -1,7 +1,5 @@
-"""Images: the tutorial's ``tile_raster_images`` and ``scale_to_unit_interval``, and filter sheets.
-
-This module needs numpy (and pillow to write a PNG), not PyTensor, so ``utils.py`` can
-re-export the tutorial's two helpers without configuring the engine.
+"""Images: the tutorial's ``tile_raster_images`` and ``scale_to_unit_interval``, and filter sheets. This module
+needs numpy (and pillow to write a PNG), not PyTensor: ``utils.py`` re-exports the two without configuring the engine.
 """
 
 from __future__ import annotations
@@ -24,23 +22,15 @@ def scale_to_unit_interval(ndar, eps=1e-8):
     return ndar
 
 
-def tile_raster_images(
-    X,
-    img_shape,
-    tile_shape,
-    tile_spacing=(0, 0),
-    scale_rows_to_unit_interval=True,
-    output_pixel_vals=True,
-):
-    """Tile the rows of ``X`` (each a flattened image) into one big image.
-
-    The tutorial's function, same semantics.
+def tile_raster_images(X, img_shape, tile_shape, tile_spacing=(0, 0), scale_rows_to_unit_interval=True,
+                       output_pixel_vals=True):
+    """Tile the rows of ``X`` (each a flattened image) into one big image: the tutorial's function.
 
     Parameters
     ----------
     X : ndarray of shape (n_images, h * w), or a 4-tuple of such arrays or None
-        One row per image. A 4-tuple gives the R, G, B and alpha channels; a None channel
-        is filled with zeros, or, for alpha, made fully opaque.
+        One row per image. A 4-tuple gives the R, G, B and alpha channels; a None channel is filled
+        with zeros, or, for alpha, made fully opaque.
     img_shape : (h, w)
     tile_shape : (rows, cols)
         Number of images down and across; missing images leave the tile blank.
@@ -65,10 +55,7 @@ def tile_raster_images(
     """
     if len(img_shape) != 2 or len(tile_shape) != 2 or len(tile_spacing) != 2:
         raise ValueError("img_shape, tile_shape and tile_spacing must each have 2 entries")
-    out_shape = [
-        (ishp + tsp) * tshp - tsp for ishp, tshp, tsp in zip(img_shape, tile_shape, tile_spacing)
-    ]
-
+    out_shape = [(ishp + tsp) * tshp - tsp for ishp, tshp, tsp in zip(img_shape, tile_shape, tile_spacing)]
     if isinstance(X, tuple):
         if len(X) != 4:
             raise ValueError(f"a tuple of channels must have 4 entries (RGBA), got {len(X)}")
@@ -79,20 +66,15 @@ def tile_raster_images(
             if X[i] is None:
                 out_array[:, :, i] = np.zeros(out_shape, dtype=dt) + channel_defaults[i]
             else:
-                out_array[:, :, i] = tile_raster_images(
-                    X[i], img_shape, tile_shape, tile_spacing,
-                    scale_rows_to_unit_interval, output_pixel_vals,
-                )
+                out_array[:, :, i] = tile_raster_images(X[i], img_shape, tile_shape, tile_spacing,
+                                                        scale_rows_to_unit_interval, output_pixel_vals)
         return out_array
 
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != img_shape[0] * img_shape[1]:
-        raise ValueError(
-            f"X must be 2-D with {img_shape[0] * img_shape[1]} columns for images of shape "
-            f"{tuple(img_shape)}, got shape {X.shape}"
-        )
-    H, W = img_shape
-    Hs, Ws = tile_spacing
+        raise ValueError(f"X must be 2-D with {img_shape[0] * img_shape[1]} columns for images of shape "
+                         f"{tuple(img_shape)}, got shape {X.shape}")
+    (H, W), (Hs, Ws) = img_shape, tile_spacing
     dt = "uint8" if output_pixel_vals else X.dtype
     out_array = np.zeros(out_shape, dtype=dt)
     for tile_row in range(tile_shape[0]):
@@ -103,11 +85,8 @@ def tile_raster_images(
             this_img = X[idx].reshape(img_shape)
             if scale_rows_to_unit_interval:
                 this_img = scale_to_unit_interval(this_img)
-            c = 255 if output_pixel_vals else 1
-            out_array[
-                tile_row * (H + Hs): tile_row * (H + Hs) + H,
-                tile_col * (W + Ws): tile_col * (W + Ws) + W,
-            ] = this_img * c
+            top, left = tile_row * (H + Hs), tile_col * (W + Ws)
+            out_array[top: top + H, left: left + W] = this_img * (255 if output_pixel_vals else 1)
     return out_array
 
 
@@ -123,17 +102,13 @@ def save_filters_image(W, img_shape, path, n_filters=100, tile_spacing=(1, 1)) -
     """Write the first ``n_filters`` columns of ``W`` as a square grid of tiles (PNG)."""
     n = min(n_filters, W.shape[1])
     side = max(1, math.ceil(math.sqrt(n)))
-    tiles = tile_raster_images(
-        X=np.asarray(W)[:, :n].T, img_shape=img_shape, tile_shape=(side, side), tile_spacing=tile_spacing
-    )
-    return _write_png(tiles, path)
+    return _write_png(tile_raster_images(X=np.asarray(W)[:, :n].T, img_shape=img_shape, tile_shape=(side, side),
+                                         tile_spacing=tile_spacing), path)
 
 
 def save_rows_image(rows, img_shape, path, tile_spacing=(1, 1)) -> Path:
-    """Write equal-length sequences of images (one per row of the sheet) as one grid (PNG).
-
-    Pixels are shown as they are, clipped to [0, 1] (not rescaled per image, so a
-    corrupted input and its reconstruction are compared on one scale).
+    """Write equal-length sequences of images (one per row of the sheet) as one grid (PNG). Pixels are shown
+    as they are, clipped to [0, 1] (not rescaled per image: a corrupted input and its reconstruction share one scale).
     """
     rows = [np.clip(np.asarray(r, dtype=float), 0, 1) for r in rows]
     X = np.concatenate(rows)

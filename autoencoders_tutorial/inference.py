@@ -1,8 +1,7 @@
 """Numeric-level use of a built model: its codes, predictions and the dA's reconstruction sheet.
 
-The compiled inference functions are cached per model (weakly: they go when the model goes) and run in
-PyTensor's default mode, safe after JAX training (:func:`~autoencoders_tutorial.engine.host_function`).
-The classes in ``dA.py`` and ``SdA.py`` call these from short methods.
+Compiled functions are cached per model (weakly: they go when the model goes) and run in PyTensor's default
+mode, safe after JAX training (:func:`~autoencoders_tutorial.engine.host_function`); dA.py and SdA.py call these.
 """
 
 from __future__ import annotations
@@ -46,9 +45,8 @@ def _chunked(fn, X, chunk, width, dtype):
 
 
 def reconstruction_rows(da, X, corruption_level):
-    """``(X, corrupted X, reconstruction of the corrupted X)`` for numeric rows ``X``: the three rows
-    of the reconstruction sheet. The noise is drawn from a copy of the generator, so training's
-    noise stream does not move."""
+    """``(X, corrupted X, reconstruction of the corrupted X)`` for numeric rows ``X``: the reconstruction
+    sheet's three rows. The noise is drawn from a copy of the generator: training's stream does not move."""
     X = np.asarray(X, dtype=da.x.dtype)
     x = pt.matrix("x", dtype=da.x.dtype)
     rng = pytensor.shared(da.theano_rng.get_value(borrow=False), name="sheet.rng")  # a copy
@@ -59,24 +57,26 @@ def reconstruction_rows(da, X, corruption_level):
     return X, tilde_x, rec
 
 
+def _sda_rows(sda, X):
+    return validate_x(X, "input", unit_interval=True, n_features=sda.n_ins).astype(sda.x.dtype, copy=False)
+
+
 def predict(sda, X):
     """Predicted classes of numeric rows ``X`` (values in [0, 1])."""
-    fn = cached_function(sda, "predict", lambda: host_function([sda.x], sda.logLayer.y_pred))
-    return fn(validate_x(X, "input", unit_interval=True, n_features=sda.n_ins).astype(sda.x.dtype, copy=False))
+    return cached_function(sda, "predict", lambda: host_function([sda.x], sda.logLayer.y_pred))(_sda_rows(sda, X))
 
 
 def predict_proba(sda, X):
     """Class probabilities of numeric rows ``X`` (values in [0, 1]), shape (rows, classes)."""
-    fn = cached_function(sda, "proba", lambda: host_function([sda.x], sda.logLayer.p_y_given_x))
-    return fn(validate_x(X, "input", unit_interval=True, n_features=sda.n_ins).astype(sda.x.dtype, copy=False))
+    return cached_function(sda, "proba", lambda: host_function([sda.x], sda.logLayer.p_y_given_x))(_sda_rows(sda, X))
 
 
 def get_codes(sda, X, layer=-1, chunk=1000):
     """Codes of hidden layer ``layer`` (default the top) for numeric rows ``X``, ``chunk`` rows at a time."""
-    X = validate_x(X, "input", unit_interval=True, n_features=sda.n_ins)
+    X = _sda_rows(sda, X)
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not -sda.n_layers <= layer < sda.n_layers:
         raise TutorialError(f"layer must be a hidden layer's index, 0 to {sda.n_layers - 1} (or -1 for the top), "
                             f"got {layer!r}")
     layer = range(sda.n_layers)[layer]
     fn = cached_function(sda, ("codes", layer), lambda: host_function([sda.x], sda.sigmoid_layers[layer].output))
-    return _chunked(fn, X.astype(sda.x.dtype, copy=False), chunk, sda.hidden_layers_sizes[layer], sda.x.dtype)
+    return _chunked(fn, X, chunk, sda.hidden_layers_sizes[layer], sda.x.dtype)

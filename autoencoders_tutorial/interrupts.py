@@ -10,21 +10,14 @@ import signal
 import threading
 
 
-def _main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
-
-
 class deferred_interrupts:
     """Hold Ctrl-C (SIGINT) while a block runs; ``received`` says whether one came.
 
-    With ``deliver=True`` (file writes) a held interrupt is delivered when the block
-    ends, to whatever handled SIGINT before (``KeyboardInterrupt`` by default, or an
-    enclosing block's flag), so a file is never left half-replaced. With
-    ``deliver=False`` (the training loops) the caller polls ``received`` and stops at a
-    clean point itself; a second Ctrl-C then raises ``KeyboardInterrupt`` at once (a
-    file being written still finishes first: its own block holds it). Signal handlers exist only in the main thread: elsewhere the
-    block runs as is (Python delivers SIGINT to the main thread only, so a write in
-    another thread is never interrupted by it).
+    With ``deliver=True`` (file writes) a held interrupt is delivered when the block ends, to whatever
+    handled SIGINT before (``KeyboardInterrupt`` by default, or an enclosing block's flag), so a file is
+    never left half-replaced. With ``deliver=False`` (the training loops) the caller polls ``received`` and
+    stops at a clean point itself; a second Ctrl-C then raises ``KeyboardInterrupt`` at once (a file being
+    written still finishes first: its own block holds it). Outside the main thread the block runs as is.
     """
 
     def __init__(self, deliver: bool = True):
@@ -40,7 +33,8 @@ class deferred_interrupts:
 
     def __enter__(self):
         # A process started with SIGINT ignored (``nohup ... &``) keeps ignoring it.
-        if _main_thread() and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
             try:
                 self._old = signal.signal(signal.SIGINT, self._handler)
                 self._installed = True

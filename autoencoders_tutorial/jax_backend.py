@@ -1,14 +1,13 @@
 """The JAX back end: every call into JAX, and the two workarounds it needs.
 
-- JAX cannot slice a shared dataset with a traced index, so the step path's minibatch is
-  sliced on the host and passed in (:func:`jax_minibatch_function`);
-- it gives each compiled function a private copy of a shared random generator, so every
-  noise draw is made on the host with the C back end's op and the shared generator
-  itself, and passed in (:mod:`.noise`: the same masks bit for bit, the state
-  checkpointable).
+- JAX cannot slice a shared dataset with a traced index, so the step path's minibatch is sliced on the
+  host and passed in (:func:`jax_minibatch_function`);
+- it gives each compiled function a private copy of a shared random generator, so every noise draw is
+  made on the host with the C back end's op and the shared generator itself, and passed in
+  (:mod:`.noise`: the same masks bit for bit, the state checkpointable).
 
-The block path's resident data goes to the device with :func:`to_device`; :func:`platform`
-says whether that device is a GPU.
+The block path's resident data goes to the device with :func:`to_device`; :func:`platform` says whether
+that device is a GPU.
 """
 
 from __future__ import annotations
@@ -33,14 +32,9 @@ def quiet_jax():
 
 
 def jax_minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=(), mode="JAX"):
-    """The JAX form of :func:`autoencoders_tutorial.graph.minibatch_function`: ``f(index, *extra)``.
-
-    The minibatch rows are sliced on the host and passed in, and every noise draw whose
-    generator is advanced in ``updates`` is made on the host by the same random-variable
-    op the C back end runs, from the same shared generator, and passed in too: the masks
-    are the C back end's, bit for bit, and the generator's state is always the shared
-    variable's.
-    """
+    """The JAX form of :func:`autoencoders_tutorial.graph.minibatch_function`: ``f(index, *extra)``. The minibatch
+    rows, and every noise draw whose generator ``updates`` advances (by the C back end's op, from the same shared
+    generator), are made on the host and passed in: the C back end's masks bit for bit, the state the shared one's."""
     if pytensor.config.floatX != "float32":
         raise TutorialError("JAX mode runs in float32 here; use precision float32 or another mode")
     extra_inputs = list(extra_inputs)
@@ -53,20 +47,17 @@ def jax_minibatch_function(pairs, outputs, batch_size, updates=None, extra_input
         f = compile_function([*placeholders, *noise_inputs, *extra_inputs], outputs, updates=kept, mode=mode,
                               givens=batch_givens + list(zip(draw_vars, noise_inputs)), on_unused_input="ignore")
     data = [d for _, d in pairs]
-    # Each draw's size and parameters (shapes of the minibatch, constants): computed on the
-    # host, once per input shape.
+    # Each draw's size and parameters (shapes of the minibatch, constants): computed on the host, once per input shape.
     size_fn = draw_parameters(draws, [*placeholders, *extra_inputs], batch_givens) if draws else None
-    size_cache = {}
-    traced = set()
+    size_cache, traced = {}, set()
 
     def step(index, *extra):
         lo = index * batch_size
         batch = [d.get_value(borrow=True)[lo: lo + batch_size] for d in data]
-        noise = []
-        shapes = tuple(b.shape for b in batch)
+        noise, shapes = [], tuple(b.shape for b in batch)
         if draws:
-            # Sizes depend on the minibatch's shape; a draw's parameters may depend on the
-            # scalar extra inputs (a binomial's p, say), so they are part of the key too.
+            # Sizes depend on the minibatch's shape; a draw's parameters may depend on the scalar extra
+            # inputs (a binomial's p, say), so they are part of the key too.
             try:
                 key = (shapes, tuple(float(e) for e in extra))
             except (TypeError, ValueError):  # a non-scalar extra input: no caching

@@ -1,5 +1,5 @@
 """Memory: how much is available, and the one-line refusal of parameters or arrays that cannot fit,
-before anything is allocated. This module needs numpy only (not even that: the standard library)."""
+before anything is allocated. This module needs the standard library only."""
 
 from __future__ import annotations
 
@@ -25,19 +25,16 @@ def available_memory() -> int | None:
 
 
 def _size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
-        if n < 1000 or unit == "PB":
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1000:
             return f"{n:.3g} {unit}"
         n /= 1000
     return f"{n:.3g} PB"
 
 
 def check_params_fit(shapes, itemsize: int, what: str) -> None:
-    """Refuse, before drawing anything, parameters that with their training copies exceed the memory available.
-
-    Training holds each parameter about three times (its value, its gradient, the
-    updated value), and the largest initial draw is made in float64 first.
-    """
+    """Refuse, before drawing anything, parameters that with their training copies exceed the memory available:
+    training holds each about three times (value, gradient, updated value); the largest draw is float64 first."""
     sizes = [math.prod(int(d) for d in s) for s in shapes]
     need = 3 * sum(sizes) * int(itemsize) + 8 * max(sizes, default=0)
     have = available_memory()

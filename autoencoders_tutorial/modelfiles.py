@@ -1,11 +1,11 @@
 """The model files: the one schema every model file is read through, and the dA's and SdA's save and load.
 
 The four kinds of model file (``logistic_sgd.py``'s and ``mlp.py``'s ``best_model.npz``, ``dA.py``'s
-``dA_corruption_*.npz``, ``SdA.py``'s ``SdA_model.npz``) are read through :func:`check_arrays`: exactly
-the arrays the model has, float32 or float64 in this machine's byte order, of the shapes its
-architecture gives; their options through :func:`check_fields`. Each refusal is one line naming the
-file and the field. The classes in ``dA.py`` and ``SdA.py`` call these from short ``save`` and ``load``
-methods; the file itself comes in through :mod:`.userfiles` (by way of :func:`~.files.load_params`).
+``dA_corruption_*.npz``, ``SdA.py``'s ``SdA_model.npz``) are read through :func:`check_arrays`: exactly the
+arrays the model has, float32 or float64 in this machine's byte order, of the shapes its architecture
+gives; their options through :func:`check_fields`. Each refusal is one line naming the file and the field.
+``dA.py`` and ``SdA.py`` call these from short ``save`` and ``load`` methods; the file itself comes in
+through :mod:`.userfiles` (by way of :func:`~.files.load_params`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,22 @@ from __future__ import annotations
 import numpy as np
 
 from .engine import pytensor
-from .errors import DataError, TutorialError, check_corruption, check_positive, check_precision, check_sparsity, check_whole
+from .errors import (DataError, TutorialError, check_corruption, check_positive, check_precision, check_sparsity,
+                     check_whole)
 from .files import load_params, params_to_arrays, save_params, set_params_from_arrays
 from .memory import check_params_fit
+
+#: The dtypes a model file's arrays may have: what the models compute in, in this machine's byte order.
+PARAM_DTYPES = (np.dtype("float32"), np.dtype("float64"))
+#: The layers of the classifiers ``logistic_sgd.py`` and ``mlp.py`` save, bottom up: each a ``W`` and a ``b``.
+CLASSIFIER_LAYERS = {"LogisticRegression": ("logreg",), "MLP": ("hidden", "logreg")}
+LOSSES = ("cross_entropy", "squared_error")
+DECODERS = ("sigmoid", "linear")
+#: The options a dA file stores beside its parameters, with the value a file without one means.
+DA_OPTIONS = {"loss": "cross_entropy", "decoder": "sigmoid", "corruption_type": "masking",
+              "sparsity_target": 0.05, "sparsity_weight": 0.0}
+#: The architecture options an SdA file stores in its ``config``, with the value a file without one means.
+SDA_OPTIONS = {"corruption_type": "masking", "sparsity_target": 0.05, "sparsity_weight": 0.0}
 
 
 def _damaged(path, what, fix="save the model again") -> DataError:
@@ -54,10 +67,6 @@ def check_fields(path, fields: dict, required=(), **checks) -> None:
                 raise _damaged(path, " ".join(str(exc).split())[:200]) from None
 
 
-#: The dtypes a model file's arrays may have: what the models compute in, in this machine's byte order.
-PARAM_DTYPES = (np.dtype("float32"), np.dtype("float64"))
-
-
 def check_arrays(path, arrays: dict, shapes: dict, fix: str = "save the model again") -> None:
     """The one schema of arrays of the four model kinds and of checkpoints: ``arrays`` are exactly those ``shapes``
     names, float32 or float64 in this machine's byte order (not float16, integers or big-endian floats), of those
@@ -74,10 +83,6 @@ def check_arrays(path, arrays: dict, shapes: dict, fix: str = "save the model ag
         if shape != tuple(shapes[name]):
             raise _damaged(path, f"array {name!r} is {dtype} of shape {shape}, not of shape {tuple(shapes[name])}",
                            fix)
-
-
-#: The layers of the classifiers ``logistic_sgd.py`` and ``mlp.py`` save, bottom up: each a ``W`` and a ``b``.
-CLASSIFIER_LAYERS = {"LogisticRegression": ("logreg",), "MLP": ("hidden", "logreg")}
 
 
 def read_classifier(path, model) -> tuple[dict, dict]:
@@ -98,12 +103,6 @@ def read_classifier(path, model) -> tuple[dict, dict]:
     return arrays, meta
 
 
-LOSSES = ("cross_entropy", "squared_error")
-
-
-DECODERS = ("sigmoid", "linear")
-
-
 def check_dA_options(n_visible, n_hidden, new_W, tied_weights, W_prime, loss, decoder, corruption_type,
                      sparsity_target, sparsity_weight) -> None:
     """The dA constructor's checks: one line naming a bad option (and that new weights fit in memory)."""
@@ -111,8 +110,8 @@ def check_dA_options(n_visible, n_hidden, new_W, tied_weights, W_prime, loss, de
     check_corruption(0.0, kind=corruption_type)
     check_sparsity(sparsity_target, sparsity_weight, pytensor.config.floatX)
     if new_W:
-        check_params_fit([(n_visible, n_hidden)] * (1 if tied_weights else 2), np.dtype(pytensor.config.floatX).itemsize,
-                         f"a dA of {n_visible} x {n_hidden}")
+        check_params_fit([(n_visible, n_hidden)] * (1 if tied_weights else 2),
+                         np.dtype(pytensor.config.floatX).itemsize, f"a dA of {n_visible} x {n_hidden}")
     if loss not in LOSSES:
         raise TutorialError(f"loss must be one of {LOSSES}, got {loss!r}")
     if decoder not in DECODERS:
@@ -121,11 +120,6 @@ def check_dA_options(n_visible, n_hidden, new_W, tied_weights, W_prime, loss, de
         raise TutorialError("a linear decoder needs loss='squared_error' (cross-entropy needs outputs in (0, 1))")
     if tied_weights and W_prime is not None:
         raise TutorialError("W_prime is only used with tied_weights=False")
-
-
-#: The options a dA file stores beside its parameters, with the value a file without one means.
-DA_OPTIONS = {"loss": "cross_entropy", "decoder": "sigmoid", "corruption_type": "masking",
-              "sparsity_target": 0.05, "sparsity_weight": 0.0}
 
 
 def save_dA(da, path, **meta):
@@ -139,8 +133,8 @@ def save_dA(da, path, **meta):
 def read_dA(path) -> tuple[dict, dict]:
     """A dA file's ``(arrays, meta)``, read through its schema: exactly the arrays ``W``, ``b``, ``b_prime`` (and
     ``W_prime`` when untied), floats of the shapes ``W`` makes; ``tied_weights``, ``n_hidden``, the
-    ``corruption_level`` and ``precision`` the script saves, when there, of the types and values they can have.
-    (The options of :data:`DA_OPTIONS` are the dA's own arguments: building it checks them.)"""
+    ``corruption_level`` and ``precision`` the script saves, when there, of the types and values they can have
+    (the options of :data:`DA_OPTIONS` are the dA's own arguments: building it checks them)."""
     arrays, meta = load_params(path)
     _check_model(path, meta, "dA")
     if "W" not in arrays or arrays["W"].ndim != 2:
@@ -148,8 +142,7 @@ def read_dA(path) -> tuple[dict, dict]:
     n_visible, n_hidden = arrays["W"].shape
     tied = meta.get("tied_weights", "W_prime" not in arrays)
     if not isinstance(tied, bool) or tied == ("W_prime" in arrays):
-        raise DataError(f"{path}: tied_weights is {tied!r} with{'' if 'W_prime' in arrays else 'out'} a W_prime; "
-                        "the file is damaged, save the model again")
+        raise _damaged(path, f"tied_weights is {tied!r} with{'' if 'W_prime' in arrays else 'out'} a W_prime")
     check_fields(path, meta, n_hidden=lambda v: _must(type(v) is int and v == n_hidden, "n_hidden", v,
                                                       f"{n_hidden}, the columns of W"),
                  corruption_level=lambda v: check_corruption(v, kind=meta.get("corruption_type", "masking")),
@@ -180,10 +173,6 @@ def level_name(level) -> str:
     return str(int(round(level * 100))) if level <= 100 else f"{level:.3g}".replace("+", "").replace(".", "_")
 
 
-#: The architecture options an SdA file stores in its ``config``, with the value a file without one means.
-SDA_OPTIONS = {"corruption_type": "masking", "sparsity_target": 0.05, "sparsity_weight": 0.0}
-
-
 def save_SdA(sda, path, **meta):
     """Write every parameter of ``sda`` and its architecture to ``path`` (``.npz``, atomically, no pickle)."""
     config = dict(meta.pop("config", {}), n_ins=sda.n_ins, hidden_layers_sizes=list(sda.hidden_layers_sizes),
@@ -194,10 +183,9 @@ def save_SdA(sda, path, **meta):
 
 def read_SdA(path) -> tuple[dict, dict]:
     """An SdA file's ``(arrays, meta)``, read through its schema: a ``config`` table with the architecture
-    (``n_ins``, ``hidden_layers_sizes``, ``n_outs``, ``corruption_levels``) and, when there, the ``precision``
-    and ``dataset`` the script saves, of the types and values they can have; exactly the arrays of that
-    architecture, floats of their shapes. (The options of :data:`SDA_OPTIONS` are the SdA's own arguments:
-    building it checks them.)"""
+    (``n_ins``, ``hidden_layers_sizes``, ``n_outs``, ``corruption_levels``) and, when there, the ``precision`` and
+    ``dataset`` the script saves, of the types and values they can have; exactly the arrays of that architecture,
+    floats of their shapes (the options of :data:`SDA_OPTIONS` are the SdA's own arguments: building checks them)."""
     arrays, meta = load_params(path)
     _check_model(path, meta, "SdA")
     if "phase" in meta:  # a checkpoint: the network is its current parameters, not its early stopping's copies

@@ -1,15 +1,13 @@
 """Where the corruption noise is drawn: on the host, or on the device.
 
-- On the host (the step path, and the block path's ``"host"`` source): a graph's noise
-  draws are found in its updates (:func:`split_noise_updates`) and drawn by the same
-  random-variable op the C back end runs, from the model's shared numpy generator itself
-  (:func:`draw_on_host`), so every back end gets the C back end's masks, bit for bit, and
-  the generator's state is always the shared variable's.
-- On the device (the block path's ``"device"`` source): :class:`DeviceNoise`, a
-  counter-based generator whose whole state is three ``uint32`` (key, key, minibatches
-  drawn) in a shared variable, an explicit input and output of every call, saved in
-  checkpoints. A value depends only on the key, the minibatch's number in the stream and
-  the element, so a block of ``K`` and ``K`` blocks of one give the same noise.
+- On the host (the step path, the block path's ``"host"`` source): a graph's noise draws, found in its
+  updates (:func:`split_noise_updates`), are drawn by the random-variable op the C back end runs, from the
+  model's shared numpy generator itself (:func:`draw_on_host`): every back end gets the C back end's masks,
+  bit for bit, and the generator's state is always the shared variable's.
+- On the device (the block path's ``"device"`` source): :class:`DeviceNoise`, a counter-based generator
+  whose whole state is three ``uint32`` (key, key, minibatches drawn) in a shared variable, an input and
+  output of every call, saved in checkpoints. A value depends only on the key, the minibatch's number in the
+  stream and the element, so a block of ``K`` and ``K`` blocks of one give the same noise.
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ from pytensor.tensor.random.type import RandomType  # noqa: E402
 
 def split_noise_updates(updates):
     """Separate shared-generator updates (``rng -> next state of a draw``) from the rest."""
-
     pairs = list(updates.items()) if isinstance(updates, dict) else list(updates or [])
     kept, draws = [], []
     for var, new in pairs:
@@ -46,7 +43,6 @@ def split_noise_updates(updates):
 
 def draw_parameters(draws, inputs, givens):
     """A host function of ``inputs`` giving each noise draw's ``[size, *parameters]`` (Python linker)."""
-
     fn = compile_function(list(inputs), [i for _, n in draws for i in n.inputs[1:]], givens=givens,
                           mode=Mode(linker="py", optimizer="fast_run"), on_unused_input="ignore")
 
@@ -77,14 +73,13 @@ def wait_for_reader(held) -> None:
 
 
 def host_draws(draws, params, k, shapes, extra, held):
-    """``k`` minibatches of every draw from the shared numpy generator: the stream ``k`` step-path
-    draws would take, bit for bit, drawn in chunks of a few MB into one aligned array per draw
-    (which JAX on a CPU reads in place), so a block's noise is held once, in the graph's dtype.
+    """``k`` minibatches of every draw from the shared numpy generator, bit for bit the stream of ``k`` step-path
+    draws, drawn in chunks of a few MB into one aligned array per draw (read in place by JAX on a CPU), so a
+    block's noise is held once, in the graph's dtype.
 
-    The arrays live in ``held`` and every call of the same block size draws into them again,
-    once the call that last read them (``held["reader"]``, its output) is done: fresh arrays
-    of a hundred MB cost more in page faults than drawing the numbers. A uniform draw on
-    [0, 1) (every masking and salt-and-pepper corruption) is numpy's ``random()``: the same
+    The arrays live in ``held``; every call of the same block size draws into them again once their last
+    reader (``held["reader"]``) is done: fresh arrays of a hundred MB cost more in page faults than drawing.
+    A uniform draw on [0, 1) (every masking and salt-and-pepper corruption) is numpy's ``random()``: the same
     doubles from the same stream as ``uniform(0, 1)``, through one reused float64 buffer."""
     wait_for_reader(held)
     out = []
@@ -110,8 +105,7 @@ def host_draws(draws, params, k, shapes, extra, held):
 
 
 def _standard_uniform(node, p, gen) -> bool:
-    """Whether ``node`` draws uniform numbers on [0, 1) (``p``: its low and high) from ``gen``, a numpy ``Generator``."""
-
+    """Whether ``node`` draws uniform numbers on [0, 1) (``p``: low, high) from ``gen``, a numpy ``Generator``."""
     return (isinstance(node.op, UniformRV) and len(p) == 2 and np.size(p[0]) == 1 and np.size(p[1]) == 1
             and float(np.ravel(p[0])[0]) == 0.0 and float(np.ravel(p[1])[0]) == 1.0
             and isinstance(gen, np.random.Generator))
@@ -145,11 +139,9 @@ def lowbias32(x):
 class DeviceNoise:
     """A counter-based generator for noise drawn inside a compiled call.
 
-    The state is a shared ``uint32`` vector ``[key0, key1, counter]``; ``counter`` counts
-    the minibatches drawn so far. Element ``e`` of draw ``d`` for minibatch ``t`` is
-    ``lowbias32(lowbias32(e * G ^ s) + key1)`` with ``s`` a hash of ``(key0, t, d)``,
-    whose top 24 bits give a float32 uniform in [0, 1); normals are Box-Muller pairs of
-    two such uniforms.
+    The state is a shared ``uint32`` vector ``[key0, key1, counter]`` (minibatches drawn so far). Element
+    ``e`` of draw ``d`` for minibatch ``t`` is ``lowbias32(lowbias32(e * G ^ s) + key1)``, ``s`` a hash of
+    ``(key0, t, d)``; its top 24 bits give a float32 uniform in [0, 1); normals are Box-Muller pairs of them.
     """
 
     def __init__(self, seed_generator: np.random.Generator, name="device_noise"):
@@ -163,10 +155,11 @@ class DeviceNoise:
 
     @staticmethod
     def bits(state, counter, draw, shape):
-        """``uint32`` hashes of static ``shape`` for minibatch ``counter``, draw ``draw``; ``state`` is
-        the symbolic state vector (the shared one, or scan's inner copy)."""
+        """``uint32`` hashes of static ``shape`` for minibatch ``counter``, draw ``draw``; ``state`` is the
+        symbolic state vector (the shared one, or scan's inner copy)."""
         key0, key1 = state[0], state[1]
-        s = lowbias32(pt.bitwise_xor(key0, lowbias32(counter * u32(0x9E3779B9) + u32((draw * 0x85EBCA6B) & 0xFFFFFFFF))))
+        stream = counter * u32(0x9E3779B9) + u32((draw * 0x85EBCA6B) & 0xFFFFFFFF)
+        s = lowbias32(pt.bitwise_xor(key0, lowbias32(stream)))
         n = int(np.prod(shape))
         e = pt.constant(np.arange(n, dtype=_U32).reshape(shape))
         return lowbias32(lowbias32(pt.bitwise_xor(e * u32(0x9E3779B9), s)) + key1)
@@ -188,10 +181,9 @@ _DEVICE_NOISE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def device_noise(rng_var) -> DeviceNoise:
     """The :class:`DeviceNoise` paired with the shared numpy generator ``rng_var`` (made once)."""
-    dn = _DEVICE_NOISE.get(rng_var)
-    if dn is None:
-        dn = _DEVICE_NOISE[rng_var] = DeviceNoise(rng_var.get_value(borrow=True), name=f"{rng_var.name or 'rng'}.device")
-    return dn
+    if rng_var not in _DEVICE_NOISE:
+        _DEVICE_NOISE[rng_var] = DeviceNoise(rng_var.get_value(borrow=True), name=f"{rng_var.name or 'rng'}.device")
+    return _DEVICE_NOISE[rng_var]
 
 
 def device_noise_state(rng_var) -> list | None:
@@ -201,8 +193,7 @@ def device_noise_state(rng_var) -> list | None:
 
 
 def reset_device_noise(rng_var) -> None:
-    """Re-key ``rng_var``'s :class:`DeviceNoise` (if it has one) from the generator's state now, counter 0:
-    what a new one made now would hold."""
+    """Re-key ``rng_var``'s :class:`DeviceNoise` (if any) from the generator's state now, counter 0."""
     dn = _DEVICE_NOISE.get(rng_var)
     if dn is not None:
         dn.state.set_value(DeviceNoise.initial_state(rng_var.get_value(borrow=True)))

@@ -1,9 +1,9 @@
 """Which path the training steps take (one call per minibatch, or blocks of many), and the run context.
 
-:func:`resolve_path` turns ``--train-path``, ``--noise-source`` and ``--block-size`` into
-one small value, a :class:`TrainPath`, once per run; a :class:`RunContext` carries it down with
-the ``--mode``, the run's log and its metrics, and :func:`training_function` reads it. The measured choice ("auto"): the block path on JAX (noise drawn on the device
-on a GPU, on the host on a CPU), the step path on the C back end.
+:func:`resolve_path` turns ``--train-path``, ``--noise-source`` and ``--block-size`` into a :class:`TrainPath`
+once per run; a :class:`RunContext` carries it down with the ``--mode``, the log and the metrics to
+:func:`training_function`. The measured choice ("auto"): the block path on JAX (noise drawn on the device on
+a GPU, on the host on a CPU), the step path on the C back end.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ CPU_BLOCK = 250
 
 @dataclass(frozen=True)
 class TrainPath:
-    """How the training loops run the steps: ``kind`` "step" or "block", the block path's
-    ``noise`` source ("host" or "device"), its largest ``block_size`` (None: as large as the
-    loop needs), and ``note``, one line to print when a path asked for is not what runs."""
+    """How the loops run the steps: ``kind`` "step" or "block"; the block path's ``noise`` ("host" or "device")
+    and largest ``block_size`` (None: as the loop needs); ``note``, a line to print when the path asked for
+    is not what runs."""
 
     kind: str = "step"
     noise: str | None = None
@@ -75,8 +75,7 @@ PROBE_FILE = "autoencoders_tutorial_block_probe.json"
 
 
 def _probe_key(mode) -> str:
-    """What a probe's outcome depends on: the engine's versions, the back end, the platform, the precision
-    and any PyTensor flags set."""
+    """What a probe's outcome depends on: versions, back end, platform, precision, ``PYTENSOR_FLAGS``."""
     parts = [f"pytensor {pytensor.__version__}", resolved_backend(mode), platform(mode), pytensor.config.floatX,
              f"PYTENSOR_FLAGS={os.environ.get('PYTENSOR_FLAGS', '')}"]
     for dist in ("jax", "jaxlib", "jax-cuda12-plugin", "jax-cuda13-plugin"):
@@ -109,11 +108,8 @@ def _remember_pass(key) -> None:
 
 @functools.cache
 def _block_failure(mode) -> str | None:
-    """Why this PyTensor cannot compile a block in ``mode`` (a tiny one, compiled once), or None.
-
-    A pass is remembered in PyTensor's compile folder for the same versions, back end, platform,
-    precision and flags (:func:`_probe_key`), so only the first run on a machine pays the probe
-    (about a second)."""
+    """Why this PyTensor cannot compile a (tiny) block in ``mode``, or None. A pass is remembered in PyTensor's
+    compile folder per :func:`_probe_key`, so only a machine's first run pays the probe (about a second)."""
     key = _probe_key(mode)
     if key in _known_passes():
         return None
@@ -140,17 +136,15 @@ def _probe(mode) -> str | None:
 def resolve_path(train_path="auto", noise_source="auto", block_size=None, mode=None) -> TrainPath:
     """The :class:`TrainPath` for ``--train-path``, ``--noise-source`` and ``--block-size`` in ``mode``.
 
-    "auto" is the measured choice (``bench/bench.py``): the block path on JAX, with
-    noise drawn on the device on a GPU and on the host on a CPU (the step path's masks, bit
-    for bit); the step path on the C back end, whose blocks measured slower than its steps.
-    The block path runs on JAX and the C back end; elsewhere, or where this PyTensor cannot
-    compile it, the step path runs and ``note`` says why (when the block path was asked for
-    or would have been the default).
+    "auto" is the measured choice (``bench/bench.py``): the block path on JAX, noise drawn on the device on
+    a GPU, on the host on a CPU (the step path's masks, bit for bit); the step path on the C back end, whose
+    blocks measured slower. The block path runs on JAX and the C back end; elsewhere, or where this PyTensor
+    cannot compile it, the step path runs and ``note`` says why (when the block path was asked for or would
+    have been the default).
     """
-    if train_path not in PATHS:
-        raise TutorialError(f"train_path must be one of {', '.join(PATHS)}, got {train_path!r}")
-    if noise_source not in NOISE_SOURCES:
-        raise TutorialError(f"noise_source must be one of {', '.join(NOISE_SOURCES)}, got {noise_source!r}")
+    for name, value, choices in (("train_path", train_path, PATHS), ("noise_source", noise_source, NOISE_SOURCES)):
+        if value not in choices:
+            raise TutorialError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer))
                                    or block_size < 1):
         raise TutorialError(f"block_size must be a whole number >= 1, got {block_size!r}")
@@ -167,7 +161,8 @@ def resolve_path(train_path="auto", noise_source="auto", block_size=None, mode=N
         return TrainPath()
     backend = str(chosen if chosen is not None else pytensor.config.mode)
     if not jax_mode and backend.upper() not in ("CVM", "FAST_RUN"):
-        return TrainPath(note=f"note: the block path runs on JAX and the C back end, not {backend}; using the step path")
+        return TrainPath(note=f"note: the block path runs on JAX and the C back end, not {backend}; using the step "
+                              "path")
     failure = _block_failure(chosen)
     if failure is not None:
         return TrainPath(note=f"note: this PyTensor ({pytensor.__version__}) cannot compile the block path "
@@ -202,13 +197,12 @@ def training_function(pairs, cost, batch_size, updates=None, extra_inputs=(), co
 def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, context=RunContext()):
     """Compile the tutorial's three functions: ``(train_fn, valid_score, test_score)``.
 
-    ``datasets`` is what :func:`autoencoders_tutorial.datasets.load_data` returns; ``x``
-    and ``y`` are the symbolic inputs the graphs were built on. ``train_fn(index)`` does
-    one SGD step of ``params`` only (pass a subset to freeze the rest) and returns the
-    cost (on the block path of ``context``, it also runs blocks of steps); ``valid_score()`` and
+    ``datasets`` is what :func:`autoencoders_tutorial.datasets.load_data` returns; ``x`` and ``y`` are the
+    graphs' symbolic inputs. ``train_fn(index)`` does one SGD step of ``params`` only (a subset freezes the
+    rest) and returns the cost (on ``context``'s block path, it runs blocks too); ``valid_score()`` and
     ``test_score()`` return the error rate of every full minibatch of their split, in minibatches of
-    :func:`~.graph.score_batch_size` (so a split smaller than ``batch_size`` is still scored; on the block
-    path, all of them in one call).
+    :func:`~.graph.score_batch_size` (a split smaller than ``batch_size`` is still scored; on the block path,
+    all in one call).
     """
     mode = context.mode
     (train_x, train_y), *scored = datasets

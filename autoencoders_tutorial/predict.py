@@ -1,7 +1,7 @@
 """Predicting on your own data: images, ``.npy`` / ``.csv`` rows, or a dataset, through any trained classifier.
 
-:func:`predict_inputs` is what ``--predict FILE...`` of ``SdA.py``, ``logistic_sgd.py``
-and ``mlp.py`` runs, and what a Python user calls with a model's class probabilities::
+:func:`predict_inputs` is what ``--predict FILE...`` of ``SdA.py``, ``logistic_sgd.py`` and ``mlp.py`` runs,
+and what a Python user calls with a model's class probabilities::
 
     import SdA  # a model file: this module never imports one
     from autoencoders_tutorial.predict import predict_inputs
@@ -10,13 +10,13 @@ and ``mlp.py`` runs, and what a Python user calls with a model's class probabili
 
 Each input becomes rows of the model's width in [0, 1]:
 
-- an image (PNG, JPEG, ... any size and mode) is made grayscale, inverted when it is dark
-  strokes on a light background (the datasets here are light strokes on black), resized
-  to the model's square image with a box filter (each pixel the mean of the area it
-  covers) and scaled to [0, 1]; one line says what was done;
+- an image (PNG, JPEG, ... any size and mode) is made grayscale, inverted when it is dark strokes on a
+  light background (the datasets here are light strokes on black), resized to the model's square image
+  with a box filter (each pixel the mean of the area it covers) and scaled to [0, 1]; one line says what
+  was done;
 - a ``.npy`` or ``.csv`` file holds rows of exactly the model's width (one row may be 1-D);
-- anything else is a dataset name or path (``load_dataset``): its test split, whose labels
-  are known, so the accuracy and the confusion matrix are printed too.
+- anything else is a dataset name or path (``load_dataset``): its test split, whose labels are known, so
+  the accuracy and the confusion matrix are printed too.
 """
 
 from __future__ import annotations
@@ -149,12 +149,9 @@ def read_inputs(sources, n_features, data_root=None, log=print):
 
 
 def predict_inputs(predict_proba, n_features, sources, data_root=None, log=print, show=10):
-    """Predict every input of ``sources`` (see the module) with ``predict_proba(X) -> (n, classes)``.
-
-    Prints one line per input, its label and probability (the first ``show`` of a labelled
-    dataset), and for labelled inputs the accuracy and the confusion matrix. Returns
-    ``(labels predicted, their probabilities)``.
-    """
+    """Predict every input of ``sources`` (see the module) with ``predict_proba(X) -> (n, classes)``; print one
+    line per input, its label and probability (the first ``show`` of a labelled dataset), and for labelled inputs
+    the accuracy and the confusion matrix. Returns ``(labels predicted, their probabilities)``."""
     X, names, labels = read_inputs(sources, n_features, data_root, log)
     proba = np.asarray(predict_proba(X))
     predicted, p = np.argmax(proba, axis=1), np.max(proba, axis=1)
@@ -176,30 +173,21 @@ def confusion_table(true, predicted, n_classes) -> str:
     return "\n".join([head] + [f"{t:>9}" + "".join(f"{v:>{width}}" for v in row) for t, row in enumerate(m)])
 
 
-def predict_test_rows(predict, n_in, model_path, dataset, n=10, data_root=None, log=print):
-    """Print (and return) ``predict(X)`` for the first ``n`` test rows of ``dataset``: the tutorial's ``predict``.
-
-    ``n_in`` is the saved model's input width, checked against the dataset's.
-    """
-    ds = load_dataset(dataset, data_root=data_root, log=log)
-    if ds.n_features != n_in:
-        raise DataError(f"{model_path} expects {n_in} input features, dataset {ds.name} has {ds.n_features}")
-    everything = np.asarray(predict(ds.test[0]))
+def predict_saved(predict_proba, n_features, model_path, saved_dataset, dataset=None, n=10, data_dir=None, log=print,
+                  inputs=None):
+    """What ``predict`` of ``logistic_sgd.py``, ``mlp.py`` and ``SdA.py`` does with a loaded model's
+    ``predict_proba``: for ``inputs`` (files or datasets), :func:`predict_inputs`; else the tutorial's ``predict``:
+    print and return the predicted labels of the first ``n`` test rows of ``dataset`` (default
+    ``saved_dataset``, the one it was trained on), whose width is checked against ``n_features``."""
+    if inputs:
+        return predict_inputs(predict_proba, n_features, inputs, data_dir, log)
+    ds = load_dataset(dataset if dataset is not None else saved_dataset, data_root=data_dir, log=log)
+    if ds.n_features != n_features:
+        raise DataError(f"{model_path} expects {n_features} input features, dataset {ds.name} has {ds.n_features}")
+    everything = np.asarray(np.argmax(predict_proba(ds.test[0]), axis=1))
     predicted = everything[:n]
     log(f"{model_path} on the test set of {ds.name}:")
     log(f"Predicted values for the first {len(predicted)} examples in test set:")
     log(str(predicted))
     log(f"accuracy {np.mean(everything == ds.test[1]) * 100:.2f} % on all {len(everything)} test rows")
     return predicted
-
-
-
-def predict_saved(predict_proba, n_features, model_path, saved_dataset, dataset=None, n=10, data_dir=None, log=print,
-                  inputs=None):
-    """What ``predict`` of ``logistic_sgd.py``, ``mlp.py`` and ``SdA.py`` does with a loaded model's
-    ``predict_proba``: for ``inputs`` (files or datasets), :func:`predict_inputs`; else the tutorial's
-    ``predict``, the first ``n`` test rows of ``dataset`` (default ``saved_dataset``, the one it was trained on)."""
-    if inputs:
-        return predict_inputs(predict_proba, n_features, inputs, data_dir, log)
-    return predict_test_rows(lambda X: np.argmax(predict_proba(X), axis=1), n_features, model_path,
-                             dataset if dataset is not None else saved_dataset, n, data_dir, log)

@@ -1,9 +1,8 @@
 """Dataset files read into numpy, and the :class:`Dataset` they become.
 
-Readers: the tutorial's ``mnist.pkl.gz`` (through an unpickler that can build only numpy
-arrays), MNIST-format IDX files, scikit-learn's bundled digits, and a small synthetic
-problem for tests. Every split is validated (:func:`validate_xy`) with a one-line error.
-:mod:`.datasets` finds which file to read and makes shared variables of it.
+Readers: the tutorial's ``mnist.pkl.gz`` (by an unpickler that builds only numpy arrays), MNIST-format IDX
+files, scikit-learn's digits, a small synthetic problem for tests; every split is validated
+(:func:`validate_xy`, one-line errors). :mod:`.datasets` finds which file to read and makes shared variables.
 """
 
 from __future__ import annotations
@@ -82,9 +81,8 @@ def validate_x(X, what="data", unit_interval=True, n_features=None):
     if not np.all(np.isfinite(X)):
         raise DataError(f"{what}: inputs contain NaN or infinite values; clean the data first")
     if unit_interval and X.size and (X.min() < 0 or X.max() > 1):
-        raise DataError(
-            f"{what}: inputs must lie in [0, 1], got range [{X.min():.4g}, {X.max():.4g}]; scale them first"
-        )
+        raise DataError(f"{what}: inputs must lie in [0, 1], got range [{X.min():.4g}, {X.max():.4g}]; scale them "
+                        "first")
     return X
 
 
@@ -111,14 +109,10 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
     """Unpickler that can build numpy arrays (and tuples, lists, numbers) and nothing else."""
 
     _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"),
-        ("numpy.core.numeric", "_frombuffer"),
-        ("numpy._core.numeric", "_frombuffer"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
     }
 
     def find_class(self, module, name):
@@ -135,10 +129,8 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
 
 
 def load_mnist_pkl(path) -> Dataset:
-    """Read the tutorial's ``mnist.pkl.gz``: a gzipped pickle of three ``(X, y)`` pairs.
-
-    Loaded with an unpickler that can build only numpy arrays and tuples.
-    """
+    """Read the tutorial's ``mnist.pkl.gz``, a gzipped pickle of three ``(X, y)`` pairs, with an unpickler
+    that can build only numpy arrays and tuples."""
     path = Path(path)
     data = gunzip(path, "dataset")  # a regular file, unpacked with a cap
     try:
@@ -147,9 +139,11 @@ def load_mnist_pkl(path) -> Dataset:
         raise DataError(f"{path} is not a safe dataset pickle: {exc}") from None
     except (EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
         raise DataError(f"{path} is corrupt or truncated ({exc}); download it again") from None
-    if not (isinstance(obj, (tuple, list)) and len(obj) == 3 and all(isinstance(s, (tuple, list)) and len(s) == 2 for s in obj)):
+    if not (isinstance(obj, (tuple, list)) and len(obj) == 3
+            and all(isinstance(s, (tuple, list)) and len(s) == 2 for s in obj)):
         raise DataError(f"{path} must hold three (X, y) pairs (train, valid, test)")
-    splits = [validate_xy(X, y, f"{path.name} {nm}", unit_interval=False) for (X, y), nm in zip(obj, ("train", "valid", "test"))]
+    splits = [validate_xy(X, y, f"{path.name} {nm}", unit_interval=False)
+              for (X, y), nm in zip(obj, ("train", "valid", "test"))]
     widths = {X.shape[1] for X, _ in splits}
     if len(widths) != 1:
         raise DataError(f"{path}: train, valid and test have different widths {sorted(widths)}")
@@ -173,9 +167,8 @@ def read_idx(path) -> np.ndarray:
     dt = np.dtype(dtypes[dtype_code])
     need = math.prod(shape) * dt.itemsize  # Python integers: a hostile header cannot overflow it
     if len(raw) - header != need:
-        raise DataError(
-            f"{path} is truncated or padded: expected {need} data bytes for shape {shape}, got {len(raw) - header}"
-        )
+        raise DataError(f"{path} is truncated or padded: expected {need} data bytes for shape {shape}, got "
+                        f"{len(raw) - header}")
     return np.frombuffer(raw, dtype=dt, offset=header).reshape(shape)
 
 
@@ -195,11 +188,9 @@ ALIGNMENT = 64
 
 
 def empty_aligned(shape, dtype=np.float32) -> np.ndarray:
-    """``np.empty(shape, dtype)`` starting on a :data:`ALIGNMENT`-byte boundary.
-
-    The block path hands a training set (and each layer's precomputed codes) to JAX; an
-    aligned array is read in place there, an unaligned one is copied, which doubles a
-    run's memory.
+    """``np.empty(shape, dtype)`` starting on a :data:`ALIGNMENT`-byte boundary: the block path hands a
+    training set (and each layer's precomputed codes) to JAX, which reads an aligned array in place and
+    copies an unaligned one (doubling a run's memory).
 
     >>> empty_aligned((3, 5)).ctypes.data % ALIGNMENT
     0
@@ -212,11 +203,8 @@ def empty_aligned(shape, dtype=np.float32) -> np.ndarray:
 
 
 def load_idx_dataset(directory, name=None, n_valid=10000) -> Dataset:
-    """Read the four MNIST-format IDX files in ``directory``; split 50k/10k/10k.
-
-    As in the tutorial's MNIST split, validation is the last ``n_valid`` rows of the
-    training file. Pixels are scaled to [0, 1] as float32.
-    """
+    """Read the four MNIST-format IDX files in ``directory``, split 50k/10k/10k (as the tutorial's MNIST:
+    validation is the last ``n_valid`` rows of the training file); pixels scaled to [0, 1] as float32."""
     directory = Path(directory)
     paths = [_find_idx(directory, stem) for stem in IDX_NAMES]
     if None in paths:
@@ -239,10 +227,8 @@ def load_idx_dataset(directory, name=None, n_valid=10000) -> Dataset:
 
     X, y = flat(tr_x), tr_y.astype(np.int64)
     cut = X.shape[0] - n_valid
-    ds = Dataset(
-        (X[:cut], y[:cut]), (X[cut:], y[cut:]), (flat(te_x), te_y.astype(np.int64)),
-        name=name or directory.name, image_shape=img_shape,
-    )
+    ds = Dataset((X[:cut], y[:cut]), (X[cut:], y[cut:]), (flat(te_x), te_y.astype(np.int64)),
+                 name=name or directory.name, image_shape=img_shape)
     for split, nm in zip(ds.splits, ("train", "valid", "test")):
         validate_xy(*split, what=f"{ds.name} {nm}")
     return ds

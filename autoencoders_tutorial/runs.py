@@ -1,20 +1,17 @@
 """A run's output folder: one run at a time, what it saved, and how a Ctrl-C ends it.
 
-Every ``run_*`` function trains inside a :class:`RunFolder`:
+Every ``run_*`` function trains inside a :class:`RunFolder`, which:
 
-- it locks the folder (``fcntl.flock`` on ``<folder>/.lock``, released by the kernel when
-  the process dies, so a lock is never stale), so a second run into the same folder
-  refuses in one line naming the holder's PID. Where ``fcntl`` does not exist (Windows)
-  there is no lock: do not point two runs at one folder there;
-- it removes the temporary files (``.<name>.<pid>.<n>.part``) that a killed run left;
-- it records every file the run saved, so that a Ctrl-C anywhere (loading, compiling,
-  training, between phases, saving) ends with one line saying exactly what was saved:
-  :class:`RunInterrupted`, a ``KeyboardInterrupt`` whose message is that line. The
-  command line prints it and exits with status 130.
+- locks the folder (``fcntl.flock`` on ``<folder>/.lock``, released by the kernel when the process dies:
+  never stale), so a second run into it refuses in one line naming the holder's PID (no ``fcntl``, as on
+  Windows: no lock, so do not point two runs at one folder there);
+- removes the temporary files (``.<name>.<pid>.<n>.part``) a killed run left;
+- records every file the run saved, so a Ctrl-C anywhere (loading, compiling, training, saving) ends with
+  one line saying what was saved: :class:`RunInterrupted`, a ``KeyboardInterrupt`` whose message is that
+  line (the command line prints it, status 130).
 
-The first time a run saves a model file it moves the earlier one to
-``<name>.previous.npz``, and only once the new file is complete; later saves in the same
-run replace it. A run that stops before it saves anything leaves the folder as it was.
+A run's first save of a model file moves the earlier one to ``<name>.previous.npz`` once the new file is
+complete; later saves replace it. A run that stops before saving anything leaves the folder as it was.
 """
 
 from __future__ import annotations
@@ -39,11 +36,8 @@ except ImportError:  # Windows: no flock; runs are not locked there
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C ended a run: the message says what was saved.
-
-    ``saved`` maps each file the run wrote to what it holds; ``results`` are the run's
-    results so far (what the ``run_*`` function would have returned), or None.
-    """
+    """Ctrl-C ended a run: the message says what was saved. ``saved`` maps each file the run wrote to what it
+    holds; ``results`` are its results so far (what the ``run_*`` function would have returned), or None."""
 
     def __init__(self, message: str, saved: dict | None = None, results=None):
         super().__init__(message)
@@ -54,9 +48,7 @@ class RunInterrupted(KeyboardInterrupt):
 
 class RunFolder:
     """The output folder of one run: locked, cleaned of dead runs' temporary files, its saves recorded.
-
-    ``resume_hint`` ends the interrupted line (e.g. how to continue).
-    """
+    ``resume_hint`` ends the interrupted line (e.g. how to continue)."""
 
     def __init__(self, path, resume_hint: str = ""):
         self.path = Path(path)
@@ -83,7 +75,7 @@ class RunFolder:
             return
         lock_path = self.path / ".lock"
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)  # never a link's target
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)  # not via a link
         except OSError as exc:
             raise TutorialError(f"cannot create the lock file {lock_path} ({exc.strerror or exc}); "
                                 "choose another output_dir") from None
@@ -109,14 +101,9 @@ class RunFolder:
     # -- what the run saved ---------------------------------------------------------------
 
     def save(self, path, what: str, write: Callable[..., object], keep_previous: bool = True) -> Path:
-        """Save ``path`` with ``write()``, and record it as holding ``what``.
-
-        With ``keep_previous`` (model files) ``write`` is called as
-        ``write(keep_previous=...)``: True on the run's first save of ``path`` (the earlier
-        run's file becomes ``.previous`` once the new one is complete), False afterwards.
-        Ctrl-C is held until the file is written and recorded, so the interrupted line
-        names it.
-        """
+        """Save ``path`` with ``write()`` and record it as holding ``what``, Ctrl-C held until both are done (so
+        the interrupted line names it). With ``keep_previous`` (model files) it is ``write(keep_previous=...)``:
+        True on the run's first save of ``path`` (the earlier file becomes ``.previous``), False afterwards."""
         path = Path(path)
         with deferred_interrupts():
             if keep_previous:
@@ -129,8 +116,7 @@ class RunFolder:
     def interrupted_line(self) -> str:
         """One line: what this run saved (or that it saved nothing), and how to go on."""
         if self.saved:
-            what = "; ".join(f"{p} ({w})" for p, w in self.saved.items())
-            line = f"saved {what}"
+            line = "saved " + "; ".join(f"{p} ({w})" for p, w in self.saved.items())
         else:
             line = f"nothing was saved; the files in {self.path} are as they were"
         return line + (f"; {self.resume_hint}" if self.resume_hint else "")
@@ -149,15 +135,13 @@ RUN_OPTIONS = {"precision": "float32", "mode": None, "data_dir": None, "train_pa
 class Run:
     """A script's run set-up, opened once by every ``run_*``: ``with Run(output_dir, dataset, **run_options) as run:``.
 
-    ``run_options`` are those of :data:`RUN_OPTIONS` (``run.options``: all of them, defaults filled in).
-    Opening it, in this order: locks the output folder (:class:`RunFolder`, ``run.folder``,
-    ``run.out``), sets the precision, loads and checks the dataset (``run.ds``; the
-    training inputs checked, in [0, 1] when ``unit_interval``; None: no check), resolves how the steps run
-    (``run.train_path``, a :class:`~autoencoders_tutorial.paths.TrainPath`, from the three path flags) and opens
-    the folder's ``metrics.jsonl`` (``run.metrics``); ``run.context`` carries the mode, the training path, the
-    log and the metrics down to the steps and loops. Saving is a call on it:
-    :meth:`save` for model files and checkpoints, :meth:`save_picture` for images; Ctrl-C
-    anywhere inside ends with one line naming what was saved.
+    ``run_options`` are :data:`RUN_OPTIONS`' (``run.options``: all of them, defaults filled in). Opening it, in
+    order: locks the output folder (:class:`RunFolder`, ``run.folder``, ``run.out``), sets the precision, loads
+    and checks the dataset (``run.ds``; training inputs checked, in [0, 1] if ``unit_interval``; None: not),
+    resolves how the steps run (``run.train_path``, a :class:`~autoencoders_tutorial.paths.TrainPath`) and
+    opens ``metrics.jsonl`` (``run.metrics``); ``run.context`` carries the mode, training path, log and
+    metrics down to the steps and loops. :meth:`save` saves model files and checkpoints, :meth:`save_picture`
+    images; Ctrl-C anywhere inside ends with one line naming what was saved.
     """
 
     def __init__(self, output_dir, dataset=None, *, unit_interval=True, log=print, **run_options):

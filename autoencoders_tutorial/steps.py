@@ -1,20 +1,11 @@
 """The training steps: one type that the loops run, on the step path and on the block path.
 
-A :class:`Steps` is a model's compiled SGD step on one training set. Called as
-``steps(index)`` it does one minibatch's step and returns its cost: the tutorial's
-``train_model(index)``. What the loops ask of it beyond that is declared here, once, and is
-the same on both paths:
-
-- :meth:`Steps.block_for` ``(n)``: how many minibatches one call may run (0 on the step
-  path; on the block path it compiles that call first);
-- :meth:`Steps.block` ``(start, k)``: minibatches ``start .. start + k - 1`` in one call;
-- :meth:`Steps.block_sizes`: the block sizes compiled so far;
-- :meth:`Steps.release`: free what the steps hold resident (nothing on the step path);
-- :meth:`Steps.bind`: the same steps with extra inputs fixed (a pretraining layer's
-  learning rate).
-
-The block path, :class:`~.blocks.BlockSteps`, is in :mod:`.blocks`; :mod:`.paths` says which
-runs. :class:`PrecomputedRows` are the rows a frozen part of a graph gives, computed once by steps.
+A :class:`Steps` is a model's compiled SGD step on one training set: ``steps(index)`` does one minibatch's
+step and returns its cost (the tutorial's ``train_model(index)``). What the loops ask of it beyond that
+(:meth:`~Steps.block_for`, :meth:`~Steps.block`, :meth:`~Steps.block_sizes`, :meth:`~Steps.release`,
+:meth:`~Steps.bind`) is declared here, once, the same on both paths; the block path,
+:class:`~.blocks.BlockSteps`, is in :mod:`.blocks`, and :mod:`.paths` says which runs.
+:class:`PrecomputedRows` are the rows a frozen part of a graph gives, computed once by steps.
 """
 
 from __future__ import annotations
@@ -31,11 +22,10 @@ from .readers import empty_aligned
 class Steps:
     """Compiled SGD steps over one training set: ``steps(index, *extra) -> cost``.
 
-    ``step(index, *extra)`` is the compiled minibatch function. ``names`` name its extra
-    inputs and ``defaults`` give their values when a call leaves them out (PyTensor 3
-    dropped inputs with default values, so they live here): a pretraining function is
-    ``fn(index, corruption=level_k, lr=0.1)``, as in the tutorial. ``ensure`` (optional) is
-    called before every step, e.g. to compute the precomputed codes it reads once.
+    ``step(index, *extra)`` is the compiled minibatch function. ``names`` name its extra inputs, ``defaults``
+    give their values when a call leaves them out (PyTensor 3 dropped inputs with defaults, so they live
+    here): a pretraining function is ``fn(index, corruption=level_k, lr=0.1)``, as in the tutorial.
+    ``ensure`` (optional) runs before every step, e.g. to compute once the precomputed codes it reads.
     """
 
     #: The most minibatches one call may run: 0 on the step path, None for "as many as the loop needs".
@@ -51,8 +41,7 @@ class Steps:
         return fn if isinstance(fn, Steps) else cls(fn)
 
     def _extra(self, args, kwargs) -> list:
-        """The extra inputs of a call, as Python binds arguments: ``args`` in order, then ``kwargs`` by name;
-        one left out or given as None takes its default."""
+        """A call's extra inputs, bound as Python binds arguments; one left out or None takes its default."""
         if not self.names:  # unnamed extra inputs: passed on as they are
             if kwargs:
                 raise TypeError(f"this function takes no named inputs, got {', '.join(kwargs)}")
@@ -99,9 +88,8 @@ class Steps:
         return self._step(index, *extra)
 
     def block_for(self, n: int, at_most: int | None = None) -> int:
-        """How many minibatches one call runs in a loop over ``n`` (and at most ``at_most``): 0 means one
-        call per minibatch. On the block path the call of that size is compiled here, before the loop
-        starts, so that a Ctrl-C while compiling stops a run before any step."""
+        """How many minibatches one call runs in a loop over ``n`` (at most ``at_most``); 0: one per call. The
+        block path compiles that call here, before the loop, so a Ctrl-C while compiling stops before any step."""
         if self.block_size == 0:
             return 0
         k = min(self.block_size or n, n, at_most or n)
@@ -128,18 +116,16 @@ class Steps:
 class PrecomputedRows:
     """Rows that a frozen part of a graph gives for a whole dataset, computed once into a shared buffer.
 
-    ``fill(i)`` is a compiled minibatch function returning the rows of minibatch ``i``
-    (so they come out exactly as a function recomputing them per minibatch would give
-    them), or training steps (:class:`~autoencoders_tutorial.steps.Steps`) whose "cost" is
-    those rows: on the block path, every minibatch's rows come from one call, kept where the
-    engine put them (JAX on a CPU: read in place by the consumer's blocks, never copied);
-    ``buffer`` is the shared matrix that the consumer's compiled step slices. The
-    buffer is filled by :meth:`ensure` and freed by :meth:`release`; the members of one
-    ``group`` (a list) keep at most one buffer filled at a time.
+    ``fill(i)`` is a compiled minibatch function returning minibatch ``i``'s rows (exactly as recomputing
+    them per minibatch would), or :class:`Steps` whose "cost" is those rows: on the block path, all come from
+    one call, kept where the engine put them (JAX on a CPU: read in place by the consumer's blocks).
+    ``buffer`` is the shared matrix the consumer's step slices, filled by :meth:`ensure`, freed by
+    :meth:`release`; the members of one ``group`` (a list) keep at most one buffer filled at a time.
     """
 
     def __init__(self, fill, buffer, n_rows, batch_size, group):
-        self.fill, self.buffer, self.n_rows, self.batch_size, self.group = Steps.of(fill), buffer, n_rows, batch_size, group
+        self.fill, self.buffer, self.n_rows, self.batch_size = Steps.of(fill), buffer, n_rows, batch_size
+        self.group = group
         self.ready = False
         group.append(self)
 

@@ -1,14 +1,9 @@
-"""Training: the one epoch loop, the one early-stopping loop, and the steps built on them.
+"""Training: the one epoch loop and the one early-stopping loop.
 
-- :func:`train_epochs` runs a step function over every minibatch for some epochs (the dA,
-  each SdA pretraining layer);
-- :func:`early_stopping` is the tutorial's patience loop (logistic regression, the MLP,
-  SdA fine-tuning);
-
-``SdA.py``'s two phases are written on these loops, resumable (its ``pretrain_layers`` and ``finetune_loop``).
-
-Both loops stop on a NaN or infinite cost with one line (:class:`TrainingDiverged`),
-stop cleanly on Ctrl-C, and give JAX-updated parameters numpy values when they end.
+:func:`train_epochs` runs a step over every minibatch for some epochs (the dA, each SdA pretraining layer);
+:func:`early_stopping` is the tutorial's patience loop (logistic regression, the MLP, SdA fine-tuning).
+``SdA.py``'s two resumable phases are written on them. Both stop on a NaN or infinite cost with one line
+(:class:`TrainingDiverged`), stop cleanly on Ctrl-C, and give JAX-updated parameters numpy values at the end.
 """
 
 from __future__ import annotations
@@ -32,19 +27,15 @@ from .steps import Steps
 
 # -- what both loops share -----------------------------------------------------------------
 
-
 #: The step path reads costs back from the device (which waits for it) once per this many
 #: minibatches, and at every validation and epoch end; the block path one block behind.
 CHECK_EVERY = 100
 
 
 class _Costs:
-    """One epoch's minibatch costs, read back from the device in batches and checked there.
-
-    Host values (the C back end's) are checked as they come; device values (JAX's) wait
-    in ``pending`` so that the device is not waited for every minibatch. A NaN or
-    infinite cost raises :class:`TrainingDiverged` naming the first bad minibatch.
-    """
+    """One epoch's minibatch costs, checked as they are read back: host values (the C back end's) at once,
+    device values (JAX's) in batches from ``pending``, so the device is not waited for every minibatch. A NaN
+    or infinite cost raises :class:`TrainingDiverged` naming the first bad minibatch."""
 
     def __init__(self, n, label, epoch, note="", hint="lower the learning rate"):
         self.values = np.empty(n)
@@ -75,17 +66,12 @@ class _Costs:
                                        f"{first + int(bad[0])}{read}; {self.note}{self.hint}")
 
 
-def _ceil(x, cap) -> int:
-    """``ceil(x)``, at most ``cap`` (an infinite patience never ends a block)."""
-    return cap if not x < cap else math.ceil(x)
-
-
 def _minibatches_to_next_event(state, it, n_done, n_train_batches) -> int:
-    """How far one run of steps may go from iteration ``it`` (``n_done`` minibatches into the epoch):
-    to the next validation point, to where patience runs out, or to the epoch's end, whichever
-    comes first. Between these nothing happens but steps, so blocks may cover them."""
+    """How far steps may run from iteration ``it`` (``n_done`` into the epoch) with nothing else happening,
+    so blocks may cover it: to the next validation, to where patience runs out, or to the epoch's end."""
     to_validation = state.validation_frequency - it % state.validation_frequency
-    to_patience = max(it, _ceil(state.patience, it + n_train_batches)) - it + 1
+    cap = it + n_train_batches  # ceil(patience), at most cap: an infinite patience never ends a block
+    to_patience = max(it, cap if not state.patience < cap else math.ceil(state.patience)) - it + 1
     return min(to_validation, to_patience, n_train_batches - n_done)
 
 
@@ -95,11 +81,9 @@ MAX_BLOCK_SIZES = 3
 
 
 def _run(step, costs, first, last, k):
-    """Minibatches ``first .. last - 1``: blocks of ``k`` (``k`` > 1) and one block of what remains,
-    when that size is compiled already or fewer than :data:`MAX_BLOCK_SIZES` are (each size is
-    compiled once, so an epoch's remainder costs one compilation per run, not a call per
-    minibatch), else single steps; without blocks, or for one minibatch, single steps. Yields
-    after each call."""
+    """Minibatches ``first .. last - 1``, yielding after each call: blocks of ``k`` (> 1) and one block of the
+    remainder if that size is compiled or fewer than :data:`MAX_BLOCK_SIZES` are (a remainder then costs one
+    compilation per run, not a call per minibatch), else single steps; without blocks, single steps."""
     i = first
     while i < last:
         n = min(k, last - i) if k else 1
@@ -115,10 +99,9 @@ def _run(step, costs, first, last, k):
 
 @contextlib.contextmanager
 def _stoppable(result, log, label, kept):
-    """The loops' Ctrl-C: held (:class:`deferred_interrupts`), polled between minibatches by
-    ``stop.received``, so the loop ends at a clean point with ``result.interrupted``; a
-    ``KeyboardInterrupt`` raised inside (a callback's, another thread's handler) ends it
-    the same way. Whatever ends the loop, JAX values are synced."""
+    """The loops' Ctrl-C: held, polled between minibatches (``stop.received``), so the loop ends at a clean
+    point with ``result.interrupted``, as it does on a ``KeyboardInterrupt`` raised inside (a callback's,
+    another thread's). Whatever ends the loop, JAX values are synced."""
     stop = deferred_interrupts(deliver=False)
     try:
         with stop:
@@ -133,11 +116,6 @@ def _stoppable(result, log, label, kept):
         log(f"{label}interrupted; keeping the {kept} so far")
 
 
-def _phase(label, default):
-    """The metrics records' phase name: the loop's label without its punctuation, or ``default``."""
-    return label.strip(" :") or default
-
-
 def _end_epoch(result, t0, costs, log, metrics, phase, epoch, line) -> float:
     """The epoch tail of both loops: time, mean cost, the printed ``line(mean, secs)``, the metrics record."""
     secs = time.perf_counter() - t0
@@ -149,14 +127,9 @@ def _end_epoch(result, t0, costs, log, metrics, phase, epoch, line) -> float:
     return mean
 
 
-def _stalled(before, after, rtol=1e-3) -> bool:
-    return abs(after - before) < rtol * abs(before)
-
-
 class _Progress:
-    """Progress inside long epochs: on a terminal (``log`` is ``print`` and stdout is a tty)
-    a tqdm bar that disappears at the epoch's end; otherwise (logs, CI) one plain line every
-    ``every`` seconds."""
+    """Progress inside long epochs: a tqdm bar, gone at the epoch's end, where ``log`` is ``print`` to a tty;
+    otherwise (logs, CI) a plain line every ``every`` seconds."""
 
     def __init__(self, n, desc, log, every):
         self.n, self.desc, self.log, self.every = n, desc, log, every
@@ -200,16 +173,14 @@ def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int 
                  diverged_hint: str = "lower the learning rate") -> EpochResult:
     """The one epoch loop: call ``step(i)`` for every minibatch, ``n_epochs`` times.
 
-    Prints each epoch's mean cost and seconds (and progress inside long epochs) to ``context.log``,
-    writes a record to ``context.metrics`` (a :class:`~.paths.RunContext`; by default print, no metrics), and calls ``on_epoch_end(epoch, mean_cost)`` (e.g. to checkpoint).
-    A NaN or infinite cost raises :class:`TrainingDiverged` ending in ``diverged_hint`` (costs are read back from the
-    device every :data:`CHECK_EVERY` minibatches and at the epoch's end, before
-    ``on_epoch_end``); Ctrl-C stops cleanly after the current call and returns with
-    ``interrupted=True``. ``step`` is :class:`~autoencoders_tutorial.steps.Steps` (or a plain
-    function of the index): on the block path it runs blocks of up to ``step.block_size``
-    minibatches per call, and the remainder as one block (see :func:`_run`). A cost that moves by less
-    than 0.1% from the second to the third epoch of the call gets one warning line
-    suggesting ``stall_hint`` (training has most likely collapsed).
+    Each epoch's mean cost and seconds (and progress in long epochs) go to ``context.log``, a record to
+    ``context.metrics`` (a :class:`~.paths.RunContext`; by default print, no metrics); then
+    ``on_epoch_end(epoch, mean_cost)`` runs (e.g. to checkpoint). A NaN or infinite cost raises
+    :class:`TrainingDiverged` ending in ``diverged_hint`` (costs are read back every :data:`CHECK_EVERY`
+    minibatches and at the epoch's end, before ``on_epoch_end``); Ctrl-C stops after the current call, with
+    ``interrupted=True``. ``step`` is :class:`~autoencoders_tutorial.steps.Steps` (or a function of the
+    index): on the block path it runs up to ``step.block_size`` minibatches per call (see :func:`_run`). A cost
+    moving by less than 0.1% from the call's second to third epoch gets a warning suggesting ``stall_hint``.
     """
     _no_minibatch(n_train_batches)
     log, metrics = context.log, context.metrics
@@ -230,10 +201,10 @@ def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int 
             finally:
                 bar.close()
             costs.check()
-            mean = _end_epoch(result, t0, costs.values, log, metrics, _phase(label, "train"), epoch,
+            mean = _end_epoch(result, t0, costs.values, log, metrics, label.strip(" :") or "train", epoch,
                               lambda m, t, epoch=epoch: f"{label}Training epoch {epoch}, cost {m:.4f} ({t:.2f}s)")
             result.costs.append(mean)
-            if len(result.costs) == 3 and _stalled(*result.costs[1:]):
+            if len(result.costs) == 3 and abs(mean - result.costs[1]) < 1e-3 * abs(result.costs[1]):
                 log(f"{label}warning: the cost moved by less than 0.1% from epoch {epoch - 1} to {epoch} "
                     f"({result.costs[1]:.6g} -> {mean:.6g}); training has stalled: try {stall_hint}")
             if on_epoch_end is not None:
@@ -274,17 +245,9 @@ class EarlyStoppingResult:
     seconds: float = 0.0
     epoch_seconds: list = field(default_factory=list)
 
-    @property
-    def best_validation_loss(self):
-        return self.state.best_validation_loss
-
-    @property
-    def test_score(self):
-        return self.state.test_score
-
-    @property
-    def epochs(self):
-        return self.state.epoch
+    best_validation_loss = property(lambda self: self.state.best_validation_loss)
+    test_score = property(lambda self: self.state.test_score)
+    epochs = property(lambda self: self.state.epoch)
 
 
 @dataclass
@@ -303,9 +266,8 @@ class _Validation:
     phase: str
 
     def __call__(self, state, epoch, minibatch_index, n_train_batches) -> dict | None:
-        """Validate; on a new best validation error extend the patience (for a large enough improvement),
-        snapshot the parameters, compute the test error and call ``on_improvement``. Returns the snapshot, or
-        None when the error did not improve."""
+        """Validate; on a new best, extend the patience (if improved enough), snapshot the parameters, compute
+        the test error and call ``on_improvement``. Returns the snapshot, or None when not improved."""
         it = (epoch - 1) * n_train_batches + minibatch_index
         where = f"epoch {epoch}, minibatch {minibatch_index + 1}/{n_train_batches}"
         this_validation_loss = self.validate()
@@ -336,21 +298,18 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                    label: str = "") -> EarlyStoppingResult:
     """The one early-stopping loop (the tutorial's, exactly), shared by every script.
 
-    Trains with ``train_fn(minibatch_index) -> cost`` (on the block path, blocks of
-    ``train_fn.block(start, k)`` that end at each validation point, where patience runs out
-    and at the epoch's end; the arithmetic and the lines printed are the same). Every ``validation_frequency``
-    minibatches (default ``min(n_train_batches, patience // 2)``) it calls
-    ``validate()``; a new best validation error snapshots ``params``, computes
-    ``test()`` (the test error of the best model) and calls ``on_improvement(state)``;
-    an improvement by more than ``1 - improvement_threshold`` (relative) extends
-    ``patience`` to ``iter * patience_increase``. It stops when ``patience <= iter``
-    (counted in minibatch iterations) or after ``n_epochs``.
+    Trains with ``train_fn(minibatch_index) -> cost`` (on the block path, blocks of ``train_fn.block(start,
+    k)`` ending at each validation, where patience runs out and at the epoch's end: the same arithmetic and
+    lines). Every ``validation_frequency`` minibatches (default ``min(n_train_batches, patience // 2)``) it
+    calls ``validate()``; a new best snapshots ``params``, computes ``test()`` (the best model's test error)
+    and calls ``on_improvement(state)``; an improvement by more than ``1 - improvement_threshold`` (relative)
+    extends ``patience`` to ``iter * patience_increase``. It stops when ``patience <= iter`` (in minibatch
+    iterations) or after ``n_epochs``.
 
-    At the end the best parameters are restored into ``params``, also after Ctrl-C
-    (``interrupted=True`` in the result) and before a :class:`TrainingDiverged` error
-    for a NaN or infinite cost. ``on_epoch_end(state, best_params)`` runs after each
-    epoch (for checkpoints); passing a saved ``state`` and ``best_params`` resumes. Lines go to
-    ``context.log`` and records to ``context.metrics`` (a :class:`~.paths.RunContext`; by default print, no metrics).
+    The best parameters are restored into ``params`` at the end, also after Ctrl-C (``interrupted=True``)
+    and before a :class:`TrainingDiverged` error. ``on_epoch_end(state, best_params)`` runs after each epoch
+    (for checkpoints); a saved ``state`` and ``best_params`` resume. Lines go to ``context.log``, records to
+    ``context.metrics`` (a :class:`~.paths.RunContext`; by default print, no metrics).
     """
     _no_minibatch(n_train_batches)
     log, metrics = context.log, context.metrics
@@ -361,7 +320,7 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
         state = EarlyStoppingState(patience=patience, validation_frequency=max(1, int(freq)))
     best = dict(best_params) if best_params is not None else None
     result = EarlyStoppingResult(state=state)
-    phase = _phase(label, "finetune")
+    phase = label.strip(" :") or "finetune"  # the metrics records' phase: the label without its punctuation
     at_validation = _Validation(validate, test, params, improvement_threshold, patience_increase, on_improvement, log,
                                 metrics, label, phase)
     train_fn = Steps.of(train_fn)
@@ -398,8 +357,8 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                 state.epoch = epoch
                 ran = "done" if n_done == n_train_batches else (
                     f"stopped after {n_done} of {n_train_batches} minibatches (patience ran out)")
-                _end_epoch(result, t0, costs.values[:n_done], log, metrics, phase, epoch,
-                           lambda m, t, epoch=epoch, ran=ran: f"{label}epoch {epoch} {ran}: mean cost {m:.5f}, {t:.2f}s")
+                _end_epoch(result, t0, costs.values[:n_done], log, metrics, phase, epoch, lambda m, t, epoch=epoch,
+                           ran=ran: f"{label}epoch {epoch} {ran}: mean cost {m:.5f}, {t:.2f}s")
                 if on_epoch_end is not None:
                     on_epoch_end(state, best)
     finally:  # also before a TrainingDiverged error leaves

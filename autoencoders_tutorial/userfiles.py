@@ -5,15 +5,15 @@ Before anything is built from a file, in this order:
 
 1. it is a regular file: a folder, a named pipe (FIFO), a device (a link to ``/dev/zero``) or a socket is
    refused in one line saying which (a FIFO would hang the reader, a device never end);
-2. its size is known before it is read and bounded: :func:`read_bytes` checks the file's size,
-   :func:`gunzip` reads a gzip stream in chunks with a cap (a gzip bomb stops there), :func:`check_npy` and
-   :func:`check_npz` hold each ``.npy`` header's shape and dtype against the bytes that are really there
-   (a header claiming 46 TiB is refused before any allocation), :data:`MAX_PIXELS` bounds an image;
-3. then its schema (the readers' own: :func:`~autoencoders_tutorial.modelfiles.check_arrays` for the four
-   model kinds, the checkpoint's, the IDX header's, the grid's, the metrics records').
+2. its size is known before it is read and bounded: :func:`read_bytes` checks the file's size, :func:`gunzip`
+   reads a gzip stream in chunks with a cap (a gzip bomb stops there), :func:`check_npy` and :func:`check_npz`
+   hold each ``.npy`` header's shape and dtype against the bytes really there (a header claiming 46 TiB is
+   refused before any allocation), :data:`MAX_PIXELS` bounds an image;
+3. then its schema (the readers' own: :func:`~autoencoders_tutorial.modelfiles.check_arrays` for the four model
+   kinds, the checkpoint's, the IDX header's, the grid's, the metrics records').
 
-Every refusal is a one-line :class:`~autoencoders_tutorial.errors.DataError` naming the file (and the
-field). This module needs numpy only.
+Every refusal is a one-line :class:`~autoencoders_tutorial.errors.DataError` naming the file (and the field).
+This module needs numpy only.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ MAX_BYTES = {"model file": 8 << 30, "dataset": 8 << 30, "grid file": 1 << 20, "m
              "image": 256 << 20, "rows file": 8 << 30}
 #: The most pixels an image may have (PIL's own bomb limit, made an error instead of a warning).
 MAX_PIXELS = 89_478_485
+#: How many times its own size a gzipped file may unpack to (a dataset's images pack 3-10 times; a bomb, 1000).
+MAX_GZIP_RATIO = 64
 
 
 def _kind(mode) -> str | None:
@@ -73,10 +75,6 @@ def read_bytes(path, what: str, max_bytes: int | None = None) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise DataError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
-
-
-#: How many times its own size a gzipped file may unpack to (a dataset's images pack 3-10 times; a bomb, 1000).
-MAX_GZIP_RATIO = 64
 
 
 def gunzip(path, what: str = "dataset", max_bytes: int | None = None) -> bytes:
