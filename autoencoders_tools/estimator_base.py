@@ -149,7 +149,8 @@ class TutorialEstimator(BaseEstimator):
             self.data_min_ = lo if outside else None
             self.data_range_ = np.where(hi > lo, hi - lo, 1.0) if outside else None
         if getattr(self, "data_min_", None) is not None:
-            X = np.clip((X - self.data_min_) / self.data_range_, 0.0, 1.0)
+            with np.errstate(over="ignore"):  # far outside a tiny range: +-inf, clipped to the range's ends
+                X = np.clip((X - self.data_min_) / self.data_range_, 0.0, 1.0)
         elif not reset and X.size and (X.min() < 0 or X.max() > 1):
             X = np.clip(X, 0.0, 1.0)  # fitted on [0, 1] data: keep later inputs in the same range
         return X.astype(self._dtype(), copy=False)

@@ -65,14 +65,15 @@ def image_rows(path, image_shape) -> tuple[np.ndarray, str]:
     """One image file as one row of ``image_shape`` pixels in [0, 1], and a line saying what was done to it."""
     user_file(path, "image")
     try:
-        with warnings.catch_warnings(), Image.open(path) as img:
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked here, in one line
-            if img.size[0] * img.size[1] > MAX_PIXELS:
-                raise DataError(f"image {path} is {img.size[0]}x{img.size[1]} pixels, more than the {MAX_PIXELS} an "
-                                "image may have; scale it down first")
-            img.load()
-            mode, size = img.mode, img.size
-            gray, conversions = _eight_bit_gray(img)
+        with warnings.catch_warnings():  # Pillow's own warnings (sizes, damaged tags): the size is checked here,
+            warnings.simplefilter("ignore")  # in one line; a damaged file is refused below, in one line
+            with Image.open(path) as img:
+                if img.size[0] * img.size[1] > MAX_PIXELS:
+                    raise DataError(f"image {path} is {img.size[0]}x{img.size[1]} pixels, more than the {MAX_PIXELS} "
+                                    "an image may have; scale it down first")
+                img.load()
+                mode, size = img.mode, img.size
+                gray, conversions = _eight_bit_gray(img)
     except DataError:
         raise
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
@@ -111,7 +112,13 @@ def array_rows(path, n_features) -> np.ndarray:
     rows = np.atleast_2d(rows)
     if rows.ndim != 2 or rows.shape[1] != n_features:
         raise DataError(f"{path} holds rows of shape {rows.shape[1:]}, the model takes rows of {n_features} values")
-    return rows.astype(np.float64)
+    rows = rows.astype(np.float64)
+    bad = np.argwhere(~((rows >= 0) & (rows <= 1)))  # NaN too
+    if bad.size:  # the models were trained on values in [0, 1]: NaN, 255 or 1e300 would predict garbage
+        i, j = bad[0]
+        raise DataError(f"{path} holds {rows[i, j]:g} in row {i}, column {j}: the model takes values in [0, 1], as "
+                        "its training rows were; scale them first (pixels 0-255: divide by 255)")
+    return rows
 
 
 def read_inputs(sources, n_features, data_root=None, log=print):

@@ -22,6 +22,8 @@ import gzip
 import math
 import os
 import stat
+import tokenize
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -106,8 +108,10 @@ def _npy_header(f, path, name=""):
     try:
         major, _ = npy_format.read_magic(f)
         read = npy_format.read_array_header_1_0 if major == 1 else npy_format.read_array_header_2_0
-        shape, _, dtype = read(f, max_header_size=10_000)
-    except (ValueError, OSError, SyntaxError, TypeError, EOFError) as exc:
+        with warnings.catch_warnings():  # Python >= 3.12 warns of a backslash in the header it parses
+            warnings.simplefilter("ignore", SyntaxWarning)
+            shape, _, dtype = read(f, max_header_size=10_000)
+    except (ValueError, OSError, SyntaxError, TypeError, EOFError, tokenize.TokenError) as exc:
         raise DataError(f"{where} is not a readable .npy array ({' '.join(str(exc).split())[:120]})") from None
     if dtype.hasobject:
         raise DataError(f"{where} holds Python objects (pickled data); only numeric arrays are read")
@@ -137,6 +141,7 @@ def check_npz(path, what: str = "model file", missing: str = "train first or pas
                 if need > have:
                     raise DataError(f"{what} {path}: array {info.filename.removesuffix('.npy')!r} claims {shape} of "
                                     f"{dtype} ({need} bytes), its data is {have}; the file is damaged")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, NotImplementedError,
+            RuntimeError) as exc:  # RuntimeError: a member flagged as encrypted
         raise DataError(f"{what} {path} is not a readable .npz ({' '.join(str(exc).split())[:120]}); retrain or "
                         "restore it") from None

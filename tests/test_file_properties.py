@@ -12,8 +12,8 @@ file with bytes flipped, cut or inserted, one array rewritten in the zip with it
 gets past the container), or replaced by an array of any dtype, byte order, shape and values, or by a
 pickled object that would leave a mark if it were ever unpickled.
 
-A property the library does not hold yet is a strict xfail, its smallest failing example pinned (so it fails
-on every run until the library is fixed); the other tests leave that finding's inputs to it.
+Each finding of these tests keeps its smallest failing example pinned with ``@example``, so it is tried on
+every run.
 """
 
 import contextlib
@@ -21,7 +21,6 @@ import io
 import json
 import os
 import signal
-import sys
 import warnings
 import zipfile
 import zlib
@@ -78,16 +77,9 @@ def _run(strategies, check, examples=EXAMPLES, pinned=()):
 HIDDEN = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
 
 
-def _pils_warning(w) -> bool:
-    """A warning of Pillow's own (a damaged TIFF's or EXIF block's): the finding
-    :func:`test_a_damaged_tiff_is_one_line_without_pils_warnings` pins."""
-    return f"{os.sep}PIL{os.sep}" in w.filename
-
-
-def _accepted_or_one_line(path, read, known=lambda w: False):
+def _accepted_or_one_line(path, read):
     """``read()``'s result, or None when it refused ``path`` with one line of the library's errors naming it.
-    Either way no warning reaches the user (Python prints each on stderr: more lines than one), but those
-    ``known(warning)`` says are a finding pinned by its own test."""
+    Either way no warning reaches the user (Python prints each on stderr: more lines than one)."""
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         for category in HIDDEN:
@@ -101,7 +93,6 @@ def _accepted_or_one_line(path, read, known=lambda w: False):
             assert str(path) in message, f"the message does not name {path}: {message}"
             return None
         finally:
-            said[:] = [w for w in said if not known(w)]
             assert not said, f"{path}: warnings printed: {[f'{w.category.__name__}: {w.message}' for w in said]}"
 
 
@@ -310,42 +301,11 @@ def files(tmp_path_factory):
     return paths
 
 
-#: Rows beyond this size overflow the float32 dot products of the model (16 features, weights of about 1).
-HUGE = 1e30
-
-
-def _out_of_range(path) -> bool:
-    """Whether numpy (the test's own read, not the library's) reads ``path`` as numbers of which one is NaN,
-    infinite or beyond :data:`HUGE`: the finding the xfail tests of NaN, inf and huge rows pin."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if path.suffix == ".npy":
-                with open(path, "rb") as f:  # the header first: a damaged one may claim terabytes
-                    major, _ = np.lib.format.read_magic(f)
-                    read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-                    shape, _, dtype = read(f)
-                if np.prod(shape) * dtype.itemsize > path.stat().st_size:
-                    return False
-                rows = np.load(path, allow_pickle=False)
-            else:
-                rows = np.loadtxt(path, delimiter=",", ndmin=2)
-            if rows.dtype.kind not in "biuf":
-                return False
-            rows = rows.astype(np.float64)
-    except Exception:
-        return False
-    return bool(rows.size) and not np.all(np.abs(rows) < HUGE)
-
-
-def _predict(model, path, known_ok=True, known=_pils_warning):
+def _predict(model, path):
     """``python logistic_sgd.py --predict path`` from Python: ``(labels, probabilities)``, or None if refused
-    in one line naming ``path``; each line said is one line. With ``known_ok``, rows that hold NaN, inf or numbers
-    too large for the model's float32 are left to the tests of that finding (:func:`_out_of_range`)."""
-    if known_ok and _out_of_range(path):
-        return None
+    in one line naming ``path``; each line said is one line."""
     said = []
-    got = _accepted_or_one_line(path, lambda: logistic_sgd.predict(model, inputs=[str(path)], log=said.append), known)
+    got = _accepted_or_one_line(path, lambda: logistic_sgd.predict(model, inputs=[str(path)], log=said.append))
     assert all("\n" not in line for line in said), said
     if got is not None:
         labels, p = got
@@ -397,15 +357,15 @@ def _image_bytes(fmt, img, extra) -> bytes:
     return buf.getvalue()
 
 
-def _image_predicted(model, path, known=_pils_warning):
+def _image_predicted(model, path):
     """An image read as one row of 4 x 4 pixels in [0, 1] and predicted finite, or refused in one line."""
-    row = _accepted_or_one_line(path, lambda: image_rows(path, (4, 4)), known)
+    row = _accepted_or_one_line(path, lambda: image_rows(path, (4, 4)))
     if row is not None:
         pixels, said = row
         assert pixels.shape == (1, N_FEATURES) and "\n" not in said
         _finite(pixels, f"the pixels read from {path}")
         assert pixels.min() >= 0 and pixels.max() <= 1
-    _predict(model, path, known=known)
+    _predict(model, path)
 
 
 def test_any_image_pillow_writes_is_predicted_finite_or_one_line(files, tmp_path_factory):
@@ -442,16 +402,11 @@ TRUNCATED_TIFF = (b'II*\x00\n\x00\x00\x00\x08\x00\x00\x01\x04\x00\x01\x00\x00\x0
                   b'\x03\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00')
 
 
-@pytest.mark.xfail(strict=True, reason="image_rows lets Pillow's own warnings out before its one line: a damaged "
-                                       "1x1 TIFF (TRUNCATED_TIFF) prints 'UserWarning: Tag data larger than file. "
-                                       "Skipping tag 4', '... tag 3' and 'Corrupt EXIF data. Expecting to read 12 "
-                                       "bytes but only got 3.' (PIL/TiffImagePlugin.py), then 'cannot read ... as an "
-                                       "image (cannot identify image file ...)'")
 def test_a_damaged_tiff_is_one_line_without_pils_warnings(files, tmp_path_factory):
     """Damaged TIFFs, without leaving Pillow's warnings aside as the other image tests do."""
     def check(damaged):
         path = _write(tmp_path_factory.mktemp("image"), "drawing.tif", damaged)
-        _image_predicted(files["logistic_sgd"], path, known=lambda w: False)
+        _image_predicted(files["logistic_sgd"], path)
 
     tiff = images(formats=("TIFF",)).map(lambda a: _image_bytes(a[0], a[2], a[3]))
     _run(dict(damaged=st.tuples(tiff, EDITS).map(lambda a: _edited(*a))), check, examples=20,
@@ -468,14 +423,10 @@ def _png_of_size(width, height) -> bytes:
     return bytes(data)
 
 
-@pytest.mark.xfail(strict=True, reason="image_rows opens a PNG whose header says 10000x10000 (1e8 pixels, between "
-                                       "MAX_PIXELS and twice it) before its warnings filter is set: PIL's "
-                                       "'DecompressionBombWarning: Image size (100000000 pixels) exceeds limit of "
-                                       "89478485 pixels' is printed before the one-line DataError")
 def test_a_png_claiming_any_size_is_predicted_finite_or_one_line(files, tmp_path_factory):
     def check(width, height):
         path = _write(tmp_path_factory.mktemp("image"), "drawing.png", _png_of_size(width, height))
-        _image_predicted(files["logistic_sgd"], path, known=lambda w: False)
+        _image_predicted(files["logistic_sgd"], path)
 
     side = st.sampled_from([0, 1, 3, 9000, 10000, 20000, 2**31 - 1, 2**32 - 1]) | st.integers(0, 2**32 - 1)
     _run(dict(width=side, height=side), check, examples=20, pinned=[dict(width=10000, height=10000)])
@@ -490,7 +441,7 @@ ROWS_NPY = _npy_bytes(np.random.default_rng(0).random((3, N_FEATURES)))
 
 
 def test_any_npy_array_is_predicted_finite_or_one_line(files, tmp_path_factory):
-    """Arrays of any dtype, byte order and shape, of any values (those out of range: the xfail tests below)."""
+    """Arrays of any dtype, byte order and shape, of any values (those out of range: the tests below pin them)."""
     def check(rows):
         _predict(files["logistic_sgd"], _write(tmp_path_factory.mktemp("npy"), "rows.npy", _npy_bytes(rows)))
 
@@ -503,24 +454,17 @@ def rows_with_one(values):
                      st.sampled_from(values)).map(lambda a: _with_special(*a))
 
 
-@pytest.mark.xfail(strict=True, reason="array_rows accepts a .npy holding NaN or inf and logistic_sgd.predict "
-                                       "gives p=nan with no error: np.full((1, 16), np.nan)")
 def test_a_npy_row_with_nan_or_inf_is_refused_in_one_line(files, tmp_path_factory):
     def check(rows):
-        _predict(files["logistic_sgd"], _write(tmp_path_factory.mktemp("npy"), "rows.npy", _npy_bytes(rows)),
-                 known_ok=False)
+        _predict(files["logistic_sgd"], _write(tmp_path_factory.mktemp("npy"), "rows.npy", _npy_bytes(rows)))
 
     _run(dict(rows=rows_with_one([np.nan, np.inf, -np.inf])), check,
          pinned=[dict(rows=np.full((1, N_FEATURES), np.nan))])
 
 
-@pytest.mark.xfail(strict=True, reason="a .npy of finite numbers too large for float32 (np.full((1, 16), 1e300)) "
-                                       "is cast to inf in logistic_sgd.predict's X.astype(float32) ('RuntimeWarning: "
-                                       "overflow encountered in cast') and predicted p=nan with no error")
 def test_a_npy_row_of_huge_finite_numbers_is_predicted_finite_or_one_line(files, tmp_path_factory):
     def check(rows):
-        _predict(files["logistic_sgd"], _write(tmp_path_factory.mktemp("npy"), "rows.npy", _npy_bytes(rows)),
-                 known_ok=False)
+        _predict(files["logistic_sgd"], _write(tmp_path_factory.mktemp("npy"), "rows.npy", _npy_bytes(rows)))
 
     _run(dict(rows=rows_with_one([1e300, -1e300, 3.5e38, -1e38, 1e36])), check,
          pinned=[dict(rows=np.full((1, N_FEATURES), 1e300))])
@@ -534,9 +478,6 @@ def test_any_damage_to_a_npy_after_its_header_is_predicted_finite_or_one_line(fi
     _run(dict(data=EDITS.map(lambda e: _data_edited(ROWS_NPY, e)) | st.binary(max_size=200)), check)
 
 
-@pytest.mark.xfail(strict=True, reason="a .npy header with '(' made ')' (one bit flipped) makes check_npy "
-                                       "(userfiles._npy_header) raise tokenize.TokenError: ('EOF in multi-line "
-                                       "statement', ...) from numpy's _filter_header, not a DataError")
 def test_any_damage_to_a_npy_header_is_one_line(files, tmp_path_factory):
     def check(edits):
         _predict(files["logistic_sgd"], _write(tmp_path_factory.mktemp("npy"), "rows.npy",
@@ -585,12 +526,9 @@ def test_any_csv_text_is_predicted_finite_or_one_line(files, tmp_path_factory):
     _run(dict(text=csv_texts() | st.text(max_size=80)), check)
 
 
-@pytest.mark.xfail(strict=True, reason="array_rows accepts a .csv holding nan, inf or 1e999 and "
-                                       "logistic_sgd.predict gives p=nan with no error: a row of 16 'nan'")
 def test_a_csv_with_nan_or_inf_is_refused_in_one_line(files, tmp_path_factory):
     def check(row):
-        _predict(files["logistic_sgd"], _write(tmp_path_factory.mktemp("csv"), "rows.csv", ",".join(row).encode()),
-                 known_ok=False)
+        _predict(files["logistic_sgd"], _write(tmp_path_factory.mktemp("csv"), "rows.csv", ",".join(row).encode()))
 
     row = st.lists(st.sampled_from(["0.5", "0", "1"]), min_size=N_FEATURES - 1, max_size=N_FEATURES - 1).flatmap(
         lambda r: st.sampled_from(["nan", "inf", "-inf", "1e999", "NaN", "-nan"]).map(lambda v: [v, *r]))
@@ -646,13 +584,7 @@ def _use_script_model(kind, path):
     return _accepted_or_one_line(path, use)
 
 
-def _scaling_overflow(w) -> bool:
-    """numpy's overflow warning in an estimator's input scaling (a range of 1e-320): the finding
-    :func:`test_an_estimator_file_with_a_subnormal_data_range_is_used_or_one_line` pins."""
-    return w.filename.endswith("estimator_base.py") and "overflow" in str(w.message)
-
-
-def _use_estimator(kind, path, known=_scaling_overflow):
+def _use_estimator(kind, path):
     """An estimator file loaded and used: ``transform`` (DenoisingAutoencoder) or ``predict_proba`` and
     ``predict`` (SdAClassifier) on rows of its width; or None when refused in one line naming ``path``."""
     def use():
@@ -664,7 +596,7 @@ def _use_estimator(kind, path, known=_scaling_overflow):
         assert set(est.predict(X).tolist()) <= set(est.classes_.tolist())
         return proba
 
-    return _accepted_or_one_line(path, use, known)
+    return _accepted_or_one_line(path, use)
 
 
 def _use(kind, path):
@@ -703,9 +635,6 @@ def test_any_array_of_a_model_file_changed_is_used_finite_or_one_line(files, tmp
 HEADER_LENGTH_OFF = ("member header", "__meta__.npy", [("flip", 8, 1)])
 
 
-@pytest.mark.xfail(strict=True, reason="check_npz (userfiles._npy_header) lets tokenize.TokenError ('EOF in "
-                                       "multi-line statement', ...) out of numpy's header parser when a member's "
-                                       "header length is one off: ('member header', '__meta__.npy', [('flip', 8, 1)])")
 @pytest.mark.parametrize("kind", SCRIPT_KINDS + ESTIMATOR_KINDS)
 def test_any_damage_to_an_array_header_of_a_model_file_is_one_line(files, tmp_path_factory, kind):
     """One member's ``.npy`` header (magic, version, length, dict) edited, the zip around it right."""
@@ -714,10 +643,6 @@ def test_any_damage_to_an_array_header_of_a_model_file_is_one_line(files, tmp_pa
          lambda change: _file_changed(files, kind, tmp_path_factory, change), pinned=[dict(change=HEADER_LENGTH_OFF)])
 
 
-@pytest.mark.xfail(strict=True, reason="check_npz lets RuntimeError out of zipfile for a member whose central "
-                                       "directory entry has the 'encrypted' flag bit set (one bit flipped): "
-                                       "\"RuntimeError: File <ZipInfo filename='__meta__.npy' ...> is encrypted, "
-                                       "password required for extraction\"")
 @pytest.mark.parametrize("kind", SCRIPT_KINDS + ESTIMATOR_KINDS)
 def test_any_damage_to_the_bytes_of_a_model_file_is_used_finite_or_one_line(files, tmp_path_factory, kind):
     """Any bytes of the file edited: the zip's own structure, its CRCs, each array's header and data."""
@@ -727,11 +652,6 @@ def test_any_damage_to_the_bytes_of_a_model_file_is_used_finite_or_one_line(file
          lambda change: _file_changed(files, kind, tmp_path_factory, change), pinned=[dict(change=encrypted)])
 
 
-@pytest.mark.xfail(sys.version_info >= (3, 12), strict=True,
-                   reason="Python >= 3.12: a .npy header holding a backslash ('descr': '\\|8') prints numpy's "
-                          "header parse's \"<unknown>:1: SyntaxWarning: invalid escape sequence '\\|'\" (check_npy, "
-                          "check_npz: userfiles._npy_header) before the one-line DataError; Python 3.11 hides it "
-                          "(a DeprecationWarning)")
 @pytest.mark.parametrize("kind", ["rows", "model"])
 def test_a_npy_header_with_a_backslash_is_one_line(files, tmp_path_factory, kind):
     folder = tmp_path_factory.mktemp("header")
@@ -743,9 +663,6 @@ def test_a_npy_header_with_a_backslash_is_one_line(files, tmp_path_factory, kind
         assert _use("logistic_sgd", _write(folder, "logistic.npz", _zipped(members))) is None
 
 
-@pytest.mark.xfail(strict=True, reason="an estimator file whose fitted.data_range holds 1e-320 (finite, > 0, "
-                                       "subnormal) loads; transform / predict_proba then print 'RuntimeWarning: "
-                                       "overflow encountered in divide' (TutorialEstimator._scaled)")
 @pytest.mark.parametrize("kind", ESTIMATOR_KINDS)
 def test_an_estimator_file_with_a_subnormal_data_range_is_used_or_one_line(files, tmp_path_factory, kind):
     def check(where, value):
@@ -753,7 +670,7 @@ def test_an_estimator_file_with_a_subnormal_data_range_is_used_or_one_line(files
         data_range = np.load(io.BytesIO(_members(files, kind)["fitted.data_range.npy"]))
         change = ("array", "fitted.data_range.npy", _with_special(data_range, where, value))
         path = _write(folder, files[kind].name, _npz_changed(files[kind].read_bytes(), change, None))
-        got = _use_estimator(kind, path, known=lambda w: False)
+        got = _use_estimator(kind, path)
         if got is not None:
             _finite(got, f"what {path} gives")
 
