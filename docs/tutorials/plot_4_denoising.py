@@ -2,7 +2,7 @@
 Denoising autoencoders
 ======================
 
-:doc:`plot_1_autoencoders` ended with a problem: an autoencoder with a large code can learn to
+:doc:`plot_3_autoencoders` ended with a problem: an autoencoder with a large code can learn to
 copy its input, and a copy teaches it nothing. The **denoising autoencoder** (dA) of Vincent,
 Larochelle, Bengio and Manzagol (ICML 2008) removes the problem by changing the task. Each
 training input is first damaged at random, and the network must rebuild the *undamaged*
@@ -13,6 +13,7 @@ data we want its features to capture.
 
 This page describes the corruptions, walks through the library's ``dA`` class, the tutorial's
 model, quoting its source, trains it, and shows what the noise does to the filters it learns.
+The papers it cites are in :doc:`/references`.
 """
 
 # %%
@@ -143,7 +144,7 @@ plt.show()
 #    :pyobject: dA.get_reconstructed_input
 #
 # The loss, per example, is computed from the decoder's pre-activation ``a``, in the softplus
-# form explained on :doc:`the previous page <plot_1_autoencoders>`:
+# form explained on :doc:`the previous page <plot_3_autoencoders>`:
 #
 # .. literalinclude:: /../dA.py
 #    :pyobject: dA.get_reconstruction_cost
@@ -297,5 +298,5 @@ plt.show()
 #
 # .. results-table:: /results/dA_costs_fashion.json
 #
-# Next, :doc:`plot_3_stacked` stacks denoising autoencoders into a deep network and puts their
+# Next, :doc:`plot_5_stacked` stacks denoising autoencoders into a deep network and puts their
 # features to work in a classifier.

@@ -2,7 +2,7 @@
 Stacked denoising autoencoders
 ==============================
 
-One denoising autoencoder (:doc:`plot_2_denoising`) turns pixels into a code of features. Train
+One denoising autoencoder (:doc:`plot_4_denoising`) turns pixels into a code of features. Train
 a second one on those codes and it finds features of the features; a third, features of
 those. Stacked, they make a deep network whose layers were each trained, without labels, to
 capture the structure of what comes in from below. Put a classifier on top and train the whole
@@ -14,7 +14,8 @@ This page builds the SdA from the library's ``SdA`` class, quoting its source; p
 layer at a time; fine-tunes only the classifier on top or the whole network; hands its features
 to a stronger classifier, alone and beside the raw pixels; and trains it with only a few labels.
 Each step gives its numbers: computed here on a small problem when the page is built, and
-measured at full size on Fashion-MNIST in the tables at the end of the page.
+measured at full size on Fashion-MNIST in the tables at the end of the page. The papers are in
+:doc:`/references`.
 """
 
 # %%
@@ -68,7 +69,7 @@ measured at full size on Fashion-MNIST in the tables at the end of the page.
 # --------------------------------------------
 #
 # :meth:`SdA.SdA.pretraining_functions` compiles one training step per layer, each a function of
-# a minibatch index (as on :doc:`the previous page <plot_2_denoising>`), with the corruption level
+# a minibatch index (as on :doc:`the previous page <plot_4_denoising>`), with the corruption level
 # and the learning rate as inputs: ``fn(index, corruption=level_k, lr=0.1)``. Step :math:`k`
 # updates only layer :math:`k`'s dA (its ``W``, ``b`` and ``b_prime``); the layers below are
 # only read.

@@ -11,8 +11,10 @@ next layer of a deep network, can use in place of the raw pixels.
 
 This page sets up the model, its two reconstruction losses, and the trap every autoencoder
 must avoid: learning to copy its input without learning anything about it. The next page,
-:doc:`plot_2_denoising`, is the cure the tutorial is about; the last one,
-:doc:`plot_3_stacked`, stacks the result into a deep classifier.
+:doc:`plot_4_denoising`, is the cure the tutorial is about; the last one,
+:doc:`plot_5_stacked`, stacks the result into a deep classifier, the MLP of
+:doc:`plot_2_mlp` with its hidden layers trained first without labels. The papers are in
+:doc:`/references`.
 
 The examples on these pages run when the site is built. By default (``AUTOENCODERS_DOCS=quick``)
 they train on scikit-learn's 8x8 digits for a few seconds; ``AUTOENCODERS_DOCS=full`` runs them
@@ -176,7 +178,7 @@ for a in np.array([-5, 0, 5, 15, 17, 40], dtype=np.float32):
 # **Noise.** Corrupt the input before encoding it, and ask for the *clean* input back. Copying
 # is then no longer a solution, since it would reproduce the corruption. This is the
 # **denoising autoencoder**, ``corruption_level`` and ``corruption_type`` in the library, and
-# the subject of :doc:`the next page <plot_2_denoising>`.
+# the subject of :doc:`the next page <plot_4_denoising>`.
 #
 # An example: copying, and the two cures
 # --------------------------------------
@@ -299,4 +301,4 @@ plt.show()
 # * A low reconstruction error alone means little for an overcomplete code: the network may
 #   simply copy. Test it on inputs unlike the training data.
 # * A sparsity penalty or input noise stops the copying. Noise is the tutorial's choice:
-#   :doc:`plot_2_denoising`.
+#   :doc:`plot_4_denoising`.
