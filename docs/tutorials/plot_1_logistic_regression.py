@@ -117,8 +117,8 @@ ds = load_dataset(settings["dataset"])
 datasets = load_data(ds)  # [(train_x, train_y), (valid_x, valid_y), (test_x, test_y)], shared variables
 (train_set_x, train_set_y), (valid_set_x, valid_set_y), (test_set_x, test_set_y) = datasets
 n_train_batches, n_valid_batches, n_test_batches = (n_batches(s, batch_size) for s, _ in datasets)
-print(f"{ds.name}: {len(ds.train[1])} training, {len(ds.valid[1])} validation, {len(ds.test[1])} test images "
-      f"of {ds.n_features} pixels, {ds.n_classes} classes; minibatches of {batch_size}")
+print(f"{ds.name}: {len(ds.train[1])} training, {len(ds.valid[1])} validation, {len(ds.test[1])} test images")
+print(f"{ds.n_features} pixels each, {ds.n_classes} classes; minibatches of {batch_size}")
 
 x, y = pt.matrix("x"), pt.ivector("y")
 classifier = LogisticRegression(input=x, n_in=ds.n_features, n_out=ds.n_classes)
@@ -186,8 +186,9 @@ while (epoch < n_epochs) and (not done_looping):
             done_looping = True
             break
 seconds = time.perf_counter() - start_time
-print(f"stopped after {epoch} epochs ({seconds:.1f} s): best validation error {best_validation_loss:.2%} "
-      f"at iteration {best_iter + 1}, test error of that model {test_score:.2%}")
+print(f"stopped after {epoch} epochs ({seconds:.1f} s)")
+print(f"best validation error {best_validation_loss:.2%} at iteration {best_iter + 1}, "
+      f"test error {test_score:.2%}")
 
 # %%
 # This is the one early-stopping loop of the library:
@@ -202,16 +203,17 @@ from autoencoders_tutorial.training import early_stopping  # noqa: E402
 
 again = LogisticRegression(input=x, n_in=ds.n_features, n_out=ds.n_classes)
 cost2 = again.negative_log_likelihood(y)
-train2 = minibatch_function([(x, train_set_x), (y, train_set_y)], cost2, batch_size,
-                            updates=[(p, p - learning_rate * g) for p, g in zip(again.params, pytensor.grad(cost2, again.params))])
+updates2 = [(p, p - learning_rate * g) for p, g in zip(again.params, pytensor.grad(cost2, again.params))]
+train2 = minibatch_function([(x, train_set_x), (y, train_set_y)], cost2, batch_size, updates=updates2)
 errors2 = again.errors(y)
 valid2 = minibatch_function([(x, valid_set_x), (y, valid_set_y)], errors2, batch_size)
 test2 = minibatch_function([(x, test_set_x), (y, test_set_y)], errors2, batch_size)
 result = early_stopping(train2, n_train_batches, lambda: float(np.mean([valid2(i) for i in range(n_valid_batches)])),
                         lambda: float(np.mean([test2(i) for i in range(n_test_batches)])), again.params,
                         n_epochs=n_epochs, patience=settings["patience"], context=RunContext(log=lambda *line: None))
-print(f"library loop: {result.epochs} epochs, best validation error {result.best_validation_loss:.2%} at iteration "
-      f"{result.state.best_iter + 1}, test error {result.test_score:.2%}")
+print(f"library's loop: stopped after {result.epochs} epochs")
+print(f"best validation error {result.best_validation_loss:.2%} at iteration {result.state.best_iter + 1}, "
+      f"test error {result.test_score:.2%}")
 assert (result.epochs, result.state.best_iter) == (epoch, best_iter)
 assert np.isclose(result.best_validation_loss, best_validation_loss) and np.isclose(result.test_score, test_score)
 

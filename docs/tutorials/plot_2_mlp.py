@@ -155,8 +155,8 @@ result = early_stopping(train_model, n_train_batches,
                         lambda: float(np.mean([test_model(i) for i in range(n_test_batches)])),
                         classifier.params, n_epochs=settings["n_epochs"], patience=settings["patience"],
                         context=RunContext(log=lambda *line: None))
-print(f"{ds.name}, MLP with {n_hidden} tanh units: {result.epochs} epochs ({time.perf_counter() - t0:.1f} s), "
-      f"best validation error {result.best_validation_loss:.2%}, test error of that model {result.test_score:.2%}")
+print(f"{ds.name}, MLP with {n_hidden} tanh units: {result.epochs} epochs ({time.perf_counter() - t0:.1f} s)")
+print(f"best validation error {result.best_validation_loss:.2%}, test error of that model {result.test_score:.2%}")
 
 # %%
 # The hidden units' weights, one tile per unit (the first 100), each scaled to its own range:
