@@ -59,8 +59,9 @@ stopping of the previous page. The papers are in :doc:`/references`.
 #
 # which keeps the variance of the activations and of the gradients roughly the same across
 # layers. The sigmoid is four times flatter than :math:`\tanh` at zero, so its range is four
-# times wider. Here is how many hidden units start saturated (:math:`|\tanh| > 0.99`) on the
-# training images, with that range and with standard normal weights:
+# times wider. Here is the share of hidden activations that start saturated
+# (:math:`|\tanh| > 0.99`) on the training images, with that range and with standard normal
+# weights:
 
 import os
 import time
@@ -106,10 +107,11 @@ for name, W in [(f"uniform in +-{bound:.3f}", rng.uniform(-bound, bound, (n_in, 
 # .. math::
 #
 #    \text{cost} = \ell(\theta; \mathcal D) + \lambda_1 \lVert W \rVert_1 + \lambda_2 \lVert W \rVert_2^2,
-#    \qquad \lVert W \rVert_1 = \sum |W_{ij}|, \quad \lVert W \rVert_2^2 = \sum W_{ij}^2 .
+#
+#    \lVert W \rVert_1 = \sum_{ij} |W_{ij}|, \qquad \lVert W \rVert_2^2 = \sum_{ij} W_{ij}^2 .
 #
 # L2 (weight decay) pulls every weight towards zero in proportion to its size; L1 pulls by a
-# constant amount and so drives many weights to exactly zero. ``MLP.L1`` and ``MLP.L2_sqr``
+# constant amount, so that weights that matter little end at or near zero. ``MLP.L1`` and ``MLP.L2_sqr``
 # above are these sums; ``run_mlp`` in ``mlp.py`` (``python mlp.py --l1 ... --l2 ...``) builds
 # the cost from them, with the tutorial's defaults :math:`\lambda_1 = 0`,
 # :math:`\lambda_2 = 0.0001`:
@@ -160,8 +162,8 @@ print(f"best validation error {result.best_validation_loss:.2%}, test error of t
 
 # %%
 # The hidden units' weights, one tile per unit (the first 100), each scaled to its own range:
-# the features the MLP learned for this task. Unlike the class templates of the logistic
-# regression, they are pieces shared by many classes, which the output layer combines.
+# the features the MLP learned for this task. Unlike the logistic regression's templates they are
+# not one per class: the output layer weighs all of them for every class.
 
 W1 = classifier.hiddenLayer.W.get_value()
 fig, ax = plt.subplots(figsize=(6, 6))

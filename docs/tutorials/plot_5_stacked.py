@@ -28,7 +28,8 @@ measured at full size on Fashion-MNIST in the tables at the end of the page. The
 # .. math::
 #
 #    h^{(0)} = x, \qquad
-#    h^{(k)} = s\!\left(W_k h^{(k-1)} + b_k\right) \quad (k = 1, \dots, L), \qquad
+#    h^{(k)} = s\!\left(W_k h^{(k-1)} + b_k\right) \quad (k = 1, \dots, L),
+#
 #    P(Y = i \mid x) = \operatorname{softmax}_i\!\left(V h^{(L)} + c\right).
 #
 # Each hidden layer :math:`k` is at the same time the encoder of a denoising autoencoder whose
