@@ -9,7 +9,8 @@ Serves the build on 127.0.0.1 and, in a browser that cannot resolve any other ho
 - every internal link (and its #anchor) resolves to a page of the build;
 - the search page finds "corruption";
 - the layout, at 1280 and 1920 px wide and at a phone's 390 px: no table, code block, equation or
-  output is cut off without a scrollbar, and no text runs wider than the page's main column
+  output is cut off without a scrollbar, no text runs wider than the page's main column, and the
+  page does not scroll sideways
   (:data:`LAYOUT`; before the site, a small synthetic page shows that the check catches a wide
   table that does not scroll);
 
@@ -132,7 +133,8 @@ Promise.all([typeset, waitImages()]).then(report, report);
 # off. Within the page's main column (the theme's article; the body on a page without one):
 # - a table, code block, equation or figure whose content is wider than its box (scrollWidth >
 #   clientWidth) must scroll sideways itself or inside an ancestor that does (overflow-x auto or scroll);
-# - no element may reach past the main column's edges unless an ancestor inside the column scrolls it.
+# - no element may reach past the main column's edges unless an ancestor inside the column scrolls it;
+# - and the page as a whole (header and sidebars included) is no wider than the window.
 LAYOUT = """
 const main = document.querySelector('article.bd-article') || document.body;
 const box = main.getBoundingClientRect();
@@ -168,6 +170,13 @@ for (const el of main.querySelectorAll('*')) {
   if (seen.has(top)) continue;
   seen.add(top);
   problems.push(`${what(top)}: reaches ${Math.round(r.right - box.right)} px past the main column (${Math.round(box.width)} px)`);
+}
+const page = document.documentElement;
+if (page.scrollWidth > page.clientWidth + 1) {   // the page itself scrolls sideways: name what sticks out
+  const out = [...document.body.querySelectorAll('*')].filter(el => visible(el) && !main.contains(el) &&
+      el.getBoundingClientRect().right > page.clientWidth + 1 && !scroller(el.parentElement));
+  problems.push(`the page is ${page.scrollWidth - page.clientWidth} px wider than the window` +
+                (out.length ? `: ${what(out[0])} reaches past it` : ''));
 }
 return problems;
 """
