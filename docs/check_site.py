@@ -204,7 +204,9 @@ def self_test(driver, root: Path, base: str) -> list[str]:
     when the table scrolls in its box; the pages are written to ``root`` and removed."""
     problems = []
     cells = "</td><td>".join(f"column {i} of a wide table" for i in range(12))
-    for box, expect in (("clip", True), ("", True), ("scroll", False)):
+    cases = (("clip", "that hides its overflow", True), ("", "with no overflow setting", True),
+             ("scroll", "that scrolls", False))
+    for box, described, expect in cases:
         page = root / f"_layout_self_test_{box or 'plain'}.html"
         page.write_text(SELF_TEST.format(box=box, cells=cells), encoding="utf-8")
         try:
@@ -213,7 +215,7 @@ def self_test(driver, root: Path, base: str) -> list[str]:
         finally:
             page.unlink()
         if bool(found) != expect:
-            problems.append(f"layout self-test: a wide table in a box {box or 'that does not say'} "
+            problems.append(f"layout self-test: a wide table in a box {described} "
                             f"{'was not flagged' if expect else 'was flagged: ' + '; '.join(found)}")
     return problems
 

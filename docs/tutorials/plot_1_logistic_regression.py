@@ -198,8 +198,8 @@ print(f"best validation error {best_validation_loss:.2%} at iteration {best_iter
 # arithmetic, and restores the best parameters when it ends. Run from the same zero weights, it
 # stops at the same iteration with the same errors:
 
-from autoencoders_tutorial.paths import RunContext  # noqa: E402
-from autoencoders_tutorial.training import early_stopping  # noqa: E402
+from autoencoders_tutorial.paths import RunContext
+from autoencoders_tutorial.training import early_stopping
 
 again = LogisticRegression(input=x, n_in=ds.n_features, n_out=ds.n_classes)
 cost2 = again.negative_log_likelihood(y)
