@@ -289,6 +289,7 @@ for b, (title, inputs) in enumerate(blocks):
 fig.subplots_adjust(left=0.25, right=0.99, top=0.96, bottom=0.01, wspace=0.06, hspace=0.08)
 plt.show()
 
+# %%
 # What to take away
 # -----------------
 #
