@@ -244,11 +244,13 @@ plt.show()
 # are the best model's templates, each scaled to its own range:
 
 W_best = best_params[0]
-fig, axes = plt.subplots(1, ds.n_classes, figsize=(1.2 * ds.n_classes, 1.6))
-for i, ax in enumerate(axes):
-    ax.imshow(W_best[:, i].reshape(ds.image_shape), cmap="gray", interpolation="nearest")
-    ax.set_title(f"class {i}", fontsize=9)
+n_rows = -(-ds.n_classes // 5)
+fig, axes = plt.subplots(n_rows, 5, figsize=(6.5, 1.45 * n_rows), squeeze=False)
+for i, ax in enumerate(axes.ravel()):
     ax.set_axis_off()
+    if i < ds.n_classes:
+        ax.imshow(W_best[:, i].reshape(ds.image_shape), cmap="gray", interpolation="nearest")
+        ax.set_title(f"class {i}", fontsize=10)
 fig.tight_layout()
 plt.show()
 

@@ -151,6 +151,7 @@ test_model = minibatch_function([(x, test_set_x), (y, test_set_y)], classifier.e
 # through :func:`logistic_sgd.train_classifier`). It ends with the best parameters restored into
 # ``classifier.params``.
 
+W1_initial = classifier.hiddenLayer.W.get_value().copy()
 t0 = time.perf_counter()
 result = early_stopping(train_model, n_train_batches,
                         lambda: float(np.mean([validate_model(i) for i in range(n_valid_batches)])),
@@ -161,11 +162,12 @@ print(f"{ds.name}, MLP with {n_hidden} tanh units: {result.epochs} epochs ({time
 print(f"best validation error {result.best_validation_loss:.2%}, test error of that model {result.test_score:.2%}")
 
 # %%
-# The hidden units' weights, one tile per unit (the first 100), each scaled to its own range:
-# the features the MLP learned for this task. Unlike the logistic regression's templates they are
-# not one per class: the output layer weighs all of them for every class.
+# The hidden units' weights, one tile per unit (the first 100), each scaled to its own range, and
+# how far training moved them from their random start:
 
 W1 = classifier.hiddenLayer.W.get_value()
+moved = np.linalg.norm(W1 - W1_initial) / np.linalg.norm(W1_initial)
+print(f"the hidden weights moved by {moved:.0%} of their initial size")
 fig, ax = plt.subplots(figsize=(6, 6))
 ax.imshow(tile_raster_images(W1.T[:100], img_shape=ds.image_shape, tile_shape=(10, 10), tile_spacing=(1, 1)),
           cmap="gray", interpolation="nearest")
@@ -175,8 +177,11 @@ fig.tight_layout()
 plt.show()
 
 # %%
-# These features were learned from the labels alone, starting from random weights. The next
-# pages learn features *without* labels: :doc:`plot_3_autoencoders` and
+# On the small digits the tiles look like noise, although training moved the weights far from
+# where they started (the line above): nothing in the classification cost asks a hidden unit to
+# look like a part of an image, only to help tell the classes apart. Unlike the logistic regression's templates they are not one
+# per class: the output layer weighs all of them for every class. The next pages learn features
+# *without* labels, by asking each unit to help rebuild the image: :doc:`plot_3_autoencoders` and
 # :doc:`plot_4_denoising` train a layer to rebuild its input, and :doc:`plot_5_stacked` uses such
 # layers as the hidden layers of an MLP, trained first without labels and then fine-tuned exactly
 # as here.
