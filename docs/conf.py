@@ -76,4 +76,7 @@ html_theme_options = {
     "footer_end": [],
 }
 html_sidebars = {"index": []}
+html_static_path = ["_static"]
+html_css_files = ["layout.css"]   # nothing cut off: long words wrap, wide blocks scroll (docs/check_site.py checks)
+maximum_signature_line_length = 88   # a long signature in the API reference puts one parameter per line
 html_show_sourcelink = False

@@ -12,6 +12,14 @@ In a page (MyST)::
 
 renders the rows as a table whose caption says what ran, where and when. Numbers are shown as
 written in the file (floats with the digits the file keeps, integers with thousands separators).
+Two options show part of a file: ``:rows:`` the rows whose first cell is one of the labels given,
+``:columns:`` the columns named, each list separated by ``|`` (a label the file lacks is an error,
+so a page cannot quietly lose a row when its file is measured again)::
+
+    ```{results-table} results/dA_bench.json
+    :rows: NumPy | NUMBA mode (step)
+    :columns: variant | rows/s
+    ```
 """
 
 from __future__ import annotations
@@ -35,6 +43,28 @@ def _cell(value) -> str:
     return str(value)
 
 
+def _labels(text) -> list[str]:
+    return [label.strip() for label in text.split("|") if label.strip()]
+
+
+def select(data: dict, rows=None, columns=None) -> dict:
+    """``data`` with only the rows whose first cell is in ``rows`` and the ``columns`` named (None: all),
+    in the order given; a label the file lacks is a ValueError."""
+    if columns is not None:
+        missing = [c for c in columns if c not in data["columns"]]
+        if missing:
+            raise ValueError(f"no column {', '.join(map(repr, missing))}; the columns are {data['columns']}")
+        keep = [data["columns"].index(c) for c in columns]
+        data = dict(data, columns=list(columns), rows=[[row[i] for i in keep] for row in data["rows"]])
+    if rows is not None:
+        by_label = {str(row[0]): row for row in data["rows"]}
+        missing = [r for r in rows if r not in by_label]
+        if missing:
+            raise ValueError(f"no row {', '.join(map(repr, missing))}")
+        data = dict(data, rows=[by_label[r] for r in rows])
+    return data
+
+
 def load_result(path: Path) -> dict:
     """The result file at ``path``, checked: every required field, and rows as wide as the columns."""
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -50,14 +80,14 @@ def load_result(path: Path) -> dict:
 
 class ResultsTable(Directive):
     required_arguments = 1
-    option_spec = {"class": directives.class_option}
+    option_spec = {"class": directives.class_option, "rows": _labels, "columns": _labels}
 
     def run(self):
         env = self.state.document.settings.env
         rel, path = env.relfn2path(self.arguments[0])
         env.note_dependency(rel)
         try:
-            data = load_result(Path(path))
+            data = select(load_result(Path(path)), self.options.get("rows"), self.options.get("columns"))
         except (OSError, ValueError) as exc:
             raise self.error(f"results-table: {exc}")
         table = nodes.table(classes=["results-table"])

@@ -11,8 +11,10 @@ next layer of a deep network, can use in place of the raw pixels.
 
 This page sets up the model, its two reconstruction losses, and the trap every autoencoder
 must avoid: learning to copy its input without learning anything about it. The next page,
-:doc:`plot_2_denoising`, is the cure the tutorial is about; the last one,
-:doc:`plot_3_stacked`, stacks the result into a deep classifier.
+:doc:`plot_4_denoising`, is the cure the tutorial is about; the last one,
+:doc:`plot_5_stacked`, stacks the result into a deep classifier, the MLP of
+:doc:`plot_2_mlp` with its hidden layers trained first without labels. The papers are in
+:doc:`/references`.
 
 The examples on these pages run when the site is built. By default (``AUTOENCODERS_DOCS=quick``)
 they train on scikit-learn's 8x8 digits for a few seconds; ``AUTOENCODERS_DOCS=full`` runs them
@@ -176,7 +178,7 @@ for a in np.array([-5, 0, 5, 15, 17, 40], dtype=np.float32):
 # **Noise.** Corrupt the input before encoding it, and ask for the *clean* input back. Copying
 # is then no longer a solution, since it would reproduce the corruption. This is the
 # **denoising autoencoder**, ``corruption_level`` and ``corruption_type`` in the library, and
-# the subject of :doc:`the next page <plot_2_denoising>`.
+# the subject of :doc:`the next page <plot_4_denoising>`.
 #
 # An example: copying, and the two cures
 # --------------------------------------
@@ -245,10 +247,11 @@ def squared_error(model, X):
     return float(np.mean(np.sum((reconstruct(model, X) - X) ** 2, axis=1)))
 
 
-print(f"\n{'model':40s} {'test images':>12s} {'random patterns':>16s} {'mean activation':>16s}")
+print(f"\n{'':36s} {'squared error on':>17s} {'mean':>11s}")
+print(f"{'model':36s} {'test':>8s} {'random':>8s} {'activation':>11s}")
 for name, model in fitted.items():
-    print(f"{name:40s} {squared_error(model, X_test):12.3f} {squared_error(model, patterns):16.3f} "
-          f"{float(model.transform(X_test).mean()):16.3f}")
+    print(f"{name:36s} {squared_error(model, X_test):8.3f} {squared_error(model, patterns):8.3f} "
+          f"{float(model.transform(X_test).mean()):11.3f}")
 
 # %%
 # Read the table by columns. On the test images, the plain overcomplete model is the best of
@@ -262,28 +265,28 @@ for name, model in fitted.items():
 # lies in between, with a mean activation close to its target of 0.05: far fewer units are on
 # for any given input, and it copies random patterns less well than the plain model.
 #
-# The images show the same thing. The top rows are test images and random patterns; below each
-# are the four models' reconstructions, pixel values shown as they are (black 0, white 1).
+# The images show the same thing. Above, test images; below, random patterns. The first row of
+# each is the input, and under it are the four models' reconstructions, pixel values shown as
+# they are (black 0, white 1).
 
 show = 8
-rows = [("input", X_test[:show], patterns[:show])]
-rows += [(name, reconstruct(m, X_test[:show]), reconstruct(m, patterns[:show])) for name, m in fitted.items()]
 side = ds.image_shape
-fig, axes = plt.subplots(len(rows), 2 * show + 1, figsize=(11, 0.62 * len(rows) + 0.5),
-                         gridspec_kw=dict(width_ratios=[1] * show + [0.3] + [1] * show))
-for r, (name, images, random_images) in enumerate(rows):
-    for c in range(2 * show + 1):
-        ax = axes[r, c]
-        ax.set_axis_off()
-        if c == show:
-            continue
-        image = images[c] if c < show else random_images[c - show - 1]
-        ax.imshow(np.clip(image, 0, 1).reshape(side), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    axes[r, 0].text(-0.2, 0.5, name.replace(", ", "\n", 1), transform=axes[r, 0].transAxes, ha="right",
-                    va="center", fontsize=8)
-axes[0, show // 2].set_title("test images", fontsize=10)
-axes[0, show + 1 + show // 2].set_title("random patterns", fontsize=10)
-fig.subplots_adjust(left=0.2, right=0.99, top=0.9, bottom=0.02, wspace=0.08, hspace=0.08)
+blocks = [("test images", X_test[:show]), ("random patterns", patterns[:show])]
+n_rows = 1 + len(fitted)
+fig, axes = plt.subplots(2 * n_rows + 1, show, figsize=(8, 0.95 * (2 * n_rows + 1)),
+                         gridspec_kw=dict(height_ratios=[1] * n_rows + [0.35] + [1] * n_rows))
+for ax in axes.ravel():
+    ax.set_axis_off()
+for b, (title, inputs) in enumerate(blocks):
+    rows = [("input", inputs)] + [(name, reconstruct(m, inputs)) for name, m in fitted.items()]
+    for r, (name, images) in enumerate(rows):
+        row = axes[b * (n_rows + 1) + r]
+        for ax, image in zip(row, images):
+            ax.imshow(np.clip(image, 0, 1).reshape(side), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        row[0].text(-0.15, 0.5, name.replace(", ", "\n", 1), transform=row[0].transAxes, ha="right", va="center",
+                    fontsize=10)
+    axes[b * (n_rows + 1), show // 2].set_title(title, fontsize=12, x=0)
+fig.subplots_adjust(left=0.25, right=0.99, top=0.96, bottom=0.01, wspace=0.06, hspace=0.08)
 plt.show()
 
 # %%
@@ -299,4 +302,4 @@ plt.show()
 # * A low reconstruction error alone means little for an overcomplete code: the network may
 #   simply copy. Test it on inputs unlike the training data.
 # * A sparsity penalty or input noise stops the copying. Noise is the tutorial's choice:
-#   :doc:`plot_2_denoising`.
+#   :doc:`plot_4_denoising`.

@@ -2,7 +2,7 @@
 Stacked denoising autoencoders
 ==============================
 
-One denoising autoencoder (:doc:`plot_2_denoising`) turns pixels into a code of features. Train
+One denoising autoencoder (:doc:`plot_4_denoising`) turns pixels into a code of features. Train
 a second one on those codes and it finds features of the features; a third, features of
 those. Stacked, they make a deep network whose layers were each trained, without labels, to
 capture the structure of what comes in from below. Put a classifier on top and train the whole
@@ -14,7 +14,8 @@ This page builds the SdA from the library's ``SdA`` class, quoting its source; p
 layer at a time; fine-tunes only the classifier on top or the whole network; hands its features
 to a stronger classifier, alone and beside the raw pixels; and trains it with only a few labels.
 Each step gives its numbers: computed here on a small problem when the page is built, and
-measured at full size on Fashion-MNIST in the tables at the end of the page.
+measured at full size on Fashion-MNIST in the tables at the end of the page. The papers are in
+:doc:`/references`.
 """
 
 # %%
@@ -27,7 +28,8 @@ measured at full size on Fashion-MNIST in the tables at the end of the page.
 # .. math::
 #
 #    h^{(0)} = x, \qquad
-#    h^{(k)} = s\!\left(W_k h^{(k-1)} + b_k\right) \quad (k = 1, \dots, L), \qquad
+#    h^{(k)} = s\!\left(W_k h^{(k-1)} + b_k\right) \quad (k = 1, \dots, L),
+#
 #    P(Y = i \mid x) = \operatorname{softmax}_i\!\left(V h^{(L)} + c\right).
 #
 # Each hidden layer :math:`k` is at the same time the encoder of a denoising autoencoder whose
@@ -43,8 +45,8 @@ measured at full size on Fashion-MNIST in the tables at the end of the page.
 #    and so on up the stack. Each layer learns to denoise the representation below it.
 #    (Greedy: each layer is trained once, for itself, and never revisited in this phase.)
 # 2. **Fine-tuning**, with labels: add the logistic regression on top and train by
-#    minibatch SGD on the negative log-likelihood of the labels, with the early stopping the
-#    tutorial uses for logistic regression and the MLP. Either the whole network is trained,
+#    minibatch SGD on the negative log-likelihood of the labels, with the early stopping of
+#    :doc:`plot_1_logistic_regression` and :doc:`plot_2_mlp`. Either the whole network is trained,
 #    starting from the pretrained weights, or only the classifier on top, on frozen features.
 #
 # The ``SdA`` class
@@ -67,31 +69,18 @@ measured at full size on Fashion-MNIST in the tables at the end of the page.
 # Pretraining: one compiled function per layer
 # --------------------------------------------
 #
-# :meth:`SdA.SdA.pretraining_functions` compiles one training step per layer, each a function of
-# a minibatch index (as on :doc:`the previous page <plot_2_denoising>`), with the corruption level
-# and the learning rate as inputs: ``fn(index, corruption=level_k, lr=0.1)``. Step :math:`k`
-# updates only layer :math:`k`'s dA (its ``W``, ``b`` and ``b_prime``); the layers below are
-# only read.
+# Pretraining needs one training function per layer. Layer :math:`k`'s dA already has its cost and
+# updates (:meth:`dA.dA.get_cost_updates`, on :doc:`the previous page <plot_4_denoising>`); its
+# input is the output of the layers below, a graph of the network's input ``sda.x``, so the
+# function slices a minibatch of the training set in place of ``sda.x``, as every function of these
+# pages does, and runs the lower layers on it. The corruption level and the learning rate are inputs
+# of the function, so that one compiled function serves any setting: ``fn(index, corruption, lr)``.
+# Step :math:`k` updates only layer :math:`k`'s dA (its ``W``, ``b`` and ``b_prime``); the layers
+# below are only read.
 #
-# .. literalinclude:: /../SdA.py
-#    :pyobject: SdA.pretraining_functions
-#
-# Because the layers below :math:`k` no longer change while layer :math:`k` trains, their codes
-# for the training set are the same at every epoch. ``precompute_codes=True`` computes them once,
-# on the first call of step :math:`k`, and slices them in place of the input, instead of
-# running the lower layers again for every minibatch; both give the same result.
-# ``SdA.pretrain`` compiles them and ``pretrain_layers`` in ``SdA.py`` runs them, the tutorial's
-# loop over layers, each for its pretraining epochs (``python SdA.py`` calls it with a checkpoint
-# after every epoch):
-#
-# .. literalinclude:: /../SdA.py
-#    :pyobject: pretrain_layers
-#
-# Here is the same loop written out.
-#
-# As on the other pages, the example trains on scikit-learn's 8x8 digits by default
-# (``AUTOENCODERS_DOCS=quick``) and on Fashion-MNIST at the sizes of the full-size tables with
-# ``AUTOENCODERS_DOCS=full``.
+# Below, after the data and the network (as on the other pages, scikit-learn's 8x8 digits by default,
+# ``AUTOENCODERS_DOCS=quick``, and Fashion-MNIST at the sizes of the full-size tables with
+# ``AUTOENCODERS_DOCS=full``), the last lines are the tutorial's ``pretraining_functions``.
 
 import os
 import time
@@ -101,10 +90,13 @@ import numpy as np
 from sklearn.svm import SVC
 
 from SdA import SdA  # import the model files (or the library) before PyTensor: they configure it
+import pytensor
 from autoencoders_tutorial.datasets import load_dataset, shared_splits
 from autoencoders_tools.estimators import SdAClassifier
-from autoencoders_tutorial.graph import n_batches
+from autoencoders_tutorial.engine import pt, sync_shared
+from autoencoders_tutorial.graph import minibatch_function, n_batches
 from autoencoders_tutorial.paths import RunContext
+from autoencoders_tutorial.training import early_stopping
 
 MODE = os.environ.get("AUTOENCODERS_DOCS", "quick")
 if MODE == "full":   # the sizes of the full-size tables (bench/fashion_runs.sh)
@@ -117,20 +109,33 @@ batch_size, pretrain_lr, finetune_lr = 20, 0.1, 0.1
 
 ds = load_dataset(settings["dataset"])
 datasets = shared_splits(ds)  # [(train_x, train_y), (valid_x, valid_y), (test_x, test_y)], shared
-train_x = datasets[0][0]
+(train_set_x, train_set_y), (valid_set_x, valid_set_y), (test_set_x, test_set_y) = datasets
+n_train_batches, n_valid_batches, n_test_batches = (n_batches(x, batch_size) for x, _ in datasets)
 print(f"{ds.name}: {len(ds.train[1])} training, {len(ds.valid[1])} validation, {len(ds.test[1])} test images")
 
 sda = SdA(np.random.RandomState(89677), n_ins=ds.n_features, hidden_layers_sizes=settings["hidden"],
           n_outs=ds.n_classes, corruption_levels=settings["corruption"])
 initial = [np.array(p.get_value()) for p in sda.all_params]  # kept, to fine-tune from random weights later
 
+corruption_level = pt.scalar("corruption")
+learning_rate = pt.scalar("lr")
+pretraining_fns = []
+for dA_layer in sda.dA_layers:
+    cost, updates = dA_layer.get_cost_updates(corruption_level, learning_rate)
+    fn = minibatch_function([(sda.x, train_set_x)], cost, batch_size, updates=updates,
+                            extra_inputs=(corruption_level, learning_rate))
+    pretraining_fns.append(fn)
+
+# %%
+# The tutorial's pretraining loop: layer by layer, each for its epochs, at its own corruption level.
+
 t0 = time.perf_counter()
-pretraining_fns = sda.pretraining_functions(train_x, batch_size, precompute_codes=True)
 for k, fn in enumerate(pretraining_fns):
     for epoch in range(settings["pretrain_epochs"]):
-        cost = np.mean([fn(i, lr=pretrain_lr) for i in range(n_batches(train_x, batch_size))])
+        c = [fn(index, sda.corruption_levels[k], pretrain_lr) for index in range(n_train_batches)]
     print(f"layer {k}: {settings['hidden'][k]} units, corruption {settings['corruption'][k]:.0%}, "
-          f"mean cost after {epoch + 1} epochs {cost:.3f}")
+          f"mean cost after {epoch + 1} epochs {np.mean(c):.3f}")
+sync_shared()  # the parameters back as numpy arrays, for the functions below that run on other back ends
 print(f"pretraining: {time.perf_counter() - t0:.1f} s")
 pretrained = [np.array(p.get_value()) for p in sda.all_params]
 
@@ -145,46 +150,79 @@ def set_weights(values):
 # inputs, the pixels for layer 0, the codes of the layer below for the others, and those are
 # more numerous and differently distributed.)
 #
+# In the library this is :meth:`SdA.SdA.pretraining_functions`, run by ``pretrain_layers`` in
+# ``SdA.py`` with a checkpoint after every epoch (``python SdA.py``). It compiles the same functions,
+# with two additions: the corruption level and learning rate may be left out (each layer's own level,
+# and 0.1), and with ``precompute_codes=True`` layer :math:`k`'s function computes the codes of the
+# frozen layers below once for the whole training set and slices those, instead of running the lower
+# layers again for every minibatch; both give the same result.
+#
 # Fine-tuning: the top, or everything
 # -----------------------------------
 #
-# :meth:`SdA.SdA.build_finetune_functions` compiles the three functions of the tutorial's
-# supervised training: one SGD step on the fine-tuning cost, and the error rates on the
-# validation and test sets. Its ``params`` say which parameters the SGD step trains: all of
-# ``self.params`` by default, or only ``self.logLayer.params``, the classifier on top, to keep
-# the pretrained features frozen.
+# Fine-tuning is the MLP's training (:doc:`plot_2_mlp`): the cost is the negative log-likelihood
+# of the logistic regression on top, ``sda.finetune_cost``, and its error rate ``sda.errors``. The
+# tutorial's ``build_finetune_functions`` compiles three functions: one SGD step on the cost, and
+# the error rates of the validation and test sets, minibatch by minibatch. ``params`` says which
+# parameters the SGD step trains: all of ``sda.params`` (every hidden layer's ``W`` and ``b``, and
+# the classifier's), or only ``sda.logLayer.params``, the classifier on top, to keep the pretrained
+# features frozen.
+
+
+def build_finetune_functions(params):
+    gparams = pytensor.grad(sda.finetune_cost, params)
+    updates = [(param, param - gparam * finetune_lr) for param, gparam in zip(params, gparams)]
+    train_fn = minibatch_function([(sda.x, train_set_x), (sda.y, train_set_y)], sda.finetune_cost, batch_size,
+                                  updates=updates)
+    valid_score_i = minibatch_function([(sda.x, valid_set_x), (sda.y, valid_set_y)], sda.errors, batch_size)
+    test_score_i = minibatch_function([(sda.x, test_set_x), (sda.y, test_set_y)], sda.errors, batch_size)
+
+    def valid_score():
+        return [valid_score_i(i) for i in range(n_valid_batches)]
+
+    def test_score():
+        return [test_score_i(i) for i in range(n_test_batches)]
+
+    return train_fn, valid_score, test_score
+
+
+# %%
+# They run in the early-stopping loop of :doc:`plot_1_logistic_regression`: validate once an epoch,
+# keep the parameters of the best validation error and the test error they give, and stop once the
+# validation error has not improved for a while (here a patience of 10 epochs, extended whenever it
+# improves markedly) or at the epoch cap.
 #
-# .. literalinclude:: /../SdA.py
-#    :pyobject: SdA.build_finetune_functions
-#
-# :meth:`SdA.SdA.fine_tune` runs them in the tutorial's early-stopping loop: it validates once
-# an epoch, keeps the parameters of the best validation error and the test error they give,
-# and stops once the validation error has not improved for a while (here, patience of 10
-# epochs, extended whenever it improves markedly), or at the epoch cap. ``layers="all"`` trains
-# the whole network, ``layers="top"`` only the classifier (``python SdA.py --finetune all|top``,
-# ``SdAClassifier(finetune=...)``).
+# In the library, :meth:`SdA.SdA.build_finetune_functions` compiles these three functions (by
+# ``compile_classifier`` in ``autoencoders_tutorial/paths.py``, which can also run many steps per
+# call), and :meth:`SdA.SdA.fine_tune` runs them in this loop, ``layers="all"`` or ``"top"``
+# (``python SdA.py --finetune all|top``, ``SdAClassifier(finetune=...)``).
 #
 # Three runs from the same starting points: the pretrained network with only its top trained,
 # the pretrained network trained whole, and, for comparison, the same network trained whole
 # from its random initial weights, with no pretraining.
 
 
-def fine_tune(weights, layers):
+def fine_tune(weights, functions, params):
     set_weights(weights)
+    train_fn, valid_score, test_score = functions
     t0 = time.perf_counter()
-    res = sda.fine_tune(datasets, batch_size, finetune_lr, layers=layers, n_epochs=settings["max_epochs"],
-                        patience_epochs=10, context=RunContext(log=lambda *line: None))
+    res = early_stopping(train_fn, n_train_batches, lambda: float(np.mean(valid_score())),
+                         lambda: float(np.mean(test_score())), params, n_epochs=settings["max_epochs"],
+                         patience=10 * n_train_batches, patience_increase=2.0, improvement_threshold=0.995,
+                         context=RunContext(log=lambda *line: None))
     return res.best_validation_loss, res.test_score, res.epochs, time.perf_counter() - t0
 
 
+whole = build_finetune_functions(sda.params)
+top = build_finetune_functions(sda.logLayer.params)
 runs = {
-    "pretrained, top layer fine-tuned": fine_tune(pretrained, "top"),
-    "pretrained, whole network fine-tuned": fine_tune(pretrained, "all"),
-    "random initial weights, whole network": fine_tune(initial, "all"),
+    "pretrained, top layer fine-tuned": fine_tune(pretrained, top, sda.logLayer.params),
+    "pretrained, whole network fine-tuned": fine_tune(pretrained, whole, sda.params),
+    "random initial weights, whole network": fine_tune(initial, whole, sda.params),
 }
-print(f"{'run':40s} {'validation error':>17s} {'test error':>11s} {'epochs':>7s}")
+print(f"{'run':38s} {'validation':>10s} {'test':>7s} {'epochs':>6s}")
 for name, (valid_error, test_error, epochs, seconds) in runs.items():
-    print(f"{name:40s} {valid_error:16.2%} {test_error:11.2%} {epochs:7d}   ({seconds:.1f} s)")
+    print(f"{name:38s} {valid_error:10.2%} {test_error:7.2%} {epochs:6d}  ({seconds:.1f} s)")
 
 # %%
 # Fine-tuning the whole network is the tutorial's way, and on this small problem pretraining

@@ -2,7 +2,7 @@
 Denoising autoencoders
 ======================
 
-:doc:`plot_1_autoencoders` ended with a problem: an autoencoder with a large code can learn to
+:doc:`plot_3_autoencoders` ended with a problem: an autoencoder with a large code can learn to
 copy its input, and a copy teaches it nothing. The **denoising autoencoder** (dA) of Vincent,
 Larochelle, Bengio and Manzagol (ICML 2008) removes the problem by changing the task. Each
 training input is first damaged at random, and the network must rebuild the *undamaged*
@@ -13,6 +13,7 @@ data we want its features to capture.
 
 This page describes the corruptions, walks through the library's ``dA`` class, the tutorial's
 model, quoting its source, trains it, and shows what the noise does to the filters it learns.
+The papers it cites are in :doc:`/references`.
 """
 
 # %%
@@ -143,7 +144,7 @@ plt.show()
 #    :pyobject: dA.get_reconstructed_input
 #
 # The loss, per example, is computed from the decoder's pre-activation ``a``, in the softplus
-# form explained on :doc:`the previous page <plot_1_autoencoders>`:
+# form explained on :doc:`the previous page <plot_3_autoencoders>`:
 #
 # .. literalinclude:: /../dA.py
 #    :pyobject: dA.get_reconstruction_cost
@@ -230,10 +231,14 @@ fig.tight_layout()
 plt.show()
 
 # %%
-# Without noise most filters stay close to the random weights they started from, with
-# little visible structure: the network reconstructs well enough without organising them.
-# With noise they change character: localised blobs and stroke pieces, detectors of parts of
-# the images, which together can say what belongs where a pixel is missing.
+# Without noise most filters stay close to the random weights they started from, salt and
+# pepper with little visible structure: the network reconstructs well enough without organising
+# them. With noise they change character. On the 8x8 digits of the default build the change is
+# modest, since a stroke is only a pixel or two wide at this size: many filters become smoother,
+# with a dark or light spot or a short bar a few pixels across, one part of a digit. On
+# Fashion-MNIST's 28x28 images (``AUTOENCODERS_DOCS=full``, and the full-size filters at the end of
+# this page) it is plain: localised blobs and stroke pieces, detectors of parts of the images,
+# which together can say what belongs where a pixel is missing.
 #
 # What the two do with a damaged image shows why. Below, clean test images (top row), the same
 # with 30% of their pixels masked (second row), and what each model rebuilds from the masked
@@ -297,5 +302,5 @@ plt.show()
 #
 # .. results-table:: /results/dA_costs_fashion.json
 #
-# Next, :doc:`plot_3_stacked` stacks denoising autoencoders into a deep network and puts their
+# Next, :doc:`plot_5_stacked` stacks denoising autoencoders into a deep network and puts their
 # features to work in a classifier.
