@@ -246,7 +246,7 @@ def check_options(*, finetune_lr, pretraining_epochs, pretrain_lr, batch_size, f
 
 
 def pretrain(sda, train_set_x, batch_size, pretraining_epochs, pretrain_lr, progress=None, *, checkpoint=None,
-             precompute_codes=True, context=RunContext()):
+             precompute_codes=True, context=RunContext(), on_speed=None):
     """Greedy layer-wise pretraining of ``sda`` on the shared ``train_set_x``, from ``progress`` (None: the start).
 
     Compiles :meth:`SdA.pretraining_functions`, runs :func:`pretrain_layers`, frees the precomputed codes;
@@ -259,19 +259,20 @@ def pretrain(sda, train_set_x, batch_size, pretraining_epochs, pretrain_lr, prog
     try:
         return pretrain_layers(pretraining_fns, n_batches(train_set_x, batch_size), pretraining_epochs,
                                pretrain_lr, progress, checkpoint=checkpoint, context=context,
-                               diverged_hint=diverged_hint(sda.sparsity_weight))
+                               diverged_hint=diverged_hint(sda.sparsity_weight), on_speed=on_speed)
     finally:
         for codes in sda._precomputed:  # free the precomputed codes
             codes.release()
 
 
 def pretrain_layers(pretraining_fns, n_train_batches, pretraining_epochs, pretrain_lr, progress, *, checkpoint=None,
-                    context=RunContext(), diverged_hint="lower the learning rate"):
+                    context=RunContext(), diverged_hint="lower the learning rate", on_speed=None):
     """The tutorial's pretraining loop: layer by layer, ``pretraining_epochs`` epochs of
     ``pretraining_fns[i](index, lr=pretrain_lr)`` over every minibatch (:func:`train_epochs`, the one epoch loop).
 
     Starts at ``progress`` (layer and epoch); calls ``checkpoint(progress)`` after every epoch and once more
     when every layer is done (``progress.phase`` then "finetune"). Returns ``{layer: seconds}``, or None on Ctrl-C.
+    ``on_speed`` gets the first layer's seconds per minibatch (:func:`train_epochs`).
     """
     checkpoint = checkpoint or (lambda p: None)
     seconds = {}
@@ -286,7 +287,7 @@ def pretrain_layers(pretraining_fns, n_train_batches, pretraining_epochs, pretra
             res = train_epochs(layer, n_train_batches, pretraining_epochs,
                                start_epoch=progress.epoch if i == progress.layer else 0,
                                label=f"Pre-training layer {i}: ", context=context, on_epoch_end=epoch_done,
-                               diverged_hint=diverged_hint)
+                               diverged_hint=diverged_hint, on_speed=on_speed if i == progress.layer else None)
         finally:
             layer.release()  # the block path's resident copy of this layer's input
         if res.interrupted:
@@ -347,6 +348,27 @@ def finetune_loop(train_fn, n_train_batches, validate, test, params, progress, *
     return res
 
 
+#: The practical setting ``--help`` shows, where the tutorial's own (minibatch 1, rate 0.001) takes hours.
+PRACTICAL = "python SdA.py --dataset fashion-mnist --batch-size 20 --pretrain-lr 0.1"
+
+
+def _estimate(log, seconds, n_train_batches, sda, pretrain_epochs, finetune_epochs):
+    """Say how long the run takes at this speed (``seconds`` per minibatch of one layer; a fine-tuning step
+    costs about one per layer), when that is more than ten minutes, and a much shorter setting."""
+    pre, fine = (seconds * n_train_batches * e for e in (pretrain_epochs, sda.n_layers * finetune_epochs))
+    if pre + fine > 600:
+        log(f"at this speed pretraining takes about {_duration(pre)} and fine-tuning up to {_duration(fine)} (early "
+            f"stopping usually ends it sooner); a much shorter run: {PRACTICAL}")
+
+
+def _duration(seconds) -> str:
+    """``seconds`` in the unit a reader plans with: minutes, hours or days."""
+    for unit, size in (("days", 86400), ("h", 3600)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds / 60:.0f} min"
+
+
 def run_SdA(dataset=None, finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001, training_epochs=1000, batch_size=1,
             hidden_layers_sizes=(1000, 1000, 1000), corruption_levels=None, finetune="all", n_labels=None,
             precompute_codes=True, seed=89677, output_dir="SdA_out", *, resume=False, features=False,
@@ -396,8 +418,10 @@ def run_SdA(dataset=None, finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.
                      f"{list(sda.hidden_layers_sizes)}; minibatch {batch_size}")
         results = {}
         if progress.phase == "pretrain":  # PRETRAINING THE MODEL
+            left = (len(hidden_layers_sizes) - progress.layer) * pretraining_epochs - progress.epoch, training_epochs
             seconds = pretrain(sda, train_set_x, batch_size, pretraining_epochs, pretrain_lr, progress,
-                               checkpoint=ckpt.epoch_done, precompute_codes=precompute_codes, context=run.context)
+                               checkpoint=ckpt.epoch_done, precompute_codes=precompute_codes, context=run.context,
+                               on_speed=lambda s: _estimate(log, s, n_batches(train_set_x, batch_size), sda, *left))
             if seconds is None:
                 run.stop(results)
             results.update(_pretrained(run, sda, seconds, features, n_labels))
@@ -446,7 +470,9 @@ def _finetuned(log, res) -> dict:
     if not res.interrupted:
         log(f"Optimization complete with best validation score of {res.best_validation_loss * 100:f} %, "
             f"on iteration {res.state.best_iter + 1}, with test performance {res.test_score * 100:f} %")
-        log(f"The training code for file SdA.py ran for {res.seconds / 60:.2f}m ({res.epochs} epochs)")
+        ran = len(res.epoch_seconds)  # this run's epochs: a resumed run did the others before
+        log(f"The training code for file SdA.py ran for {res.seconds / 60:.2f}m ({ran} epoch{'s' * (ran != 1)}"
+            f"{'' if ran == res.epochs else f', {res.epochs} in all'})")
     return dict(best_validation_error=res.best_validation_loss, test_error=res.test_score,
                 finetune_epochs=res.epochs, finetune_seconds=res.seconds,
                 finetune_epoch_seconds=float(np.mean(res.epoch_seconds)) if res.epoch_seconds else None)
@@ -476,7 +502,7 @@ def _cli(fresh=False, given=(), **options):
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one flag per keyword argument of the run function (the docs render it)."""
-    p = base_parser(__doc__, "examples:\n  python SdA.py --dataset fashion-mnist --batch-size 20 --pretrain-lr 0.1\n"
+    p = base_parser(__doc__, f"examples:\n  {PRACTICAL}\n"
                     "  python SdA.py --dataset fashion-mnist --batch-size 20 --pretrain-lr 0.1 --n-labels 1000 "
                     "--output-dir few\n"
                     "  python SdA.py --resume   # continue an interrupted run, with its own options\n"

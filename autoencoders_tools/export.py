@@ -35,7 +35,7 @@ import dA as dA_module
 import logistic_sgd
 import mlp
 import SdA as SdA_module
-from autoencoders_tutorial.cli import run_cli
+from autoencoders_tutorial.cli import command_parser, run_cli
 from autoencoders_tutorial.errors import DataError, TutorialError
 from autoencoders_tutorial.files import atomic_write_bytes, load_params, params_to_arrays
 from autoencoders_tutorial.modelfiles import read_classifier, read_dA, read_SdA
@@ -115,7 +115,8 @@ def as_net(model) -> Net:
         arrays = {p.name.split(".", 1)[1]: _value(p) for p in model.params}
         return _dA_net("dA", arrays, model.decoder, {"loss": model.loss})
     if isinstance(model, SdA_module.SdA):
-        return _stack_net("SdA", params_to_arrays(model.params), {"hidden_layers_sizes": list(model.hidden_layers_sizes)})
+        sizes = list(model.hidden_layers_sizes)
+        return _stack_net("SdA", params_to_arrays(model.params), {"hidden_layers_sizes": sizes})
     if isinstance(model, mlp.MLP):
         return Net("MLP", [(_value(model.hiddenLayer.W), _value(model.hiddenLayer.b), "tanh")],
                    head=(_value(model.logRegressionLayer.W), _value(model.logRegressionLayer.b)))
@@ -338,9 +339,8 @@ register_skl2onnx()
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="autoencoders-export", description=(__doc__ or "").strip().splitlines()[0],
-                                epilog="example:\n  autoencoders-export SdA_out/SdA_model.npz sda.onnx",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = command_parser("autoencoders-export", "autoencoders_tools.export", (__doc__ or "").strip().splitlines()[0],
+                       "SdA_out/SdA_model.npz sda.onnx")
     p.add_argument("model", help="a model file a script saved (dA.py, SdA.py, logistic_sgd.py, mlp.py) or an "
                                  "estimator's .npz")
     p.add_argument("path", type=Path, help="the .onnx file to write")

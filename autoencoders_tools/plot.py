@@ -17,7 +17,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from autoencoders_tutorial.cli import run_cli
+from autoencoders_tutorial.cli import command_parser, run_cli
 from autoencoders_tutorial.errors import DataError, TutorialError
 from autoencoders_tutorial.files import atomic_write_bytes
 from autoencoders_tutorial.userfiles import read_bytes
@@ -136,8 +136,7 @@ def plot_metrics(path, output=None, run=None, log=print) -> Path:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one flag per keyword argument of ``plot_metrics`` (the docs render it)."""
-    doc = (__doc__ or "").strip().splitlines()
-    p = argparse.ArgumentParser(prog="python -m autoencoders_tools.plot", description=doc[0])
+    p = command_parser("autoencoders-plot", "autoencoders_tools.plot", (__doc__ or "").strip().splitlines()[0])
     p.add_argument("path", help="a metrics.jsonl written by a script")
     p.add_argument("--output", type=Path, default=None, help="the PNG (default: metrics.png beside the file)")
     p.add_argument("--run", default=None, help="which run of the file (default the last)")

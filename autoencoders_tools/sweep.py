@@ -57,7 +57,7 @@ from pathlib import Path
 
 from joblib import Parallel, delayed, parallel_backend
 
-from autoencoders_tutorial.cli import positive_int, run_cli
+from autoencoders_tutorial.cli import command_parser, positive_int, run_cli
 from autoencoders_tutorial.datasets import load_dataset
 from autoencoders_tutorial.errors import DataError, TutorialError
 from autoencoders_tutorial.files import atomic_write_bytes
@@ -314,10 +314,8 @@ def _plot(folder, results, swept):
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one flag per keyword argument of ``run_sweep`` (the docs render it)."""
-    p = argparse.ArgumentParser(prog="python -m autoencoders_tools.sweep", description=(__doc__ or "").strip(),
-                                epilog="example:\n  python -m autoencoders_tools.sweep --dataset fashion-mnist "
-                                       "--grid grid.toml --workers 2",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = command_parser("autoencoders-sweep", "autoencoders_tools.sweep", __doc__ or "",
+                       "--dataset fashion-mnist --grid grid.toml --workers 2")
     p.add_argument("--grid", dest="grid_path", required=True, help="the grid file (.toml or .json)")
     p.add_argument("--dataset", default=None,
                    help="as for the scripts (default: MNIST, else Fashion-MNIST, else digits)")

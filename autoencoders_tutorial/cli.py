@@ -139,6 +139,15 @@ def train_or_predict(run: Callable[..., object], predict: Callable[..., object],
     return train_or_predict
 
 
+def command_parser(command: str, module: str, doc: str, example: str = "", **kwargs) -> argparse.ArgumentParser:
+    """The parser of a command installed as ``command`` and run as ``python -m module`` too: its usage names the
+    way it was run, its description is ``doc`` as text (roles and double backquotes of the docs removed)."""
+    prog = command if Path(sys.argv[0]).name == command else f"python -m {module}"
+    text = re.sub(r":[a-z]+:`~?\.?([^`]+)`", r"\1", doc.strip()).replace("``", "").replace("::\n", ":\n")
+    return argparse.ArgumentParser(prog=prog, description=text, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                   epilog=f"example:\n  {prog} {example}" if example else None, **kwargs)
+
+
 def flag_names(message: str, parser: argparse.ArgumentParser) -> str:
     """Rewrite the keyword arguments named in an error (``n_labels``) as the flags that set them (``--n-labels``);
     only names with an underscore: plain words (``dataset``, ``mode``) read the same either way.

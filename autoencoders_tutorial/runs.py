@@ -71,28 +71,38 @@ class RunFolder:
         return False
 
     def _lock(self) -> None:
+        """Hold ``.lock``: the file the path names when the lock is taken (the last holder removes it, still
+        holding it; a run that locked the removed file tries again on the new one)."""
         if fcntl is None:
             return
         lock_path = self.path / ".lock"
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)  # not via a link
-        except OSError as exc:
-            raise TutorialError(f"cannot create the lock file {lock_path} ({exc.strerror or exc}); "
-                                "choose another output_dir") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
-            os.close(fd)
-            raise TutorialError(f"{self.path} is in use by another run (pid {holder}); wait for it to end or "
-                                "choose another output_dir") from None
+        while True:
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)  # not a link
+            except OSError as exc:
+                raise TutorialError(f"cannot create the lock file {lock_path} ({exc.strerror or exc}); "
+                                    "choose another output_dir") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+                os.close(fd)
+                raise TutorialError(f"{self.path} is in use by another run (pid {holder}); wait for it to end or "
+                                    "choose another output_dir") from None
+            with contextlib.suppress(OSError):
+                if os.fstat(fd).st_ino == os.stat(lock_path).st_ino:
+                    break
+            os.close(fd)  # removed by the run that held it a moment ago
         with contextlib.suppress(OSError):  # the PID is only for the message; a full disk must not stop the lock
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
 
     def _unlock(self) -> None:
+        """Remove ``.lock`` (a finished run leaves no lock file), then let it go."""
         if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path / ".lock")
             with contextlib.suppress(OSError):
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
                 os.close(self._fd)

@@ -152,6 +152,24 @@ class _Progress:
             self.bar.close()
 
 
+class _Speed:
+    """The seconds a minibatch takes, measured past the calls that compile (the first, and the first epoch's
+    remainder block): handed once to ``report`` after ``after`` seconds, or at the end of the second epoch when
+    the first was shorter. :meth:`seen` returns ``report`` until it has been called."""
+
+    def __init__(self, report, after):
+        self.report, self.after, self.start, self.restarted = report, after, None, False
+
+    def seen(self, done, epoch_end):  # done: minibatches since the loop started
+        now = time.perf_counter()
+        if self.start is not None and (now - self.start[0] > self.after or epoch_end and self.restarted):
+            self.report((now - self.start[0]) / max(1, done - self.start[1]))
+            return None
+        if self.start is None or epoch_end:
+            self.start, self.restarted = (now, done), epoch_end
+        return self.report
+
+
 def _no_minibatch(n_train_batches):
     if n_train_batches <= 0:
         raise TutorialError("no full minibatch: the training set is smaller than the batch size")
@@ -170,7 +188,7 @@ class EpochResult:
 def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int = 0, label: str = "",
                  context: RunContext = RunContext(), on_epoch_end=None, progress_every: float = 15.0,
                  stall_hint: str = "another learning rate",
-                 diverged_hint: str = "lower the learning rate") -> EpochResult:
+                 diverged_hint: str = "lower the learning rate", on_speed=None) -> EpochResult:
     """The one epoch loop: call ``step(i)`` for every minibatch, ``n_epochs`` times.
 
     Each epoch's mean cost and seconds (and progress in long epochs) go to ``context.log``, a record to
@@ -181,12 +199,15 @@ def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int 
     ``interrupted=True``. ``step`` is :class:`~autoencoders_tutorial.steps.Steps` (or a function of the
     index): on the block path it runs up to ``step.block_size`` minibatches per call (see :func:`_run`). A cost
     moving by less than 0.1% from the call's second to third epoch gets a warning suggesting ``stall_hint``.
+    ``on_speed(seconds per minibatch)`` is called once: measured after the first call (which may compile),
+    as soon as ``progress_every`` seconds have passed or the first epoch ends.
     """
     _no_minibatch(n_train_batches)
     log, metrics = context.log, context.metrics
     result = EpochResult(costs=[])
     step = Steps.of(step)
     k = step.block_for(n_train_batches)
+    speed = _Speed(on_speed, progress_every)
     with _stoppable(result, log, label, "parameters trained") as stop:
         for epoch in range(start_epoch, n_epochs):
             t0 = time.perf_counter()
@@ -195,6 +216,8 @@ def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int 
             try:
                 for done in _run(step, costs, 0, n_train_batches, k):
                     bar.show(done)
+                    if on_speed is not None:
+                        on_speed = speed.seen((epoch - start_epoch) * n_train_batches + done, done == n_train_batches)
                     if stop.received:
                         costs.check()
                         return result

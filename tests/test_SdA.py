@@ -187,7 +187,11 @@ def test_resume_equals_uninterrupted(tmp_path, trigger, mode, path):
     full = run_SdA(output_dir=tmp_path / "full", log=lambda *_: None, **kw)
     stop = _stopped(trigger, output_dir=tmp_path / "part", **kw)
     assert tmp_path / "part" / "checkpoint.npz" in stop.saved and "--resume" in str(stop)
-    resumed = run_SdA(output_dir=tmp_path / "part", resume=True, log=lambda *_: None, **kw)
+    said = []
+    resumed = run_SdA(output_dir=tmp_path / "part", resume=True, log=said.append, **kw)
+    if trigger == "epoch 3 done":  # the summary counts this run's epochs, and all of them
+        n = full["finetune_epochs"]
+        assert any(line.endswith(f"({n - 3} epoch{'s' * (n - 3 != 1)}, {n} in all)") for line in said), said
     a, b = _final(tmp_path / "full"), _final(tmp_path / "part")
     assert a.keys() == b.keys()
     for name in a:
@@ -412,3 +416,14 @@ def test_resume_where_there_is_no_checkpoint_is_one_line_and_trains_nothing(tmp_
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.startswith(f"error: nothing to resume in {tmp_path / 'a' / 'typo'}") and "\n" not in err
     assert not (tmp_path / "a").exists()
+
+
+def test_a_long_run_says_how_long_it_takes_and_what_runs_in_minutes():
+    said = []
+    sda = SdA(np.random.RandomState(1), n_ins=4, hidden_layers_sizes=[3, 3, 3], n_outs=2, corruption_levels=[0, 0, 0])
+    SdA_module._estimate(said.append, 0.0025, 50_000, sda, 45, 1000)  # the tutorial's run: 15 epochs x 3 layers
+    assert said == ["at this speed pretraining takes about 94 min and fine-tuning up to 4.3 days (early stopping "
+                    "usually ends it sooner); a much shorter run: python SdA.py --dataset fashion-mnist "
+                    "--batch-size 20 --pretrain-lr 0.1"]
+    SdA_module._estimate(said.append, 1e-5, 1000, sda, 45, 10)  # seconds in all: nothing said
+    assert len(said) == 1

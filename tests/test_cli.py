@@ -1,5 +1,6 @@
 """cli: the shared flags, one-line errors with exit status 2, the engine's note."""
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,16 @@ def test_contradictory_path_options_are_refused(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: --noise-source is for the block path; --train-path step takes")
     assert dA.main(["--dataset", "synthetic", "--train-path", "step", "--block-size", "5", *out]) == 2
     assert "error: --block-size is for the block path" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module", ["autoencoders_tools.sweep", "autoencoders_tools.plot", "autoencoders_tools.export"])
+def test_a_commands_help_names_how_it_was_run_in_plain_text(module, monkeypatch):
+    import importlib
+
+    parser_of = importlib.import_module(module).build_parser
+    command = "autoencoders-" + module.rsplit(".", 1)[1]
+    monkeypatch.setattr(sys, "argv", [f"/venv/bin/{command}", "--help"])
+    text = parser_of().format_help()
+    assert text.startswith(f"usage: {command} ") and "``" not in text and ":class:" not in text
+    monkeypatch.setattr(sys, "argv", [f"/src/{module.replace('.', '/')}.py", "--help"])  # python -m
+    assert parser_of().format_usage().startswith(f"usage: python -m {module} ")

@@ -558,3 +558,24 @@ def test_one_run_per_folder_and_no_stale_lock_after_kill_9(tmp_path, capsys):
     before = {p.name: p.read_bytes() for p in (tmp_path / "out").glob("*.npz")}
     assert mlp.main([*COMMON, "--hidden", "5", "--epochs", "1", "--output-dir", str(tmp_path / "out")]) == 0
     assert_nothing_lost(tmp_path / "out", before)
+
+
+def test_a_finished_run_leaves_no_lock_file_and_the_next_run_locks_the_new_one(tmp_path):
+    from autoencoders_tutorial.errors import TutorialError
+    from autoencoders_tutorial.runs import RunFolder
+
+    with RunFolder(tmp_path / "out") as first:
+        assert (first.path / ".lock").read_text() == f"{os.getpid()}\n"
+        with pytest.raises(TutorialError, match="is in use by another run"), RunFolder(tmp_path / "out"):
+            pass
+        old = os.open(first.path / ".lock", os.O_RDWR)  # a run that opened the file and waits to lock it
+    assert not (tmp_path / "out" / ".lock").exists()
+    try:
+        import fcntl
+
+        fcntl.flock(old, fcntl.LOCK_EX | fcntl.LOCK_NB)  # it gets the removed file: no lock on the folder
+        with RunFolder(tmp_path / "out") as second:  # a new .lock, which the late one's lock does not block
+            assert (second.path / ".lock").exists()
+    finally:
+        os.close(old)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []

@@ -186,3 +186,21 @@ def test_an_epoch_cut_short_by_patience_says_so():
     done = [line for line in said if " done: " in line or "stopped after" in line]
     assert [line.split(":")[0] for line in done] == ["epoch 1 done", "epoch 2 done", "epoch 3 done",
                                                        "epoch 4 stopped after 9 of 10 minibatches (patience ran out)"]
+
+
+@pytest.mark.parametrize("n_batches, every", [(40, 0.0), (40, 60.0)])
+def test_the_speed_is_measured_once_past_the_compiling_calls(n_batches, every):
+    # a first call that "compiles" (slow), then fast minibatches: the speed handed on is the fast one, measured
+    # after `every` seconds (a long epoch) or over the second epoch (short ones), and only once
+    import time
+
+    calls, got = [], []
+
+    def step(i):
+        calls.append(i)
+        time.sleep(0.2 if len(calls) == 1 else 0.001)
+        return 1.0
+
+    training.train_epochs(step, n_batches, 3, context=QUIET, progress_every=every,
+                          on_speed=got.append)
+    assert len(got) == 1 and 0.0005 < got[0] < 0.05, got
