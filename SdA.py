@@ -488,11 +488,12 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001, training
 test_SdA.__test__ = False  # a demo, not a pytest test
 
 
-def predict(model_path="SdA_out/SdA_model.npz", dataset=None, n=10, data_dir=None, log=print, inputs=None):
+def predict(model_path="SdA_out/SdA_model.npz", dataset=None, n=10, data_dir=None, log=print, inputs=None,
+            frame=True):
     """Load a saved SdA and predict as ``logistic_sgd.predict`` does: the first ``n`` test rows, or ``inputs``."""
     sda = SdA.load(model_path)
     return predict_saved(sda.predict_proba, sda.n_ins, model_path, sda.saved_meta.get("config", {}).get("dataset"),
-                         dataset, n, data_dir, log, inputs)
+                         dataset, n, data_dir, log, inputs, frame=frame)
 
 
 def _cli(fresh=False, given=(), **options):

@@ -153,7 +153,8 @@ def run_logistic(dataset=None, learning_rate=0.13, n_epochs=1000, batch_size=600
     return clf, result
 
 
-def predict(model_path="logistic_sgd_out/best_model.npz", dataset=None, n=10, data_dir=None, log=print, inputs=None):
+def predict(model_path="logistic_sgd_out/best_model.npz", dataset=None, n=10, data_dir=None, log=print, inputs=None,
+            frame=True):
     """The tutorial's ``predict``: load the saved model, print predictions for the first test rows (or for
     ``inputs``: files or datasets, :func:`autoencoders_tutorial.predict.predict_inputs`)."""
     arrays, meta = read_classifier(model_path, "LogisticRegression")
@@ -163,7 +164,7 @@ def predict(model_path="logistic_sgd_out/best_model.npz", dataset=None, n=10, da
     set_params_from_arrays(clf.params, arrays, source=str(model_path))
     proba = host_function([x], clf.p_y_given_x)
     return predict_saved(lambda X: proba(X.astype(x.dtype)), n_in, model_path, meta.get("dataset"), dataset, n, data_dir,
-                         log, inputs)
+                         log, inputs, frame=frame)
 
 
 def sgd_optimization_mnist(learning_rate=0.13, n_epochs=1000, dataset=None, batch_size=600, **kwargs):

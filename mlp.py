@@ -132,7 +132,8 @@ def test_mlp(learning_rate=0.01, L1_reg=0.00, L2_reg=0.0001, n_epochs=1000, data
 test_mlp.__test__ = False  # a demo, not a pytest test
 
 
-def predict(model_path="mlp_out/best_model.npz", dataset=None, n=10, data_dir=None, log=print, inputs=None):
+def predict(model_path="mlp_out/best_model.npz", dataset=None, n=10, data_dir=None, log=print, inputs=None,
+            frame=True):
     """Load the saved MLP and predict as ``logistic_sgd.predict`` does: the first ``n`` test rows, or ``inputs``."""
     arrays, meta = read_classifier(model_path, "MLP")
     (n_in, n_hidden), n_out = arrays["hidden.W"].shape, arrays["logreg.W"].shape[1]
@@ -142,7 +143,7 @@ def predict(model_path="mlp_out/best_model.npz", dataset=None, n=10, data_dir=No
     set_params_from_arrays(clf.params, arrays, source=str(model_path))
     proba = host_function([x], clf.logRegressionLayer.p_y_given_x)
     return predict_saved(lambda X: proba(X.astype(x.dtype)), n_in, model_path, meta.get("dataset"), dataset, n, data_dir,
-                         log, inputs)
+                         log, inputs, frame=frame)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -122,18 +122,22 @@ def add_predict_flag(p: argparse.ArgumentParser, model_file: str) -> None:
     """``--predict [FILE ...]`` of the scripts that train a classifier (``dest`` ``predict_only``: None when absent)."""
     p.add_argument("--predict", dest="predict_only", nargs="*", metavar="FILE", default=None,
                    help=f"instead of training, load OUTPUT_DIR/{model_file} and predict: alone, the first test rows of "
-                        "--dataset; with FILEs, each image (any size: made grayscale, resized and scaled to the "
-                        "model's input, as one line says), .npy or .csv rows, or dataset, with its probability, "
-                        "and the accuracy and confusion matrix where labels are known")
+                        "--dataset; with FILEs, each image (any size: made grayscale, framed as the training images "
+                        "were (28x28 models) or resized, and scaled to the model's input, as one line says), .npy or "
+                        ".csv rows, or dataset, with its probability, and the accuracy and confusion matrix where "
+                        "labels are known")
+    p.add_argument("--no-frame", dest="frame", action="store_false",
+                   help="with --predict: give images of a 28x28 model only resized, not framed as the training set's "
+                        "were (the ink's box scaled and centred, as MNIST's digits and Fashion-MNIST's items)")
 
 
 def train_or_predict(run: Callable[..., object], predict: Callable[..., object], model_file: str):
     """The ``run`` of :func:`run_cli` for a script with :func:`add_predict_flag`: ``run(**options)``, or with
     ``--predict`` (``predict_only``) ``predict(OUTPUT_DIR/model_file, ...)`` on the inputs given."""
-    def train_or_predict(predict_only=None, **options):
+    def train_or_predict(predict_only=None, frame=True, **options):
         if predict_only is not None:
             return predict(Path(options["output_dir"]) / model_file, dataset=options["dataset"],
-                           data_dir=options["data_dir"], inputs=predict_only)
+                           data_dir=options["data_dir"], inputs=predict_only, frame=frame)
         return run(**options)
 
     return train_or_predict

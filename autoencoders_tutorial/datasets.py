@@ -40,6 +40,9 @@ def data_dir() -> Path:
 
 #: The number of classes of the named datasets.
 NAMED_CLASSES = {"mnist": 10, "fashion-mnist": 10, "digits": 10}
+#: The names of the classes of the named datasets that have names (MNIST's and the digits' classes are the digits).
+CLASS_NAMES = {"fashion-mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+                                 "Bag", "Ankle boot")}
 
 
 def check_dataset(ds: Dataset, n_classes: int | None = None) -> Dataset:

@@ -1,5 +1,6 @@
-"""Images: the tutorial's ``tile_raster_images`` and ``scale_to_unit_interval``, and filter sheets. This module
-needs numpy (and pillow to write a PNG), not PyTensor: ``utils.py`` re-exports the two without configuring the engine.
+"""Images: the tutorial's ``tile_raster_images`` and ``scale_to_unit_interval``, filter sheets, and a drawing framed
+as a 28x28 dataset's images were (:func:`frame_ink`). This module needs numpy and pillow, not PyTensor: ``utils.py``
+re-exports the tutorial's two without configuring the engine.
 """
 
 from __future__ import annotations
@@ -20,6 +21,36 @@ def scale_to_unit_interval(ndar, eps=1e-8):
     ndar -= ndar.min()
     ndar *= 1.0 / (ndar.max() + eps)
     return ndar
+
+
+#: How the 28x28 datasets framed their images (:func:`frame_ink`): the side the ink's box was scaled to (its longer
+#: side) and whether its centre of mass (else the box's centre) was put at the square's centre. MNIST: 20 and the
+#: centre of mass (LeCun et al. 1998); Fashion-MNIST: trimmed, longest edge resized to 28, centred (Xiao et al. 2017).
+FRAMINGS = {"mnist": (20, True), "fashion-mnist": (28, False)}
+INK = 0.1  # a pixel darker than this (in [0, 1], ink light on black) is background: the ink's box leaves it out
+
+
+def frame_ink(pixels, box_side=20, by_mass=True, side=28):
+    """``pixels`` (2-D, light ink on black, in [0, 1], any size) framed as MNIST's digits were: the box around the
+    ink (pixels above :data:`INK`) scaled, antialiased, until its longer side is ``box_side`` (the aspect ratio
+    kept), in a black ``side`` x ``side`` square, moved by whole pixels to put its centre of mass at
+    ``(side / 2, side / 2)`` (``by_mass``; else the box is centred); ink moved past an edge is cut, as MNIST's
+    was. Returns ``(the square, the box's (width, height) before and after)``, or None when no pixel is ink."""
+    pixels = np.asarray(pixels, dtype=np.float32)
+    rows, cols = np.nonzero(pixels > INK)
+    if rows.size == 0:
+        return None
+    box = pixels[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1]
+    scale = box_side / max(box.shape)
+    size = (max(1, round(box.shape[1] * scale)), max(1, round(box.shape[0] * scale)))
+    small = np.clip(np.asarray(Image.fromarray(box).resize(size, Image.LANCZOS), dtype=np.float64), 0, 1)
+    if by_mass:
+        top, left = (int(np.round(side / 2 - (axis * small).sum() / small.sum())) for axis in np.indices(small.shape))
+    else:
+        top, left = ((side - n) // 2 for n in small.shape)
+    framed = np.zeros((side + 2 * box_side,) * 2)  # a margin the shift cannot leave: what lies in it is cut
+    framed[box_side + top: box_side + top + small.shape[0], box_side + left: box_side + left + small.shape[1]] = small
+    return framed[box_side: box_side + side, box_side: box_side + side], (box.shape[::-1], size)
 
 
 def tile_raster_images(X, img_shape, tile_shape, tile_spacing=(0, 0), scale_rows_to_unit_interval=True,

@@ -11,12 +11,16 @@ and what a Python user calls with a model's class probabilities::
 Each input becomes rows of the model's width in [0, 1]:
 
 - an image (PNG, JPEG, ... any size and mode) is made grayscale, inverted when it is dark strokes on a
-  light background (the datasets here are light strokes on black), resized to the model's square image
-  with a box filter (each pixel the mean of the area it covers) and scaled to [0, 1]; one line says what
-  was done;
+  light background (the datasets here are light strokes on black), for a 28x28 model framed as the training
+  images were (``frame``, :func:`~autoencoders_tutorial.images.frame_ink`: the ink's box scaled to 20x20 and
+  centred by its centre of mass, as MNIST's digits; scaled to 28 and centred for a model trained on
+  Fashion-MNIST), otherwise (and when it has no ink) resized to the model's square image with a box filter
+  (each pixel the mean of the area it covers), and scaled to [0, 1]; one line says what was done;
 - a ``.npy`` or ``.csv`` file holds rows of exactly the model's width (one row may be 1-D);
 - anything else is a dataset name or path (``load_dataset``): its test split, whose labels are known, so
   the accuracy and the confusion matrix are printed too.
+
+Each prediction names its class when the model's dataset (``trained_on``) has names (Fashion-MNIST's ten).
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .datasets import load_dataset
+from .datasets import CLASS_NAMES, load_dataset
 from .errors import DataError
+from .images import FRAMINGS, INK, frame_ink
 from .userfiles import MAX_PIXELS, check_npy, user_file
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -61,8 +66,9 @@ def _eight_bit_gray(img) -> tuple:
     return img, done
 
 
-def image_rows(path, image_shape) -> tuple[np.ndarray, str]:
-    """One image file as one row of ``image_shape`` pixels in [0, 1], and a line saying what was done to it."""
+def image_rows(path, image_shape, frame=True, trained_on=None) -> tuple[np.ndarray, str]:
+    """One image file as one row of ``image_shape`` pixels in [0, 1], and a line saying what was done to it; a 28x28
+    image ``frame``d as the images of ``trained_on`` (a dataset's name; MNIST's framing unless Fashion-MNIST)."""
     user_file(path, "image")
     try:
         with warnings.catch_warnings():  # Pillow's own warnings (sizes, damaged tags): the size is checked here,
@@ -84,6 +90,15 @@ def image_rows(path, image_shape) -> tuple[np.ndarray, str]:
         gray = Image.fromarray(np.uint8(np.round(255 - pixels * 255)))
         done.append("inverted (dark strokes on a light background)")
     rows, cols = image_shape
+    box_side, by_mass = FRAMINGS.get(trained_on, FRAMINGS["mnist"])
+    framed = frame_ink(np.asarray(gray) / 255.0, box_side, by_mass) if frame and image_shape == (28, 28) else None
+    if framed is not None:
+        (w, h), (w2, h2) = framed[1]
+        done.append(f"framed as {'MNIST' if by_mass else 'Fashion-MNIST'}: the ink's {w}x{h} box scaled to "
+                    f"{w2}x{h2}, centred in 28x28 by its {'centre of mass' if by_mass else 'middle'}")
+        return framed[0].reshape(1, -1), " -> ".join(done)
+    if frame and image_shape == (28, 28):
+        done.append(f"not framed: no ink (no pixel above {INK})")
     if gray.size != (cols, rows):
         gray = gray.resize((cols, rows), Image.BOX)
         done.append(f"resized to {cols}x{rows}")
@@ -121,9 +136,9 @@ def array_rows(path, n_features) -> np.ndarray:
     return rows
 
 
-def read_inputs(sources, n_features, data_root=None, log=print):
+def read_inputs(sources, n_features, data_root=None, log=print, frame=True, trained_on=None):
     """``(X, names, labels)`` for a list of files and dataset names: ``labels`` are the datasets' test labels
-    when every source is a dataset, else None."""
+    when every source is a dataset, else None. Images are read by :func:`image_rows` (``frame``, ``trained_on``)."""
     side = math.isqrt(n_features)
     image_shape = (side, side) if side * side == n_features else None
     blocks, names, labels = [], [], []
@@ -132,7 +147,7 @@ def read_inputs(sources, n_features, data_root=None, log=print):
         if path.suffix.lower() in IMAGE_SUFFIXES:
             if image_shape is None:
                 raise DataError(f"the model takes {n_features} values, not a square image; give {path} as .npy rows")
-            row, done = image_rows(path, image_shape)
+            row, done = image_rows(path, image_shape, frame, trained_on)
             log(f"{path}: {done}")
             blocks.append(row)
             names.append(str(path))
@@ -155,16 +170,21 @@ def read_inputs(sources, n_features, data_root=None, log=print):
     return X, names, (np.asarray(labels) if known else None)
 
 
-def predict_inputs(predict_proba, n_features, sources, data_root=None, log=print, show=10):
+def predict_inputs(predict_proba, n_features, sources, data_root=None, log=print, show=10, frame=True,
+                   trained_on=None):
     """Predict every input of ``sources`` (see the module) with ``predict_proba(X) -> (n, classes)``; print one
-    line per input, its label and probability (the first ``show`` of a labelled dataset), and for labelled inputs
-    the accuracy and the confusion matrix. Returns ``(labels predicted, their probabilities)``."""
-    X, names, labels = read_inputs(sources, n_features, data_root, log)
+    line per input, its label (with its name, when ``trained_on``, the model's dataset, names its classes) and
+    probability (the first ``show`` of a labelled dataset), and for labelled inputs the accuracy and the confusion
+    matrix. Images are framed as ``trained_on``'s were unless ``frame`` is False (:func:`image_rows`). Returns
+    ``(labels predicted, their probabilities)``."""
+    X, names, labels = read_inputs(sources, n_features, data_root, log, frame, trained_on)
     proba = np.asarray(predict_proba(X))
     predicted, p = np.argmax(proba, axis=1), np.max(proba, axis=1)
+    class_names = CLASS_NAMES.get(trained_on, ())
+    named = (lambda k: f"{k} {class_names[k]}") if len(class_names) == proba.shape[1] else str
     for i, (name, label, prob) in enumerate(zip(names, predicted, p)):
         if labels is None or i < show:
-            log(f"{name}: {label} (p={prob:.3f})" + (f", true {labels[i]}" if labels is not None else ""))
+            log(f"{name}: {named(label)} (p={prob:.3f})" + (f", true {named(labels[i])}" if labels is not None else ""))
     if labels is not None:
         log(f"accuracy {np.mean(predicted == labels) * 100:.2f} % on {len(labels)} labelled rows")
         log(confusion_table(labels, predicted, proba.shape[1]))
@@ -181,13 +201,15 @@ def confusion_table(true, predicted, n_classes) -> str:
 
 
 def predict_saved(predict_proba, n_features, model_path, saved_dataset, dataset=None, n=10, data_dir=None, log=print,
-                  inputs=None):
+                  inputs=None, frame=True):
     """What ``predict`` of ``logistic_sgd.py``, ``mlp.py`` and ``SdA.py`` does with a loaded model's
-    ``predict_proba``: for ``inputs`` (files or datasets), :func:`predict_inputs`; else the tutorial's ``predict``:
+    ``predict_proba``: for ``inputs`` (files or datasets), :func:`predict_inputs` (images ``frame``d as
+    ``saved_dataset``'s, its class names printed); else the tutorial's ``predict``:
     print and return the predicted labels of the first ``n`` test rows of ``dataset`` (default
     ``saved_dataset``, the one it was trained on), whose width is checked against ``n_features``."""
     if inputs:
-        return predict_inputs(predict_proba, n_features, inputs, data_dir, log)
+        trained_on = saved_dataset if isinstance(saved_dataset, str) else None  # a model file's, any value
+        return predict_inputs(predict_proba, n_features, inputs, data_dir, log, frame=frame, trained_on=trained_on)
     ds = load_dataset(dataset if dataset is not None else saved_dataset, data_root=data_dir, log=log)
     if ds.n_features != n_features:
         raise DataError(f"{model_path} expects {n_features} input features, dataset {ds.name} has {ds.n_features}")

@@ -75,7 +75,9 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": [],
 }
-html_sidebars = {"index": []}
+# The section navigation lists a section's pages: only the tutorial has several; elsewhere it would be empty.
+html_sidebars = {page: [] for page in ("index", "start", "howto/*", "explanation/*", "migration", "reference/*",
+                                       "measured", "references")}
 html_static_path = ["_static"]
 html_css_files = ["layout.css"]   # nothing cut off: long words wrap, wide blocks scroll (docs/check_site.py checks)
 maximum_signature_line_length = 88   # a long signature in the API reference puts one parameter per line
