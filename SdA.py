@@ -144,11 +144,10 @@ class SdA:
     def pretraining_functions(self, train_set_x, batch_size, precompute_codes=False, context=RunContext()):
         """One compiled function per layer: ``fn(index, corruption=level_k, lr=0.1) -> cost``.
 
-        Function k does one SGD step of layer k's dA on minibatch ``index``, changing only that dA's
-        ``W_k``, ``b_k``, ``b_prime`` and the noise generator. With ``precompute_codes``, layers k > 0 read
-        layer k-1's codes, computed once for the whole training set on their first call. ``context`` (a
-        :class:`~autoencoders_tutorial.paths.RunContext`; default the step path) gives the mode and the
-        training path, which may add blocks.
+        Function k does one SGD step of layer k's dA on minibatch ``index``, changing only that dA's ``W_k``, ``b_k``,
+        ``b_prime`` and the noise generator. With ``precompute_codes``, layers k > 0 read layer k-1's codes, computed
+        once for the whole training set on their first call. ``context`` (a
+        :class:`~autoencoders_tutorial.paths.RunContext`; default the step path) gives the mode and training path.
         """
         check_positive(batch_size=batch_size)
         corruption_level = pt.scalar("corruption", dtype=pytensor.config.floatX)
@@ -247,10 +246,8 @@ def check_options(*, finetune_lr, pretraining_epochs, pretrain_lr, batch_size, f
 
 def pretrain(sda, train_set_x, batch_size, pretraining_epochs, pretrain_lr, progress=None, *, checkpoint=None,
              precompute_codes=True, context=RunContext(), on_speed=None):
-    """Greedy layer-wise pretraining of ``sda`` on the shared ``train_set_x``, from ``progress`` (None: the start).
-
-    Compiles :meth:`SdA.pretraining_functions`, runs :func:`pretrain_layers`, frees the precomputed codes;
-    ``context`` is the run's ``RunContext``. Returns ``{layer: seconds}``, or None on Ctrl-C.
+    """Greedy layer-wise pretraining of ``sda`` on the shared ``train_set_x``, from ``progress`` (None: the start):
+    compiles :meth:`SdA.pretraining_functions`, runs :func:`pretrain_layers` (its result), frees the precomputed codes.
     """
     progress = Progress() if progress is None else progress
     t0 = time.perf_counter()
@@ -261,7 +258,7 @@ def pretrain(sda, train_set_x, batch_size, pretraining_epochs, pretrain_lr, prog
                                pretrain_lr, progress, checkpoint=checkpoint, context=context,
                                diverged_hint=diverged_hint(sda.sparsity_weight), on_speed=on_speed)
     finally:
-        for codes in sda._precomputed:  # free the precomputed codes
+        for codes in sda._precomputed:
             codes.release()
 
 
@@ -270,9 +267,8 @@ def pretrain_layers(pretraining_fns, n_train_batches, pretraining_epochs, pretra
     """The tutorial's pretraining loop: layer by layer, ``pretraining_epochs`` epochs of
     ``pretraining_fns[i](index, lr=pretrain_lr)`` over every minibatch (:func:`train_epochs`, the one epoch loop).
 
-    Starts at ``progress`` (layer and epoch); calls ``checkpoint(progress)`` after every epoch and once more
-    when every layer is done (``progress.phase`` then "finetune"). Returns ``{layer: seconds}``, or None on Ctrl-C.
-    ``on_speed`` gets the first layer's seconds per minibatch (:func:`train_epochs`).
+    Starts at ``progress`` (layer and epoch); calls ``checkpoint(progress)`` after every epoch and once more when
+    every layer is done (``progress.phase`` then "finetune"). Returns ``{layer: seconds}``, or None on Ctrl-C.
     """
     checkpoint = checkpoint or (lambda p: None)
     seconds = {}
@@ -302,9 +298,8 @@ def fine_tune(sda, datasets, batch_size, finetune_lr, progress=None, *, layers="
               patience_epochs=10, checkpoint=None, context=RunContext()):
     """Supervised fine-tuning of ``sda`` with the tutorial's early stopping, from ``progress`` (None: the start).
 
-    ``datasets`` is ``[(train x, y), (valid x, y)]``, optionally with ``(test x, y)`` (then each new best
-    model's test error is computed); ``layers`` "all" trains the whole network, "top" the logistic layer.
-    Patience is ``patience_epochs`` epochs; ``context`` the run's RunContext. Returns the EarlyStoppingResult.
+    ``datasets`` is ``[(train x, y), (valid x, y)]``, optionally with ``(test x, y)`` (then each new best model's
+    test error is computed); ``layers`` "all" or "top" (the logistic layer only). Returns the EarlyStoppingResult.
     """
     progress = Progress("finetune") if progress is None else progress
     trainable = sda.params if layers == "all" else sda.logLayer.params
@@ -328,8 +323,7 @@ def finetune_loop(train_fn, n_train_batches, validate, test, params, progress, *
 
     ``checkpoint(progress)`` runs after every epoch, and once more when the loop ends without Ctrl-C: then
     ``progress.phase`` is "done", the parameters are the best, and ``progress.last`` holds the last epoch's
-    when the epoch cap ended the run (what a larger cap goes on from).
-    """
+    when the epoch cap ended the run (what a larger cap goes on from)."""
     checkpoint = checkpoint or (lambda p: None)
     last = {}
 
@@ -496,11 +490,6 @@ def predict(model_path="SdA_out/SdA_model.npz", dataset=None, n=10, data_dir=Non
                          dataset, n, data_dir, log, inputs, frame=frame)
 
 
-def _cli(fresh=False, given=(), **options):
-    """Run from the command line: :func:`~autoencoders_tutorial.checkpoints.command_line_resume` settles the resume."""
-    return run_SdA(**command_line_resume(options, given, fresh))
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one flag per keyword argument of the run function (the docs render it)."""
     p = base_parser(__doc__, f"examples:\n  {PRACTICAL}\n"
@@ -538,7 +527,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    return run_cli(build_parser(), argv, train_or_predict(_cli, predict, "SdA_model.npz"), pass_given=True)
+    def cli(fresh=False, given=(), **options):  # command_line_resume settles --resume and --fresh
+        return run_SdA(**command_line_resume(options, given, fresh))
+
+    return run_cli(build_parser(), argv, train_or_predict(cli, predict, "SdA_model.npz"), pass_given=True)
 
 
 if __name__ == "__main__":

@@ -91,10 +91,9 @@ def train_classifier(build, *, dataset=None, learning_rate, n_epochs, batch_size
                      seed=1234, log=print, model_meta=None, **run_options):
     """The tutorial's run of a classifier (``mlp.py``'s too): load data, build, train with early stopping, save.
 
-    ``build(x, y, n_in, n_out, numpy_rng) -> (classifier, cost)`` makes the model, with ``errors(y)`` and ``params``,
-    on the symbolic input ``x`` and labels ``y``. Each improvement is saved atomically to ``output_dir/model_file``: a
-    diverged or interrupted run never replaces it with worse parameters. ``run_options``: every script's
-    (:data:`~autoencoders_tutorial.runs.RUN_OPTIONS`). Returns ``(classifier, EarlyStoppingResult, Dataset)``.
+    ``build(x, y, n_in, n_out, numpy_rng) -> (classifier, cost)`` makes the model, with ``errors(y)`` and ``params``.
+    Each improvement is saved atomically to ``output_dir/model_file``: a diverged or interrupted run never replaces
+    it with worse parameters. Returns ``(classifier, EarlyStoppingResult, Dataset)``.
     """
     check_positive(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size)
     with Run(output_dir, dataset, unit_interval=None, log=log, **run_options) as run:

@@ -1,9 +1,6 @@
-"""The tutorial's own small ``utils.py``: ``tile_raster_images`` and ``scale_to_unit_interval``.
-
-Kept for readers' scripts (``from utils import tile_raster_images`` works in a clone, as
-in the tutorial). The library itself never imports this module, so a ``utils.py`` of
-your own cannot break it; the functions live in :mod:`autoencoders_tutorial.images`.
-"""
+"""The tutorial's own small ``utils.py`` for readers' scripts (``from utils import tile_raster_images``): its two
+functions live in :mod:`autoencoders_tutorial.images`. The library never imports this module: a ``utils.py`` of your
+own cannot break it."""
 
 from autoencoders_tutorial.images import scale_to_unit_interval, tile_raster_images
 

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from autoencoders_tutorial.engine import sync_shared
+from autoencoders_tutorial.engine import pytensor, sync_shared
 from autoencoders_tutorial.errors import DataError, TutorialError
 from autoencoders_tutorial.files import load_params, params_to_arrays, save_params, set_params_from_arrays
 from autoencoders_tutorial.modelfiles import PARAM_DTYPES
@@ -59,8 +59,7 @@ def _from_json(v):
 
 
 def numpy_rng(random_state):
-    """The generator of an estimator's initial weights (:func:`~autoencoders_tutorial.rng.check_random_state`:
-    an int seeds the tutorial's ``RandomState``, a Generator a child of it)."""
+    """The initial weights' generator: an int seeds the tutorial's ``RandomState``, a Generator gives a child."""
     try:
         return check_random_state(random_state, ints="RandomState", child=True, name="random_state")
     except TypeError as exc:
@@ -75,6 +74,14 @@ class TutorialEstimator(BaseEstimator):
     _script_model = ""
     #: Hyper-parameters renamed since a file could have been saved: {old name: new name}.
     _RENAMED: dict = {}
+    #: The built model's attribute that lists its parameters.
+    _params_attr = "params"
+
+    def _keep_args(self, args):
+        """``__init__``'s arguments (its ``locals()``) as attributes, as given: scikit-learn's convention."""
+        for name, value in args.items():
+            if name != "self":
+                setattr(self, name, value)
 
     def __setstate__(self, state):
         """Unpickle, reading a hyper-parameter saved under an older name by its new one."""
@@ -91,10 +98,11 @@ class TutorialEstimator(BaseEstimator):
         return "float32" if self.precision == "float32" else "float64"
 
     def _context(self) -> RunContext:
-        """A fit's run context (made inside its floatX scope, for each fit: ``verbose`` may change between fits):
+        """A fit's run context (made in its floatX scope, for each fit: ``verbose`` may change between fits):
         the mode, the training path, and its lines, printed when ``verbose``."""
         log = print if self.verbose else (lambda *_: None)
-        return RunContext(self.mode, resolve_path(self.train_path, mode=self.mode), log)
+        with pytensor.config.change_flags(floatX=self._dtype()):
+            return RunContext(self.mode, resolve_path(self.train_path, mode=self.mode), log)
 
     def _host(self, name, build):
         """A C function (safe after JAX training) or model, built once per fitted state."""
@@ -103,17 +111,13 @@ class TutorialEstimator(BaseEstimator):
             fns[name] = build()
         return fns[name]
 
-    def _fitted_now(self):
-        """A new fitted state: what was built from the old one is stale."""
-        self._cache().pop("host", None)
-
     def _keep_state(self, params, rng):
         """The fitted state: the trained ``params`` and the noise generator ``rng``, as numpy values."""
         sync_shared()
         self.params_ = params_to_arrays(params)
         self.noise_state_ = rng.get_value(borrow=True).bit_generator.state
         self.device_noise_state_ = device_noise_state(rng)  # the block path's device generator, if it ran
-        self._fitted_now()
+        self._cache().pop("host", None)  # a new fitted state: what was built from the old one is stale
 
     def _set_state(self, params, rng):
         """Put the fitted state back into a model's ``params`` and ``rng`` (to continue training)."""
@@ -122,16 +126,26 @@ class TutorialEstimator(BaseEstimator):
         if getattr(self, "device_noise_state_", None) is not None:
             set_device_noise_state(rng, self.device_noise_state_)
 
+    def _model(self):
+        """The model with the fitted parameters, built once per fitted state (:meth:`_host`)."""
+        check_is_fitted(self)
+
+        def build():
+            with pytensor.config.change_flags(floatX=self._dtype()):
+                model = self._build(self.n_features_in_, 0)
+            set_params_from_arrays(getattr(model, self._params_attr), self.params_, source="fitted state")
+            return model
+
+        return self._host("model", build)
+
     def _fitted_arrays(self) -> dict:
         """Fitted arrays beside the parameters: the min-max scaling, when ``fit`` learned one."""
-        if getattr(self, "data_min_", None) is None:
-            return {}
-        return {"data_min": self.data_min_, "data_range": self.data_range_}
+        scaled = getattr(self, "data_min_", None) is not None
+        return {"data_min": self.data_min_, "data_range": self.data_range_} if scaled else {}
 
     def _restore(self, arrays, meta) -> None:
         self.n_features_in_ = meta["n_features_in"]  # checked as it is, not made an int: 6.7 or "6" is damage
-        self.data_min_ = arrays.get("data_min")
-        self.data_range_ = arrays.get("data_range")
+        self.data_min_, self.data_range_ = arrays.get("data_min"), arrays.get("data_range")
 
     def _input(self, X, reset=False):
         """``X`` checked by scikit-learn's ``validate_data`` (learning its width when ``reset``), then scaled."""
@@ -154,6 +168,11 @@ class TutorialEstimator(BaseEstimator):
         elif not reset and X.size and (X.min() < 0 or X.max() > 1):
             X = np.clip(X, 0.0, 1.0)  # fitted on [0, 1] data: keep later inputs in the same range
         return X.astype(self._dtype(), copy=False)
+
+    def get_feature_names_out(self, input_features=None):
+        """The names of :meth:`transform`'s columns (the top layer's codes): ``dA0``, ... or ``SdA0``, ..."""
+        check_is_fitted(self)
+        return np.asarray([f"{self._script_model}{i}" for i in range(self._n_codes)], dtype=object)
 
     def _tags(self, tags):
         tags.input_tags.allow_nan = False
@@ -205,9 +224,7 @@ class TutorialEstimator(BaseEstimator):
         return est
 
     def _check_restored(self) -> None:
-        """A loaded fitted state must fit together: ``n_features_in`` a whole number, the parameters float32 or
-        float64 in this machine's byte order (the model builds from them: names and shapes, checked as they are
-        set), the scaling one finite value per feature, its ranges > 0."""
+        """A loaded fitted state must fit together; the model builds from it (names and shapes checked as set)."""
         n = self.n_features_in_
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n_features_in is {n!r}, not a whole number of features")

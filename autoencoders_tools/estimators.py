@@ -1,20 +1,11 @@
 """scikit-learn estimators on the tutorial's models: ``DenoisingAutoencoder`` and ``SdAClassifier``.
 
 They follow scikit-learn's conventions (``get_params`` / ``set_params``, nothing computed in ``__init__``,
-fitted attributes ending in ``_``, its validation helpers, ``clone``, ``warm_start``) and run the ``dA`` /
-``SdA`` classes on the library's loops (:func:`autoencoders_tutorial.training.train_epochs`,
-:meth:`SdA.pretrain`, :meth:`SdA.fine_tune`): no second implementation. So they fit in a ``Pipeline``, a
-``FeatureUnion`` or a grid search::
-
-    from sklearn.pipeline import make_pipeline
-    from sklearn.svm import SVC
-    from autoencoders_tools.estimators import DenoisingAutoencoder
-    model = make_pipeline(DenoisingAutoencoder(n_hidden=500, corruption_level=0.3), SVC())
-
-The fitted state is numpy arrays only; compiled functions are cached per estimator, by the shapes and
-hyper-parameters they were built for, and never pickled: an unpickled (or ``load``-ed) estimator
-recompiles on first use, on this machine's back end. ``est.save(path)`` / ``Cls.load(path)`` use the
-library's ``.npz`` files (no pickle on disk).
+fitted attributes ending in ``_``, its validation helpers, ``clone``, ``warm_start``), so they fit in a
+``Pipeline`` or a grid search (``docs/howto/sklearn.md``), and run the ``dA`` / ``SdA`` classes on the
+library's loops: no second implementation. The fitted state is numpy arrays only; compiled functions are
+cached per estimator and never pickled: an unpickled (or ``load``-ed) estimator recompiles on first use, on
+this machine's back end. ``est.save(path)`` / ``Cls.load(path)`` use the library's ``.npz`` files (no pickle).
 """
 
 from __future__ import annotations
@@ -27,7 +18,6 @@ from autoencoders_tutorial.datasets import shared_dataset
 from autoencoders_tutorial.engine import host_function, pt, pytensor
 from autoencoders_tutorial.errors import (TutorialError, check_corruption, check_positive, check_precision,
                                          check_sparsity, check_whole, diverged_hint)
-from autoencoders_tutorial.files import set_params_from_arrays
 from autoencoders_tutorial.graph import n_batches
 from autoencoders_tutorial.modelfiles import check_fields
 from autoencoders_tutorial.noise import reset_device_noise
@@ -52,11 +42,9 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
     Cross-entropy needs inputs in [0, 1]: inputs outside it are min-max scaled per feature with the range
     learned in ``fit`` (later inputs are clipped to that range); ``scale=False`` refuses them, in one line.
 
-    Parameters are those of ``dA`` and ``python dA.py``: ``n_hidden``, ``corruption_level``,
-    ``corruption_type``, ``learning_rate``, ``n_epochs``, ``batch_size``, ``tied_weights``, ``loss``,
-    ``decoder``, ``sparsity_target``, ``sparsity_weight``; ``random_state`` (None, int, RandomState or
-    Generator), ``warm_start``, ``precision`` ("float32" or "float64"), ``mode`` (a ``--mode``),
-    ``train_path`` ("auto", "step" or "block", a ``--train-path``).
+    Parameters are those of ``dA`` and ``python dA.py``; ``random_state`` is None, an int, a RandomState or a
+    Generator, ``precision`` "float32" or "float64", ``mode`` a ``--mode``, ``train_path`` "auto", "step" or
+    "block" (a ``--train-path``).
 
     Attributes
     ----------
@@ -67,29 +55,13 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
 
     _model_kind = "DenoisingAutoencoder"
     _script_model = "dA"
+    _n_codes = property(lambda self: self.n_hidden)
 
     def __init__(self, n_hidden=500, *, corruption_level=0.3, corruption_type="masking", learning_rate=0.1,
                  n_epochs=15, batch_size=20, tied_weights=True, loss="cross_entropy", decoder="sigmoid",
                  sparsity_target=0.05, sparsity_weight=0.0, scale=True, random_state=None, warm_start=False,
                  precision="float32", mode=None, train_path="auto", verbose=False):
-        self.n_hidden = n_hidden
-        self.corruption_level = corruption_level
-        self.corruption_type = corruption_type
-        self.learning_rate = learning_rate
-        self.n_epochs = n_epochs
-        self.batch_size = batch_size
-        self.tied_weights = tied_weights
-        self.loss = loss
-        self.decoder = decoder
-        self.sparsity_target = sparsity_target
-        self.sparsity_weight = sparsity_weight
-        self.scale = scale
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.precision = precision
-        self.mode = mode
-        self.train_path = train_path
-        self.verbose = verbose
+        self._keep_args(locals())
 
     def _check_hyper(self):
         check_whole(n_hidden=self.n_hidden, n_epochs=self.n_epochs, batch_size=self.batch_size)
@@ -112,33 +84,31 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
                self.tied_weights, self.loss, self.decoder, self.sparsity_target, self.sparsity_weight,
                self.precision, self.mode, self.train_path)
         compiled = self._cache().get("compiled")
-        if compiled is None or compiled.key != key:
-            with pytensor.config.change_flags(floatX=self._dtype()):
+        with pytensor.config.change_flags(floatX=self._dtype()):
+            if compiled is None or compiled.key != key:
                 da = self._build(X.shape[1], numpy_rng(self.random_state) if fresh else 0)
                 data, _ = shared_dataset((X, np.zeros(len(X))), name="X")
                 cost, updates = da.get_cost_updates(self.corruption_level, self.learning_rate)
                 step = training_function([(da.x, data)], cost, batch, updates, context=self._context())
-            compiled = self._cache()["compiled"] = Compiled(key, da, data, step)
-        elif fresh:  # same graph, new initial weights: drawn by a model that is never compiled
-            with pytensor.config.change_flags(floatX=self._dtype()):
+                compiled = self._cache()["compiled"] = Compiled(key, da, data, step)
+            elif fresh:  # same graph, new initial weights: drawn by a model that is never compiled
                 init = self._build(X.shape[1], numpy_rng(self.random_state))
-            for p, q in zip(compiled.model.params, init.params):
-                p.set_value(q.get_value(borrow=True))
-            compiled.model.theano_rng.set_value(init.theano_rng.get_value(borrow=True), borrow=True)
-            reset_device_noise(compiled.model.theano_rng)
+                for p, q in zip(compiled.model.params, init.params):
+                    p.set_value(q.get_value(borrow=True))
+                compiled.model.theano_rng.set_value(init.theano_rng.get_value(borrow=True), borrow=True)
+                reset_device_noise(compiled.model.theano_rng)
         if not fresh:
             self._set_state(compiled.model.params, compiled.model.theano_rng)
         compiled.data.set_value(X, borrow=True)
         return compiled
 
     def _train(self, X, n_epochs, fresh):
+        X = self._input(X, reset=fresh)
         self._check_hyper()
         batch = min(self.batch_size, X.shape[0])
         compiled = self._compiled_for(X, batch, fresh)
-        with pytensor.config.change_flags(floatX=self._dtype()):
-            context = self._context()
-        res = train_epochs(compiled.step, n_batches(compiled.data, batch), n_epochs, context=context, label="[dA] ",
-                           diverged_hint=diverged_hint(self.sparsity_weight))
+        res = train_epochs(compiled.step, n_batches(compiled.data, batch), n_epochs, context=self._context(),
+                           label="[dA] ", diverged_hint=diverged_hint(self.sparsity_weight))
         self._keep_state(compiled.model.params, compiled.model.theano_rng)
         compiled.data.set_value(np.zeros((0, X.shape[1]), dtype=self._dtype()))  # no stale copy of X
         compiled.step.release()  # nor on the device
@@ -149,24 +119,11 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
 
     def fit(self, X, y=None):
         """Train on the rows of ``X`` (``y`` is ignored) for ``n_epochs``; returns ``self``."""
-        fresh = not (self.warm_start and hasattr(self, "params_"))
-        return self._train(self._input(X, reset=fresh), self.n_epochs, fresh)
+        return self._train(X, self.n_epochs, fresh=not (self.warm_start and hasattr(self, "params_")))
 
     def partial_fit(self, X, y=None):
         """One epoch over ``X``, continuing from the current parameters (starting them if unfitted)."""
-        fresh = not hasattr(self, "params_")
-        return self._train(self._input(X, reset=fresh), 1, fresh)
-
-    def _model(self):
-        check_is_fitted(self)
-
-        def build():
-            with pytensor.config.change_flags(floatX=self._dtype()):
-                da = self._build(self.n_features_in_, 0)
-            set_params_from_arrays(da.params, self.params_, source="fitted state")
-            return da
-
-        return self._host("model", build)
+        return self._train(X, 1, fresh=not hasattr(self, "params_"))
 
     @property
     def components_(self):
@@ -205,10 +162,6 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
         X, da = self._input(X), self._model()
         cost = pt.mean(da.get_reconstruction_cost(da.x, da.get_hidden_values(da.x)))
         return -float(self._host("score", lambda: host_function([da.x], cost))(X))
-
-    def get_feature_names_out(self, input_features=None):
-        check_is_fitted(self)
-        return np.asarray([f"dA{i}" for i in range(self.n_hidden)], dtype=object)
 
     def __sklearn_tags__(self):
         return self._tags(super().__sklearn_tags__())

@@ -1,23 +1,14 @@
 """Export trained models to ONNX: codes, reconstructions, class probabilities and labels without PyTensor.
 
-Every model of the tutorial computes, once trained, a few dense layers, and that is what is written:
-the graph of ``X -> codes -> reconstruction`` (a dA, a :class:`DenoisingAutoencoder`) or ``X -> codes
-of each layer -> probabilities -> labels`` (an SdA, an :class:`SdAClassifier`, the logistic regression,
-the MLP), with the estimators' input scaling in front. Training is not exported, nor the noise: the
-graphs are the clean forward pass that ``transform``, ``predict`` and ``get_codes`` run.
-
-``export(model, path)`` takes a built model (``dA``, ``SdA``, ``LogisticRegression``, ``MLP``), a fitted
-estimator, or the path of a file any script or estimator saved. Its graph has one input, ``X`` (rows
-by features, the batch dimension dynamic), in the model's precision unless ``precision`` is given,
-and the outputs ``codes`` and ``reconstruction`` (the dA kinds), or ``codes_0`` ... ``codes_<top>``,
-``probabilities`` and ``labels`` (the SdA kinds; the logistic regression and MLP give the last two).
-``decoder=True`` exports a dA's decoder alone: input ``codes``, output ``reconstruction`` (what
-``inverse_transform`` computes). The model's kind and options are stored as metadata; the file is
-written atomically. From the command line: ``autoencoders-export MODEL.npz OUT.onnx``.
-
-Importing this module registers both estimators with skl2onnx (when installed), so that
-``skl2onnx.to_onnx`` converts a scikit-learn pipeline holding them, as it does scikit-learn's own.
-The ONNX packages are the ``onnx`` extra: ``pip install -e ".[onnx]"``.
+``export(model, path)`` (``autoencoders-export MODEL.npz OUT.onnx``) writes, atomically, the clean forward pass (no
+training, no noise) of a built model (``dA``, ``SdA``, ``LogisticRegression``, ``MLP``), of a fitted estimator (its
+input scaling in front), or of the file any script or estimator saved. Input ``X`` (rows by features, the batch
+dimension dynamic), in the model's precision unless ``precision`` is given; outputs ``codes`` and ``reconstruction``
+(the dA kinds), or ``codes_0`` ... ``codes_<top>``, ``probabilities`` and ``labels`` (the SdA kinds; the logistic
+regression and MLP give the last two); ``decoder=True``: a dA's decoder alone, ``codes`` in, ``reconstruction`` out.
+The model's kind and options are the file's metadata. Importing this module registers both estimators with skl2onnx
+(when installed), so that ``skl2onnx.to_onnx`` converts a pipeline holding them. The ONNX packages are the ``onnx``
+extra: ``pip install -e ".[onnx]"`` (``docs/howto/export.md``).
 """
 
 from __future__ import annotations
@@ -60,10 +51,6 @@ class Net:
     classes: np.ndarray | None = None            # the labels the softmax's columns stand for
     options: dict = field(default_factory=dict)
 
-    @property
-    def dtype(self):
-        return np.dtype((self.layers[0] if self.layers else self.head)[0].dtype)
-
 
 def _dA_net(kind, arrays, decoder, options) -> Net:
     W = arrays["W"]
@@ -78,13 +65,8 @@ def _stack_net(kind, arrays, options) -> Net:
     return Net(kind, layers, head=(arrays["logreg.W"], arrays["logreg.b"]), options=options)
 
 
-def _classifier_net(kind, arrays) -> Net:
-    hidden = [(arrays["hidden.W"], arrays["hidden.b"], "tanh")] if kind == "MLP" else []
-    return Net(kind, hidden, head=(arrays["logreg.W"], arrays["logreg.b"]))
-
-
-def _value(shared):
-    return np.asarray(shared.get_value())
+def _layer_arrays(layer):
+    return np.asarray(layer.W.get_value()), np.asarray(layer.b.get_value())
 
 
 def _estimator_net(est) -> Net:
@@ -97,13 +79,11 @@ def _estimator_net(est) -> Net:
     options = {k: v for k, v in est.get_params().items() if isinstance(v, (str, int, float, bool, list, tuple))}
     if isinstance(est, DenoisingAutoencoder):
         net = _dA_net("DenoisingAutoencoder", arrays, est.decoder, options)
-        cross_entropy = est.loss == "cross_entropy"
     else:
         net = _stack_net("SdAClassifier", arrays, options)
-        net.classes, cross_entropy = np.asarray(est.classes_), True
-    if cross_entropy:  # the inputs the estimator scales, or clips, into [0, 1]
-        lo = getattr(est, "data_min_", None)
-        net.scale = () if lo is None else (lo, est.data_range_)
+        net.classes = np.asarray(est.classes_)
+    if getattr(est, "loss", "cross_entropy") == "cross_entropy":  # inputs it scales, or clips, into [0, 1]
+        net.scale = () if getattr(est, "data_min_", None) is None else (est.data_min_, est.data_range_)
     return net
 
 
@@ -112,16 +92,15 @@ def as_net(model) -> Net:
     if isinstance(model, (DenoisingAutoencoder, SdAClassifier)):
         return _estimator_net(model)
     if isinstance(model, dA_module.dA):
-        arrays = {p.name.split(".", 1)[1]: _value(p) for p in model.params}
+        arrays = {p.name.split(".", 1)[1]: np.asarray(p.get_value()) for p in model.params}
         return _dA_net("dA", arrays, model.decoder, {"loss": model.loss})
     if isinstance(model, SdA_module.SdA):
         sizes = list(model.hidden_layers_sizes)
         return _stack_net("SdA", params_to_arrays(model.params), {"hidden_layers_sizes": sizes})
     if isinstance(model, mlp.MLP):
-        return Net("MLP", [(_value(model.hiddenLayer.W), _value(model.hiddenLayer.b), "tanh")],
-                   head=(_value(model.logRegressionLayer.W), _value(model.logRegressionLayer.b)))
+        return Net("MLP", [(*_layer_arrays(model.hiddenLayer), "tanh")], head=_layer_arrays(model.logRegressionLayer))
     if isinstance(model, logistic_sgd.LogisticRegression):
-        return Net("LogisticRegression", head=(_value(model.W), _value(model.b)))
+        return Net("LogisticRegression", head=_layer_arrays(model))
     if isinstance(model, (str, Path)):
         return _file_net(Path(model))
     raise TutorialError(f"cannot export a {type(model).__name__}: give a dA, SdA, LogisticRegression, MLP, a "
@@ -139,12 +118,12 @@ def _file_net(path) -> Net:
         arrays, meta = read_SdA(path)
         return _stack_net("SdA", arrays, meta["config"])
     if kind in ("LogisticRegression", "MLP"):
-        return _classifier_net(kind, read_classifier(path, kind)[0])
+        a = read_classifier(path, kind)[0]
+        hidden = [(a["hidden.W"], a["hidden.b"], "tanh")] if kind == "MLP" else []
+        return Net(kind, hidden, head=(a["logreg.W"], a["logreg.b"]))
     raise DataError(f"{path} is not a saved model (model={kind!r}): export takes the files dA.py, SdA.py, "
                     "logistic_sgd.py, mlp.py and the estimators save")
 
-
-# -- the graph ------------------------------------------------------------------------------
 
 _ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh"}
 
@@ -167,53 +146,51 @@ def emit(net, dtype, node, const, names, decoder=False, prefix=""):
                  t(out if activation == "linear" else f"{out}.a"))
         return a if activation == "linear" else node(_ACTIVATIONS[activation], [a], t(out))
 
-    def reconstruction(codes):
-        z = dense(codes, *net.decoder, "reconstruction.scaled" if net.scale else "reconstruction")
-        if net.scale:  # back into the fitted range, as inverse_transform gives it
-            node("Add", [node("Mul", [z, c("data_range", net.scale[1])], t("reconstruction.ranged")),
-                         c("data_min", net.scale[0])], t("reconstruction"))
-
-    if decoder:
-        return reconstruction(names["codes"])
-    x = names["X"]
-    if net.scale is not None:
+    x = names["codes" if decoder else "X"]
+    if net.scale is not None and not decoder:
         if net.scale:
             x = node("Div", [node("Sub", [x, c("data_min", net.scale[0])], t("X.shifted")),
                              c("data_range", net.scale[1])], t("X.ranged"))
         x = node("Clip", [x, c("zero", 0), c("one", 1)], t("X.scaled"))
-    for i, layer in enumerate(net.layers):
+    for i, layer in enumerate([] if decoder else net.layers):
         x = dense(x, *layer, "codes" if net.decoder else f"codes_{i}")
-    if net.decoder:
-        if "reconstruction" in names:
-            reconstruction(x)
+    if decoder or net.decoder and "reconstruction" in names:
+        z = dense(x, *net.decoder, "reconstruction.scaled" if net.scale else "reconstruction")
+        if net.scale:  # back into the fitted range, as inverse_transform gives it
+            node("Add", [node("Mul", [z, c("data_range", net.scale[1])], t("reconstruction.ranged")),
+                         c("data_min", net.scale[0])], t("reconstruction"))
+    if decoder or net.decoder:
         return
     p = node("Softmax", [dense(x, *net.head, "linear", "scores")], t("probabilities"), axis=1)
     index = node("ArgMax", [p], t("labels" if net.classes is None else "labels.index"), axis=1, keepdims=0)
     if net.classes is not None:
-        const(prefix + "classes", net.classes)
+        const(prefix + "classes", _labels_array(net.classes))
         node("Gather", [prefix + "classes", index], t("labels"))
 
 
 def _labels_array(classes):
     """The classes as an ONNX tensor can hold them: integers as int64, numbers as double, else text."""
     c = np.asarray(classes)
-    if c.dtype.kind in "iub":
-        return c.astype(np.int64)
-    if c.dtype.kind == "f":
-        return c.astype(np.float64)
+    if c.dtype.kind in "iubf":
+        return c.astype(np.float64 if c.dtype.kind == "f" else np.int64)
     return np.array([str(v) for v in c.ravel()], dtype=object)
 
 
 def to_onnx(model, precision=None, decoder=False):
     """The ONNX ``ModelProto`` of ``model`` (see the module's docstring), in ``precision`` ("float32",
     "float64"; default: the model's own)."""
-    onnx, helper, numpy_helper = _onnx()
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError:
+        raise TutorialError(f"exporting to ONNX needs the onnx package: {ONNX_EXTRA}") from None
     net = as_net(model)
     if decoder and net.decoder is None:
         raise TutorialError(f"decoder=True exports a dA's decoder; a {net.kind} has none")
     if precision not in (None, "float32", "float64"):
         raise TutorialError(f"precision must be float32 or float64, got {precision!r}")
-    dtype = np.dtype(precision or net.dtype)
+    first_W = (net.layers or [net.head])[0][0]
+    dtype = np.dtype(precision or first_W.dtype)
     if net.classes is not None:
         net.classes = _labels_array(net.classes)
     nodes, inits = [], {}
@@ -225,14 +202,20 @@ def to_onnx(model, precision=None, decoder=False):
     def const(name, value):
         inits.setdefault(name, numpy_helper.from_array(value, name))
 
-    elem = helper.np_dtype_to_tensor_dtype(dtype)
     inp = "codes" if decoder else "X"
-    width = net.decoder[0].shape[0] if decoder else (net.layers or [net.head])[0][0].shape[0]
-    outputs = _outputs(net, decoder)
-    emit(net, dtype, node, const, {inp: inp, **{o: o for o, _ in outputs}, "labels": "labels"}, decoder=decoder)
+    emit(net, dtype, node, const, {inp: inp, "reconstruction": "reconstruction"}, decoder=decoder)
+    if decoder or net.decoder is not None:  # the float outputs' names and widths, then the labels
+        outputs = [("codes", net.layers[0][0].shape[1])] * (not decoder) + [("reconstruction", net.decoder[0].shape[1])]
+    else:
+        outputs = [*((f"codes_{i}", W.shape[1]) for i, (W, _, _) in enumerate(net.layers) if net.kind != "MLP"),
+                   ("probabilities", net.head[0].shape[1])]
+    elem = helper.np_dtype_to_tensor_dtype(dtype)
     values = [helper.make_tensor_value_info(o, elem, ["N", w]) for o, w in outputs]
     if net.head is not None:
-        values.append(helper.make_tensor_value_info("labels", _labels_type(net, onnx), ["N"]))
+        labels = np.dtype(np.int64) if net.classes is None else net.classes.dtype
+        values.append(helper.make_tensor_value_info("labels", onnx.TensorProto.STRING if labels == object
+                                                    else helper.np_dtype_to_tensor_dtype(labels), ["N"]))
+    width = net.decoder[0].shape[0] if decoder else first_W.shape[0]
     graph = helper.make_graph(nodes, net.kind, [helper.make_tensor_value_info(inp, elem, ["N", width])], values,
                               list(inits.values()))
     model_proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
@@ -246,43 +229,14 @@ def to_onnx(model, precision=None, decoder=False):
     return model_proto
 
 
-def _outputs(net, decoder):
-    """The float outputs' names and widths."""
-    n_in = net.decoder[0].shape[1] if net.decoder is not None else None
-    if decoder:
-        return [("reconstruction", n_in)]
-    if net.decoder is not None:
-        return [("codes", net.layers[0][0].shape[1]), ("reconstruction", n_in)]
-    return [*((f"codes_{i}", W.shape[1]) for i, (W, _, _) in enumerate(net.layers) if net.kind != "MLP"),
-            ("probabilities", net.head[0].shape[1])]
-
-
-def _labels_type(net, onnx):
-    if net.classes is not None and net.classes.dtype == object:
-        return onnx.TensorProto.STRING
-    return onnx.helper.np_dtype_to_tensor_dtype(np.dtype(np.int64) if net.classes is None else net.classes.dtype)
-
-
 def export(model, path, precision=None, decoder=False) -> Path:
     """Write ``model``'s ONNX graph (:func:`to_onnx`) to ``path``, atomically; returns the path."""
     path = Path(path)
     if path.is_dir():
         raise TutorialError(f"{path} is a folder; give the file to write, e.g. {path / 'model.onnx'}")
-    data = to_onnx(model, precision=precision, decoder=decoder).SerializeToString()
-    atomic_write_bytes(path, data)
+    atomic_write_bytes(path, to_onnx(model, precision=precision, decoder=decoder).SerializeToString())
     return path
 
-
-def _onnx():
-    try:
-        import onnx
-        from onnx import helper, numpy_helper
-    except ImportError:
-        raise TutorialError(f"exporting to ONNX needs the onnx package: {ONNX_EXTRA}") from None
-    return onnx, helper, numpy_helper
-
-
-# -- skl2onnx ----------------------------------------------------------------------------------
 
 
 def _convert(scope, operator, container):
@@ -290,14 +244,9 @@ def _convert(scope, operator, container):
     from skl2onnx.common.data_types import guess_numpy_type
     from onnx import numpy_helper
 
-    est = operator.raw_operator
-    net = _estimator_net(est)
-    outs = [o.full_name for o in operator.outputs]
-    if isinstance(est, SdAClassifier):
-        net.classes = _labels_array(net.classes)
-        names = {"labels": outs[0], "probabilities": outs[1]}
-    else:
-        names = {"codes": outs[0]}
+    est, net = operator.raw_operator, _estimator_net(operator.raw_operator)
+    names = dict(zip(["labels", "probabilities"] if isinstance(est, SdAClassifier) else ["codes"],
+                     [o.full_name for o in operator.outputs]))
 
     def node(op, inputs, output, **attributes):
         container.add_node(op, list(inputs), [output], name=scope.get_unique_operator_name(op), **attributes)
@@ -311,12 +260,6 @@ def _convert(scope, operator, container):
          prefix=prefix)
 
 
-def _transformer_shape(operator):
-    est = operator.raw_operator
-    kind = type(operator.inputs[0].type)
-    operator.outputs[0].type = kind([operator.inputs[0].get_first_dimension(), est.n_hidden])
-
-
 def register_skl2onnx() -> bool:
     """Register both estimators' converters with skl2onnx; False when it is not installed."""
     try:
@@ -324,6 +267,10 @@ def register_skl2onnx() -> bool:
         from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
     except ImportError:
         return False
+
+    def _transformer_shape(operator):
+        x = operator.inputs[0]
+        operator.outputs[0].type = type(x.type)([x.get_first_dimension(), operator.raw_operator.n_hidden])
     update_registered_converter(DenoisingAutoencoder, "AutoencodersTutorialDenoisingAutoencoder",
                                 _transformer_shape, _convert)
     update_registered_converter(SdAClassifier, "AutoencodersTutorialSdAClassifier",
@@ -334,8 +281,6 @@ def register_skl2onnx() -> bool:
 
 register_skl2onnx()
 
-
-# -- the command line --------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -350,13 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _run(model, path, precision=None, decoder=False):
-    out = export(model, path, precision=precision, decoder=decoder)
-    print(f"wrote {out}")
-
-
 def main(argv=None) -> int:
-    return run_cli(build_parser(), argv, _run)
+    return run_cli(build_parser(), argv, lambda **options: print(f"wrote {export(**options)}"))
 
 
 if __name__ == "__main__":

@@ -114,14 +114,13 @@ def plot_metrics(path, output=None, run=None, log=print) -> Path:
     for phase, pts in list(costs.items())[:MAX_CURVES]:
         ax.plot(*zip(*sorted(pts)), marker=".", label=str(phase).replace("$", r"\$"))  # a name is text, not TeX
     ax.set(xlabel="epoch", ylabel="mean training cost")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
     if errors:
         ax = axes[0][1]
         for kind, pts in errors.items():
             ax.plot(*zip(*sorted(pts)), marker=".", linestyle="-" if kind == "validation_error" else "none",
                     label=kind.replace("_", " ") + (" (of the best model)" if kind == "test_error" else ""))
         ax.set(xlabel="minibatch iteration (fine-tuning)", ylabel="error (%)")
+    for ax in axes[0]:
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.suptitle(f"{Path(path).name}, run {run}", fontsize=9)

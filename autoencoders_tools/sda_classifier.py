@@ -16,7 +16,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from autoencoders_tutorial.datasets import shared_dataset
 from autoencoders_tutorial.engine import host_function, pt, pytensor
 from autoencoders_tutorial.errors import TutorialError, check_corruption, check_precision, check_sparsity, check_whole
-from autoencoders_tutorial.files import set_params_from_arrays
 from autoencoders_tutorial.modelfiles import check_fields
 from autoencoders_tutorial.rng import check_random_state
 from SdA import SdA, check_options, tutorial_corruption_levels
@@ -33,12 +32,10 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
     ``X_val, y_val`` when given, else ``validation_fraction`` of the labelled rows (drawn with
     ``random_state``), else, with too few labelled rows for that, the training error.
 
-    Parameters follow ``python SdA.py`` (``hidden_layers_sizes``, ``corruption_levels`` (None: the
-    tutorial's 0.1, 0.2, 0.3, cut or extended), ``corruption_type``, ``pretraining_epochs``,
-    ``pretrain_lr``, ``finetune_lr``, ``max_epochs``, ``batch_size``, ``finetune`` ("all" or "top"),
-    ``sparsity_*``), with the README's measured settings as defaults (minibatch 20, pretraining rate 0.1)
-    rather than the tutorial's minibatch of 1. ``patience_epochs`` is the early stopping's patience in
-    epochs (the script's 10; the tutorial's ``patience`` of logistic regression counts minibatch iterations).
+    Parameters follow ``python SdA.py`` (``corruption_levels=None``: the tutorial's 0.1, 0.2, 0.3, cut or
+    extended; ``finetune``: "all" or "top"), with the README's measured settings as defaults (minibatch 20,
+    pretraining rate 0.1) rather than the tutorial's minibatch of 1; ``patience_epochs`` is the early stopping's
+    patience in epochs (the script's 10; the tutorial's logistic regression counts minibatch iterations).
 
     Attributes: ``classes_``, ``n_features_in_``, ``best_validation_error_``, ``n_epochs_`` (fine-tuning
     epochs run).
@@ -47,37 +44,19 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
     _model_kind = "SdAClassifier"
     _script_model = "SdA"
     _RENAMED = {"patience": "patience_epochs"}
+    _params_attr = "all_params"
+    _n_codes = property(lambda self: self.hidden_layers_sizes[-1])
 
     def __init__(self, hidden_layers_sizes=(1000, 1000, 1000), *, corruption_levels=None,
                  corruption_type="masking", pretraining_epochs=15, pretrain_lr=0.1, finetune_lr=0.1,
                  max_epochs=1000, batch_size=20, finetune="all", patience_epochs=10, validation_fraction=0.1,
                  sparsity_target=0.05, sparsity_weight=0.0, scale=True, random_state=None, warm_start=False,
                  precision="float32", mode=None, train_path="auto", verbose=False):
-        self.hidden_layers_sizes = hidden_layers_sizes
-        self.corruption_levels = corruption_levels
-        self.corruption_type = corruption_type
-        self.pretraining_epochs = pretraining_epochs
-        self.pretrain_lr = pretrain_lr
-        self.finetune_lr = finetune_lr
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.finetune = finetune
-        self.patience_epochs = patience_epochs
-        self.validation_fraction = validation_fraction
-        self.sparsity_target = sparsity_target
-        self.sparsity_weight = sparsity_weight
-        self.scale = scale
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.precision = precision
-        self.mode = mode
-        self.train_path = train_path
-        self.verbose = verbose
+        self._keep_args(locals())
 
     def _levels(self):
-        if self.corruption_levels is not None:
-            return tuple(self.corruption_levels)
-        return tutorial_corruption_levels(len(tuple(self.hidden_layers_sizes)))
+        levels = self.corruption_levels
+        return tutorial_corruption_levels(len(tuple(self.hidden_layers_sizes))) if levels is None else tuple(levels)
 
     def _check_hyper(self):
         for name in ("hidden_layers_sizes", "corruption_levels"):
@@ -123,11 +102,10 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
                                 f"(-1, or \"-1\" / None, marks an unlabelled row)")
         return np.array(y.tolist()) if "numbers" in kinds else y
 
-    def _build(self, n_features, n_classes, rng):
-        with pytensor.config.change_flags(floatX=self._dtype()):
-            return SdA(numpy_rng=rng, n_ins=n_features, hidden_layers_sizes=tuple(self.hidden_layers_sizes),
-                       n_outs=n_classes, corruption_levels=self._levels(), corruption_type=self.corruption_type,
-                       sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight)
+    def _build(self, n_features, rng):
+        return SdA(numpy_rng=rng, n_ins=n_features, hidden_layers_sizes=tuple(self.hidden_layers_sizes),
+                   n_outs=len(self.classes_), corruption_levels=self._levels(), corruption_type=self.corruption_type,
+                   sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight)
 
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Pretrain on every row of ``X``, fine-tune on the labelled ones; returns ``self``."""
@@ -169,18 +147,18 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
                 X_fit, y_fit, X_val, v_codes = X_l[tr], codes[tr], X_l[val], codes[val]
             else:  # too few labelled rows to hold some out: watch the training error
                 X_fit, y_fit, X_val, v_codes = X_l, codes, X_l, codes
-        sda = self._build(X.shape[1], len(classes), numpy_rng(self.random_state) if fresh else 0)
-        if not fresh:
-            self._set_state(sda.all_params, sda.theano_rng)
-        self._run(sda, X, X_fit, y_fit, X_val, v_codes, pretrain=fresh)
+        self._run(X, X_fit, y_fit, X_val, v_codes, fresh)
         return self
 
-    def _run(self, sda, X_all, X_fit, y_fit, X_val, y_val, pretrain):
+    def _run(self, X_all, X_fit, y_fit, X_val, y_val, fresh):
         """The script's two phases (``SdA.pretrain``, ``SdA.fine_tune``) on arrays, with no files."""
         batch = min(self.batch_size, len(X_fit), len(X_all))
         with pytensor.config.change_flags(floatX=self._dtype()):
+            sda = self._build(X_all.shape[1], numpy_rng(self.random_state) if fresh else 0)
+            if not fresh:
+                self._set_state(sda.all_params, sda.theano_rng)
             context = self._context()
-            if pretrain and self.pretraining_epochs:
+            if fresh and self.pretraining_epochs:
                 train_x, _ = shared_dataset((X_all, np.zeros(len(X_all))), name="pretrain")
                 if sda.pretrain(train_x, batch, self.pretraining_epochs, self.pretrain_lr, context=context) is None:
                     raise KeyboardInterrupt
@@ -188,20 +166,9 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
             res = sda.fine_tune(datasets, batch, self.finetune_lr, layers=self.finetune, n_epochs=self.max_epochs,
                                 patience_epochs=self.patience_epochs, context=context)
         self._keep_state(sda.all_params, sda.theano_rng)
-        self.best_validation_error_ = float(res.best_validation_loss)
-        self.n_epochs_ = int(res.epochs)
+        self.best_validation_error_, self.n_epochs_ = float(res.best_validation_loss), int(res.epochs)
         if res.interrupted:
             raise KeyboardInterrupt
-
-    def _model(self):
-        check_is_fitted(self)
-
-        def build():
-            sda = self._build(self.n_features_in_, len(self.classes_), 0)
-            set_params_from_arrays(sda.all_params, self.params_, source="fitted state")
-            return sda
-
-        return self._host("model", build)
 
     def _rows(self, X):
         check_is_fitted(self)
@@ -247,11 +214,6 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
             raise TutorialError("y has no labelled rows (every label is -1, unlabelled): score needs labels to count")
         w = None if sample_weight is None else np.asarray(sample_weight)[keep]
         return accuracy_score(self._plain(y[keep]), self._plain(self._labels(rows[keep])), sample_weight=w)
-
-    def get_feature_names_out(self, input_features=None):
-        """The names of :meth:`transform`'s columns (the top layer's codes): ``SdA0``, ``SdA1``, ..."""
-        check_is_fitted(self)
-        return np.asarray([f"SdA{i}" for i in range(self.hidden_layers_sizes[-1])], dtype=object)
 
     def transform(self, X, layer=-1):
         """The codes of hidden layer ``layer`` (default the top), or of all layers side by side (``layer="all"``)."""
@@ -305,8 +267,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
         self.n_epochs_ = meta["n_epochs"]
 
     def _check_restored(self):
-        """``classes`` first (a list of labels, each once, none NaN), then the base's checks: the network builds
-        with one output per class."""
+        """``classes`` first, then the base's checks (the network builds with one output per class)."""
         c = self.classes_
         if c.ndim != 1:
             raise ValueError(f"classes has shape {c.shape}, not a list of labels")

@@ -78,12 +78,10 @@ CONNECT_TIMEOUT = 10
 
 def _no_duplicate_keys(pairs) -> dict:
     """A JSON object's pairs as a dict, refusing a key given twice (json keeps the last silently)."""
-    seen = {}
-    for key, value in pairs:
-        if key in seen:
-            raise ValueError(f"the key {key!r} is given twice")
-        seen[key] = value
-    return seen
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) < len(keys):
+        raise ValueError(f"the key {next(k for k in keys if keys.count(k) > 1)!r} is given twice")
+    return dict(pairs)
 
 
 def read_grid(path) -> tuple[dict, dict]:
@@ -123,8 +121,7 @@ def read_grid(path) -> tuple[dict, dict]:
 
 def settings(fixed: dict, grid: dict) -> list[dict]:
     """Every combination of the grid's values, each with the fixed parameters."""
-    names = list(grid)
-    return [dict(fixed, **dict(zip(names, combo))) for combo in itertools.product(*(grid[n] for n in names))]
+    return [dict(fixed, **dict(zip(grid, combo))) for combo in itertools.product(*grid.values())]
 
 
 @lru_cache(maxsize=2)
@@ -143,8 +140,7 @@ def fit_one(setting: dict, dataset, data_dir=None) -> dict:
     try:
         clf = SdAClassifier(**_params(setting)).fit(*ds.train, X_val=ds.valid[0], y_val=ds.valid[1])
     except Exception as exc:  # noqa: BLE001  (a failed fit is a row with its error, never the sweep's end)
-        nan = float("nan")
-        return dict(setting, validation_error=nan, test_error=nan, early_stopping_validation_error=nan,
+        return dict(setting, validation_error=math.nan, test_error=math.nan, early_stopping_validation_error=math.nan,
                     finetune_epochs=0, seconds=round(time.perf_counter() - t0, 2),
                     error=f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
     return dict(setting, validation_error=float(1 - clf.score(*ds.valid)), test_error=float(1 - clf.score(*ds.test)),
@@ -162,8 +158,7 @@ def _check_speaks_dask(address):
     scheme, location = parse_address(address)
     if scheme != "tcp":
         return
-    with socket.create_connection(parse_host_port(location), timeout=CONNECT_TIMEOUT) as conn:
-        conn.settimeout(CONNECT_TIMEOUT)
+    with socket.create_connection(parse_host_port(location), timeout=CONNECT_TIMEOUT) as conn:  # for reads too
         try:
             head = conn.recv(8, socket.MSG_WAITALL)
             size = int.from_bytes(head, "little") if len(head) == 8 else 0

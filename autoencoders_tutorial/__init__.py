@@ -25,8 +25,7 @@ One module per concern, from the bottom up::
     steps        Steps: what the loops ask of a compiled step, declared once (the step path); PrecomputedRows
     blocks       the block path: BlockSteps, K steps per compiled call, with the noise they draw
     paths        which path runs (TrainPath, resolve_path), the RunContext, training_function, compile_classifier
-    images       tile_raster_images, scale_to_unit_interval, filter sheets, drawings framed as the training
-                 images were (frame_ink)
+    images       tile_raster_images, scale_to_unit_interval, filter sheets, frame_ink (a drawing framed as a dataset's)
     download     the checked MNIST download
     datasets     which file a dataset name means, its checks, load_data and shared variables
     training     the epoch loop, the early-stopping loop

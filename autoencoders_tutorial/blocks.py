@@ -2,12 +2,8 @@
 
 The training set is stored once as ``(n_batches, batch, ...)`` (on JAX, a device array: one transfer per
 dataset); step ``j`` reads ``data[start + j]``; the parameters are carried through the scan and written back
-once; the ``K`` costs come back as one array, left on the device until the loop checks it.
-
-The noise draws (those whose generator the updates advance, as in ``get_corrupted_input``) are replaced
-(:mod:`.noise`): with "host" noise the same numpy generator fills each block's noise arrays before the call
-(the step path's masks, bit for bit); with "device" noise a counter-based hash draws them inside the call,
-single steps from the same counter, so block sizes never change the numbers. :mod:`.paths` says when it runs.
+once; the ``K`` costs come back as one array, left on the device until the loop checks it. The noise draws
+are replaced by host or device noise (:mod:`.noise`); :mod:`.paths` says when the block path runs.
 """
 
 from __future__ import annotations
@@ -37,8 +33,7 @@ class BlockSteps(Steps):
     def __init__(self, make_step, build, mode, state, stores, block_size=None, names=(), defaults=(), ensure=None,
                  noise_arrays=None, steps_read_stores=False):
         super().__init__(None, names, defaults, ensure)
-        self._make_step, self._build, self.mode, self.state = make_step, build, mode, state
-        self.block_size = block_size
+        self._make_step, self._build, self.mode, self.state, self.block_size = make_step, build, mode, state, block_size
         self._stores = stores  # [[source shared, store shared, weak reference to the value uploaded]]
         self._fns = {}  # "step" and each block size k: compiled when first called (shared by bound copies)
         self._noise_arrays = {} if noise_arrays is None else noise_arrays  # block size -> its host noise arrays
@@ -52,7 +47,6 @@ class BlockSteps(Steps):
         return self._fns["step"](index, *extra)
 
     def block_sizes(self) -> set:
-        """The block sizes compiled so far."""
         return {k for k in self._fns if k != "step"}
 
     def prepare(self, k):

@@ -32,9 +32,8 @@ class Progress:
     last: dict | None = None  # a finished run's parameters after its last epoch (to go on with more epochs)
 
     def describe(self) -> str:
-        if self.phase == "done":
-            return "the run is finished"
-        return f"phase {self.phase}, layer {self.layer}, epoch {self.epoch}"
+        done = self.phase == "done"
+        return "the run is finished" if done else f"phase {self.phase}, layer {self.layer}, epoch {self.epoch}"
 
 
 def save_checkpoint(path, params, rng, config: Mapping, progress: Progress, keep_previous=False, options=None) -> None:
@@ -55,26 +54,8 @@ def save_checkpoint(path, params, rng, config: Mapping, progress: Progress, keep
 _FRESH = "start over with --fresh (resume=False)"
 
 
-def saved_options(path) -> dict:
-    """The options a checkpoint's run was started with (``{}`` for a checkpoint from before they were kept)."""
-    _, meta = load_params(path)
-    options = meta.get("options")
-    if options is not None and not isinstance(options, dict):
-        raise DataError(f"checkpoint {path} is damaged (its options are {type(options).__name__}, not a table); "
-                        f"{_FRESH}")
-    return dict(options or {})
-
-
 #: What a config key meant in checkpoints written before it existed.
 _BEFORE = {"train_path": "step"}
-
-
-def _checkpoint_shapes(params, arrays) -> dict:
-    """The arrays a checkpoint of ``params`` holds: each parameter, and the early stopping's copies of them
-    (``best.NAME``, ``last.NAME``) it has."""
-    shapes = {p.name: p.get_value(borrow=True).shape for p in params}
-    copies = {n: shapes[n[5:]] for n in arrays if n.startswith(("best.", "last.")) and n[5:] in shapes}
-    return {**shapes, **copies}
 
 
 def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
@@ -88,7 +69,9 @@ def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
         if was != value:
             raise DataError(f"checkpoint {path} was made with {key}={was!r}, this run has {value!r}; "
                             "use the same options or another output_dir")
-    check_arrays(path, arrays, _checkpoint_shapes(params, arrays), fix=_FRESH)
+    shapes = {p.name: p.get_value(borrow=True).shape for p in params}  # and the early stopping's copies they have
+    shapes.update({n: shapes[n[5:]] for n in arrays if n.startswith(("best.", "last.")) and n[5:] in shapes})
+    check_arrays(path, arrays, shapes, fix=_FRESH)
     set_params_from_arrays(params, arrays, source=str(path))
     try:
         kind = type(rng.get_value(borrow=True).bit_generator).__name__
@@ -119,10 +102,8 @@ def _check_progress(progress: Progress, config: Mapping) -> None:
     """A checkpoint's progress must be one a run could have reached with ``config``."""
     if progress.phase not in ("pretrain", "finetune", "done"):
         raise ValueError(f"phase is {progress.phase!r}")
-    n_layers = len(config.get("hidden_layers_sizes") or [None])
-    _whole(progress.layer, "layer", 0, n_layers - 1)
-    epochs = config.get("pretraining_epochs") if progress.phase == "pretrain" else None
-    _whole(progress.epoch, "epoch", 0, epochs)
+    _whole(progress.layer, "layer", 0, len(config.get("hidden_layers_sizes") or [None]) - 1)
+    _whole(progress.epoch, "epoch", 0, config.get("pretraining_epochs") if progress.phase == "pretrain" else None)
     es = progress.early_stopping
     if progress.phase == "done" and es is None:
         raise ValueError("a finished run without its early-stopping state")
@@ -151,20 +132,6 @@ def resume_or_start(path, params, rng, config: Mapping, resume: bool, start: Pro
         log(f"starting a fresh run; the earlier checkpoint stays in {path} until this run writes its first, then it "
             f"is kept as {previous_path(path)}")
     return start
-
-
-def continue_finished(progress: Progress, params, n_epochs: int) -> bool:
-    """Turn a finished run that its epoch cap ended into one going on to ``n_epochs`` (True), or not (False:
-    patience ran out, the cap is not larger, or the checkpoint predates ``progress.last``). The fine-tuned
-    ``params`` get the last epoch's values back, the best so far become the early stopping's snapshot, as in
-    an uninterrupted longer run."""
-    es = progress.early_stopping
-    if progress.phase != "done" or es is None or es.done or es.epoch >= n_epochs or not progress.last:
-        return False
-    progress.best = params_to_arrays(params)
-    set_params_from_arrays(params, progress.last, source="the checkpoint's last epoch")
-    progress.phase, progress.last = "finetune", None
-    return True
 
 
 class Checkpoints:
@@ -202,9 +169,13 @@ class Checkpoints:
         progress = resume_or_start(self.path, self.params, self.rng, self.config, resume, fresh, self.run.log)
         if self.path.exists():
             self.run.folder.resume_hint = self.hint
-        if continue_finished(progress, trainable, n_epochs):
-            self.run.log(f"the run in {self.run.out} stopped at its cap of {progress.early_stopping.epoch} fine-tuning "
-                         f"epochs; going on to {n_epochs}")
+        es = progress.early_stopping  # a finished run that its cap ended goes on as an uninterrupted longer run
+        if progress.phase == "done" and es is not None and not es.done and es.epoch < n_epochs and progress.last:
+            progress.best = params_to_arrays(trainable)  # the best so far: the early stopping's snapshot
+            set_params_from_arrays(trainable, progress.last, source="the checkpoint's last epoch")
+            progress.phase, progress.last = "finetune", None
+            self.run.log(f"the run in {self.run.out} stopped at its cap of {es.epoch} fine-tuning epochs; going on "
+                         f"to {n_epochs}")
         return progress
 
     def epoch_done(self, progress: Progress) -> None:
@@ -241,7 +212,11 @@ def command_line_resume(options: dict, given, fresh: bool) -> dict:
     if ckpt.exists() and not (options["resume"] or fresh):
         raise TutorialError(f"{ckpt} exists: pass --resume to continue that run, or --fresh to start over")
     if options["resume"]:
-        saved = saved_options(ckpt)
+        saved = load_params(ckpt)[1].get("options")  # none in a checkpoint from before they were kept
+        if saved is not None and not isinstance(saved, dict):
+            raise DataError(f"checkpoint {ckpt} is damaged (its options are {type(saved).__name__}, not a table); "
+                            f"{_FRESH}")
+        saved = saved or {}
         for key in sorted(given & saved.keys()):
             value = options[key]
             mine = list(value) if isinstance(value, tuple) else str(value) if key == "dataset" and value else value

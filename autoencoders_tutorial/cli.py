@@ -16,7 +16,6 @@ from .errors import CORRUPTIONS, TutorialError
 from .paths import CPU_BLOCK, NOISE_SOURCES, PATHS
 from .runs import RunInterrupted
 
-# -- the one range check of every number on the command line --------------------------------
 
 MAX_SEED = 2**32 - 1  # numpy.random.RandomState's range
 

@@ -15,7 +15,7 @@ from . import download
 from .engine import pytensor
 from .errors import DataError
 from .readers import (  # noqa: F401  (Dataset, the validators and the readers are this module's API too)
-    IDX_NAMES, Dataset, _has_idx, empty_aligned, load_digits_dataset, load_idx_dataset, load_mnist_pkl,
+    IDX_NAMES, Dataset, empty_aligned, _idx_dir, load_digits_dataset, load_idx_dataset, load_mnist_pkl,
     make_synthetic, read_idx, validate_x, validate_xy,
 )
 
@@ -79,19 +79,14 @@ def check_dataset(ds: Dataset, n_classes: int | None = None) -> Dataset:
         raise DataError(f"{ds.name} train: class {missing[0]} has no rows ({len(missing)} of {k} classes missing); "
                         "labels must be 0..K-1 with every class present: renumber them")
     for nm, split in (("valid", ds.valid), ("test", ds.test)):
-        other, other_counts = np.unique(np.asarray(split[1]), return_counts=True)
-        bad = [(int(lab), int(c)) for lab, c in zip(other, other_counts) if not 0 <= lab < k]
+        bad = [(int(lab), int(c)) for lab, c in zip(*np.unique(np.asarray(split[1]), return_counts=True))
+               if not 0 <= lab < k]
         if bad:
             lab, c = bad[0]
             raise DataError(f"{ds.name} {nm}: label {lab} ({c} row{'s' * (c != 1)}) is not a training class "
                             f"(0..{k - 1}); fix or drop those rows")
     ds.classes = k
     return ds
-
-
-def _idx_dir(*folders) -> Path | None:
-    """The first of ``folders`` that holds the four IDX files, or None."""
-    return next((d for d in folders if _has_idx(d)), None)
 
 
 def _local_mnist(root: Path) -> Dataset | None:
@@ -121,12 +116,6 @@ def load_dataset(dataset=None, data_root=None, download_ok=True, log=print) -> D
     return check_dataset(ds, NAMED_CLASSES.get(ds.name))
 
 
-def _mnist_files_present(root: Path) -> list[Path]:
-    """MNIST files in the data folder, complete or not: if any, MNIST is what the user has."""
-    names = ("mnist.pkl.gz", *(s + ".gz" for s in IDX_NAMES), *IDX_NAMES)
-    return [d / n for d in (root, root / "mnist") for n in names if (d / n).is_file()]
-
-
 def _data_root(data_root, needs_writing) -> Path:
     """The data folder, refused in one line when it is a file or, where a download may need it,
     cannot be created: a bad folder is never a reason to train on another dataset."""
@@ -152,7 +141,8 @@ def _default_dataset(root, download_ok, log) -> Dataset:
     ds = _local_mnist(root)  # present but unreadable raises: never a reason to switch
     if ds is not None:
         return ds
-    present = _mnist_files_present(root)
+    names = ("mnist.pkl.gz", *(s + ".gz" for s in IDX_NAMES), *IDX_NAMES)  # complete or not: the user's MNIST
+    present = [d / n for d in (root, root / "mnist") for n in names if (d / n).is_file()]
     try:
         return _read_dataset("mnist", root, download_ok, log)
     except DataError as exc:
@@ -191,10 +181,8 @@ def _read_dataset(dataset, data_root, download_ok, log) -> Dataset:
             return load_idx_dataset(d, name="fashion-mnist")
         raise DataError(f"Fashion-MNIST not found in {root / 'fashion-mnist'} or {FASHION_MNIST_SYSTEM_DIR}; "
                         "install it (apt-get install dataset-fashion-mnist) or copy its four IDX files there")
-    if name == "digits":
-        return load_digits_dataset()
-    if name == "synthetic":
-        return make_synthetic()
+    if name in ("digits", "synthetic"):
+        return load_digits_dataset() if name == "digits" else make_synthetic()
     try:
         path = Path(name).expanduser()
     except RuntimeError as exc:  # ~user of no such user
@@ -218,10 +206,8 @@ def shared_dataset(data_xy, borrow=True, name="data"):
     for old GPUs and cast it; int32 is equivalent and saves the cast)."""
     X, y = data_xy
     if getattr(X, "dtype", None) != np.dtype(pytensor.config.floatX):  # converted once, into an aligned array
-        X = np.asarray(X)
-        converted = empty_aligned(X.shape, pytensor.config.floatX)
-        np.copyto(converted, X, casting="unsafe")
-        X = converted
+        X, given = empty_aligned(np.shape(X), pytensor.config.floatX), X
+        np.copyto(X, given, casting="unsafe")
     shared_x = pytensor.shared(np.asarray(X, dtype=pytensor.config.floatX), name=name + ".x", borrow=borrow)
     shared_y = pytensor.shared(np.asarray(y, dtype="int32"), name=name + ".y", borrow=borrow)
     return shared_x, shared_y

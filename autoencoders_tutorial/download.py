@@ -43,31 +43,24 @@ def _env_number(name: str, default: float) -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise DataError(f"{name} must be a number > 0, got {raw!r}; fix or unset it")
-    return value
+    with contextlib.suppress(ValueError):
+        if math.isfinite(value := float(raw)) and value > 0:
+            return value
+    raise DataError(f"{name} must be a number > 0, got {raw!r}; fix or unset it")
 
 
 def _one_line(exc: BaseException, got: int) -> str:
     """A short, one-line description of a network error, ``got`` bytes into the file."""
-    if isinstance(exc, urllib.error.HTTPError):
-        text = str(exc)
-    elif isinstance(exc, http.client.IncompleteRead):
+    if isinstance(exc, http.client.IncompleteRead):
         text = f"the transfer was cut off after {got} bytes; try again"
     elif isinstance(exc, http.client.RemoteDisconnected):
         text = "the server closed the connection without a response"
     elif isinstance(exc, ConnectionResetError):
         text = f"the connection was reset after {got} bytes; try again"
-    elif isinstance(exc, urllib.error.URLError):
-        text = str(exc.reason)
-    else:
-        text = str(exc)
-    text = " ".join(text.split())
-    return text or type(exc).__name__
+    else:  # a URLError by its reason; an HTTPError (a URLError too) by its status
+        url_error = isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError)
+        text = str(exc.reason if url_error else exc)
+    return " ".join(text.split()) or type(exc).__name__
 
 
 class _Watchdog:
@@ -89,15 +82,14 @@ class _Watchdog:
     def opener(self):
         watch = self
 
-        class HTTP(http.client.HTTPConnection):
-            def connect(self):
-                super().connect()
-                watch.sockets.append(self.sock)
+        def watched(base):  # a connection class whose socket the watchdog may shut
+            class Connection(base):
+                def connect(self):
+                    super().connect()
+                    watch.sockets.append(self.sock)
+            return Connection
 
-        class HTTPS(http.client.HTTPSConnection):
-            def connect(self):
-                super().connect()
-                watch.sockets.append(self.sock)
+        HTTP, HTTPS = watched(http.client.HTTPConnection), watched(http.client.HTTPSConnection)
 
         class HTTPHandler(urllib.request.HTTPHandler):
             def http_open(self, req):
@@ -115,7 +107,6 @@ class _Watchdog:
 
     def __exit__(self, *exc):
         self._timer.cancel()
-        return False
 
 
 class _Limits:
@@ -200,8 +191,8 @@ class _Limits:
         return None
 
 
-def _receive(resp, out, h, limits: _Limits, sock, name, progress) -> bool:
-    """Copy the body of ``resp`` to ``out`` and ``h`` within ``limits``; whether a progress line is showing."""
+def _receive(resp, out, h, limits: _Limits, sock, name, progress) -> None:
+    """Copy the body of ``resp`` to ``out`` and ``h`` within ``limits``, its progress line ended on an error."""
     total = int(resp.headers.get("Content-Length") or 0)
     read = getattr(resp, "read1", None) or resp.read  # read1: what has arrived, up to 64 KiB
     last, shown = 0.0, False
@@ -227,7 +218,6 @@ def _receive(resp, out, h, limits: _Limits, sock, name, progress) -> bool:
         if shown:
             print(file=sys.stderr)  # end the progress line before the error
         raise
-    return shown
 
 
 def download(url: str, dest, sha256: str, timeout=60.0, progress=True, *, deadline=None, min_rate=None,
@@ -258,24 +248,21 @@ def download(url: str, dest, sha256: str, timeout=60.0, progress=True, *, deadli
     except OSError as exc:
         raise DataError(f"cannot write to {dest.parent} ({exc.strerror or exc}); set data_dir or "
                         "AUTOENCODERS_DATA to a writable folder") from None
-    h, watch, shown = hashlib.sha256(), None, False
+    h, watch = hashlib.sha256(), None
     with part:
         try:
             wait = limits.wait()
             with _Watchdog(limits.deadline_at - time.monotonic()) as watch, \
                     watch.opener().open(url, timeout=wait) as resp:
                 sock = watch.sockets[-1] if watch.sockets else None  # the connection this response came on
-                shown = _receive(resp, out, h, limits, sock, dest.name, progress)
+                _receive(resp, out, h, limits, sock, dest.name, progress)
             if progress:
                 print(f"\r  {dest.name}: {limits.got / 1e6:.1f} MB done", file=sys.stderr)
-                shown = False
             out.close()
             if h.hexdigest() != sha256:
                 raise DataError(f"{url} has sha256 {h.hexdigest()[:12]}..., expected {sha256[:12]}...; not saved")
             os.replace(tmp, dest)
         except Exception as exc:
-            if shown:
-                print(file=sys.stderr)  # end the progress line before the error
             error = limits.error(exc, watch is not None and watch.fired)
             if error is None or error is exc:
                 raise
@@ -286,9 +273,8 @@ def download(url: str, dest, sha256: str, timeout=60.0, progress=True, *, deadli
 def fetch_mnist(directory, base_url=None, progress=True, *, deadline=None, min_rate=None) -> Path:
     """Ensure the four MNIST IDX files are in ``directory``, downloading the missing ones.
 
-    ``base_url`` defaults to ``$AUTOENCODERS_MNIST_URL``, else :data:`MNIST_URL`. ``deadline`` (seconds per
-    file) and ``min_rate`` (bytes/s over 30 s) go to :func:`download`: by default
-    ``$AUTOENCODERS_DOWNLOAD_TIMEOUT``, else 600 s, and ``$AUTOENCODERS_DOWNLOAD_MIN_RATE``, else 10000 B/s.
+    ``base_url`` defaults to ``$AUTOENCODERS_MNIST_URL``, else :data:`MNIST_URL`; ``deadline`` (seconds per
+    file) and ``min_rate`` go to :func:`download`, which says their defaults.
     """
     directory = Path(directory)
     base_url = base_url or os.environ.get("AUTOENCODERS_MNIST_URL", MNIST_URL)

@@ -1,12 +1,10 @@
 """The engine: PyTensor's set-up, the modes, and every JAX/PyTensor workaround, in one place.
 
-Importing this module configures PyTensor (:func:`configure_engine`) *before* PyTensor is first imported:
-some flags, the BLAS link line among them, are read only at import. When PyTensor was imported first, the
-set-up is applied to ``pytensor.config`` wherever a value is still PyTensor's default; what cannot be is
-named in one warning. Shared variables that JAX functions update hold JAX arrays between calls, which C
-functions cannot read: :func:`sync_shared` and :func:`host_function` give them numpy values again. Every
-call into JAX itself is in :mod:`autoencoders_tutorial.jax_backend`. Nothing is printed at import:
-:data:`ENGINE` holds what was chosen and why; the command line prints its ``note``.
+Importing this module configures PyTensor (:func:`configure_engine`) *before* PyTensor is first imported
+(some flags, the BLAS link line among them, are read only at import); when PyTensor was imported first, what
+cannot be set any more is named in one warning. :func:`sync_shared` and :func:`host_function` give shared
+variables that JAX functions updated numpy values again; every call into JAX itself is in
+:mod:`autoencoders_tutorial.jax_backend`. Nothing is printed at import: :data:`ENGINE` holds what was chosen.
 """
 
 from __future__ import annotations
@@ -80,7 +78,6 @@ def configure_engine(environ: Mapping[str, str] | None = None) -> dict:
     blas = None if "blas__ldflags" in named else _find_blas()
     if blas:
         settings["blas__ldflags"] = blas
-    note = None
     if user_mode:
         default = "user PYTENSOR_FLAGS"
     elif blas:
@@ -88,7 +85,7 @@ def configure_engine(environ: Mapping[str, str] | None = None) -> dict:
         default = "C (CVM) + " + blas.split()[-1][2:]
     else:
         default = "Numba (no system BLAS found)"
-        note = None if has_jax else _NO_BLAS_NOTE
+    note = None if user_mode or blas or has_jax else _NO_BLAS_NOTE
     train_mode = "JAX" if has_jax and not user_mode else None
     ENGINE.clear()
     ENGINE.update(train_mode=train_mode, default=default, blas=blas, settings=settings, note=note,
@@ -104,7 +101,7 @@ def _apply_after_import(config) -> dict:
     never evaluated here."""
     skipped = {}
     for flag, value in ENGINE["settings"].items():
-        param = _param(config, flag)
+        param = getattr(type(config), flag, None)  # its ConfigParam, a descriptor
         if param is not None and hasattr(param, "val"):  # read or set already
             current, default = param.val, param.default
             untouched = getattr(param, "is_default", True) and (
@@ -118,22 +115,6 @@ def _apply_after_import(config) -> dict:
         except Exception as exc:  # noqa: BLE001  (PyTensor raises several kinds for a frozen flag)
             skipped[flag] = f"PyTensor refused it ({exc})"
     return skipped
-
-
-def _param(config, flag):
-    """PyTensor's ``ConfigParam`` of ``flag`` (a descriptor of the config's class), or None."""
-    return getattr(type(config), flag, None)
-
-
-def _set_by_user(config, flag) -> bool:
-    """True when ``flag``, which the library left at PyTensor's default (no BLAS: no ``mode``), was set in code
-    or ``PYTENSOR_FLAGS`` before the library was imported."""
-    if flag in ENGINE["settings"]:
-        return False
-    param = _param(config, flag)
-    if param is None or not hasattr(param, "val") or callable(param.default):
-        return False
-    return str(param.val) != str(param.default)
 
 
 def _caller_stacklevel() -> int:
@@ -154,7 +135,9 @@ def _import_pytensor():
         import pytensor
 
         ENGINE["skipped"] = _apply_after_import(pytensor.config)
-        if "mode" in ENGINE["skipped"] or _set_by_user(pytensor.config, "mode"):
+        mode = getattr(type(pytensor.config), "mode", None)  # set in code or PYTENSOR_FLAGS where the library set none
+        by_user = "mode" not in ENGINE["settings"] and hasattr(mode, "val") and not callable(mode.default)
+        if "mode" in ENGINE["skipped"] or by_user and str(mode.val) != str(mode.default):
             # the process-wide default is not the one chosen (or the library chose none): say which it is
             ENGINE["default"] = f"{pytensor.config.mode} (set before the library was imported)"
             train = ENGINE["train_mode"]
@@ -213,8 +196,6 @@ pytensor = _import_pytensor()
 
 import pytensor.tensor as pt  # noqa: F401  (configured above; the models import it from here)
 
-# -- modes --------------------------------------------------------------------------------
-
 
 def compile_mode(mode: str | None):
     """Map the ``--mode`` flag to what ``pytensor.function(mode=...)`` takes. None or "default" is the library's
@@ -254,8 +235,6 @@ def is_jax_mode(mode) -> bool:
     """True when functions compiled with ``mode`` run on JAX."""
     return str(pytensor.config.mode if mode in (None, "default") else mode).upper() == "JAX"
 
-
-# -- the JAX host path --------------------------------------------------------------------
 
 #: Shared variables that JAX functions update: between calls they hold JAX arrays.
 _JAX_UPDATED: weakref.WeakSet = weakref.WeakSet()

@@ -1,8 +1,7 @@
 """The error types a user can fix, and the value checks that raise them.
 
-Every error here is a :class:`ValueError` whose message is one line naming the problem and what to do;
-the command line (:func:`autoencoders_tutorial.cli.run_cli`) prints it as ``error: ...`` and exits with
-status 2. Models and loops raise these types directly, so nothing is re-wrapped on the way up.
+Each is a :class:`ValueError` whose message is one line naming the problem and what to do, which the command line
+(:func:`autoencoders_tutorial.cli.run_cli`) prints as ``error: ...`` (status 2); nothing is re-wrapped on the way up.
 """
 
 from __future__ import annotations
@@ -59,12 +58,8 @@ def _real(v) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
-#: The corruption processes of Vincent et al. (JMLR 2010, section 4.2) and what their level means.
-CORRUPTIONS = {
-    "masking": "the fraction of components set to 0, in [0, 1)",
-    "gaussian": "the standard deviation of additive isotropic Gaussian noise, >= 0",
-    "salt_and_pepper": "the fraction of components set to 0 or 1 (half each), in [0, 1]",
-}
+#: The corruption processes of Vincent et al. (JMLR 2010, section 4.2) and the range of their level.
+CORRUPTIONS = {"masking": "[0, 1)", "gaussian": "[0, inf)", "salt_and_pepper": "[0, 1]"}
 
 
 def check_corruption(level, name="corruption_level", kind="masking") -> float:
@@ -83,8 +78,7 @@ def check_corruption(level, name="corruption_level", kind="masking") -> float:
         raise TutorialError(f"corruption_type must be one of {', '.join(CORRUPTIONS)}, got {kind!r}")
     if not (_real(level) and math.isfinite(level) and level >= 0 and (
             level < 1 if kind == "masking" else level <= 1 if kind == "salt_and_pepper" else True)):
-        span = {"masking": "[0, 1)", "gaussian": "[0, inf)", "salt_and_pepper": "[0, 1]"}[kind]
-        raise TutorialError(f"{name} must be in {span} for {kind.replace('_', '-')} noise, got {level}")
+        raise TutorialError(f"{name} must be in {CORRUPTIONS[kind]} for {kind.replace('_', '-')} noise, got {level}")
     return float(level)
 
 
@@ -97,10 +91,9 @@ def check_sparsity(target, weight, precision=None) -> None:
     ...
     autoencoders_tutorial.errors.TutorialError: sparsity_weight must be at most 3.4028235e+38 in float32, got 1e+300
     """
-    ok_weight = _real(weight) and weight >= 0 and math.isfinite(weight)
     if not (_real(target) and 0 < target < 1):
         raise TutorialError(f"sparsity_target must be in (0, 1), got {target!r}")
-    if not ok_weight:
+    if not (_real(weight) and weight >= 0 and math.isfinite(weight)):
         raise TutorialError(f"sparsity_weight must be a finite number >= 0, got {weight!r}")
     with np.errstate(over="ignore"):
         too_large = precision is not None and not np.isfinite(np.asarray(weight, dtype=precision))

@@ -1,8 +1,6 @@
-"""Features: how well a linear classifier does on raw inputs, on learned codes, and on both.
+"""Features: whether pretraining learned codes a linear classifier can use, against the raw pixels and both.
 
-Whether pretraining learned features a linear classifier can use: a scikit-learn logistic regression on
-the top-layer codes of a pretrained stack against one on the raw pixels. This module sits above the
-models' interface (anything with ``get_codes(X)``) and imports none of them.
+This module sits above the models' interface (anything with ``get_codes(X)``) and imports none of them.
 """
 
 from __future__ import annotations

@@ -118,9 +118,7 @@ def remove_stale_parts(directory, name: str | None = None) -> list[Path]:
     with _WRITING_LOCK:
         for p in entries:
             m = pattern.fullmatch(p.name)
-            if m is None or os.path.abspath(p) in _WRITING:
-                continue
-            if int(m.group(1)) != os.getpid() and _alive(int(m.group(1))):
+            if m is None or os.path.abspath(p) in _WRITING or int(m[1]) != os.getpid() and _alive(int(m[1])):
                 continue
             with contextlib.suppress(OSError):
                 p.unlink()
@@ -137,7 +135,7 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except OSError:  # PermissionError: alive, another user's
-        return True
+        pass
     return True
 
 
@@ -187,9 +185,7 @@ def _replace_by_copy(src: Path, dest: Path) -> None:
 def previous_path(path) -> Path:
     """``best_model.npz`` -> ``best_model.previous.npz``: where the one earlier copy is kept."""
     path = Path(path)
-    if path.suffix:
-        return path.with_name(path.stem + ".previous" + path.suffix)
-    return path.with_name(path.name + ".previous")
+    return path.with_name(f"{path.stem}.previous{path.suffix}")
 
 
 def save_params(path, arrays: Mapping[str, np.ndarray], *, keep_previous: bool = False, **meta) -> Path:

@@ -1,6 +1,5 @@
-"""Images: the tutorial's ``tile_raster_images`` and ``scale_to_unit_interval``, filter sheets, and a drawing framed
-as a 28x28 dataset's images were (:func:`frame_ink`). This module needs numpy and pillow, not PyTensor: ``utils.py``
-re-exports the tutorial's two without configuring the engine.
+"""Images: the tutorial's ``tile_raster_images`` and ``scale_to_unit_interval``, filter sheets, :func:`frame_ink`.
+Numpy and pillow only, not PyTensor: ``utils.py`` re-exports the tutorial's two without configuring the engine.
 """
 
 from __future__ import annotations
@@ -93,12 +92,9 @@ def tile_raster_images(X, img_shape, tile_shape, tile_spacing=(0, 0), scale_rows
         dt = "uint8" if output_pixel_vals else next((x.dtype for x in X if x is not None), np.float64)
         out_array = np.zeros((out_shape[0], out_shape[1], 4), dtype=dt)
         channel_defaults = [0, 0, 0, 255] if output_pixel_vals else [0.0, 0.0, 0.0, 1.0]
-        for i in range(4):
-            if X[i] is None:
-                out_array[:, :, i] = np.zeros(out_shape, dtype=dt) + channel_defaults[i]
-            else:
-                out_array[:, :, i] = tile_raster_images(X[i], img_shape, tile_shape, tile_spacing,
-                                                        scale_rows_to_unit_interval, output_pixel_vals)
+        for i, channel in enumerate(X):
+            out_array[:, :, i] = channel_defaults[i] if channel is None else tile_raster_images(
+                channel, img_shape, tile_shape, tile_spacing, scale_rows_to_unit_interval, output_pixel_vals)
         return out_array
 
     X = np.asarray(X)
@@ -108,25 +104,21 @@ def tile_raster_images(X, img_shape, tile_shape, tile_spacing=(0, 0), scale_rows
     (H, W), (Hs, Ws) = img_shape, tile_spacing
     dt = "uint8" if output_pixel_vals else X.dtype
     out_array = np.zeros(out_shape, dtype=dt)
-    for tile_row in range(tile_shape[0]):
-        for tile_col in range(tile_shape[1]):
-            idx = tile_row * tile_shape[1] + tile_col
-            if idx >= X.shape[0]:
-                continue
-            this_img = X[idx].reshape(img_shape)
-            if scale_rows_to_unit_interval:
-                this_img = scale_to_unit_interval(this_img)
-            top, left = tile_row * (H + Hs), tile_col * (W + Ws)
-            out_array[top: top + H, left: left + W] = this_img * (255 if output_pixel_vals else 1)
+    for idx in range(min(X.shape[0], tile_shape[0] * tile_shape[1])):
+        tile_row, tile_col = divmod(idx, tile_shape[1])
+        this_img = X[idx].reshape(img_shape)
+        if scale_rows_to_unit_interval:
+            this_img = scale_to_unit_interval(this_img)
+        top, left = tile_row * (H + Hs), tile_col * (W + Ws)
+        out_array[top: top + H, left: left + W] = this_img * (255 if output_pixel_vals else 1)
     return out_array
 
 
 def _write_png(tiles, path) -> Path:
-    path = Path(path)
     buf = io.BytesIO()
     Image.fromarray(tiles).save(buf, format="PNG")
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    atomic_write_bytes(Path(path), buf.getvalue())
+    return Path(path)
 
 
 def save_filters_image(W, img_shape, path, n_filters=100, tile_spacing=(1, 1)) -> Path:
@@ -138,11 +130,9 @@ def save_filters_image(W, img_shape, path, n_filters=100, tile_spacing=(1, 1)) -
 
 
 def save_rows_image(rows, img_shape, path, tile_spacing=(1, 1)) -> Path:
-    """Write equal-length sequences of images (one per row of the sheet) as one grid (PNG). Pixels are shown
-    as they are, clipped to [0, 1] (not rescaled per image: a corrupted input and its reconstruction share one scale).
-    """
+    """Write equal-length sequences of images (one per row of the sheet) as one grid (PNG), pixels clipped to [0, 1]
+    (not rescaled per image: a corrupted input and its reconstruction share one scale)."""
     rows = [np.clip(np.asarray(r, dtype=float), 0, 1) for r in rows]
-    X = np.concatenate(rows)
-    tiles = tile_raster_images(X=X, img_shape=img_shape, tile_shape=(len(rows), rows[0].shape[0]),
-                               tile_spacing=tile_spacing, scale_rows_to_unit_interval=False)
-    return _write_png(tiles, path)
+    return _write_png(tile_raster_images(X=np.concatenate(rows), img_shape=img_shape,
+                                         tile_shape=(len(rows), rows[0].shape[0]), tile_spacing=tile_spacing,
+                                         scale_rows_to_unit_interval=False), path)

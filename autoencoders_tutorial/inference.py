@@ -1,7 +1,7 @@
-"""Numeric-level use of a built model: its codes, predictions and the dA's reconstruction sheet.
+"""Numeric-level use of a built model (dA.py and SdA.py call these): codes, predictions, the reconstruction sheet.
 
 Compiled functions are cached per model (weakly: they go when the model goes) and run in PyTensor's default
-mode, safe after JAX training (:func:`~autoencoders_tutorial.engine.host_function`); dA.py and SdA.py call these.
+mode, safe after JAX training (:func:`~autoencoders_tutorial.engine.host_function`).
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ from .datasets import validate_x
 from .engine import host_function, pt, pytensor
 from .errors import TutorialError
 
-#: Each model's compiled inference functions, by what they compute.
 _FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def cached_function(model, key, build):
-    """``build()`` once per ``model`` and ``key``: a host function kept beside the model, not in it."""
+def cached_function(model, key, output):
+    """The host function ``model.x -> output()``, compiled once per ``model`` and ``key``, kept beside the model."""
     fns = _FUNCTIONS.setdefault(model, {})
     if key not in fns:
-        fns[key] = build()
+        fns[key] = host_function([model.x], output())
     return fns[key]
 
 
@@ -34,14 +33,13 @@ def check_input(da, X, what="input"):
 def dA_codes(da, X, chunk=1000):
     """The codes of numeric rows ``X`` (checked by :func:`check_input`), ``chunk`` rows at a time."""
     X = check_input(da, X).astype(da.x.dtype, copy=False)
-    fn = cached_function(da, "codes", lambda: host_function([da.x], da.get_hidden_values(da.x)))
-    return _chunked(fn, X, chunk, da.n_hidden, da.x.dtype)
+    return _chunked(cached_function(da, "codes", lambda: da.get_hidden_values(da.x)), X, chunk, da.n_hidden)
 
 
-def _chunked(fn, X, chunk, width, dtype):
-    """``fn`` over the rows of ``X``, ``chunk`` at a time (a (0, width) array for no rows)."""
+def _chunked(fn, X, chunk, width):
+    """``fn`` over the rows of ``X``, ``chunk`` at a time (a (0, width) array of X's dtype for no rows)."""
     return np.concatenate([fn(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)] or
-                          [np.zeros((0, width), dtype=dtype)])
+                          [np.zeros((0, width), dtype=X.dtype)])
 
 
 def reconstruction_rows(da, X, corruption_level):
@@ -63,12 +61,12 @@ def _sda_rows(sda, X):
 
 def predict(sda, X):
     """Predicted classes of numeric rows ``X`` (values in [0, 1])."""
-    return cached_function(sda, "predict", lambda: host_function([sda.x], sda.logLayer.y_pred))(_sda_rows(sda, X))
+    return cached_function(sda, "predict", lambda: sda.logLayer.y_pred)(_sda_rows(sda, X))
 
 
 def predict_proba(sda, X):
     """Class probabilities of numeric rows ``X`` (values in [0, 1]), shape (rows, classes)."""
-    return cached_function(sda, "proba", lambda: host_function([sda.x], sda.logLayer.p_y_given_x))(_sda_rows(sda, X))
+    return cached_function(sda, "proba", lambda: sda.logLayer.p_y_given_x)(_sda_rows(sda, X))
 
 
 def get_codes(sda, X, layer=-1, chunk=1000):
@@ -78,5 +76,5 @@ def get_codes(sda, X, layer=-1, chunk=1000):
         raise TutorialError(f"layer must be a hidden layer's index, 0 to {sda.n_layers - 1} (or -1 for the top), "
                             f"got {layer!r}")
     layer = range(sda.n_layers)[layer]
-    fn = cached_function(sda, ("codes", layer), lambda: host_function([sda.x], sda.sigmoid_layers[layer].output))
-    return _chunked(fn, X, chunk, sda.hidden_layers_sizes[layer], sda.x.dtype)
+    fn = cached_function(sda, ("codes", layer), lambda: sda.sigmoid_layers[layer].output)
+    return _chunked(fn, X, chunk, sda.hidden_layers_sizes[layer])

@@ -1,8 +1,5 @@
 """Ctrl-C held while something must not be cut in half: a file being written, a loop reaching a clean point.
-
-Signal handlers exist only in the main thread: elsewhere a held block runs as it is (Python delivers
-SIGINT to the main thread only). This module needs the standard library only.
-"""
+This module needs the standard library only."""
 
 from __future__ import annotations
 
@@ -17,7 +14,8 @@ class deferred_interrupts:
     handled SIGINT before (``KeyboardInterrupt`` by default, or an enclosing block's flag), so a file is
     never left half-replaced. With ``deliver=False`` (the training loops) the caller polls ``received`` and
     stops at a clean point itself; a second Ctrl-C then raises ``KeyboardInterrupt`` at once (a file being
-    written still finishes first: its own block holds it). Outside the main thread the block runs as is.
+    written still finishes first: its own block holds it). Outside the main thread (where Python never delivers
+    SIGINT, and no handler can be set) the block runs as is.
     """
 
     def __init__(self, deliver: bool = True):

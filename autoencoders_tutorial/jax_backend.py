@@ -1,13 +1,9 @@
 """The JAX back end: every call into JAX, and the two workarounds it needs.
 
-- JAX cannot slice a shared dataset with a traced index, so the step path's minibatch is sliced on the
-  host and passed in (:func:`jax_minibatch_function`);
-- it gives each compiled function a private copy of a shared random generator, so every noise draw is
-  made on the host with the C back end's op and the shared generator itself, and passed in
-  (:mod:`.noise`: the same masks bit for bit, the state checkpointable).
-
-The block path's resident data goes to the device with :func:`to_device`; :func:`platform` says whether
-that device is a GPU.
+JAX cannot slice a shared dataset with a traced index, and it gives each compiled function a private copy of a
+shared random generator: so the step path's minibatch, and every noise draw (made with the C back end's op and
+the shared generator itself, :mod:`.noise`: the same masks bit for bit, the state checkpointable), are made on
+the host and passed in (:func:`jax_minibatch_function`).
 """
 
 from __future__ import annotations
@@ -32,9 +28,8 @@ def quiet_jax():
 
 
 def jax_minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=(), mode="JAX"):
-    """The JAX form of :func:`autoencoders_tutorial.graph.minibatch_function`: ``f(index, *extra)``. The minibatch
-    rows, and every noise draw whose generator ``updates`` advances (by the C back end's op, from the same shared
-    generator), are made on the host and passed in: the C back end's masks bit for bit, the state the shared one's."""
+    """The JAX form of :func:`autoencoders_tutorial.graph.minibatch_function`: ``f(index, *extra)``, its minibatch
+    rows and every noise draw whose generator ``updates`` advances made on the host and passed in (see the module)."""
     if pytensor.config.floatX != "float32":
         raise TutorialError("JAX mode runs in float32 here; use precision float32 or another mode")
     extra_inputs = list(extra_inputs)
@@ -62,11 +57,9 @@ def jax_minibatch_function(pairs, outputs, batch_size, updates=None, extra_input
                 key = (shapes, tuple(float(e) for e in extra))
             except (TypeError, ValueError):  # a non-scalar extra input: no caching
                 key = None
-            meta = size_cache.get(key) if key is not None else None
-            if meta is None:
-                meta = size_fn(*batch, *extra)
-                if key is not None:
-                    size_cache[key] = meta
+            meta = size_cache.get(key) or size_fn(*batch, *extra)
+            if key is not None:
+                size_cache[key] = meta
             noise = [draw_on_host(rng_var, node, size, params) for (rng_var, node), (size, *params) in zip(draws, meta)]
         if shapes in traced:
             return f(*batch, *noise, *extra)

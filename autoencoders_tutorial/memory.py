@@ -1,5 +1,4 @@
-"""Memory: how much is available, and the one-line refusal of parameters or arrays that cannot fit,
-before anything is allocated. This module needs the standard library only."""
+"""Memory available, and the one-line refusal, before allocating, of what cannot fit (standard library only)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,9 @@
 """The model files: the one schema every model file is read through, and the dA's and SdA's save and load.
 
 The four kinds of model file (``logistic_sgd.py``'s and ``mlp.py``'s ``best_model.npz``, ``dA.py``'s
-``dA_corruption_*.npz``, ``SdA.py``'s ``SdA_model.npz``) are read through :func:`check_arrays`: exactly the
-arrays the model has, float32 or float64 in this machine's byte order, of the shapes its architecture
-gives; their options through :func:`check_fields`. Each refusal is one line naming the file and the field.
-``dA.py`` and ``SdA.py`` call these from short ``save`` and ``load`` methods; the file itself comes in
-through :mod:`.userfiles` (by way of :func:`~.files.load_params`).
+``dA_corruption_*.npz``, ``SdA.py``'s ``SdA_model.npz``) come in through :mod:`.userfiles` (by way of
+:func:`~.files.load_params`); their arrays are read through :func:`check_arrays`, their options through
+:func:`check_fields`. Each refusal is one line naming the file and the field.
 """
 
 from __future__ import annotations
@@ -35,9 +33,12 @@ def _damaged(path, what, fix="save the model again") -> DataError:
     return DataError(f"{path}: {what}; the file is damaged, {fix}")
 
 
-def _check_model(path, meta, model) -> None:
-    if meta.get("model", model) != model:
-        raise DataError(f"{path} is not a saved {model} (model={meta['model']!r})")
+def _load(path, model) -> tuple[dict, dict]:
+    """``path``'s ``(arrays, meta)``, refused unless a saved ``model`` (a classifier's file must say so)."""
+    arrays, meta = load_params(path)
+    if meta.get("model", None if model in CLASSIFIER_LAYERS else model) != model:
+        raise DataError(f"{path} is not a saved {model} (model={meta.get('model')!r})")
+    return arrays, meta
 
 
 def _must(ok, name, value, what) -> None:
@@ -69,8 +70,7 @@ def check_fields(path, fields: dict, required=(), **checks) -> None:
 
 def check_arrays(path, arrays: dict, shapes: dict, fix: str = "save the model again") -> None:
     """The one schema of arrays of the four model kinds and of checkpoints: ``arrays`` are exactly those ``shapes``
-    names, float32 or float64 in this machine's byte order (not float16, integers or big-endian floats), of those
-    shapes; else one line naming ``path`` and the array, ending in ``fix``."""
+    names, of :data:`PARAM_DTYPES`, of those shapes; else one line naming ``path`` and the array, ending in ``fix``."""
     for name in sorted(shapes.keys() | arrays.keys()):
         if name not in arrays:
             raise _damaged(path, f"no array {name!r}", fix)
@@ -86,11 +86,9 @@ def check_arrays(path, arrays: dict, shapes: dict, fix: str = "save the model ag
 
 
 def read_classifier(path, model) -> tuple[dict, dict]:
-    """A logistic regression's or an MLP's file (``model``), read through :func:`check_arrays`: exactly each
-    layer's ``W`` (a matrix with rows and columns, each layer's rows the columns below) and ``b``."""
-    arrays, meta = load_params(path)
-    if meta.get("model") != model:
-        raise DataError(f"{path} is not a saved {model} (model={meta.get('model')!r})")
+    """A logistic regression's or an MLP's file (``model``): exactly each layer's ``W`` (a matrix, its rows the
+    columns below) and ``b`` (:func:`check_arrays`)."""
+    arrays, meta = _load(path, model)
     shapes, width = {}, None
     for layer in CLASSIFIER_LAYERS[model]:
         W = arrays.get(f"{layer}.W")
@@ -123,20 +121,17 @@ def check_dA_options(n_visible, n_hidden, new_W, tied_weights, W_prime, loss, de
 
 
 def save_dA(da, path, **meta):
-    """Write ``da``'s parameters (``W``, ``b``, ``b_prime``, and ``W_prime`` when untied) and its options to
-    ``path`` (``.npz``, atomically, no pickle); ``meta`` is stored beside them."""
+    """Write ``da``'s parameters and options to ``path`` (``.npz``, atomically, no pickle), ``meta`` beside them."""
     arrays = {p.name.split(".", 1)[1]: np.asarray(p.get_value()) for p in da.params}
     options = {k: getattr(da, k) for k in DA_OPTIONS}
     return save_params(path, arrays, **meta, model="dA", n_hidden=da.n_hidden, tied_weights=da.tied_weights, **options)
 
 
 def read_dA(path) -> tuple[dict, dict]:
-    """A dA file's ``(arrays, meta)``, read through its schema: exactly the arrays ``W``, ``b``, ``b_prime`` (and
-    ``W_prime`` when untied), floats of the shapes ``W`` makes; ``tied_weights``, ``n_hidden``, the
-    ``corruption_level`` and ``precision`` the script saves, when there, of the types and values they can have
-    (the options of :data:`DA_OPTIONS` are the dA's own arguments: building it checks them)."""
-    arrays, meta = load_params(path)
-    _check_model(path, meta, "dA")
+    """A dA file's ``(arrays, meta)``, read through its schema: the arrays of the shapes ``W`` makes, the fields
+    the script saves of the types and values they can have (the options of :data:`DA_OPTIONS`: building checks them).
+    """
+    arrays, meta = _load(path, "dA")
     if "W" not in arrays or arrays["W"].ndim != 2:
         raise DataError(f"{path} is not a saved dA (no 2-D W in it)")
     n_visible, n_hidden = arrays["W"].shape
@@ -156,10 +151,9 @@ def load_dA(cls, path, input=None, theano_rng=None):
     """A ``cls`` (the dA class) with the parameters and options saved in ``path`` (:func:`read_dA`)."""
     arrays, meta = read_dA(path)
     n_visible, n_hidden = arrays["W"].shape
-    tied = "W_prime" not in arrays
     try:
-        da = cls(0, theano_rng=theano_rng, input=input, n_visible=n_visible, n_hidden=n_hidden, tied_weights=tied,
-                 **{k: meta.get(k, default) for k, default in DA_OPTIONS.items()})
+        da = cls(0, theano_rng=theano_rng, input=input, n_visible=n_visible, n_hidden=n_hidden,
+                 tied_weights="W_prime" not in arrays, **{k: meta.get(k, default) for k, default in DA_OPTIONS.items()})
     except TutorialError as exc:
         raise DataError(f"{path} holds a dA this library cannot build: {exc}") from None
     set_params_from_arrays(da.params, {f"dA.{k}": v for k, v in arrays.items()}, source=str(path))
@@ -182,12 +176,10 @@ def save_SdA(sda, path, **meta):
 
 
 def read_SdA(path) -> tuple[dict, dict]:
-    """An SdA file's ``(arrays, meta)``, read through its schema: a ``config`` table with the architecture
-    (``n_ins``, ``hidden_layers_sizes``, ``n_outs``, ``corruption_levels``) and, when there, the ``precision`` and
-    ``dataset`` the script saves, of the types and values they can have; exactly the arrays of that architecture,
-    floats of their shapes (the options of :data:`SDA_OPTIONS` are the SdA's own arguments: building checks them)."""
-    arrays, meta = load_params(path)
-    _check_model(path, meta, "SdA")
+    """An SdA file's ``(arrays, meta)``, read through its schema: a ``config`` table with the architecture and the
+    fields the script saves, of the types and values they can have, and exactly the arrays of that architecture
+    (the options of :data:`SDA_OPTIONS` are the SdA's own arguments: building checks them)."""
+    arrays, meta = _load(path, "SdA")
     if "phase" in meta:  # a checkpoint: the network is its current parameters, not its early stopping's copies
         arrays = {k: v for k, v in arrays.items() if not k.startswith(("best.", "last."))}
     config = meta.get("config")

@@ -26,8 +26,6 @@ from pytensor.tensor.random.basic import UniformRV  # noqa: E402
 from pytensor.tensor.random.op import RandomVariable  # noqa: E402
 from pytensor.tensor.random.type import RandomType  # noqa: E402
 
-# -- on the host ------------------------------------------------------------------------------
-
 
 def split_noise_updates(updates):
     """Separate shared-generator updates (``rng -> next state of a draw``) from the rest."""
@@ -46,13 +44,11 @@ def draw_parameters(draws, inputs, givens):
     fn = compile_function(list(inputs), [i for _, n in draws for i in n.inputs[1:]], givens=givens,
                           mode=Mode(linker="py", optimizer="fast_run"), on_unused_input="ignore")
 
+    ends = np.cumsum([len(node.inputs) - 1 for _, node in draws], dtype=int).tolist()
+
     def per_draw(*args):
-        out, pos, result = fn(*args), 0, []
-        for _, node in draws:
-            n_args = len(node.inputs) - 1
-            result.append(out[pos: pos + n_args])
-            pos += n_args
-        return result
+        out = fn(*args)
+        return [out[end - len(node.inputs) + 1: end] for end, (_, node) in zip(ends, draws)]
 
     return per_draw
 
@@ -114,13 +110,8 @@ def _standard_uniform(node, p, gen) -> bool:
 _DRAW_CHUNK = 1 << 19  # elements per host draw: 4 MB of float64 before the cast
 
 
-# -- on the device ----------------------------------------------------------------------------
-
-_U32 = np.uint32
-
-
 def u32(v):
-    return pt.constant(_U32(v))
+    return pt.constant(np.uint32(v))
 
 
 def _shr(x, k):
@@ -151,18 +142,16 @@ class DeviceNoise:
     def initial_state(seed_generator: np.random.Generator) -> np.ndarray:
         """``[key0, key1, 0]``, the key drawn from a copy of ``seed_generator`` (whose stream does not move)."""
         keys = generator_from_state(seed_generator.bit_generator.state).integers(0, 2**32, 2, dtype=np.uint32)
-        return np.array([keys[0], keys[1], 0], dtype=_U32)
+        return np.array([keys[0], keys[1], 0], dtype=np.uint32)
 
     @staticmethod
     def bits(state, counter, draw, shape):
         """``uint32`` hashes of static ``shape`` for minibatch ``counter``, draw ``draw``; ``state`` is the
         symbolic state vector (the shared one, or scan's inner copy)."""
-        key0, key1 = state[0], state[1]
         stream = counter * u32(0x9E3779B9) + u32((draw * 0x85EBCA6B) & 0xFFFFFFFF)
-        s = lowbias32(pt.bitwise_xor(key0, lowbias32(stream)))
-        n = int(np.prod(shape))
-        e = pt.constant(np.arange(n, dtype=_U32).reshape(shape))
-        return lowbias32(lowbias32(pt.bitwise_xor(e * u32(0x9E3779B9), s)) + key1)
+        s = lowbias32(pt.bitwise_xor(state[0], lowbias32(stream)))  # state: [key0, key1, counter]
+        e = pt.constant(np.arange(int(np.prod(shape)), dtype=np.uint32).reshape(shape))
+        return lowbias32(lowbias32(pt.bitwise_xor(e * u32(0x9E3779B9), s)) + state[1])
 
     @classmethod
     def uniform(cls, state, counter, draw, shape, dtype):
@@ -204,7 +193,7 @@ def set_device_noise_state(rng_var, state) -> None:
     if not isinstance(state, list) or len(state) != 3 or not all(
             isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**32 for v in state):
         raise ValueError(f"device noise state is {state!r}, not three integers in [0, 2**32)")
-    device_noise(rng_var).state.set_value(np.array(state, dtype=_U32))
+    device_noise(rng_var).state.set_value(np.array(state, dtype=np.uint32))
 
 
 def draw_value(node, state, counter, d, shape):

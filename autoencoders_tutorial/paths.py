@@ -2,12 +2,12 @@
 
 :func:`resolve_path` turns ``--train-path``, ``--noise-source`` and ``--block-size`` into a :class:`TrainPath`
 once per run; a :class:`RunContext` carries it down with the ``--mode``, the log and the metrics to
-:func:`training_function`. The measured choice ("auto"): the block path on JAX (noise drawn on the device on
-a GPU, on the host on a CPU), the step path on the C back end.
+:func:`training_function`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -59,9 +59,8 @@ class TrainPath:
 
 @dataclass(frozen=True)
 class RunContext:
-    """What a run carries down to its steps and loops, resolved once (a script's is ``Run.context``; an
-    estimator makes its own): ``mode``, a ``--mode`` (how the graphs compile); ``train_path``, a
-    :class:`TrainPath`; ``log``, where its lines go; ``metrics``, a :class:`~.files.MetricsLog` or None.
+    """What a run carries down to its steps and loops, resolved once (a script's is ``Run.context``): its
+    ``--mode``, :class:`TrainPath`, ``log`` and ``metrics`` (a :class:`~.files.MetricsLog` or None).
     ``RunContext()`` is the step path in the default mode, printing, without metrics."""
 
     mode: str | None = None
@@ -79,10 +78,8 @@ def _probe_key(mode) -> str:
     parts = [f"pytensor {pytensor.__version__}", resolved_backend(mode), platform(mode), pytensor.config.floatX,
              f"PYTENSOR_FLAGS={os.environ.get('PYTENSOR_FLAGS', '')}"]
     for dist in ("jax", "jaxlib", "jax-cuda12-plugin", "jax-cuda13-plugin"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             parts.append(f"{dist} {version(dist)}")
-        except PackageNotFoundError:
-            pass
     return " | ".join(parts)
 
 
@@ -100,10 +97,8 @@ def _known_passes() -> list:
 
 
 def _remember_pass(key) -> None:
-    try:
+    with contextlib.suppress(Exception):  # a cache that cannot be written only costs the next run the probe
         atomic_write_bytes(_probe_file(), json.dumps(sorted({*_known_passes(), key})).encode())
-    except Exception:  # noqa: BLE001  (a cache that cannot be written only costs the next run the probe)
-        pass
 
 
 @functools.cache
@@ -124,11 +119,8 @@ def _probe(mode) -> str | None:
         w = pytensor.shared(np.ones(2, dtype=pytensor.config.floatX), name="probe.w")
         data = pytensor.shared(np.ones((4, 2), dtype=pytensor.config.floatX), name="probe.x")
         x = pt.matrix("x", dtype=pytensor.config.floatX)
-        cost = pt.sum(w * x)
-        steps = block_steps(None, [(x, data)], cost, 2, [(w, w - 0.5 * x.sum(axis=0))], mode=mode, noise=None)
-        if not np.allclose(np.asarray(steps.block(0, 2)), [4.0, 0.0]):
-            return "it computed the wrong costs"
-        return None
+        steps = block_steps(None, [(x, data)], pt.sum(w * x), 2, [(w, w - 0.5 * x.sum(axis=0))], mode=mode, noise=None)
+        return None if np.allclose(np.asarray(steps.block(0, 2)), [4.0, 0.0]) else "it computed the wrong costs"
     except Exception as exc:  # noqa: BLE001  (any failure to build or run means: not here)
         return f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}"
 
@@ -169,8 +161,7 @@ def resolve_path(train_path="auto", noise_source="auto", block_size=None, mode=N
                               f"({failure}); using the step path")
     gpu = platform(mode) != "cpu"
     noise = noise_source if noise_source != "auto" else ("device" if gpu else "host")
-    if block_size is None and not gpu:
-        block_size = CPU_BLOCK
+    block_size = CPU_BLOCK if block_size is None and not gpu else block_size
     return TrainPath("block", noise, None if block_size is None else int(block_size))
 
 

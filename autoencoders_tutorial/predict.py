@@ -8,19 +8,9 @@ and what a Python user calls with a model's class probabilities::
     sda = SdA.SdA.load("SdA_out/SdA_model.npz")
     predict_inputs(sda.predict_proba, sda.n_ins, ["seven.png", "two.jpg"])
 
-Each input becomes rows of the model's width in [0, 1]:
-
-- an image (PNG, JPEG, ... any size and mode) is made grayscale, inverted when it is dark strokes on a
-  light background (the datasets here are light strokes on black), for a 28x28 model framed as the training
-  images were (``frame``, :func:`~autoencoders_tutorial.images.frame_ink`: the ink's box scaled to 20x20 and
-  centred by its centre of mass, as MNIST's digits; scaled to 28 and centred for a model trained on
-  Fashion-MNIST), otherwise (and when it has no ink) resized to the model's square image with a box filter
-  (each pixel the mean of the area it covers), and scaled to [0, 1]; one line says what was done;
-- a ``.npy`` or ``.csv`` file holds rows of exactly the model's width (one row may be 1-D);
-- anything else is a dataset name or path (``load_dataset``): its test split, whose labels are known, so
-  the accuracy and the confusion matrix are printed too.
-
-Each prediction names its class when the model's dataset (``trained_on``) has names (Fashion-MNIST's ten).
+Each input becomes rows of the model's width in [0, 1]: an image (:func:`image_rows`, one line saying what was
+done to it), a ``.npy`` or ``.csv`` file's rows (:func:`array_rows`), or a dataset's test split, whose labels
+are known, so the accuracy and the confusion matrix are printed too.
 """
 
 from __future__ import annotations
@@ -41,18 +31,15 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 
 def _eight_bit_gray(img) -> tuple:
-    """``img`` (loaded) as an 8-bit grayscale image, and the conversions that took, in words: EXIF orientation
-    applied, transparency composited onto white (a drawing's background), 16-bit and float images scaled by
-    their own range (not clipped to 255), colour made grayscale."""
+    """``img`` (loaded) as an 8-bit grayscale image, and the conversions that took, in words (transparency onto white,
+    a drawing's background; 16-bit and float images scaled by their own range, not clipped to 255)."""
     done = []
     orientation = img.getexif().get(0x0112, 1)  # EXIF Orientation
     if orientation not in (None, 1):
         img = ImageOps.exif_transpose(img)
         done.append(f"turned upright (EXIF orientation {orientation})")
     if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
-        white = Image.new("RGBA", img.size, (255, 255, 255, 255))
-        white.alpha_composite(img.convert("RGBA"))
-        img = white
+        img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img.convert("RGBA"))
         done.append("transparency composited onto white")
     if img.mode in ("I", "F") or img.mode.startswith("I;"):
         a = np.asarray(img, dtype=np.float64)
@@ -67,8 +54,11 @@ def _eight_bit_gray(img) -> tuple:
 
 
 def image_rows(path, image_shape, frame=True, trained_on=None) -> tuple[np.ndarray, str]:
-    """One image file as one row of ``image_shape`` pixels in [0, 1], and a line saying what was done to it; a 28x28
-    image ``frame``d as the images of ``trained_on`` (a dataset's name; MNIST's framing unless Fashion-MNIST)."""
+    """One image file (PNG, JPEG, ... any size and mode) as one row of ``image_shape`` pixels in [0, 1], and a line
+    saying what was done to it: made 8-bit grayscale, inverted when it is dark strokes on a light background (the
+    datasets are light strokes on black), for a 28x28 model ``frame``d as the images of ``trained_on`` (a dataset's
+    name; MNIST's framing unless Fashion-MNIST: :func:`~.images.frame_ink`), otherwise (and without ink) resized
+    with a box filter (each pixel the mean of the area it covers)."""
     user_file(path, "image")
     try:
         with warnings.catch_warnings():  # Pillow's own warnings (sizes, damaged tags): the size is checked here,
@@ -78,26 +68,25 @@ def image_rows(path, image_shape, frame=True, trained_on=None) -> tuple[np.ndarr
                     raise DataError(f"image {path} is {img.size[0]}x{img.size[1]} pixels, more than the {MAX_PIXELS} "
                                     "an image may have; scale it down first")
                 img.load()
-                mode, size = img.mode, img.size
                 gray, conversions = _eight_bit_gray(img)
+                done = [f"{img.size[0]}x{img.size[1]} {img.mode}", *conversions]
     except DataError:
         raise
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         raise DataError(f"cannot read {path} as an image ({' '.join(str(exc).split())[:120]})") from None
-    done = [f"{size[0]}x{size[1]} {mode}", *conversions]
     pixels = np.asarray(gray, dtype=np.float64) / 255.0
     if pixels.mean() > 0.5:  # mostly light: dark strokes on a light background
         gray = Image.fromarray(np.uint8(np.round(255 - pixels * 255)))
         done.append("inverted (dark strokes on a light background)")
     rows, cols = image_shape
-    box_side, by_mass = FRAMINGS.get(trained_on, FRAMINGS["mnist"])
-    framed = frame_ink(np.asarray(gray) / 255.0, box_side, by_mass) if frame and image_shape == (28, 28) else None
-    if framed is not None:
-        (w, h), (w2, h2) = framed[1]
-        done.append(f"framed as {'MNIST' if by_mass else 'Fashion-MNIST'}: the ink's {w}x{h} box scaled to "
-                    f"{w2}x{h2}, centred in 28x28 by its {'centre of mass' if by_mass else 'middle'}")
-        return framed[0].reshape(1, -1), " -> ".join(done)
     if frame and image_shape == (28, 28):
+        box_side, by_mass = FRAMINGS.get(trained_on, FRAMINGS["mnist"])
+        framed = frame_ink(np.asarray(gray) / 255.0, box_side, by_mass)
+        if framed is not None:
+            (w, h), (w2, h2) = framed[1]
+            done.append(f"framed as {'MNIST' if by_mass else 'Fashion-MNIST'}: the ink's {w}x{h} box scaled to "
+                        f"{w2}x{h2}, centred in 28x28 by its {'centre of mass' if by_mass else 'middle'}")
+            return framed[0].reshape(1, -1), " -> ".join(done)
         done.append(f"not framed: no ink (no pixel above {INK})")
     if gray.size != (cols, rows):
         gray = gray.resize((cols, rows), Image.BOX)
@@ -138,33 +127,29 @@ def array_rows(path, n_features) -> np.ndarray:
 
 def read_inputs(sources, n_features, data_root=None, log=print, frame=True, trained_on=None):
     """``(X, names, labels)`` for a list of files and dataset names: ``labels`` are the datasets' test labels
-    when every source is a dataset, else None. Images are read by :func:`image_rows` (``frame``, ``trained_on``)."""
+    when every source is a dataset, else None."""
     side = math.isqrt(n_features)
     image_shape = (side, side) if side * side == n_features else None
     blocks, names, labels = [], [], []
     for source in sources:
-        path = Path(source)
+        path, y = Path(source), None
         if path.suffix.lower() in IMAGE_SUFFIXES:
             if image_shape is None:
                 raise DataError(f"the model takes {n_features} values, not a square image; give {path} as .npy rows")
-            row, done = image_rows(path, image_shape, frame, trained_on)
+            X, done = image_rows(path, image_shape, frame, trained_on)
             log(f"{path}: {done}")
-            blocks.append(row)
             names.append(str(path))
-            labels.append(None)
         elif path.suffix.lower() in (".npy", ".csv"):
-            rows = array_rows(path, n_features)
-            blocks.append(rows)
-            names += [f"{path}[{i}]" for i in range(len(rows))]
-            labels += [None] * len(rows)
+            X = array_rows(path, n_features)
+            names += [f"{path}[{i}]" for i in range(len(X))]
         else:
             ds = load_dataset(source, data_root=data_root, log=log)
             if ds.n_features != n_features:
                 raise DataError(f"dataset {ds.name} has {ds.n_features} features, the model takes {n_features}")
             X, y = ds.test
-            blocks.append(X)
             names += [f"{ds.name} test[{i}]" for i in range(len(X))]
-            labels += [int(v) for v in y]
+        blocks.append(X)
+        labels += [None] * len(X) if y is None else [int(v) for v in y]
     X = np.concatenate(blocks) if blocks else np.zeros((0, n_features))
     known = bool(labels) and all(v is not None for v in labels)
     return X, names, (np.asarray(labels) if known else None)
@@ -175,8 +160,7 @@ def predict_inputs(predict_proba, n_features, sources, data_root=None, log=print
     """Predict every input of ``sources`` (see the module) with ``predict_proba(X) -> (n, classes)``; print one
     line per input, its label (with its name, when ``trained_on``, the model's dataset, names its classes) and
     probability (the first ``show`` of a labelled dataset), and for labelled inputs the accuracy and the confusion
-    matrix. Images are framed as ``trained_on``'s were unless ``frame`` is False (:func:`image_rows`). Returns
-    ``(labels predicted, their probabilities)``."""
+    matrix. Images: :func:`image_rows`. Returns ``(labels predicted, their probabilities)``."""
     X, names, labels = read_inputs(sources, n_features, data_root, log, frame, trained_on)
     proba = np.asarray(predict_proba(X))
     predicted, p = np.argmax(proba, axis=1), np.max(proba, axis=1)
@@ -202,11 +186,10 @@ def confusion_table(true, predicted, n_classes) -> str:
 
 def predict_saved(predict_proba, n_features, model_path, saved_dataset, dataset=None, n=10, data_dir=None, log=print,
                   inputs=None, frame=True):
-    """What ``predict`` of ``logistic_sgd.py``, ``mlp.py`` and ``SdA.py`` does with a loaded model's
-    ``predict_proba``: for ``inputs`` (files or datasets), :func:`predict_inputs` (images ``frame``d as
-    ``saved_dataset``'s, its class names printed); else the tutorial's ``predict``:
-    print and return the predicted labels of the first ``n`` test rows of ``dataset`` (default
-    ``saved_dataset``, the one it was trained on), whose width is checked against ``n_features``."""
+    """What ``predict`` of ``logistic_sgd.py``, ``mlp.py`` and ``SdA.py`` does with a loaded model's ``predict_proba``:
+    for ``inputs``, :func:`predict_inputs` (``trained_on`` the model's ``saved_dataset``); else the tutorial's
+    ``predict``: print and return the predicted labels of the first ``n`` test rows of ``dataset`` (default
+    ``saved_dataset``)."""
     if inputs:
         trained_on = saved_dataset if isinstance(saved_dataset, str) else None  # a model file's, any value
         return predict_inputs(predict_proba, n_features, inputs, data_dir, log, frame=frame, trained_on=trained_on)

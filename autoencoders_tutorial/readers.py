@@ -25,13 +25,6 @@ from .userfiles import gunzip, read_bytes
 IDX_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
-def _with_image_shape(ds: Dataset) -> Dataset:
-    side = int(round(math.sqrt(ds.n_features)))
-    if ds.image_shape is None and side * side == ds.n_features:
-        ds.image_shape = (side, side)
-    return ds
-
-
 @dataclass
 class Dataset:
     """Three ``(X, y)`` numpy splits: X float in [0, 1] of shape (n, n_features), y int."""
@@ -61,11 +54,10 @@ class Dataset:
         """sha256 of every split's inputs and labels (what a checkpoint stores, so a resume on
         different data of the same name is refused)."""
         h = hashlib.sha256()
-        for X, y in self.splits:
-            for a in (X, y):
-                a = np.ascontiguousarray(a)
-                h.update(f"{a.dtype.str}{a.shape}".encode())
-                h.update(memoryview(a).cast("B"))
+        for a in (*self.train, *self.valid, *self.test):  # each split's inputs, then its labels
+            a = np.ascontiguousarray(a)
+            h.update(f"{a.dtype.str}{a.shape}".encode())
+            h.update(memoryview(a).cast("B"))
         return h.hexdigest()
 
 
@@ -119,12 +111,7 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
         if (module, name) == ("_codecs", "encode"):  # protocol-2 pickles encode bytes this way; harmless
             return codecs.encode
         if (module, name) in self._ALLOWED:
-            if name == "ndarray":
-                return np.ndarray
-            if name == "dtype":
-                return np.dtype
-            mod = module.replace("numpy.core.", "numpy._core.")
-            return getattr(importlib.import_module(mod), name)
+            return getattr(importlib.import_module(module.replace("numpy.core.", "numpy._core.")), name)
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only numpy arrays are allowed")
 
 
@@ -147,7 +134,8 @@ def load_mnist_pkl(path) -> Dataset:
     widths = {X.shape[1] for X, _ in splits}
     if len(widths) != 1:
         raise DataError(f"{path}: train, valid and test have different widths {sorted(widths)}")
-    return _with_image_shape(Dataset(*splits, name=path.name))
+    side = int(round(math.sqrt(splits[0][0].shape[1])))
+    return Dataset(*splits, name=path.name, image_shape=(side, side) if side * side == splits[0][0].shape[1] else None)
 
 
 def read_idx(path) -> np.ndarray:
@@ -172,8 +160,9 @@ def read_idx(path) -> np.ndarray:
     return np.frombuffer(raw, dtype=dt, offset=header).reshape(shape)
 
 
-def _has_idx(directory: Path) -> bool:
-    return all(_find_idx(directory, stem) for stem in IDX_NAMES)
+def _idx_dir(*folders) -> Path | None:
+    """The first of ``folders`` that holds the four IDX files, or None."""
+    return next((d for d in folders if all(_find_idx(d, stem) for stem in IDX_NAMES)), None)
 
 
 def _find_idx(directory: Path, stem: str) -> Path | None:
@@ -239,8 +228,7 @@ def load_digits_dataset(seed=0) -> Dataset:
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    X = (d.data / 16.0).astype(np.float32)
-    y = d.target.astype(np.int64)
+    X, y = (d.data / 16.0).astype(np.float32), d.target.astype(np.int64)
     perm = np.random.default_rng(seed).permutation(len(y))
     n_tr, n_va = int(0.6 * len(y)), int(0.2 * len(y))
     tr, va, te = perm[:n_tr], perm[n_tr:n_tr + n_va], perm[n_tr + n_va:]
@@ -256,8 +244,7 @@ def make_synthetic(n_train=200, n_valid=50, n_test=50, img_shape=(4, 4), n_class
     def split(n):
         y = rng.integers(0, n_classes, size=n)
         flip = rng.random((n, n_features)) < 0.1
-        X = np.abs(protos[y] - flip).astype(np.float32)
-        return X, y.astype(np.int64)
+        return np.abs(protos[y] - flip).astype(np.float32), y.astype(np.int64)
 
     return Dataset(split(n_train), split(n_valid), split(n_test), name="synthetic", image_shape=tuple(img_shape),
                    classes=n_classes)

@@ -1,8 +1,6 @@
-"""Randomness: seeds, numpy generators, PyTensor shared generators, shared parameters.
-
-Randomness comes in two parts, both from one seed: a numpy generator for the initial weights, and a
-PyTensor shared generator for the corruption noise whose next state is part of a compiled function's
-updates (fresh noise on every call, checkpointable).
+"""Randomness, from one seed: a numpy generator for the initial weights, and a PyTensor shared generator for the
+corruption noise, whose next state is part of a compiled function's updates (fresh noise on every call,
+checkpointable); shared parameters.
 """
 
 from __future__ import annotations
@@ -49,8 +47,7 @@ def check_random_state(seed, *, ints="Generator", child=False,
 
 
 def tutorial_rng(seed: int) -> np.random.RandomState:
-    """The tutorial's weight generator, ``numpy.random.RandomState(seed)``: the ``run_*`` scripts start
-    from the tutorial's exact initial weights."""
+    """``numpy.random.RandomState(seed)``: the ``run_*`` scripts start from the tutorial's exact initial weights."""
     return np.random.RandomState(check_seed(seed))
 
 

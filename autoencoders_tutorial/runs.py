@@ -1,17 +1,11 @@
-"""A run's output folder: one run at a time, what it saved, and how a Ctrl-C ends it.
+"""A run's set-up and output folder: one run at a time, what it saved, and how a Ctrl-C ends it.
 
-Every ``run_*`` function trains inside a :class:`RunFolder`, which:
-
-- locks the folder (``fcntl.flock`` on ``<folder>/.lock``, released by the kernel when the process dies:
-  never stale), so a second run into it refuses in one line naming the holder's PID (no ``fcntl``, as on
-  Windows: no lock, so do not point two runs at one folder there);
-- removes the temporary files (``.<name>.<pid>.<n>.part``) a killed run left;
-- records every file the run saved, so a Ctrl-C anywhere (loading, compiling, training, saving) ends with
-  one line saying what was saved: :class:`RunInterrupted`, a ``KeyboardInterrupt`` whose message is that
-  line (the command line prints it, status 130).
-
-A run's first save of a model file moves the earlier one to ``<name>.previous.npz`` once the new file is
-complete; later saves replace it. A run that stops before saving anything leaves the folder as it was.
+Every ``run_*`` function trains inside a :class:`Run`, whose :class:`RunFolder` locks the folder
+(``fcntl.flock`` on ``<folder>/.lock``, released by the kernel when the process dies: never stale; no
+``fcntl``, as on Windows: no lock), removes the temporary files a killed run left, and records every file
+the run saved, so a Ctrl-C anywhere ends with one line saying what was saved (:class:`RunInterrupted`,
+status 130 on the command line). A run's first save of a model file keeps the earlier one as
+``<name>.previous.npz``; a run that stops before saving anything leaves the folder as it was.
 """
 
 from __future__ import annotations
@@ -41,9 +35,7 @@ class RunInterrupted(KeyboardInterrupt):
 
     def __init__(self, message: str, saved: dict | None = None, results=None):
         super().__init__(message)
-        self.saved = dict(saved or {})
-        self.results = results
-        self.interrupted = True
+        self.saved, self.results, self.interrupted = dict(saved or {}), results, True
 
 
 class RunFolder:
@@ -51,12 +43,8 @@ class RunFolder:
     ``resume_hint`` ends the interrupted line (e.g. how to continue)."""
 
     def __init__(self, path, resume_hint: str = ""):
-        self.path = Path(path)
-        self.resume_hint = resume_hint
+        self.path, self.resume_hint, self._fd = Path(path), resume_hint, None
         self.saved: dict[Path, str] = {}
-        self._fd = None
-
-    # -- the lock -------------------------------------------------------------------------
 
     def __enter__(self) -> RunFolder:
         ensure_output_dir(self.path)
@@ -108,18 +96,13 @@ class RunFolder:
                 os.close(self._fd)
             self._fd = None
 
-    # -- what the run saved ---------------------------------------------------------------
-
     def save(self, path, what: str, write: Callable[..., object], keep_previous: bool = True) -> Path:
         """Save ``path`` with ``write()`` and record it as holding ``what``, Ctrl-C held until both are done (so
         the interrupted line names it). With ``keep_previous`` (model files) it is ``write(keep_previous=...)``:
         True on the run's first save of ``path`` (the earlier file becomes ``.previous``), False afterwards."""
         path = Path(path)
         with deferred_interrupts():
-            if keep_previous:
-                write(keep_previous=path not in self.saved)
-            else:
-                write()
+            write(**({"keep_previous": path not in self.saved} if keep_previous else {}))
             self.saved[path] = what
         return path
 
@@ -145,13 +128,10 @@ RUN_OPTIONS = {"precision": "float32", "mode": None, "data_dir": None, "train_pa
 class Run:
     """A script's run set-up, opened once by every ``run_*``: ``with Run(output_dir, dataset, **run_options) as run:``.
 
-    ``run_options`` are :data:`RUN_OPTIONS`' (``run.options``: all of them, defaults filled in). Opening it, in
-    order: locks the output folder (:class:`RunFolder`, ``run.folder``, ``run.out``), sets the precision, loads
-    and checks the dataset (``run.ds``; training inputs checked, in [0, 1] if ``unit_interval``; None: not),
-    resolves how the steps run (``run.train_path``, a :class:`~autoencoders_tutorial.paths.TrainPath`) and
-    opens ``metrics.jsonl`` (``run.metrics``); ``run.context`` carries the mode, training path, log and
-    metrics down to the steps and loops. :meth:`save` saves model files and checkpoints, :meth:`save_picture`
-    images; Ctrl-C anywhere inside ends with one line naming what was saved.
+    ``run_options`` are :data:`RUN_OPTIONS`' (``run.options``, defaults filled in). Opening it locks the folder
+    (``run.folder``, ``run.out``), sets the precision, loads the dataset (``run.ds``; training inputs checked, in
+    [0, 1] if ``unit_interval``; None: not), resolves ``run.train_path`` and opens ``run.metrics``; ``run.context``
+    carries them down to the steps and loops. Ctrl-C anywhere inside ends with one line naming what was saved.
     """
 
     def __init__(self, output_dir, dataset=None, *, unit_interval=True, log=print, **run_options):

@@ -1,10 +1,8 @@
 """The training steps: one type that the loops run, on the step path and on the block path.
 
-A :class:`Steps` is a model's compiled SGD step on one training set: ``steps(index)`` does one minibatch's
-step and returns its cost (the tutorial's ``train_model(index)``). What the loops ask of it beyond that
-(:meth:`~Steps.block_for`, :meth:`~Steps.block`, :meth:`~Steps.block_sizes`, :meth:`~Steps.release`,
-:meth:`~Steps.bind`) is declared here, once, the same on both paths; the block path,
-:class:`~.blocks.BlockSteps`, is in :mod:`.blocks`, and :mod:`.paths` says which runs.
+A :class:`Steps` is a model's compiled SGD step on one training set (``steps(index)``: the tutorial's
+``train_model(index)``); what the loops ask of it beyond that is declared here, once, the same on both paths
+(the block path, :class:`~.blocks.BlockSteps`, is in :mod:`.blocks`; :mod:`.paths` says which runs).
 :class:`PrecomputedRows` are the rows a frozen part of a graph gives, computed once by steps.
 """
 
@@ -32,8 +30,7 @@ class Steps:
     block_size: int | None = 0
 
     def __init__(self, step=None, names=(), defaults=(), ensure=None):
-        self._step = step
-        self.names, self.defaults, self._ensure = tuple(names), tuple(defaults), ensure
+        self._step, self.names, self.defaults, self._ensure = step, tuple(names), tuple(defaults), ensure
 
     @classmethod
     def of(cls, fn) -> Steps:
@@ -90,10 +87,8 @@ class Steps:
     def block_for(self, n: int, at_most: int | None = None) -> int:
         """How many minibatches one call runs in a loop over ``n`` (at most ``at_most``); 0: one per call. The
         block path compiles that call here, before the loop, so a Ctrl-C while compiling stops before any step."""
-        if self.block_size == 0:
-            return 0
         k = min(self.block_size or n, n, at_most or n)
-        if k <= 1:
+        if self.block_size == 0 or k <= 1:
             return 0
         self.prepare(k)
         return k
@@ -125,8 +120,7 @@ class PrecomputedRows:
 
     def __init__(self, fill, buffer, n_rows, batch_size, group):
         self.fill, self.buffer, self.n_rows, self.batch_size = Steps.of(fill), buffer, n_rows, batch_size
-        self.group = group
-        self.ready = False
+        self.group, self.ready = group, False
         group.append(self)
 
     def ensure(self):

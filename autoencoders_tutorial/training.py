@@ -25,7 +25,6 @@ from .interrupts import deferred_interrupts
 from .paths import RunContext
 from .steps import Steps
 
-# -- what both loops share -----------------------------------------------------------------
 
 #: The step path reads costs back from the device (which waits for it) once per this many
 #: minibatches, and at every validation and epoch end; the block path one block behind.
@@ -110,8 +109,7 @@ def _stoppable(result, log, label, kept):
         result.interrupted = True
     finally:
         sync_shared()
-    if stop.received:
-        result.interrupted = True
+    result.interrupted = result.interrupted or stop.received
     if result.interrupted:
         log(f"{label}interrupted; keeping the {kept} so far")
 
@@ -133,9 +131,8 @@ class _Progress:
 
     def __init__(self, n, desc, log, every):
         self.n, self.desc, self.log, self.every = n, desc, log, every
-        self.bar = None
-        if log is print and sys.stdout.isatty():
-            self.bar = tqdm(total=n, desc=f"  {desc}", unit="minibatch", leave=False, mininterval=0.5)
+        tty = log is print and sys.stdout.isatty()
+        self.bar = tqdm(total=n, desc=f"  {desc}", unit="minibatch", leave=False, mininterval=0.5) if tty else None
         self.t0 = self.last = time.perf_counter()
 
     def show(self, done):
@@ -173,9 +170,6 @@ class _Speed:
 def _no_minibatch(n_train_batches):
     if n_train_batches <= 0:
         raise TutorialError("no full minibatch: the training set is smaller than the batch size")
-
-
-# -- the epoch loop --------------------------------------------------------------------------
 
 
 @dataclass
@@ -233,9 +227,6 @@ def train_epochs(step, n_train_batches: int, n_epochs: int, *, start_epoch: int 
             if on_epoch_end is not None:
                 on_epoch_end(epoch, mean)
     return result
-
-
-# -- the early-stopping loop -----------------------------------------------------------------
 
 
 @dataclass
@@ -356,7 +347,7 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                 t0 = time.perf_counter()
                 costs = _Costs(n_train_batches, label, epoch, "best parameters restored and nothing saved; ")
                 n_done = 0
-                while n_done < n_train_batches:
+                while n_done < n_train_batches and not stop.received:
                     it = (epoch - 1) * n_train_batches + n_done
                     span = _minibatches_to_next_event(state, it, n_done, n_train_batches)
                     for done in _run(train_fn, costs, n_done, n_done + span, k):
@@ -372,8 +363,6 @@ def early_stopping(train_fn, n_train_batches: int, validate: Callable[[], float]
                         best = best if improved is None else improved
                     if state.patience <= it:
                         state.done = True
-                        break
-                    if stop.received:
                         break
                 if stop.received:
                     break  # mid-epoch: the state stays at the last completed epoch

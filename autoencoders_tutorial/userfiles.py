@@ -1,19 +1,12 @@
 """The one guarded way in for every file a user hands over: models, checkpoints, estimator files, grids,
 metrics, images, ``.npy`` / ``.csv`` rows, IDX and ``.pkl.gz`` datasets.
 
-Before anything is built from a file, in this order:
-
-1. it is a regular file: a folder, a named pipe (FIFO), a device (a link to ``/dev/zero``) or a socket is
-   refused in one line saying which (a FIFO would hang the reader, a device never end);
-2. its size is known before it is read and bounded: :func:`read_bytes` checks the file's size, :func:`gunzip`
-   reads a gzip stream in chunks with a cap (a gzip bomb stops there), :func:`check_npy` and :func:`check_npz`
-   hold each ``.npy`` header's shape and dtype against the bytes really there (a header claiming 46 TiB is
-   refused before any allocation), :data:`MAX_PIXELS` bounds an image;
-3. then its schema (the readers' own: :func:`~autoencoders_tutorial.modelfiles.check_arrays` for the four model
-   kinds, the checkpoint's, the IDX header's, the grid's, the metrics records').
-
-Every refusal is a one-line :class:`~autoencoders_tutorial.errors.DataError` naming the file (and the field).
-This module needs numpy only.
+Before anything is built from a file, in this order: it is a regular file (:func:`user_file`: a FIFO would hang
+the reader, a device never end); its size is known and bounded before it is read (:func:`read_bytes`,
+:func:`gunzip`, :func:`check_npy`, :func:`check_npz`, :data:`MAX_PIXELS`: a gzip bomb or a ``.npy`` header
+claiming 46 TiB is refused before any allocation); then its schema (the readers' own, such as
+:func:`~autoencoders_tutorial.modelfiles.check_arrays`). Every refusal is a one-line
+:class:`~autoencoders_tutorial.errors.DataError` naming the file (and the field). This module needs numpy only.
 """
 
 from __future__ import annotations
@@ -51,9 +44,8 @@ def _kind(mode) -> str | None:
 
 
 def user_file(path, what: str, max_bytes: int | None = None, missing: str = "check the path") -> int:
-    """Check that ``path`` (a ``what``: "model file", "image", ...) is a regular file of at most ``max_bytes``
-    (default :data:`MAX_BYTES` of ``what``); its size. Links are followed: a link to a device is a device.
-    ``missing`` is what to do when there is no such file."""
+    """Check that ``path`` (a ``what``: "model file", "image", ...) is a regular file (links followed) of at most
+    ``max_bytes`` (default :data:`MAX_BYTES` of ``what``); its size."""
     path = Path(path)
     try:
         st = os.stat(path)
@@ -81,18 +73,14 @@ def read_bytes(path, what: str, max_bytes: int | None = None) -> bytes:
 
 def gunzip(path, what: str = "dataset", max_bytes: int | None = None) -> bytes:
     """A gzipped regular file, unpacked in chunks to at most ``max_bytes`` (default: :data:`MAX_GZIP_RATIO` times
-    its size, at least 256 MiB, at most :data:`MAX_BYTES` of ``what``): a stream that unpacks to more (a gzip bomb)
-    stops there and is refused in one line."""
+    its size, at least 256 MiB, at most :data:`MAX_BYTES` of ``what``): a gzip bomb stops there, refused in one line."""
     size = user_file(path, what)
     if max_bytes is None:
         max_bytes = min(MAX_BYTES[what], max(256 << 20, MAX_GZIP_RATIO * size))
     chunks, got = [], 0
     try:
         with gzip.open(path, "rb") as f:
-            while got <= max_bytes:
-                chunk = f.read(1 << 20)
-                if not chunk:
-                    break
+            while got <= max_bytes and (chunk := f.read(1 << 20)):
                 chunks.append(chunk)
                 got += len(chunk)
     except (OSError, EOFError, zlib.error) as exc:
