@@ -33,7 +33,7 @@ from autoencoders_tutorial.modelfiles import read_classifier, read_dA, read_SdA
 
 from .estimators import DenoisingAutoencoder, SdAClassifier
 
-ONNX_EXTRA = 'pip install -e ".[onnx]" (onnx, onnxruntime, skl2onnx)'
+ONNX_EXTRA = "pip install onnx onnxruntime skl2onnx (the onnx extra)"
 #: The ONNX operator set and file format the graphs use: opset 17 (2022) runs on every current runtime.
 OPSET, IR_VERSION = 17, 8
 ESTIMATORS = {"DenoisingAutoencoder": DenoisingAutoencoder, "SdAClassifier": SdAClassifier}

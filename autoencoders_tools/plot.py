@@ -91,7 +91,7 @@ def plot_metrics(path, output=None, run=None, log=print) -> Path:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise TutorialError('plotting needs matplotlib: pip install -e ".[sweep]"') from None
+        raise TutorialError("plotting needs matplotlib: pip install matplotlib (in the sweep extra)") from None
 
     out = Path(output) if output is not None else Path(path).with_name("metrics.png")
     if out.exists() and not out.is_file():  # renaming over /dev/null or a FIFO would replace it

@@ -67,7 +67,7 @@ from autoencoders_tutorial.userfiles import read_bytes
 
 from .estimators import SdAClassifier
 
-SWEEP_EXTRA = 'pip install -e ".[sweep]" (dask[distributed] and matplotlib)'
+SWEEP_EXTRA = 'pip install "dask[distributed]" matplotlib (the sweep extra)'
 #: The most settings one grid may make (each is a fit).
 MAX_SETTINGS = 10_000
 #: What the sweep writes; an earlier sweep's are moved to ``NAME.previous.EXT`` first, so two never mix.

@@ -81,7 +81,7 @@ def test_without_dask_one_line_says_what_to_install(tmp_path, monkeypatch, capsy
     monkeypatch.setitem(sys.modules, "dask", None)  # as if not installed
     rc = sweep.main(["--grid", str(tmp_path / "g.toml"), "--dataset", "synthetic", "--output-dir", str(tmp_path / "o")])
     assert rc == 2 and capsys.readouterr().err.strip() == (
-        'error: the sweep needs Dask: pip install -e ".[sweep]" (dask[distributed] and matplotlib)')
+        'error: the sweep needs Dask: pip install "dask[distributed]" matplotlib (the sweep extra)')
 
 
 def test_the_whole_grid_is_checked_before_the_first_fit(tmp_path):
