@@ -303,6 +303,7 @@ def test_hidden_without_corruption_takes_the_tutorials_levels(tmp_path):
     assert SdA_module.tutorial_corruption_levels(1) == (0.1,)
 
 
+@pytest.mark.slow  # several runs of the script (the slow tier runs it)
 def test_cli_refuses_to_overwrite_a_checkpoint_python_starts_fresh(tmp_path, capsys):
     args = ["--dataset", "synthetic", "--hidden", "8", "6", "--corruption", "0.1", "0.2", "--batch-size", "10",
             "--pretrain-epochs", "1", "--epochs", "1", "--output-dir", str(tmp_path)]
@@ -345,6 +346,7 @@ CLI_RUN = ["--dataset", "synthetic", "--hidden", "8", "6", "--corruption", "0.1"
            "--pretrain-epochs", "2", "--pretrain-lr", "0.1", "--seed", "7"]
 
 
+@pytest.mark.slow  # three runs to their end (test_resume_equals_uninterrupted resumes in the default tier)
 def test_resume_takes_the_checkpoints_options_and_a_larger_cap_goes_on(tmp_path, capsys):
     # an uninterrupted run of 4 fine-tuning epochs, and one stopped by Ctrl-C in pretraining
     assert main([*CLI_RUN, "--epochs", "4", "--output-dir", str(tmp_path / "full")]) == 0

@@ -200,6 +200,7 @@ def test_validation_rows_and_layers_are_checked_in_one_line():
     assert clf.transform(X, layer=-1).shape == (40, 4)
 
 
+@pytest.mark.slow  # a fit per input kind (the slow tier runs it)
 def test_every_documented_input_round_trips_through_a_file(tmp_path):
     rng = np.random.default_rng(0)
     X, y = rng.random((40, 6)), np.arange(40) % 3
@@ -283,6 +284,7 @@ def test_inverse_transform_refuses_codes_that_are_not_finite_numbers_in_one_line
     assert np.isfinite(est.inverse_transform(np.full((2, 3), 0.5))).all()
 
 
+@pytest.mark.slow  # several fits (the slow tier runs it)
 def test_object_labels_with_none_or_a_string_minus_one_unlabelled_fit_predict_and_round_trip(tmp_path):
     X = np.random.default_rng(0).random((12, 4))
     small = dict(hidden_layers_sizes=(3,), pretraining_epochs=1, max_epochs=2, batch_size=4, random_state=0)

@@ -39,6 +39,10 @@ from autoencoders_tutorial.files import params_to_arrays, save_params
 from autoencoders_tutorial.predict import image_rows
 from autoencoders_tools.estimators import DenoisingAutoencoder, SdAClassifier
 
+#: The slow tier (CI runs it on every change): a fixture that fits both estimators and ~50 Hypothesis runs, half
+#: a minute of a cold default tier that must stay under two minutes.
+pytestmark = pytest.mark.slow
+
 #: Examples per test: the whole file runs in seconds.
 EXAMPLES = 25
 #: Seconds one example may take before it counts as a hang (a FIFO read, a decoder that never ends).
