@@ -117,11 +117,10 @@ def array_rows(path, n_features) -> np.ndarray:
     if rows.ndim != 2 or rows.shape[1] != n_features:
         raise DataError(f"{path} holds rows of shape {rows.shape[1:]}, the model takes rows of {n_features} values")
     rows = rows.astype(np.float64)
-    bad = np.argwhere(~((rows >= 0) & (rows <= 1)))  # NaN too
-    if bad.size:  # the models were trained on values in [0, 1]: NaN, 255 or 1e300 would predict garbage
+    bad = np.argwhere(~np.isfinite(rows))  # NaN or infinity would be predicted as NaN
+    if bad.size:
         i, j = bad[0]
-        raise DataError(f"{path} holds {rows[i, j]:g} in row {i}, column {j}: the model takes values in [0, 1], as "
-                        "its training rows were; scale them first (pixels 0-255: divide by 255)")
+        raise DataError(f"{path} holds {rows[i, j]:g} in row {i}, column {j}; give finite numbers")
     return rows
 
 
@@ -162,7 +161,12 @@ def predict_inputs(predict_proba, n_features, sources, data_root=None, log=print
     probability (the first ``show`` of a labelled dataset), and for labelled inputs the accuracy and the confusion
     matrix. Images: :func:`image_rows`. Returns ``(labels predicted, their probabilities)``."""
     X, names, labels = read_inputs(sources, n_features, data_root, log, frame, trained_on)
-    proba = np.asarray(predict_proba(X))
+    with np.errstate(over="ignore", invalid="ignore"):
+        proba = np.asarray(predict_proba(X))
+    bad = np.flatnonzero(~np.all(np.isfinite(proba), axis=1))
+    if bad.size:  # finite inputs too large for the model's precision (its own range checks are the model's)
+        raise DataError(f"{names[bad[0]]} gives the model non-finite outputs: its values are too large for it; scale "
+                        "them as its training rows were")
     predicted, p = np.argmax(proba, axis=1), np.max(proba, axis=1)
     class_names = CLASS_NAMES.get(trained_on, ())
     named = (lambda k: f"{k} {class_names[k]}") if len(class_names) == proba.shape[1] else str

@@ -242,3 +242,14 @@ def test_drawn_digits_are_predicted_right_framed_and_wrong_not(tmp_path, capsys)
     for flags, framed_note in (([], True), (["--no-frame"], False)):  # the scripts' --predict, and --no-frame
         assert logistic_sgd.main(["--predict", str(files[0]), "--output-dir", str(model.parent), *flags]) == 0
         assert ("framed as MNIST" in capsys.readouterr().out) == framed_note
+
+
+def test_rows_outside_0_1_reach_a_model_trained_on_such_rows_and_an_overflow_is_one_line(tmp_path):
+    # logistic_sgd.py and mlp.py train on a user's own features in any range: predicting takes the same rows
+    from autoencoders_tutorial.predict import array_rows
+
+    np.save(tmp_path / "wide.npy", np.full((2, 3), 250.0))
+    assert array_rows(tmp_path / "wide.npy", 3).max() == 250.0
+    np.save(tmp_path / "huge.npy", np.full((2, 3), 1e300))
+    with pytest.raises(DataError, match=r"huge.npy\[0\] gives the model non-finite outputs"):
+        predict_inputs(lambda X: X.astype(np.float32), 3, [str(tmp_path / "huge.npy")], log=lambda *_: None)
