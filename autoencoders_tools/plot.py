@@ -46,7 +46,6 @@ def _field_problem(rec: dict) -> str | None:
             return f"{name} is {v!r:.40}, not a whole number"
         if kind == "number" and (isinstance(v, bool) or not isinstance(v, (int, float)) or not abs(v) <= 1e300):
             return f"{name} is {v!r:.40}, not a finite number"
-    return None
 
 
 def read_metrics(path, run=None, log=print) -> tuple[str, list[dict]]:

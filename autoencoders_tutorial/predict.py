@@ -117,9 +117,8 @@ def array_rows(path, n_features) -> np.ndarray:
     if rows.ndim != 2 or rows.shape[1] != n_features:
         raise DataError(f"{path} holds rows of shape {rows.shape[1:]}, the model takes rows of {n_features} values")
     rows = rows.astype(np.float64)
-    bad = np.argwhere(~np.isfinite(rows))  # NaN or infinity would be predicted as NaN
-    if bad.size:
-        i, j = bad[0]
+    if not np.all(np.isfinite(rows)):  # NaN or infinity would be predicted as NaN
+        i, j = np.argwhere(~np.isfinite(rows))[0]
         raise DataError(f"{path} holds {rows[i, j]:g} in row {i}, column {j}; give finite numbers")
     return rows
 
