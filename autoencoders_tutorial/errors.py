@@ -78,7 +78,8 @@ def check_corruption(level, name="corruption_level", kind="masking") -> float:
         raise TutorialError(f"corruption_type must be one of {', '.join(CORRUPTIONS)}, got {kind!r}")
     if not (_real(level) and math.isfinite(level) and level >= 0 and (
             level < 1 if kind == "masking" else level <= 1 if kind == "salt_and_pepper" else True)):
-        raise TutorialError(f"{name} must be in {CORRUPTIONS[kind]} for {kind.replace('_', '-')} noise, got {level}")
+        raise TutorialError(f"{name} must be in {CORRUPTIONS[kind]} for {kind.replace('_', '-')} noise, got "
+                            f"{level if isinstance(level, numbers.Real) else repr(level)}")
     return float(level)
 
 

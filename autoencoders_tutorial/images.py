@@ -43,10 +43,8 @@ def frame_ink(pixels, box_side=20, by_mass=True, side=28):
     scale = box_side / max(box.shape)
     size = (max(1, round(box.shape[1] * scale)), max(1, round(box.shape[0] * scale)))
     small = np.clip(np.asarray(Image.fromarray(box).resize(size, Image.LANCZOS), dtype=np.float64), 0, 1)
-    if by_mass:
-        top, left = (int(np.round(side / 2 - (axis * small).sum() / small.sum())) for axis in np.indices(small.shape))
-    else:
-        top, left = ((side - n) // 2 for n in small.shape)
+    top, left = ((int(np.round(side / 2 - (a * small).sum() / small.sum())) for a in np.indices(small.shape)) if by_mass
+                 else ((side - n) // 2 for n in small.shape))
     framed = np.zeros((side + 2 * box_side,) * 2)  # a margin the shift cannot leave: what lies in it is cut
     framed[box_side + top: box_side + top + small.shape[0], box_side + left: box_side + left + small.shape[1]] = small
     return framed[box_side: box_side + side, box_side: box_side + side], (box.shape[::-1], size)
