@@ -41,6 +41,7 @@ from autoencoders_tutorial.images import save_filters_image
 from autoencoders_tutorial.predict import predict_saved
 from autoencoders_tutorial.rng import check_random_state, shared_rng, tutorial_rng
 from autoencoders_tutorial.runs import Run
+from autoencoders_tutorial.ondisk import stream_of
 from autoencoders_tutorial.paths import RunContext, compile_classifier, training_function
 from autoencoders_tutorial.steps import PrecomputedRows
 from autoencoders_tutorial.training import early_stopping, train_epochs
@@ -146,13 +147,14 @@ class SdA:
 
         Function k does one SGD step of layer k's dA on minibatch ``index``, changing only that dA's ``W_k``, ``b_k``,
         ``b_prime`` and the noise generator. With ``precompute_codes``, layers k > 0 read layer k-1's codes, computed
-        once for the whole training set on their first call. ``context`` (a
+        once for the whole training set on their first call (not for rows on disk: they are recomputed). ``context`` (a
         :class:`~autoencoders_tutorial.paths.RunContext`; default the step path) gives the mode and training path.
         """
         check_positive(batch_size=batch_size)
         corruption_level = pt.scalar("corruption", dtype=pytensor.config.floatX)
         learning_rate = pt.scalar("lr", dtype=pytensor.config.floatX)
         n_rows = train_set_x.get_value(borrow=True).shape[0]
+        precompute_codes = precompute_codes and stream_of(train_set_x) is None  # rows on disk: codes not kept whole
         fns = []
         for k, da in enumerate(self.dA_layers):
             cost, updates = da.get_cost_updates(corruption_level, learning_rate)

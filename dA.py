@@ -290,9 +290,10 @@ def run_dA(dataset=None, learning_rate=None, training_epochs=15, batch_size=20, 
                 image = run.save_picture(f"filters_corruption_{pct}.png", "its filters", save_filters_image,
                                          da.W.get_value(borrow=True), ds.image_shape)
                 log(f"wrote {image}")
+                shown = (ds.test[0] if len(ds.test[0]) else ds.train[0])[:10]  # rows on disk may have no test split
                 sheet = run.save_picture(f"reconstructions_corruption_{pct}.png",
                                          "clean inputs, their corrupted versions and reconstructions", save_rows_image,
-                                         inference.reconstruction_rows(da, ds.test[0][:10], level), ds.image_shape)
+                                         inference.reconstruction_rows(da, shown, level), ds.image_shape)
                 log(f"wrote {sheet}")
             else:
                 log("inputs are not square images; filter image skipped")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import download
+from . import download, ondisk
 from .engine import pytensor
 from .errors import DataError
 from .readers import (  # noqa: F401  (Dataset, the validators and the readers are this module's API too)
@@ -58,10 +58,11 @@ def check_dataset(ds: Dataset, n_classes: int | None = None) -> Dataset:
         raise DataError(f"{ds.name}: the splits have different widths "
                         f"({', '.join(f'{k} {v}' for k, v in widths.items())} features); every row must have the "
                         "same features")
-    y = np.asarray(ds.train[1])
-    if y.size == 0:
+    if len(ds.train[0]) == 0:
         raise DataError(f"{ds.name}: the training split has no rows")
-    labels, counts = np.unique(y, return_counts=True)
+    if ds.train[1] is None:  # rows on disk without labels: for the autoencoders only
+        return ds
+    labels, counts = _label_counts(ds.train[1])
     k = int(n_classes if n_classes is not None else ds.classes if ds.classes is not None else len(labels))
     if k < 2:
         raise DataError(f"{ds.name} train: every row has the label {labels[0]}; a classifier needs at least two "
@@ -86,7 +87,21 @@ def check_dataset(ds: Dataset, n_classes: int | None = None) -> Dataset:
             raise DataError(f"{ds.name} {nm}: label {lab} ({c} row{'s' * (c != 1)}) is not a training class "
                             f"(0..{k - 1}); fix or drop those rows")
     ds.classes = k
+    if isinstance(ds.train[1], ondisk.DiskRows):
+        ds.train[1].classes = k  # each block read is checked against them
     return ds
+
+
+def _label_counts(y):
+    """The distinct labels and their counts (labels on disk read a window at a time)."""
+    if not isinstance(y, ondisk.DiskRows):
+        return np.unique(np.asarray(y), return_counts=True)
+    counts: dict = {}
+    for _, block in y.blocks():
+        for lab, c in zip(*np.unique(block, return_counts=True)):
+            counts[lab] = counts.get(lab, 0) + int(c)
+    labels = np.array(sorted(counts), dtype=np.int64)
+    return labels, np.array([counts[lab] for lab in labels])
 
 
 def _local_mnist(root: Path) -> Dataset | None:
@@ -106,7 +121,7 @@ def load_dataset(dataset=None, data_root=None, download_ok=True, log=print) -> D
         why, Fashion-MNIST when installed, else the bundled digits, so a fresh offline
         machine still runs. A MNIST file that is present but unreadable is an error,
         never a reason to switch. "mnist" never falls back. A path may be a ``.pkl.gz`` in
-        the tutorial's format or a folder of IDX files; a bare file name not found in the
+        the tutorial's format, a folder of IDX files, or rows on disk (:func:`.ondisk.disk_dataset`); a bare file name not found in the
         working directory is looked up in the data folder (the tutorial's
         ``dataset='mnist.pkl.gz'``).
     data_root : path, optional
@@ -189,12 +204,15 @@ def _read_dataset(dataset, data_root, download_ok, log) -> Dataset:
         raise DataError(f"dataset {name}: cannot expand it ({exc}); give a full path") from None
     if not path.exists() and path.name == name and (root / name).exists():
         path = root / name  # the tutorial's dataset='mnist.pkl.gz': a file in the data folder
+    if ondisk.is_disk_dataset(path):  # training rows read from disk a window at a time
+        return ondisk.disk_dataset(path)
     if path.is_dir():
         return load_idx_dataset(path)
     if path.is_file():
         if path.name.endswith(".pkl.gz"):
             return load_mnist_pkl(path)
-        raise DataError(f"{path}: unknown dataset file type; give a .pkl.gz or a folder of IDX files")
+        raise DataError(f"{path}: unknown dataset file type; give a .pkl.gz, a .npy of rows, a Zarr store or a "
+                        "folder of IDX files or of train_x.npy, ... (docs: how-to, data larger than memory)")
     if path.suffix or len(path.parts) > 1:  # it looks like a path
         raise DataError(f"dataset {name}: no such file or folder (nor in the data folder {root})")
     raise DataError(f"unknown dataset {name!r}: use one of {', '.join(DATASET_NAMES)}, a .pkl.gz file or a "
@@ -205,6 +223,8 @@ def shared_dataset(data_xy, borrow=True, name="data"):
     """Load an ``(X, y)`` pair into shared variables: X in floatX, y as int32 (the tutorial kept y as floatX
     for old GPUs and cast it; int32 is equivalent and saves the cast)."""
     X, y = data_xy
+    if isinstance(X, ondisk.DiskRows):  # rows on disk: one window at a time
+        return ondisk.stream(X, y, name)
     if getattr(X, "dtype", None) != np.dtype(pytensor.config.floatX):  # converted once, into an aligned array
         X, given = empty_aligned(np.shape(X), pytensor.config.floatX), X
         np.copyto(X, given, casting="unsafe")

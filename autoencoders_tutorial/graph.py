@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .engine import compile_function, compile_mode, is_jax_mode, pt, pytensor  # first: PyTensor, configured
 from .jax_backend import jax_minibatch_function
+from .ondisk import stream_of
 
 from pytensor.compile.sharedvalue import SharedVariable  # noqa: E402  (after the engine's set-up)
 
@@ -68,6 +69,9 @@ def minibatch_function(pairs, outputs, batch_size, updates=None, extra_inputs=()
 
 def n_batches(shared_or_array, batch_size) -> int:
     """Number of full minibatches (the tutorial drops the last partial one)."""
+    rows = stream_of(shared_or_array)  # rows on disk: all of them, not the window shown
+    if rows is not None:
+        return rows.n_rows // batch_size
     data = shared_or_array.get_value(borrow=True) if isinstance(shared_or_array, SharedVariable) else shared_or_array
     return data.shape[0] // batch_size
 

@@ -23,6 +23,7 @@ from .errors import TutorialError
 from .files import MetricsLog, atomic_write_bytes
 from .jax_backend import platform
 from .blocks import block_steps
+from .ondisk import StreamedSteps, stream_of
 from .graph import minibatch_function, n_batches, score_batch_size, sgd_updates
 from .steps import Steps
 
@@ -171,7 +172,8 @@ def training_function(pairs, cost, batch_size, updates=None, extra_inputs=(), co
 
     ``context`` (a :class:`RunContext`; by default the step path in the default mode) gives the mode and
     the training path: :class:`~.steps.Steps` around :func:`~autoencoders_tutorial.graph.minibatch_function`,
-    or :class:`~.blocks.BlockSteps`. ``names``, ``defaults`` and ``ensure`` are :class:`~.steps.Steps`'.
+    or :class:`~.blocks.BlockSteps`; for a training set on disk, those inside :class:`~.ondisk.StreamedSteps`.
+    ``names``, ``defaults`` and ``ensure`` are :class:`~.steps.Steps`'.
     """
     train_path = context.train_path
 
@@ -179,10 +181,13 @@ def training_function(pairs, cost, batch_size, updates=None, extra_inputs=(), co
         return minibatch_function(pairs, cost, batch_size, updates, extra_inputs, context.mode)
 
     if train_path.kind == "step":
-        return Steps(make_step(), names, defaults, ensure)
-    return block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs, context.mode,
-                       noise=train_path.noise, block_size=train_path.block_size, names=names, defaults=defaults,
-                       ensure=ensure)
+        steps = Steps(make_step(), names, defaults, ensure)
+    else:
+        steps = block_steps(make_step, pairs, cost, batch_size, updates, extra_inputs, context.mode,
+                            noise=train_path.noise, block_size=train_path.block_size, names=names, defaults=defaults,
+                            ensure=ensure)
+    rows = next((r for r in map(stream_of, (source for _, source in pairs)) if r is not None), None)
+    return steps if rows is None else StreamedSteps(steps, rows, batch_size)
 
 
 def compile_classifier(x, y, cost, errors, params, datasets, batch_size, learning_rate, context=RunContext()):

@@ -21,6 +21,7 @@ from .engine import describe_mode, pytensor
 from .errors import TutorialError, check_precision
 from .files import MetricsLog, ensure_output_dir, remove_stale_parts
 from .interrupts import deferred_interrupts
+from .ondisk import DiskRows
 from .paths import RunContext, resolve_path
 
 try:
@@ -151,7 +152,9 @@ class Run:
         try:
             self._stack.enter_context(pytensor.config.change_flags(floatX=self.precision))
             self.ds = load_dataset(self.dataset, data_root=self.data_dir, log=self.log)
-            if self.unit_interval is not None:
+            if isinstance(self.ds.train[0], DiskRows):
+                self.ds.train[0].unit_interval = self.unit_interval  # rows on disk: each block checked as it is read
+            elif self.unit_interval is not None:
                 validate_x(self.ds.train[0], what=f"{self.ds.name} train", unit_interval=self.unit_interval)
             self.train_path = resolve_path(*self._path_flags, self.mode)
             self.metrics = MetricsLog(self.out / "metrics.jsonl")

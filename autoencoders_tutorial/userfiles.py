@@ -106,9 +106,10 @@ def _npy_header(f, path, name=""):
     return shape, dtype, math.prod(shape) * dtype.itemsize
 
 
-def check_npy(path, what: str = "rows file") -> None:
-    """A ``.npy`` file whose header's shape and dtype fit the bytes the file has, checked before it is read."""
-    size = user_file(path, what)
+def check_npy(path, what: str = "rows file", max_bytes: int | None = None) -> None:
+    """A ``.npy`` file whose header's shape and dtype fit the bytes the file has, checked before it is read
+    (``max_bytes``: :func:`user_file`'s; a file read a block at a time may be of any size)."""
+    size = user_file(path, what, max_bytes)
     with open(path, "rb") as f:
         shape, dtype, need = _npy_header(f, path)
         have = size - f.tell()
