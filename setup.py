@@ -60,13 +60,17 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6", "dask[distributed]>=2024.1", "matplotlib>=3.6",  # sweep, plot
-                 "onnx>=1.16", "onnxruntime>=1.18", "skl2onnx>=1.17"],  # export
+                 "onnx>=1.16", "onnxruntime>=1.18", "skl2onnx>=1.17",  # export
+                 "dask[distributed]>=2024.1,<2025.3", "dask-ml>=2024.4", "zarr>=2.18"],  # data larger than memory
         "onnx": ["onnx>=1.16", "onnxruntime>=1.18", "skl2onnx>=1.17"],
         "jax": ["jax>=0.4"],
         "sweep": ["dask[distributed]>=2024.1", "matplotlib>=3.6"],
+        # dask-ml's adaptive searches (HyperbandSearchCV) fail on dask >= 2025.3 (dask/dask-ml issue 1016)
+        "dask": ["dask[distributed]>=2024.1,<2025.3", "dask-ml>=2024.4"],
+        "zarr": ["zarr>=2.18"],
         # the documentation site (docs/README.md says why these tools); its examples run the sweep and plots
         "docs": ["sphinx>=8", "pydata-sphinx-theme>=0.16", "myst-parser>=4", "numpydoc>=1.8", "sphinx-gallery>=0.18",
                  "sphinx-argparse>=0.5", "sphinx-mathjax-offline>=0.0.2", "matplotlib>=3.6",
-                 "dask[distributed]>=2024.1", "selenium>=4.10"],
+                 "dask[distributed]>=2024.1,<2025.3", "dask-ml>=2024.4", "zarr>=2.18", "selenium>=4.10"],
     },
 )

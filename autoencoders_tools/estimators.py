@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from autoencoders_tutorial import ondisk
 from autoencoders_tutorial.datasets import shared_dataset
 from autoencoders_tutorial.engine import host_function, pt, pytensor
 from autoencoders_tutorial.errors import (TutorialError, check_corruption, check_positive, check_precision,
@@ -87,7 +88,7 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
         with pytensor.config.change_flags(floatX=self._dtype()):
             if compiled is None or compiled.key != key:
                 da = self._build(X.shape[1], numpy_rng(self.random_state) if fresh else 0)
-                data, _ = shared_dataset((X, np.zeros(len(X))), name="X")
+                data, _ = shared_dataset((np.zeros((0, X.shape[1]), self._dtype()), None), name="X")  # set below
                 cost, updates = da.get_cost_updates(self.corruption_level, self.learning_rate)
                 step = training_function([(da.x, data)], cost, batch, updates, context=self._context())
                 compiled = self._cache()["compiled"] = Compiled(key, da, data, step)
@@ -99,16 +100,22 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
                 reset_device_noise(compiled.model.theano_rng)
         if not fresh:
             self._set_state(compiled.model.params, compiled.model.theano_rng)
+        if isinstance(X, ondisk.DiskRows):  # a window at a time, in the order the rows in memory would run
+            ondisk.feed([(compiled.data, X)])
+            return compiled._replace(step=ondisk.StreamedSteps(compiled.step, ondisk.stream_of(compiled.data), batch))
         compiled.data.set_value(X, borrow=True)
         return compiled
 
     def _train(self, X, n_epochs, fresh):
-        X = self._input(X, reset=fresh)
+        X = self._streamed(X, reset=fresh) if ondisk.is_lazy(X) else self._input(X, reset=fresh)
         self._check_hyper()
         batch = min(self.batch_size, X.shape[0])
         compiled = self._compiled_for(X, batch, fresh)
-        res = train_epochs(compiled.step, n_batches(compiled.data, batch), n_epochs, context=self._context(),
-                           label="[dA] ", diverged_hint=diverged_hint(self.sparsity_weight))
+        try:
+            res = train_epochs(compiled.step, n_batches(compiled.data, batch), n_epochs, context=self._context(),
+                               label="[dA] ", diverged_hint=diverged_hint(self.sparsity_weight))
+        finally:
+            ondisk.forget(compiled.data)
         self._keep_state(compiled.model.params, compiled.model.theano_rng)
         compiled.data.set_value(np.zeros((0, X.shape[1]), dtype=self._dtype()))  # no stale copy of X
         compiled.step.release()  # nor on the device
@@ -117,8 +124,31 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
             raise KeyboardInterrupt
         return self
 
+    def _lazy_rows(self, X, reset=False):
+        """A Dask array or a memory map as :class:`~autoencoders_tutorial.ondisk.DiskRows`, its shape checked."""
+        rows = ondisk.open_rows(X)
+        if rows.ndim != 2 or rows.dtype.kind != "f":
+            raise TutorialError(f"{rows.name} holds {rows.dtype} of shape {rows.shape}; give rows of floats")
+        if not reset and rows.shape[1] != self.n_features_in_:
+            raise TutorialError(f"{rows.name} has {rows.shape[1]} features, the model {self.n_features_in_}")
+        return rows
+
+    def _streamed(self, X, reset):
+        """A Dask array or a memory map, read a window at a time as it trains: its rows in [0, 1] for
+        cross-entropy (each window checked as it is read; streamed rows are not scaled)."""
+        rows = self._lazy_rows(X, reset)
+        if not reset and getattr(self, "data_min_", None) is not None:
+            raise TutorialError(f"this estimator scales its inputs (it was fitted on rows outside [0, 1]) and "
+                                f"{rows.name} is streamed as it is; scale the rows to [0, 1] and fit afresh")
+        if reset:
+            self.n_features_in_, self.data_min_, self.data_range_ = rows.shape[1], None, None
+            self.__dict__.pop("feature_names_in_", None)  # a Dask array's columns have no names
+        rows.unit_interval = self.loss == "cross_entropy"
+        return rows
+
     def fit(self, X, y=None):
-        """Train on the rows of ``X`` (``y`` is ignored) for ``n_epochs``; returns ``self``."""
+        """Train on the rows of ``X`` (``y`` is ignored) for ``n_epochs``; returns ``self``. A Dask array or a
+        memory map is read a window at a time as it trains (not scaled: rows in [0, 1] for cross-entropy)."""
         return self._train(X, self.n_epochs, fresh=not (self.warm_start and hasattr(self, "params_")))
 
     def partial_fit(self, X, y=None):
@@ -158,10 +188,16 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
         return Z
 
     def score(self, X, y=None):
-        """Minus the mean reconstruction cost of ``X`` (clean, no noise): higher is better."""
-        X, da = self._input(X), self._model()
+        """Minus the mean reconstruction cost of ``X`` (clean, no noise): higher is better; the score a search
+        (``GridSearchCV``, dask-ml's ``HyperbandSearchCV``) maximises. A Dask array or a memory map is scored a
+        window at a time."""
+        da = self._model()
         cost = pt.mean(da.get_reconstruction_cost(da.x, da.get_hidden_values(da.x)))
-        return -float(self._host("score", lambda: host_function([da.x], cost))(X))
+        fn = self._host("score", lambda: host_function([da.x], cost))
+        if not ondisk.is_lazy(X):
+            return -float(fn(self._input(X)))
+        rows = self._lazy_rows(X)
+        return -sum(float(fn(self._scaled(b, False))) * len(b) for _, b in rows.blocks(self._dtype())) / len(rows)
 
     def __sklearn_tags__(self):
         return self._tags(super().__sklearn_tags__())

@@ -16,7 +16,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from autoencoders_tutorial.datasets import shared_dataset
 from autoencoders_tutorial.engine import host_function, pt, pytensor
 from autoencoders_tutorial.errors import TutorialError, check_corruption, check_precision, check_sparsity, check_whole
+from autoencoders_tutorial.memory import check_fits
 from autoencoders_tutorial.modelfiles import check_fields
+from autoencoders_tutorial.ondisk import is_lazy
 from autoencoders_tutorial.rng import check_random_state
 from SdA import SdA, check_options, tutorial_corruption_levels
 
@@ -114,6 +116,13 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
             raise TutorialError(f"X_val and y_val go together: got {'X_val' if y_val is None else 'y_val'} without "
                                 f"{'y_val' if y_val is None else 'X_val'}")
         fresh = not (self.warm_start and hasattr(self, "params_"))
+        if is_lazy(X):  # its scaling, labelled rows and validation split are computed on the rows in memory
+            if not isinstance(X, np.memmap):
+                raise TutorialError("SdAClassifier.fit reads X whole, and a Dask array is not read here: call "
+                                    "X.compute() where it fits in memory; rows larger than memory train with python SdA.py "
+                                    "--dataset FOLDER (docs: data larger than memory), which streams them from disk")
+            check_fits(X.shape, 4, "X (a memory map)", "SdAClassifier.fit reads its rows whole; rows larger than "
+                       "memory train with python SdA.py --dataset FOLDER, which streams them from disk")
         X, y = validate_data(self, X, y, reset=fresh, dtype=[np.float64, np.float32], y_numeric=False)
         X = self._scaled(X, reset=fresh)
         labelled = self._labelled_mask(y)

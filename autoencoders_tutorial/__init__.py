@@ -23,6 +23,7 @@ One module per concern, from the bottom up::
     jax_backend  every call into JAX: the host-sliced step path, device arrays, the platform
     graph        sgd_updates, minibatch functions
     steps        Steps: what the loops ask of a compiled step, declared once (the step path); PrecomputedRows
+    ondisk       training rows on disk (.npy memory map, Zarr, Dask): read a window at a time, checked, streamed
     blocks       the block path: BlockSteps, K steps per compiled call, with the noise they draw
     paths        which path runs (TrainPath, resolve_path), the RunContext, training_function, compile_classifier
     images       tile_raster_images, scale_to_unit_interval, filter sheets, frame_ink (a drawing framed as a dataset's)

@@ -121,9 +121,9 @@ def load_dataset(dataset=None, data_root=None, download_ok=True, log=print) -> D
         why, Fashion-MNIST when installed, else the bundled digits, so a fresh offline
         machine still runs. A MNIST file that is present but unreadable is an error,
         never a reason to switch. "mnist" never falls back. A path may be a ``.pkl.gz`` in
-        the tutorial's format, a folder of IDX files, or rows on disk (:func:`.ondisk.disk_dataset`); a bare file name not found in the
-        working directory is looked up in the data folder (the tutorial's
-        ``dataset='mnist.pkl.gz'``).
+        the tutorial's format, a folder of IDX files, or rows on disk (:func:`.ondisk.disk_dataset`);
+        a bare file name not found in the working directory is looked up in the data folder (the
+        tutorial's ``dataset='mnist.pkl.gz'``).
     data_root : path, optional
         Where datasets are found and cached; default :func:`data_dir`.
     """
@@ -229,6 +229,7 @@ def shared_dataset(data_xy, borrow=True, name="data"):
         X, given = empty_aligned(np.shape(X), pytensor.config.floatX), X
         np.copyto(X, given, casting="unsafe")
     shared_x = pytensor.shared(np.asarray(X, dtype=pytensor.config.floatX), name=name + ".x", borrow=borrow)
+    y = np.zeros(len(X), dtype="int32") if y is None else y  # unlabelled rows (an autoencoder's)
     shared_y = pytensor.shared(np.asarray(y, dtype="int32"), name=name + ".y", borrow=borrow)
     return shared_x, shared_y
 

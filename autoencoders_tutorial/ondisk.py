@@ -25,7 +25,7 @@ from .steps import Steps
 from .userfiles import check_npy
 
 #: The bytes of one window of training rows (two are held: the one training and the next, being read).
-WINDOW_BYTES = 64 << 20
+WINDOW_BYTES = 32 << 20
 #: The names of a folder of splits (``train_x`` on disk; the others read whole, ``.npy``).
 SPLIT_FILES = ("train_x", "train_y", "valid_x", "valid_y", "test_x", "test_y")
 
@@ -36,7 +36,8 @@ class DiskRows:
     (inputs; set by the run), whole numbers in ``0..classes-1`` (labels, ``classes`` set once checked)."""
 
     def __init__(self, name, shape, dtype, read_block):
-        self.name, self.shape, self.dtype, self._read = str(name), tuple(int(s) for s in shape), np.dtype(dtype), read_block
+        self.name, self.shape, self.dtype = str(name), tuple(int(s) for s in shape), np.dtype(dtype)
+        self._read = read_block
         self.unit_interval, self.classes = None, None
         labels = len(self.shape) == 1
         if len(self.shape) not in (1, 2) or not (self.dtype.kind in "iu" if labels else self.dtype.kind in "fiu"):
@@ -63,8 +64,8 @@ class DiskRows:
         except DataError:
             raise
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            raise DataError(f"{what} cannot be read ({' '.join(str(exc).split())[:100]}): the file changed or "
-                            "went away during the run; what was saved is kept, restore the file and run again") from None
+            raise DataError(f"{what} cannot be read ({' '.join(str(exc).split())[:100]}): the file changed or went "
+                            "away during the run; what was saved is kept, restore it and run again") from None
         if raw.shape != (hi - lo, *self.shape[1:]):
             raise DataError(f"{what} came back with shape {raw.shape}, not {(hi - lo, *self.shape[1:])}: the file "
                             "changed during the run; what was saved is kept, restore it and run again")
@@ -79,7 +80,7 @@ class DiskRows:
                             "on these rows)")
         if self.unit_interval and out.size and (out.min() < 0 or out.max() > 1):
             r, c = np.argwhere((out < 0) | (out > 1))[0]
-            raise DataError(f"{what}: row {lo + r}, column {c} is {raw[r, c]:.4g}, outside [0, 1]; scale the file "
+            raise DataError(f"{what}: row {lo + r}, column {c} is {raw[r, c]:.4g}, outside [0, 1]; scale the rows "
                             "first (nothing was trained on these rows)")
         return out
 
@@ -135,9 +136,18 @@ def is_zarr(path) -> bool:
     return path.is_dir() and ((path / "zarr.json").is_file() or (path / ".zarray").is_file())
 
 
+def is_lazy(source) -> bool:
+    """A Dask array or a numpy memory map: rows read a window at a time rather than whole."""
+    return isinstance(source, np.memmap) or (hasattr(source, "dask") and hasattr(source, "compute"))
+
+
 def open_rows(source, name=None) -> DiskRows:
-    """A ``.npy`` file (read through a memory map), a Zarr array (a store's path), or a Dask array, as rows."""
-    if hasattr(source, "dask") and hasattr(source, "compute"):  # a Dask array
+    """A ``.npy`` file (read through a memory map), a Zarr array (a store's path), a Dask array or a numpy memory
+    map, as rows."""
+    if isinstance(source, np.memmap):
+        return DiskRows(name or f"the memory map of {source.filename}", source.shape, source.dtype,
+                        lambda lo, hi: source[lo:hi])
+    if is_lazy(source):  # a Dask array
         if any(math.isnan(s) for s in source.shape):
             raise DataError("the Dask array's row count is unknown; call .compute_chunk_sizes() on it first")
         return DiskRows(name or "the Dask array", source.shape, source.dtype, lambda lo, hi: source[lo:hi].compute())
@@ -199,12 +209,13 @@ class _Stream:
 
     def __init__(self, pairs, n_rows):
         self.pairs, self.n_rows = pairs, n_rows
-        self.row_bytes = sum(np.dtype(shared.dtype).itemsize * (rows.shape[1] if rows is not None and rows.ndim == 2 else 1)
-                             for shared, rows in pairs)
+        self.row_bytes = sum(np.dtype(shared.dtype).itemsize * math.prod(shared.get_value(borrow=True).shape[1:])
+                             for shared, _ in pairs)
         self.shown, self._next, self._pool = None, None, None
 
     def _read(self, lo, hi):
-        return [rows.read(lo, hi) if rows is not None else np.zeros(hi - lo, dtype=np.int32) for _, rows in self.pairs]
+        return [rows.read(lo, hi, shared.dtype) if rows is not None else np.zeros(hi - lo, dtype=shared.dtype)
+                for shared, rows in self.pairs]
 
     def show(self, lo, hi) -> None:
         """Put rows ``lo .. hi - 1`` in the shared variables; start reading the window after them."""
@@ -240,9 +251,24 @@ def stream(X: DiskRows, y: DiskRows | None, name="data"):
     floatX = pytensor.config.floatX
     shared_x = pytensor.shared(np.zeros((0, X.shape[1]), dtype=floatX), name=name + ".x", borrow=True)
     shared_y = pytensor.shared(np.zeros(0, dtype=np.int32), name=name + ".y", borrow=True)
-    s = _Stream([(shared_x, X), (shared_y, y)], len(X))
-    _STREAMS[shared_x] = _STREAMS[shared_y] = s
-    return shared_x, shared_y
+    return tuple(feed([(shared_x, X), (shared_y, y)]))
+
+
+def feed(pairs) -> list:
+    """Feed shared variables from rows on disk (``pairs``: ``(shared, DiskRows or None)``); the shared variables."""
+    s = _Stream(pairs, len(pairs[0][1]))
+    for shared, _ in pairs:
+        _STREAMS[shared] = s
+    return [shared for shared, _ in pairs]
+
+
+def forget(shared) -> None:
+    """Stop feeding ``shared`` (and the variables fed with it) from disk; free their windows."""
+    s = _STREAMS.get(shared)
+    if s is not None:
+        s.release()
+        for other, _ in s.pairs:
+            _STREAMS.pop(other, None)
 
 
 def stream_of(shared):

@@ -858,10 +858,10 @@ def run_scaling(args):
     return table
 
 
-def write_results(args, path, title, columns, table, notes, argv):
+def write_results(args, path, title, columns, table, notes, argv, script="bench/bench.py", machine_note=""):
     """``table`` as a result file at ``path``: the rows with the command, machine and date that made them."""
-    command = "python bench/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    data = {"title": title, "command": command, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
+    command = f"python {script} " + " ".join(argv if argv is not None else sys.argv[1:])
+    data = {"title": title, "command": command, "machine": machine() + machine_note, "date": time.strftime("%Y-%m-%d"),
             "columns": columns, "rows": table, "notes": notes}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

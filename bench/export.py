@@ -9,8 +9,6 @@ library's ``get_codes`` measured in the same run. Both use every core of the mac
 """
 
 import argparse
-import json
-import os
 import statistics
 import sys
 import time
@@ -21,7 +19,7 @@ import onnxruntime as ort
 import pytensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import machine  # noqa: E402  (this folder's own script)
+from bench import write_results  # noqa: E402  (this folder's own script)
 
 from autoencoders_tools.export import to_onnx  # noqa: E402
 from SdA import SdA  # noqa: E402
@@ -71,16 +69,10 @@ def main(argv=None):
         table.append([name, round(rate), round(rate / base, 2)])
         print(f"{name:45s} {rate:10,.0f} rows/s  x library {rate / base:.2f}", flush=True)
     if args.results:
-        data = {"title": f"SdA 784-1000-1000-1000 top codes, float32, {len(X):,} {source}, rows/s",
-                "command": "python bench/export.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-                "machine": f"{machine()}, onnxruntime {ort.__version__}", "date": time.strftime("%Y-%m-%d"),
-                "columns": ["way", "rows/s", "x library"], "rows": table,
-                "notes": f"median of {args.repeats} timed calls each after an untimed one, in one run; library "
-                         f"engine: {pytensor.config.mode}"}
-        tmp = args.results.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1) + "\n")
-        os.replace(tmp, args.results)
-        print(f"wrote {args.results}")
+        write_results(args, args.results, f"SdA 784-1000-1000-1000 top codes, float32, {len(X):,} {source}, rows/s",
+                      ["way", "rows/s", "x library"], table, f"median of {args.repeats} timed calls each after an "
+                      f"untimed one, in one run; library engine: {pytensor.config.mode}", argv, "bench/export.py",
+                      f", onnxruntime {ort.__version__}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from helpers import ROOT
 MACHINERY, MODELS, APPS = 1, 2, 3
 MODEL_FILES = ("logistic_sgd", "mlp", "dA", "SdA", "utils")
 #: Third-party packages a function may import where it uses them: optional, or slow to import and rarely needed.
-LAZY = {"jax", "jaxlib", "dask", "distributed", "matplotlib", "sklearn", "onnx", "skl2onnx"}
+LAZY = {"jax", "jaxlib", "dask", "distributed", "matplotlib", "sklearn", "onnx", "skl2onnx", "zarr"}
 #: The one module that may import upwards: where pickles of versions up to 0.3 find the estimators. It holds
 #: that import and nothing else.
 PICKLE_SHIM = ("autoencoders_tutorial.estimators", "autoencoders_tools.estimators")
