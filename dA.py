@@ -254,7 +254,7 @@ def run_dA(dataset=None, learning_rate=None, training_epochs=15, batch_size=20, 
                    batch_size=batch_size, n_hidden=n_hidden)
     for c in corruption_levels:
         check_corruption(c, "corruption_levels entries", corruption_type)
-    run = Run(output_dir, dataset, unit_interval=loss == "cross_entropy", log=log, **run_options)
+    run = Run(output_dir, dataset, unit_interval=loss == "cross_entropy", labelled=False, log=log, **run_options)
     check_sparsity(sparsity_target, sparsity_weight, run.precision)
     with run:
         ds = run.ds

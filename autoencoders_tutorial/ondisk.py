@@ -26,8 +26,6 @@ from .userfiles import check_npy
 
 #: The bytes of one window of training rows (two are held: the one training and the next, being read).
 WINDOW_BYTES = 32 << 20
-#: The names of a folder of splits (``train_x`` on disk; the others read whole, ``.npy``).
-SPLIT_FILES = ("train_x", "train_y", "valid_x", "valid_y", "test_x", "test_y")
 
 
 class DiskRows:

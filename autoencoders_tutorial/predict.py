@@ -197,6 +197,9 @@ def predict_saved(predict_proba, n_features, model_path, saved_dataset, dataset=
         trained_on = saved_dataset if isinstance(saved_dataset, str) else None  # a model file's, any value
         return predict_inputs(predict_proba, n_features, inputs, data_dir, log, frame=frame, trained_on=trained_on)
     ds = load_dataset(dataset if dataset is not None else saved_dataset, data_root=data_dir, log=log)
+    if not len(ds.test[0]):
+        raise DataError(f"dataset {ds.name} has no test rows to predict; give a dataset with a test split, or the "
+                        "rows to predict (--predict FILE)")
     if ds.n_features != n_features:
         raise DataError(f"{model_path} expects {n_features} input features, dataset {ds.name} has {ds.n_features}")
     everything = np.asarray(np.argmax(predict_proba(ds.test[0]), axis=1))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .datasets import load_dataset, validate_x
 from .engine import describe_mode, pytensor
-from .errors import TutorialError, check_precision
+from .errors import DataError, TutorialError, check_precision
 from .files import MetricsLog, ensure_output_dir, remove_stale_parts
 from .interrupts import deferred_interrupts
 from .ondisk import DiskRows
@@ -131,16 +131,18 @@ class Run:
 
     ``run_options`` are :data:`RUN_OPTIONS`' (``run.options``, defaults filled in). Opening it locks the folder
     (``run.folder``, ``run.out``), sets the precision, loads the dataset (``run.ds``; training inputs checked, in
-    [0, 1] if ``unit_interval``; None: not), resolves ``run.train_path`` and opens ``run.metrics``; ``run.context``
-    carries them down to the steps and loops. Ctrl-C anywhere inside ends with one line naming what was saved.
+    [0, 1] if ``unit_interval``; None: not; labels required if ``labelled``), resolves ``run.train_path`` and opens
+    ``run.metrics``; ``run.context`` carries them down to the steps and loops. Ctrl-C anywhere inside ends with one
+    line naming what was saved.
     """
 
-    def __init__(self, output_dir, dataset=None, *, unit_interval=True, log=print, **run_options):
+    def __init__(self, output_dir, dataset=None, *, unit_interval=True, labelled=True, log=print, **run_options):
         unknown = sorted(run_options.keys() - RUN_OPTIONS.keys())
         if unknown:
             raise TypeError(f"unknown option {unknown[0]!r}; a run takes {', '.join(RUN_OPTIONS)}")
         self.options = dict(RUN_OPTIONS, **run_options)
         self.output_dir, self.dataset, self.unit_interval, self.log = output_dir, dataset, unit_interval, log
+        self.labelled = labelled
         self.precision, self.mode, self.data_dir = (self.options[k] for k in ("precision", "mode", "data_dir"))
         check_precision(self.precision)
         self._path_flags = tuple(self.options[k] for k in ("train_path", "noise_source", "block_size"))
@@ -152,6 +154,10 @@ class Run:
         try:
             self._stack.enter_context(pytensor.config.change_flags(floatX=self.precision))
             self.ds = load_dataset(self.dataset, data_root=self.data_dir, log=self.log)
+            if self.labelled and self.ds.train[1] is None:
+                raise DataError(f"{self.ds.train[0].name} holds rows without labels, and this model learns from "
+                                "labels: give a folder holding train_x and train_y (and valid_x, valid_y, test_x, "
+                                "test_y)")
             if isinstance(self.ds.train[0], DiskRows):
                 self.ds.train[0].unit_interval = self.unit_interval  # rows on disk: each block checked as it is read
             elif self.unit_interval is not None:

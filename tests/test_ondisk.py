@@ -293,3 +293,15 @@ def test_an_adaptive_search_runs_on_a_local_cluster_and_on_an_existing_scheduler
         for proc in reversed(procs):
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def test_a_classifier_on_rows_without_labels_or_predicting_without_test_rows_is_one_line(tmp_path, tiny):
+    from logistic_sgd import predict, run_logistic
+
+    np.save(tmp_path / "rows.npy", rows(n=60))
+    with pytest.raises(DataError, match="rows.npy holds rows without labels, and this model learns from labels"):
+        run_logistic(dataset=str(tmp_path / "rows.npy"), output_dir=tmp_path / "out", log=quiet)
+    assert not (tmp_path / "out" / "metrics.jsonl").exists()
+    run_logistic(dataset=tiny, n_epochs=1, batch_size=20, output_dir=tmp_path / "model", log=quiet)
+    with pytest.raises(DataError, match="dataset rows has no test rows to predict"):
+        predict(tmp_path / "model" / "best_model.npz", dataset=str(tmp_path / "rows.npy"), log=quiet)
