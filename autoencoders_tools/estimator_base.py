@@ -167,7 +167,8 @@ class TutorialEstimator(BaseEstimator):
                 X = np.clip((X - self.data_min_) / self.data_range_, 0.0, 1.0)
         elif not reset and X.size and (X.min() < 0 or X.max() > 1):
             X = np.clip(X, 0.0, 1.0)  # fitted on [0, 1] data: keep later inputs in the same range
-        return X.astype(self._dtype(), copy=False)
+        # aligned for PyTensor's C code: rows Dask hands over from another process may not be
+        return np.require(X.astype(self._dtype(), copy=False), requirements="A")
 
     def get_feature_names_out(self, input_features=None):
         """The names of :meth:`transform`'s columns (the top layer's codes): ``dA0``, ... or ``SdA0``, ..."""

@@ -72,7 +72,9 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
 
     def _scaled(self, X, reset):
         """Scaled to [0, 1] for cross-entropy only; other losses take inputs as they are."""
-        return super()._scaled(X, reset) if self.loss == "cross_entropy" else X.astype(self._dtype(), copy=False)
+        if self.loss == "cross_entropy":
+            return super()._scaled(X, reset)
+        return np.require(X.astype(self._dtype(), copy=False), requirements="A")  # aligned, as the base class's
 
     def _build(self, n_features, rng):
         x = pt.matrix("x", dtype=self._dtype())

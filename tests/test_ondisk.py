@@ -305,3 +305,13 @@ def test_a_classifier_on_rows_without_labels_or_predicting_without_test_rows_is_
     run_logistic(dataset=tiny, n_epochs=1, batch_size=20, output_dir=tmp_path / "model", log=quiet)
     with pytest.raises(DataError, match="dataset rows has no test rows to predict"):
         predict(tmp_path / "model" / "best_model.npz", dataset=str(tmp_path / "rows.npy"), log=quiet)
+
+
+@pytest.mark.parametrize("loss, decoder", [("cross_entropy", "sigmoid"), ("squared_error", "linear")])
+def test_unaligned_rows_as_dask_workers_may_hand_them_over_train_as_aligned_ones(loss, decoder):
+    X = rows(n=30)
+    unaligned = np.zeros(X.nbytes + 1, dtype=np.uint8)[1:].view(np.float32).reshape(X.shape)
+    unaligned[:] = X
+    assert not unaligned.flags.aligned
+    kw = dict(n_hidden=3, n_epochs=1, batch_size=5, random_state=0, loss=loss, decoder=decoder)
+    assert_same(DenoisingAutoencoder(**kw).partial_fit(unaligned).params_, DenoisingAutoencoder(**kw).fit(X).params_)
