@@ -2,6 +2,7 @@
 
 import os
 import re
+import sys
 
 import dask.array as da
 import numpy as np
@@ -315,3 +316,12 @@ def test_unaligned_rows_as_dask_workers_may_hand_them_over_train_as_aligned_ones
     assert not unaligned.flags.aligned
     kw = dict(n_hidden=3, n_epochs=1, batch_size=5, random_state=0, loss=loss, decoder=decoder)
     assert_same(DenoisingAutoencoder(**kw).partial_fit(unaligned).params_, DenoisingAutoencoder(**kw).fit(X).params_)
+
+
+def test_a_zarr_store_without_zarr_installed_is_one_line(tmp_path, monkeypatch):
+    store = tmp_path / "rows.zarr"
+    store.mkdir()
+    (store / "zarr.json").write_text("{}")
+    monkeypatch.setitem(sys.modules, "zarr", None)  # as if not installed
+    with pytest.raises(DataError, match=r"rows.zarr is a Zarr store and zarr is not installed: pip install zarr"):
+        run_dA(dataset=str(store), output_dir=tmp_path / "out", log=quiet)
