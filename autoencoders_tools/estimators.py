@@ -126,28 +126,6 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
             raise KeyboardInterrupt
         return self
 
-    def _lazy_rows(self, X, reset=False):
-        """A Dask array or a memory map as :class:`~autoencoders_tutorial.ondisk.DiskRows`, its shape checked."""
-        rows = ondisk.open_rows(X)
-        if rows.ndim != 2 or rows.dtype.kind != "f":
-            raise TutorialError(f"{rows.name} holds {rows.dtype} of shape {rows.shape}; give rows of floats")
-        if not reset and rows.shape[1] != self.n_features_in_:
-            raise TutorialError(f"{rows.name} has {rows.shape[1]} features, the model {self.n_features_in_}")
-        return rows
-
-    def _streamed(self, X, reset):
-        """A Dask array or a memory map, read a window at a time as it trains: its rows in [0, 1] for
-        cross-entropy (each window checked as it is read; streamed rows are not scaled)."""
-        rows = self._lazy_rows(X, reset)
-        if not reset and getattr(self, "data_min_", None) is not None:
-            raise TutorialError(f"this estimator scales its inputs (it was fitted on rows outside [0, 1]) and "
-                                f"{rows.name} is streamed as it is; scale the rows to [0, 1] and fit afresh")
-        if reset:
-            self.n_features_in_, self.data_min_, self.data_range_ = rows.shape[1], None, None
-            self.__dict__.pop("feature_names_in_", None)  # a Dask array's columns have no names
-        rows.unit_interval = self.loss == "cross_entropy"
-        return rows
-
     def fit(self, X, y=None):
         """Train on the rows of ``X`` (``y`` is ignored) for ``n_epochs``; returns ``self``. A Dask array or a
         memory map is read a window at a time as it trains (not scaled: rows in [0, 1] for cross-entropy)."""

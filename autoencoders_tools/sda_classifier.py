@@ -18,7 +18,7 @@ from autoencoders_tutorial.engine import host_function, pt, pytensor
 from autoencoders_tutorial.errors import TutorialError, check_corruption, check_precision, check_sparsity, check_whole
 from autoencoders_tutorial.memory import check_fits
 from autoencoders_tutorial.modelfiles import check_fields
-from autoencoders_tutorial.ondisk import is_lazy
+from autoencoders_tutorial.ondisk import is_lazy, open_rows
 from autoencoders_tutorial.rng import check_random_state
 from SdA import SdA, check_options, tutorial_corruption_levels
 
@@ -110,21 +110,33 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
                    sparsity_target=self.sparsity_target, sparsity_weight=self.sparsity_weight)
 
     def fit(self, X, y, *, X_val=None, y_val=None):
-        """Pretrain on every row of ``X``, fine-tune on the labelled ones; returns ``self``."""
+        """Pretrain on every row of ``X``, fine-tune on the labelled ones; returns ``self``. A Dask array or a memory
+        map is read a window at a time as it trains, to the parameters of the same rows in memory (rows in [0, 1],
+        not scaled; ``y`` and the validation rows in memory)."""
         self._check_hyper()
         if (X_val is None) != (y_val is None):
             raise TutorialError(f"X_val and y_val go together: got {'X_val' if y_val is None else 'y_val'} without "
                                 f"{'y_val' if y_val is None else 'X_val'}")
         fresh = not (self.warm_start and hasattr(self, "params_"))
-        if is_lazy(X):  # its scaling, labelled rows and validation split are computed on the rows in memory
-            if not isinstance(X, np.memmap):
-                raise TutorialError("SdAClassifier.fit reads X whole, and a Dask array is not read here: call "
-                                    "X.compute() where it fits in memory; rows larger than memory train with python SdA.py "
-                                    "--dataset FOLDER (docs: data larger than memory), which streams them from disk")
-            check_fits(X.shape, 4, "X (a memory map)", "SdAClassifier.fit reads its rows whole; rows larger than "
-                       "memory train with python SdA.py --dataset FOLDER, which streams them from disk")
-        X, y = validate_data(self, X, y, reset=fresh, dtype=[np.float64, np.float32], y_numeric=False)
-        X = self._scaled(X, reset=fresh)
+        source = X if is_lazy(X) else None  # a Dask array or a memory map: read a window at a time
+        if source is not None:
+            X, y = self._streamed(X, reset=fresh), np.asarray(y)
+            if y.shape != (len(X),):
+                raise TutorialError(f"y must hold one label per row of X ({len(X)}), got shape {y.shape}")
+        else:
+            X, y = validate_data(self, X, y, reset=fresh, dtype=[np.float64, np.float32], y_numeric=False)
+            X = self._scaled(X, reset=fresh)
+
+        def rows(index, whole=False):  # X's rows ``index``: read from the source as they train, or ``whole``
+            if source is None:
+                return X[index]
+            picked = open_rows(source, f"{X.name}'s labelled rows", index)
+            picked.unit_interval = True
+            if not whole:
+                return picked
+            check_fits(picked.shape, 8, f"the validation rows of {X.name}", "give X_val and y_val")
+            return picked.read(0, len(picked), self._dtype())
+
         labelled = self._labelled_mask(y)
         if not labelled.any():
             raise TutorialError("no labelled rows: every label is -1 (unlabelled); label some rows")
@@ -135,7 +147,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
             raise TutorialError(f"warm_start: the labels {list(classes)} differ from the fitted classes "
                                 f"{list(self.classes_)}; fit afresh (warm_start=False)")
         self.classes_ = classes
-        X_l = X[labelled]
+        lab = np.flatnonzero(labelled)
         if X_val is not None:
             X_val = self._input(X_val)
             y_val = np.asarray(y_val)
@@ -145,7 +157,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
             known = np.isin(y_val, classes)
             if not known.all():
                 raise TutorialError(f"y_val holds labels that y does not: {sorted(set(y_val[~known].tolist()))[:5]}")
-            X_fit, y_fit, v_codes = X_l, codes, np.searchsorted(classes, y_val)
+            X_fit, y_fit, v_codes = rows(lab), codes, np.searchsorted(classes, y_val)
         else:
             n_val = int(round(self.validation_fraction * len(y_l)))
             if n_val >= 1 and len(y_l) - n_val >= 1:
@@ -153,9 +165,9 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
                 perm = check_random_state(rs if isinstance(rs, (numbers.Integral, type(None))) else 0,
                                           ints="RandomState").permutation(len(y_l))
                 val, tr = perm[:n_val], perm[n_val:]
-                X_fit, y_fit, X_val, v_codes = X_l[tr], codes[tr], X_l[val], codes[val]
+                X_fit, y_fit, X_val, v_codes = rows(lab[tr]), codes[tr], rows(lab[val], whole=True), codes[val]
             else:  # too few labelled rows to hold some out: watch the training error
-                X_fit, y_fit, X_val, v_codes = X_l, codes, X_l, codes
+                X_fit, y_fit, X_val, v_codes = rows(lab), codes, rows(lab, whole=True), codes
         self._run(X, X_fit, y_fit, X_val, v_codes, fresh)
         return self
 
@@ -168,7 +180,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
                 self._set_state(sda.all_params, sda.theano_rng)
             context = self._context()
             if fresh and self.pretraining_epochs:
-                train_x, _ = shared_dataset((X_all, np.zeros(len(X_all))), name="pretrain")
+                train_x, _ = shared_dataset((X_all, None), name="pretrain")
                 if sda.pretrain(train_x, batch, self.pretraining_epochs, self.pretrain_lr, context=context) is None:
                     raise KeyboardInterrupt
             datasets = [shared_dataset((X_fit, y_fit), name="labelled"), shared_dataset((X_val, y_val), name="valid")]

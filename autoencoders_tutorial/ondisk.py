@@ -33,9 +33,9 @@ class DiskRows:
     ``read_block(lo, hi)``. Every block is checked as it is read: finite, in [0, 1] when ``unit_interval``
     (inputs; set by the run), whole numbers in ``0..classes-1`` (labels, ``classes`` set once checked)."""
 
-    def __init__(self, name, shape, dtype, read_block):
+    def __init__(self, name, shape, dtype, read_block, index=None):
         self.name, self.shape, self.dtype = str(name), tuple(int(s) for s in shape), np.dtype(dtype)
-        self._read = read_block
+        self._read, self._index = read_block, index  # index: the source's rows these are, named in messages
         self.unit_interval, self.classes = None, None
         labels = len(self.shape) == 1
         if len(self.shape) not in (1, 2) or not (self.dtype.kind in "iu" if labels else self.dtype.kind in "fiu"):
@@ -74,18 +74,21 @@ class DiskRows:
         bad = ~np.isfinite(out)
         if bad.any():
             r, c = np.argwhere(bad)[0]
-            raise DataError(f"{what}: row {lo + r}, column {c} is {raw[r, c]}; clean the file (nothing was trained "
-                            "on these rows)")
+            raise DataError(f"{what}: row {self._row(lo + r)}, column {c} is {raw[r, c]}; clean the file (nothing "
+                            "was trained on these rows)")
         if self.unit_interval and out.size and (out.min() < 0 or out.max() > 1):
             r, c = np.argwhere((out < 0) | (out > 1))[0]
-            raise DataError(f"{what}: row {lo + r}, column {c} is {raw[r, c]:.4g}, outside [0, 1]; scale the rows "
-                            "first (nothing was trained on these rows)")
+            raise DataError(f"{what}: row {self._row(lo + r)}, column {c} is {raw[r, c]:.4g}, outside [0, 1]; scale "
+                            "the rows first (nothing was trained on these rows)")
         return out
+
+    def _row(self, i) -> int:
+        return int(i if self._index is None else self._index[i])
 
     def _labels(self, raw, what, lo):
         if self.classes is not None and raw.size and (raw.min() < 0 or raw.max() >= self.classes):
             r = int(np.flatnonzero((raw < 0) | (raw >= self.classes))[0])
-            raise DataError(f"{what}: label {raw[r]} at row {lo + r} is outside 0..{self.classes - 1}; fix "
+            raise DataError(f"{what}: label {raw[r]} at row {self._row(lo + r)} is outside 0..{self.classes - 1}; fix "
                             "the labels")
         return raw.astype(np.int32)
 
@@ -139,16 +142,21 @@ def is_lazy(source) -> bool:
     return isinstance(source, np.memmap) or (hasattr(source, "dask") and hasattr(source, "compute"))
 
 
-def open_rows(source, name=None) -> DiskRows:
+def open_rows(source, name=None, index=None) -> DiskRows:
     """A ``.npy`` file (read through a memory map), a Zarr array (a store's path), a Dask array or a numpy memory
-    map, as rows."""
-    if isinstance(source, np.memmap):
-        return DiskRows(name or f"the memory map of {source.filename}", source.shape, source.dtype,
-                        lambda lo, hi: source[lo:hi])
-    if is_lazy(source):  # a Dask array
-        if any(math.isnan(s) for s in source.shape):
+    map, as rows; of the last two, ``index`` picks rows (in its order)."""
+    if is_lazy(source):
+        dask = not isinstance(source, np.memmap)
+        if dask and any(math.isnan(s) for s in source.shape):
             raise DataError("the Dask array's row count is unknown; call .compute_chunk_sizes() on it first")
-        return DiskRows(name or "the Dask array", source.shape, source.dtype, lambda lo, hi: source[lo:hi].compute())
+        name = name or ("the Dask array" if dask else f"the memory map of {source.filename}")
+
+        def read(lo, hi):
+            rows = source[lo:hi] if index is None else source[index[lo:hi]]
+            return rows.compute() if dask else rows
+
+        n = source.shape[0] if index is None else len(index)
+        return DiskRows(name, (n, *source.shape[1:]), source.dtype, read, index)
     path = Path(source)
     if is_zarr(path):
         return _zarr(path)
@@ -245,7 +253,11 @@ _STREAMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # shared vari
 
 
 def stream(X: DiskRows, y: DiskRows | None, name="data"):
-    """Shared variables ``(x, y)`` fed from rows on disk (``y`` None: zeros), one window at a time."""
+    """Shared variables ``(x, y)`` fed from rows on disk (``y``: labels on disk or in memory; None: zeros), one
+    window at a time."""
+    if isinstance(y, np.ndarray):
+        labels = y
+        y = DiskRows("the labels", labels.shape, labels.dtype, lambda lo, hi: labels[lo:hi])
     floatX = pytensor.config.floatX
     shared_x = pytensor.shared(np.zeros((0, X.shape[1]), dtype=floatX), name=name + ".x", borrow=True)
     shared_y = pytensor.shared(np.zeros(0, dtype=np.int32), name=name + ".y", borrow=True)

@@ -235,12 +235,28 @@ def test_dask_ml_incremental_trains_chunk_by_chunk_as_partial_fit_does():
     assert_same(inc.estimator_.params_, by_hand.params_)
 
 
-def test_streamed_rows_outside_the_unit_interval_and_a_dask_array_for_the_classifier_are_one_line():
+@pytest.mark.parametrize("train_path", PATHS)
+def test_the_classifier_streams_a_dask_array_or_memory_map_to_the_parameters_of_the_rows_in_memory(
+        tmp_path, tiny, small_windows, train_path):
+    X, y = tiny.train[0].astype(np.float32), tiny.train[1].copy()
+    y[::3] = -1  # unlabelled rows: pretrained on, not fine-tuned on; a tenth of the labelled ones held out
+    np.save(tmp_path / "rows.npy", X)
+    kw = dict(hidden_layers_sizes=(6, 5), pretraining_epochs=1, max_epochs=3, batch_size=5, random_state=0,
+              train_path=train_path)
+    want = SdAClassifier(**kw).fit(X, y)
+    for given in (da.from_array(X, chunks=(70, 16)), np.load(tmp_path / "rows.npy", mmap_mode="r")):
+        assert_same(SdAClassifier(**kw).fit(given, y).params_, want.params_)
+
+
+def test_streamed_rows_outside_the_unit_interval_or_labels_of_another_length_are_one_line():
     X = da.from_array(rows(n=40) * 3, chunks=20)
     with pytest.raises(DataError, match=r"the Dask array: rows 0-\d+: row \d+, column \d+ is .* outside \[0, 1\]"):
         DenoisingAutoencoder(n_hidden=3, n_epochs=1, batch_size=4).fit(X)
-    with pytest.raises(TutorialError, match="SdAClassifier.fit reads X whole, and a Dask array is not read here"):
-        SdAClassifier(hidden_layers_sizes=(3,)).fit(X, np.arange(40) % 2)
+    with pytest.raises(DataError, match=r"the Dask array's labelled rows: rows \d+-\d+: row \d+, column \d+ is .* "
+                                        r"outside \[0, 1\]"):  # the validation rows, read first
+        SdAClassifier(hidden_layers_sizes=(3,), batch_size=4).fit(X, np.arange(40) % 2)
+    with pytest.raises(TutorialError, match=r"y must hold one label per row of X \(40\), got shape \(39,\)"):
+        SdAClassifier(hidden_layers_sizes=(3,)).fit(X, np.arange(39) % 2)
 
 
 def test_rows_on_disk_read_in_the_model_precision(tmp_path, small_windows):
