@@ -5,10 +5,10 @@
 
 ``generate`` writes a ``.npy`` of rows in float32 a chunk at a time (memory does not grow with the rows):
 Fashion-MNIST's training rows shifted by a random -2..2 pixels across and down (uniform random rows where
-Fashion-MNIST is not installed); ``--zarr`` writes a Zarr store instead. ``measure`` generates each size's
-file in ``--dir`` where missing, then runs ``python dA.py``'s own run (``run_dA``: 500 hidden units,
+Fashion-MNIST is not installed); ``--zarr`` writes a Zarr store instead (chunks of 10,000 rows). ``measure``
+generates each size's file in ``--dir`` where missing (and a Zarr store at ``--zarr-rows``), then runs ``python dA.py``'s own run (``run_dA``: 500 hidden units,
 minibatch 20, corruption 0.3, the default training path) in a fresh process per point: the rows read whole
-into memory with ``np.load`` (where they fit) and the same file read from disk. Rows/s is the last epoch's,
+into memory with ``np.load`` (where they fit), the same file read from disk, and the Zarr store. Rows/s is the last epoch's,
 from the run's ``metrics.jsonl`` (two epochs, the first untimed, up to 10^6 rows; one epoch at 10^7, where
 compiling is under 1% of it); the peak memory is the process's peak resident set (``VmHWM``).
 """
@@ -64,7 +64,7 @@ def generate(path, n_rows, zarr_store=False, seed=0):
     if zarr_store:
         import zarr
 
-        out = zarr.open_array(str(tmp), mode="w", shape=(n_rows, 784), chunks=(CHUNK, 784), dtype="float32")
+        out = zarr.open_array(str(tmp), mode="w", shape=(n_rows, 784), chunks=(10_000, 784), dtype="float32")
     else:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n_rows, 784))
     for lo in range(0, n_rows, CHUNK):
@@ -108,29 +108,36 @@ def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _points(args):
+    """(rows, where, the file): in memory and from a ``.npy`` at each size, from a Zarr store at ``--zarr-rows``."""
+    for n in args.rows:
+        yield from ((n, where, args.dir / f"rows_{n}.npy") for where in ("memory", "disk (.npy)"))
+        if n in args.zarr_rows:
+            yield n, "disk (Zarr)", args.dir / f"rows_{n}.zarr"
+
+
 def measure(args):
     table, rates = [], {}
-    for n in args.rows:
-        path = args.dir / f"rows_{n}.npy"
+    for n, where, path in _points(args):
         if not path.exists():  # in a process of its own: this one stays small (its children start from it)
-            subprocess.run([sys.executable, __file__, "generate", str(path), "--rows", str(n)], check=True)
-        for where in ("memory", "disk"):
-            if where == "memory" and n * 784 * 4 * 2.5 > os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"):
-                table.append([n, where, None, None, "does not fit in memory"])
-                continue
-            epochs = 1 if n >= 10**7 else 2
-            done = subprocess.run([sys.executable, __file__, "child", str(path), where, str(epochs)],
-                                  capture_output=True, text=True)
-            if done.returncode:
-                print(done.stderr[-2000:])
-                table.append([n, where, None, None, f"failed: {done.stderr.strip().splitlines()[-1][:80]}"])
-                continue
-            r = json.loads(done.stdout.strip().splitlines()[-1])
-            rates[n, where] = r["rows_per_s"]
-            ratio = rates[n, where] / rates[n, "memory"] if where == "disk" and (n, "memory") in rates else None
-            table.append([n, where, round(r["rows_per_s"]), round(r["peak_mb"]),
-                          None if ratio is None else f"{ratio:.2f}x in memory"])
-            print(table[-1], flush=True)
+            subprocess.run([sys.executable, __file__, "generate", str(path), "--rows", str(n),
+                            *(["--zarr"] if path.suffix == ".zarr" else [])], check=True)
+        if where == "memory" and n * 784 * 4 * 2.5 > os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"):
+            table.append([n, where, None, None, "does not fit in memory"])
+            continue
+        epochs = 1 if n >= 10**7 else 2
+        done = subprocess.run([sys.executable, __file__, "child", str(path), where.split()[0], str(epochs)],
+                              capture_output=True, text=True)
+        if done.returncode:
+            print(done.stderr[-2000:])
+            table.append([n, where, None, None, f"failed: {done.stderr.strip().splitlines()[-1][:80]}"])
+            continue
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        rates[n, where] = r["rows_per_s"]
+        ratio = rates[n, where] / rates[n, "memory"] if where != "memory" and (n, "memory") in rates else None
+        table.append([n, where, round(r["rows_per_s"]), round(r["peak_mb"]),
+                      None if ratio is None else f"{ratio:.2f}x in memory"])
+        print(table[-1], flush=True)
     notes = (f"python dA.py's run (run_dA) in a fresh process per row: 784-500, minibatch 20, corruption 0.3, the "
              f"default training path; rows/s of the last epoch (of 2, 1 at 10^7 rows); "
              f"peak = the process's VmHWM. Rows: {_kind()}, generated by bench/ondisk.py generate; the files on the "
@@ -151,6 +158,7 @@ def main(argv=None):
     m = sub.add_parser("measure", help="time the dA epoch in memory and from disk")
     m.add_argument("--dir", type=Path, required=True, help="where the files are (generated where missing)")
     m.add_argument("--rows", type=int, nargs="+", default=[10**4, 10**5, 10**6, 10**7])
+    m.add_argument("--zarr-rows", type=int, nargs="*", default=[10**6], help="sizes also read from a Zarr store")
     m.add_argument("--results", type=Path, metavar="FILE", help="also write the table as a result file")
     c = sub.add_parser("child")
     c.add_argument("path")
