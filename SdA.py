@@ -108,14 +108,11 @@ class SdA:
         numpy_rng = check_random_state(numpy_rng)
         self.n_ins, self.n_outs = int(n_ins), int(n_outs)
         self.hidden_layers_sizes = hidden_layers_sizes
-        self.corruption_levels = corruption_levels
-        self.corruption_type = corruption_type
+        self.corruption_levels, self.corruption_type = corruption_levels, corruption_type
         self.sparsity_target, self.sparsity_weight = float(sparsity_target), float(sparsity_weight)
         self.n_layers = len(hidden_layers_sizes)
         self.theano_rng = shared_rng(theano_rng, numpy_rng, name="SdA.rng")
-        self.sigmoid_layers = []
-        self.dA_layers = []
-        self.params = []
+        self.sigmoid_layers, self.dA_layers, self.params = [], [], []
         self.x = pt.matrix("x", dtype=pytensor.config.floatX)
         self.y = pt.ivector("y")
         for i, n_out in enumerate(hidden_layers_sizes):
@@ -424,9 +421,8 @@ def run_SdA(dataset=None, finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.
         interrupted = False
         if progress.phase == "finetune":  # FINETUNING THE MODEL
             datasets = _finetune_sets(ds, (train_set_x, train_set_y), n_labels)
-            res = fine_tune(sda, datasets, batch_size, finetune_lr, progress, layers=finetune,
-                            n_epochs=training_epochs, patience_epochs=10, checkpoint=ckpt.epoch_done,
-                            context=run.context)
+            res = fine_tune(sda, datasets, batch_size, finetune_lr, progress, layers=finetune, n_epochs=training_epochs,
+                            patience_epochs=10, checkpoint=ckpt.epoch_done, context=run.context)
             results.update(_finetuned(log, res))
             interrupted = res.interrupted
         model = run.save("SdA_model.npz", "the network with the best fine-tuning parameters so far" if interrupted
@@ -484,8 +480,7 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001, training
 test_SdA.__test__ = False  # a demo, not a pytest test
 
 
-def predict(model_path="SdA_out/SdA_model.npz", dataset=None, n=10, data_dir=None, log=print, inputs=None,
-            frame=True):
+def predict(model_path="SdA_out/SdA_model.npz", dataset=None, n=10, data_dir=None, log=print, inputs=None, frame=True):
     """Load a saved SdA and predict as ``logistic_sgd.predict`` does: the first ``n`` test rows, or ``inputs``."""
     sda = SdA.load(model_path)
     return predict_saved(sda.predict_proba, sda.n_ins, model_path, sda.saved_meta.get("config", {}).get("dataset"),

@@ -238,7 +238,6 @@ def export(model, path, precision=None, decoder=False) -> Path:
     return path
 
 
-
 def _convert(scope, operator, container):
     """skl2onnx's converter of both estimators: the same graph, in the pipeline's names and precision."""
     from skl2onnx.common.data_types import guess_numpy_type
@@ -280,7 +279,6 @@ def register_skl2onnx() -> bool:
 
 
 register_skl2onnx()
-
 
 
 def build_parser() -> argparse.ArgumentParser:

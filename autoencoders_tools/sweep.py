@@ -60,7 +60,7 @@ from joblib import Parallel, delayed, parallel_backend
 from autoencoders_tutorial.cli import command_parser, positive_int, run_cli
 from autoencoders_tutorial.datasets import load_dataset
 from autoencoders_tutorial.errors import DataError, TutorialError
-from autoencoders_tutorial.files import atomic_write_bytes
+from autoencoders_tutorial.files import atomic_write_bytes, previous_path
 from autoencoders_tutorial.interrupts import deferred_interrupts
 from autoencoders_tutorial.runs import RunFolder, RunInterrupted
 from autoencoders_tutorial.userfiles import read_bytes
@@ -100,7 +100,7 @@ def read_grid(path) -> tuple[dict, dict]:
     if not isinstance(fixed, dict) or not isinstance(grid, dict) or not grid:
         raise DataError(f"grid file {path} needs a [grid] table of lists (and optionally [fixed])")
     known = set(SdAClassifier().get_params())
-    for name, values in {**fixed, **grid}.items():
+    for name in {**fixed, **grid}:
         if name not in known:
             raise DataError(f"grid file {path}: {name!r} is not an SdAClassifier parameter "
                             f"({', '.join(sorted(known))})")
@@ -220,10 +220,9 @@ def run_sweep(grid_path, dataset=None, output_dir="sweep_out", workers=2, schedu
     todo = settings(fixed, grid)
     with RunFolder(output_dir) as folder:
         ds = _dataset(dataset, data_dir)  # read once here: a bad dataset is one line before any worker starts
-        for name in OUTPUTS:  # an earlier sweep's tables and plot: kept aside, never mixed with this one's
-            path = folder.path / name
+        for path in (folder.path / name for name in OUTPUTS):  # an earlier sweep's: kept aside, never mixed in
             if path.exists():
-                path.replace(path.with_name(f"{path.stem}.previous{path.suffix}"))
+                path.replace(previous_path(path))
         log(f"sweep of {len(todo)} settings on {ds.name} ({', '.join(grid)}), "
             f"{'sequentially' if sequential else scheduler or f'{workers} local Dask workers'}")
         jobs = (delayed(fit_one)(s, dataset, data_dir) for s in todo)

@@ -52,8 +52,6 @@ def save_checkpoint(path, params, rng, config: Mapping, progress: Progress, keep
 
 
 _FRESH = "start over with --fresh (resume=False)"
-
-
 #: What a config key meant in checkpoints written before it existed.
 _BEFORE = {"train_path": "step"}
 
@@ -79,8 +77,7 @@ def load_checkpoint(path, params, rng, config: Mapping) -> Progress:
             raise ValueError(f"rng_state is not the state of a {kind} generator, which this run draws its noise from")
         rng_state = generator_from_state(meta["rng_state"])
         es = meta.get("early_stopping")
-        best = {k[5:]: v for k, v in arrays.items() if k.startswith("best.")} or None
-        last = {k[5:]: v for k, v in arrays.items() if k.startswith("last.")} or None
+        best, last = ({k[5:]: v for k, v in arrays.items() if k.startswith(s)} or None for s in ("best.", "last."))
         progress = Progress(meta["phase"], meta.get("layer", 0), meta.get("epoch", 0),
                             EarlyStoppingState.from_meta(es) if es else None, best, last)
         _check_progress(progress, config)

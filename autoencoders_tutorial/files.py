@@ -32,8 +32,7 @@ def ensure_output_dir(path) -> Path:
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
-            pass
+        tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-").close()
     except OSError as exc:
         raise TutorialError(f"output directory {path} is not writable ({exc.strerror or exc}); choose another "
                             "output_dir") from None
