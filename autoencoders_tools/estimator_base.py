@@ -155,40 +155,48 @@ class TutorialEstimator(BaseEstimator):
     def _lazy_rows(self, X, reset=False):
         """A Dask array or a memory map as :class:`~autoencoders_tutorial.ondisk.DiskRows`, its shape checked."""
         rows = ondisk.open_rows(X)
-        if rows.ndim != 2 or rows.dtype.kind != "f":
+        if rows.ndim != 2 or rows.dtype.kind != "f" or 0 in rows.shape:
             raise TutorialError(f"{rows.name} holds {rows.dtype} of shape {rows.shape}; give rows of floats")
         if not reset and rows.shape[1] != self.n_features_in_:
             raise TutorialError(f"{rows.name} has {rows.shape[1]} features, the model {self.n_features_in_}")
         return rows
 
     def _streamed(self, X, reset):
-        """A Dask array or a memory map, read a window at a time as it trains: its rows in [0, 1] for
-        cross-entropy (each window checked as it is read; streamed rows are not scaled)."""
+        """A Dask array or a memory map, read a window at a time as it trains, each window scaled as
+        :meth:`_scaled` scales rows in memory (the range learned, when ``reset``, in a pass over the windows)."""
         rows = self._lazy_rows(X, reset)
-        if not reset and getattr(self, "data_min_", None) is not None:
-            raise TutorialError(f"this estimator scales its inputs (it was fitted on rows outside [0, 1]) and "
-                                f"{rows.name} is streamed as it is; scale the rows to [0, 1] and fit afresh")
         if reset:
-            self.n_features_in_, self.data_min_, self.data_range_ = rows.shape[1], None, None
+            self.n_features_in_ = rows.shape[1]
             self.__dict__.pop("feature_names_in_", None)  # a Dask array's columns have no names
-        rows.unit_interval = getattr(self, "loss", "cross_entropy") == "cross_entropy"
+            lo = hi = None
+            for _, block in rows.blocks(rows.dtype) if self._scales else ():
+                lo = block.min(axis=0) if lo is None else np.minimum(lo, block.min(axis=0))
+                hi = block.max(axis=0) if hi is None else np.maximum(hi, block.max(axis=0))
+            self._learn_range(lo, hi)
+        rows.transform = lambda block: self._scaled(block, False)
         return rows
+
+    #: Whether inputs are scaled to [0, 1], the cross-entropy cost's range (:meth:`_scaled`).
+    _scales = True
+
+    def _learn_range(self, lo, hi):
+        """Keep the range ``lo .. hi`` of each feature to scale inputs by, if it lies outside [0, 1] (None: not)."""
+        outside = lo is not None and (lo.min() < 0 or hi.max() > 1)
+        if outside and not self.scale:
+            raise TutorialError(f"inputs must lie in [0, 1] for cross-entropy, got range [{lo.min():.4g}, "
+                                f"{hi.max():.4g}]; scale them first, or use scale=True")
+        self.data_min_ = lo if outside else None
+        self.data_range_ = np.where(hi > lo, hi - lo, 1.0) if outside else None
 
     def _scaled(self, X, reset):
         """``X`` in [0, 1], in the model's precision: min-max scaled per feature with the range learned
         when ``reset`` (``fit``) if it lies outside [0, 1] and ``scale`` is on; else refused in one line."""
-        if reset:
-            lo, hi = X.min(axis=0), X.max(axis=0)
-            outside = bool(X.size) and (lo.min() < 0 or hi.max() > 1)
-            if outside and not self.scale:
-                raise TutorialError(f"inputs must lie in [0, 1] for cross-entropy, got range [{lo.min():.4g}, "
-                                    f"{hi.max():.4g}]; scale them first, or use scale=True")
-            self.data_min_ = lo if outside else None
-            self.data_range_ = np.where(hi > lo, hi - lo, 1.0) if outside else None
-        if getattr(self, "data_min_", None) is not None:
+        if self._scales and reset:
+            self._learn_range(*((X.min(axis=0), X.max(axis=0)) if X.size else (None, None)))
+        if self._scales and getattr(self, "data_min_", None) is not None:
             with np.errstate(over="ignore"):  # far outside a tiny range: +-inf, clipped to the range's ends
                 X = np.clip((X - self.data_min_) / self.data_range_, 0.0, 1.0)
-        elif not reset and X.size and (X.min() < 0 or X.max() > 1):
+        elif self._scales and not reset and X.size and (X.min() < 0 or X.max() > 1):
             X = np.clip(X, 0.0, 1.0)  # fitted on [0, 1] data: keep later inputs in the same range
         # aligned for PyTensor's C code: rows Dask hands over from another process may not be
         return np.require(X.astype(self._dtype(), copy=False), requirements="A")

@@ -70,11 +70,7 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
         check_corruption(self.corruption_level, kind=self.corruption_type)
         check_sparsity(self.sparsity_target, self.sparsity_weight, check_precision(self.precision))
 
-    def _scaled(self, X, reset):
-        """Scaled to [0, 1] for cross-entropy only; other losses take inputs as they are."""
-        if self.loss == "cross_entropy":
-            return super()._scaled(X, reset)
-        return np.require(X.astype(self._dtype(), copy=False), requirements="A")  # aligned, as the base class's
+    _scales = property(lambda self: self.loss == "cross_entropy")  # other losses take inputs as they are
 
     def _build(self, n_features, rng):
         x = pt.matrix("x", dtype=self._dtype())
@@ -128,7 +124,8 @@ class DenoisingAutoencoder(TransformerMixin, TutorialEstimator):
 
     def fit(self, X, y=None):
         """Train on the rows of ``X`` (``y`` is ignored) for ``n_epochs``; returns ``self``. A Dask array or a
-        memory map is read a window at a time as it trains (not scaled: rows in [0, 1] for cross-entropy)."""
+        memory map is read a window at a time as it trains (scaled as rows in memory are, the range found in a
+        first pass)."""
         return self._train(X, self.n_epochs, fresh=not (self.warm_start and hasattr(self, "params_")))
 
     def partial_fit(self, X, y=None):

@@ -111,8 +111,8 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
 
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Pretrain on every row of ``X``, fine-tune on the labelled ones; returns ``self``. A Dask array or a memory
-        map is read a window at a time as it trains, to the parameters of the same rows in memory (rows in [0, 1],
-        not scaled; ``y`` and the validation rows in memory)."""
+        map is read a window at a time as it trains, to the parameters of the same rows in memory (scaled alike,
+        the range learned in a first pass; ``y`` and the validation rows in memory)."""
         self._check_hyper()
         if (X_val is None) != (y_val is None):
             raise TutorialError(f"X_val and y_val go together: got {'X_val' if y_val is None else 'y_val'} without "
@@ -131,7 +131,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, TutorialEstimator):
             if source is None:
                 return X[index]
             picked = open_rows(source, f"{X.name}'s labelled rows", index)
-            picked.unit_interval = True
+            picked.transform = X.transform
             if not whole:
                 return picked
             check_fits(picked.shape, 8, f"the validation rows of {X.name}", "give X_val and y_val")

@@ -30,13 +30,14 @@ WINDOW_BYTES = 32 << 20
 
 class DiskRows:
     """Rows on disk (``name``: the file, in messages), of ``shape`` and ``dtype``, read a block at a time by
-    ``read_block(lo, hi)``. Every block is checked as it is read: finite, in [0, 1] when ``unit_interval``
-    (inputs; set by the run), whole numbers in ``0..classes-1`` (labels, ``classes`` set once checked)."""
+    ``read_block(lo, hi)``. Every block is checked as it is read: finite, then (inputs) mapped by ``transform``
+    (an estimator's scaling) and in [0, 1] when ``unit_interval`` (set by the run); labels whole numbers in
+    ``0..classes-1`` (``classes`` set once checked)."""
 
     def __init__(self, name, shape, dtype, read_block, index=None):
         self.name, self.shape, self.dtype = str(name), tuple(int(s) for s in shape), np.dtype(dtype)
         self._read, self._index = read_block, index  # index: the source's rows these are, named in messages
-        self.unit_interval, self.classes = None, None
+        self.unit_interval, self.classes, self.transform = None, None, None
         labels = len(self.shape) == 1
         if len(self.shape) not in (1, 2) or not (self.dtype.kind in "iu" if labels else self.dtype.kind in "fiu"):
             raise DataError(f"{self.name} holds {self.dtype} of shape {self.shape}; rows must be a 2-D array of "
@@ -69,18 +70,24 @@ class DiskRows:
                             "changed during the run; what was saved is kept, restore it and run again")
         if self.ndim == 1:
             return self._labels(raw, what, lo)
+        self._finite(raw, raw, what, lo)
+        scaled = raw if self.transform is None else self.transform(raw)
         out = empty_aligned(raw.shape, dtype or pytensor.config.floatX)
-        np.copyto(out, raw, casting="unsafe")
-        bad = ~np.isfinite(out)
-        if bad.any():
-            r, c = np.argwhere(bad)[0]
-            raise DataError(f"{what}: row {self._row(lo + r)}, column {c} is {raw[r, c]}; clean the file (nothing "
-                            "was trained on these rows)")
+        with np.errstate(over="ignore"):
+            np.copyto(out, scaled, casting="unsafe")
+        self._finite(out, raw, what, lo, f", too large for {out.dtype}")
         if self.unit_interval and out.size and (out.min() < 0 or out.max() > 1):
             r, c = np.argwhere((out < 0) | (out > 1))[0]
             raise DataError(f"{what}: row {self._row(lo + r)}, column {c} is {raw[r, c]:.4g}, outside [0, 1]; scale "
                             "the rows first (nothing was trained on these rows)")
         return out
+
+    def _finite(self, values, raw, what, lo, why=""):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            raise DataError(f"{what}: row {self._row(lo + r)}, column {c} is {raw[r, c]}{why}; clean the file "
+                            "(nothing was trained on these rows)")
 
     def _row(self, i) -> int:
         return int(i if self._index is None else self._index[i])

@@ -248,15 +248,29 @@ def test_the_classifier_streams_a_dask_array_or_memory_map_to_the_parameters_of_
         assert_same(SdAClassifier(**kw).fit(given, y).params_, want.params_)
 
 
-def test_streamed_rows_outside_the_unit_interval_or_labels_of_another_length_are_one_line():
-    X = da.from_array(rows(n=40) * 3, chunks=20)
-    with pytest.raises(DataError, match=r"the Dask array: rows 0-\d+: row \d+, column \d+ is .* outside \[0, 1\]"):
-        DenoisingAutoencoder(n_hidden=3, n_epochs=1, batch_size=4).fit(X)
-    with pytest.raises(DataError, match=r"the Dask array's labelled rows: rows \d+-\d+: row \d+, column \d+ is .* "
-                                        r"outside \[0, 1\]"):  # the validation rows, read first
-        SdAClassifier(hidden_layers_sizes=(3,), batch_size=4).fit(X, np.arange(40) % 2)
+def test_streamed_rows_outside_the_unit_interval_are_scaled_as_rows_in_memory_are(tmp_path, small_windows):
+    X = rows(n=120) * 6 - 2  # in [-2, 4]
+    np.save(tmp_path / "rows.npy", X)
+    kw = dict(n_hidden=4, n_epochs=2, batch_size=4, random_state=0)
+    want = DenoisingAutoencoder(**kw).fit(X)
+    got = DenoisingAutoencoder(**kw).fit(np.load(tmp_path / "rows.npy", mmap_mode="r"))
+    assert_same(got.params_, want.params_)
+    assert np.array_equal(got.data_min_, want.data_min_) and np.array_equal(got.data_range_, want.data_range_)
+    y = np.arange(120) % 3
+    assert_same(SdAClassifier(hidden_layers_sizes=(4,), max_epochs=2, batch_size=4, random_state=0).fit(
+        da.from_array(X, chunks=40), y).params_,
+        SdAClassifier(hidden_layers_sizes=(4,), max_epochs=2, batch_size=4, random_state=0).fit(X, y).params_)
+
+
+def test_streamed_rows_with_nan_unscaled_or_labels_of_another_length_are_one_line():
+    X = rows(n=40)
+    X[33, 2] = np.nan
+    with pytest.raises(DataError, match=r"the Dask array: rows 0-39: row 33, column 2 is nan; clean the file"):
+        DenoisingAutoencoder(n_hidden=3, n_epochs=1, batch_size=4).fit(da.from_array(X, chunks=20))
+    with pytest.raises(TutorialError, match=r"inputs must lie in \[0, 1\] for cross-entropy, got range \[0\.0009021, 2\.999\]"):
+        DenoisingAutoencoder(n_hidden=3, scale=False).fit(da.from_array(rows(n=40) * 3, chunks=20))
     with pytest.raises(TutorialError, match=r"y must hold one label per row of X \(40\), got shape \(39,\)"):
-        SdAClassifier(hidden_layers_sizes=(3,)).fit(X, np.arange(39) % 2)
+        SdAClassifier(hidden_layers_sizes=(3,)).fit(da.from_array(rows(n=40), chunks=20), np.arange(39) % 2)
 
 
 def test_rows_on_disk_read_in_the_model_precision(tmp_path, small_windows):
