@@ -5,11 +5,13 @@
 
 ``generate`` writes a ``.npy`` of rows in float32 a chunk at a time (memory does not grow with the rows):
 Fashion-MNIST's training rows shifted by a random -2..2 pixels across and down (uniform random rows where
-Fashion-MNIST is not installed); ``--zarr`` writes a Zarr store instead (chunks of 10,000 rows). ``measure``
-generates each size's file in ``--dir`` where missing (and a Zarr store at ``--zarr-rows``), then runs ``python dA.py``'s own run (``run_dA``: 500 hidden units,
-minibatch 20, corruption 0.3, the default training path) in a fresh process per point: the rows read whole
-into memory with ``np.load`` (where they fit), the same file read from disk, and the Zarr store. Rows/s is the last epoch's,
-from the run's ``metrics.jsonl`` (two epochs, the first untimed, up to 10^6 rows; one epoch at 10^7, where
+Fashion-MNIST is not installed); ``--zarr`` writes a Zarr store instead (chunks of 10,000 rows).
+
+``measure`` generates each size's file in ``--dir`` where missing (and a Zarr store at ``--zarr-rows``),
+then runs ``python dA.py``'s own run (``run_dA``: 500 hidden units, minibatch 20, corruption 0.3, the
+default training path) in a fresh process per point: the rows read whole into memory with ``np.load``
+(where they fit), the same ``.npy`` read from disk, and the Zarr store. Rows/s is the last epoch's, from
+the run's ``metrics.jsonl`` (two epochs, the first untimed, up to 10^6 rows; one epoch at 10^7, where
 compiling is under 1% of it); the peak memory is the process's peak resident set (``VmHWM``).
 """
 
@@ -158,7 +160,8 @@ def main(argv=None):
     m = sub.add_parser("measure", help="time the dA epoch in memory and from disk")
     m.add_argument("--dir", type=Path, required=True, help="where the files are (generated where missing)")
     m.add_argument("--rows", type=int, nargs="+", default=[10**4, 10**5, 10**6, 10**7])
-    m.add_argument("--zarr-rows", type=int, nargs="*", default=[10**6], help="sizes also read from a Zarr store")
+    m.add_argument("--zarr-rows", type=int, nargs="*", default=[10**4, 10**5, 10**6],
+                   help="sizes also read from a Zarr store")
     m.add_argument("--results", type=Path, metavar="FILE", help="also write the table as a result file")
     c = sub.add_parser("child")
     c.add_argument("path")

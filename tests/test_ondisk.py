@@ -355,3 +355,18 @@ def test_a_zarr_store_without_zarr_installed_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "zarr", None)  # as if not installed
     with pytest.raises(DataError, match=r"rows.zarr is a Zarr store and zarr is not installed: pip install zarr"):
         run_dA(dataset=str(store), output_dir=tmp_path / "out", log=quiet)
+
+
+@pytest.mark.slow
+def test_the_benchmark_script_runs_on_tiny_settings(tmp_path):
+    import json
+    import subprocess
+
+    from helpers import ROOT
+
+    out = tmp_path / "r.json"
+    subprocess.run([sys.executable, str(ROOT / "bench" / "ondisk.py"), "measure", "--dir", str(tmp_path), "--rows",
+                    "200", "--zarr-rows", "200", "--results", str(out)], check=True, capture_output=True, timeout=600)
+    rows_ = json.loads(out.read_text())["rows"]
+    assert [r[:2] for r in rows_] == [[200, "memory"], [200, "disk (.npy)"], [200, "disk (Zarr)"]]
+    assert all(r[2] > 0 and r[3] > 0 for r in rows_)
