@@ -5,9 +5,11 @@
 
 ``generate`` writes a ``.npy`` of rows in float32 a chunk at a time (memory does not grow with the rows):
 Fashion-MNIST's training rows shifted by a random -2..2 pixels across and down (uniform random rows where
-Fashion-MNIST is not installed); ``--zarr`` writes a Zarr store instead (chunks of 10,000 rows).
+Fashion-MNIST is not installed); ``--zarr`` writes a Zarr store instead (chunks of 10,000 rows; zstd, as zarr's
+default, or ``--uncompressed``).
 
-``measure`` generates each size's file in ``--dir`` where missing (and a Zarr store at ``--zarr-rows``),
+``measure`` generates each size's file in ``--dir`` where missing (and Zarr stores at ``--zarr-rows`` and
+``--zarr-raw-rows``),
 then runs ``python dA.py``'s own run (``run_dA``: 500 hidden units, minibatch 20, corruption 0.3, the
 default training path) in a fresh process per point: the rows read whole into memory with ``np.load``
 (where they fit), the same ``.npy`` read from disk, and the Zarr store. Rows/s is the last epoch's, from
@@ -19,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,8 +60,9 @@ def _chunk(source, rng, n):
     return rows.reshape(n, 784)
 
 
-def generate(path, n_rows, zarr_store=False, seed=0):
-    """Write ``n_rows`` rows to ``path`` (a ``.npy``, or a Zarr store), a chunk at a time."""
+def generate(path, n_rows, zarr_store=False, seed=0, compress=True):
+    """Write ``n_rows`` rows to ``path`` (a ``.npy``, or a Zarr store: zstd-compressed unless not ``compress``), a
+    chunk at a time."""
     source, rng = _source_rows(), np.random.default_rng(seed)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,7 +70,8 @@ def generate(path, n_rows, zarr_store=False, seed=0):
     if zarr_store:
         import zarr
 
-        out = zarr.open_array(str(tmp), mode="w", shape=(n_rows, 784), chunks=(10_000, 784), dtype="float32")
+        out = zarr.create_array(str(tmp), shape=(n_rows, 784), chunks=(10_000, 784), dtype="float32",
+                                **({} if compress else {"compressors": None}))  # zarr 3
     else:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n_rows, 784))
     for lo in range(0, n_rows, CHUNK):
@@ -116,32 +121,50 @@ def _points(args):
         yield from ((n, where, args.dir / f"rows_{n}.npy") for where in ("memory", "disk (.npy)"))
         if n in args.zarr_rows:
             yield n, "disk (Zarr)", args.dir / f"rows_{n}.zarr"
+        if n in args.zarr_raw_rows:
+            yield n, "disk (Zarr, uncompressed)", args.dir / f"rows_{n}.raw.zarr"
+
+
+def _run_point(n, where, path):
+    """One child run: ``{"rows_per_s", "peak_mb", "wall_s"}``, or ``{"error": line}``."""
+    if not path.exists():  # in a process of its own: this one stays small (its children start from it)
+        kind = [] if path.suffix == ".npy" else ["--zarr", *(["--uncompressed"] if ".raw" in path.suffixes else [])]
+        subprocess.run([sys.executable, __file__, "generate", str(path), "--rows", str(n), *kind], check=True)
+    if where == "memory" and n * 784 * 4 * 2.5 > os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"):
+        return {"error": "does not fit in memory"}
+    done = subprocess.run([sys.executable, __file__, "child", str(path), where.split()[0], "1" if n >= 10**7 else "2"],
+                          capture_output=True, text=True)
+    if done.returncode:
+        print(done.stderr[-2000:])
+        return {"error": f"failed: {done.stderr.strip().splitlines()[-1][:80]}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def measure(args):
-    table, rates = [], {}
-    for n, where, path in _points(args):
-        if not path.exists():  # in a process of its own: this one stays small (its children start from it)
-            subprocess.run([sys.executable, __file__, "generate", str(path), "--rows", str(n),
-                            *(["--zarr"] if path.suffix == ".zarr" else [])], check=True)
-        if where == "memory" and n * 784 * 4 * 2.5 > os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"):
-            table.append([n, where, None, None, "does not fit in memory"])
-            continue
-        epochs = 1 if n >= 10**7 else 2
-        done = subprocess.run([sys.executable, __file__, "child", str(path), where.split()[0], str(epochs)],
-                              capture_output=True, text=True)
-        if done.returncode:
-            print(done.stderr[-2000:])
-            table.append([n, where, None, None, f"failed: {done.stderr.strip().splitlines()[-1][:80]}"])
-            continue
-        r = json.loads(done.stdout.strip().splitlines()[-1])
-        rates[n, where] = r["rows_per_s"]
-        ratio = rates[n, where] / rates[n, "memory"] if where != "memory" and (n, "memory") in rates else None
-        table.append([n, where, round(r["rows_per_s"]), round(r["peak_mb"]),
-                      None if ratio is None else f"{ratio:.2f}x in memory"])
-        print(table[-1], flush=True)
+    """Each size's points ``--repeats`` times (once at 10^7 rows), the order reversed every other round: the
+    median rows/s, the largest peak, and the median (min-max) of each round's ratio to memory's."""
+    table, points = [], list(_points(args))
+    for n in args.rows:
+        mine = [(where, path) for m, where, path in points if m == n]
+        runs = {where: [] for where, _ in mine}
+        for rnd in range(args.repeats if n < 10**7 else 1):
+            for where, path in mine[::-1] if rnd % 2 else mine:
+                runs[where].append(_run_point(n, where, path))
+                print(n, where, runs[where][-1], flush=True)
+        memory = [r.get("rows_per_s") for r in runs["memory"]]
+        for where, rs in runs.items():
+            if any("error" in r for r in rs):
+                table.append([n, where, None, None, next(r["error"] for r in rs if "error" in r)])
+                continue
+            ratios = sorted(r["rows_per_s"] / m for r, m in zip(rs, memory) if m) if where != "memory" else []
+            spread = f" ({ratios[0]:.2f}-{ratios[-1]:.2f})" if len(ratios) > 1 else ""
+            table.append([n, where, round(statistics.median(r["rows_per_s"] for r in rs)),
+                          round(max(r["peak_mb"] for r in rs)),
+                          f"{statistics.median(ratios):.2f}x in memory{spread}" if ratios else None])
+            print(table[-1], flush=True)
     notes = (f"python dA.py's run (run_dA) in a fresh process per row: 784-500, minibatch 20, corruption 0.3, the "
-             f"default training path; rows/s of the last epoch (of 2, 1 at 10^7 rows); "
+             f"default training path; rows/s of the last epoch (of 2, 1 at 10^7 rows), the median of {args.repeats} "
+             f"runs (1 at 10^7 rows); "
              f"peak = the process's VmHWM. Rows: {_kind()}, generated by bench/ondisk.py generate; the files on the "
              "machine's disk")
     if args.results:
@@ -157,11 +180,14 @@ def main(argv=None):
     g.add_argument("path", type=Path)
     g.add_argument("--rows", type=int, required=True)
     g.add_argument("--zarr", action="store_true", help="a Zarr store rather than a .npy")
+    g.add_argument("--uncompressed", action="store_true", help="a Zarr store without compression (default zstd)")
     m = sub.add_parser("measure", help="time the dA epoch in memory and from disk")
     m.add_argument("--dir", type=Path, required=True, help="where the files are (generated where missing)")
     m.add_argument("--rows", type=int, nargs="+", default=[10**4, 10**5, 10**6, 10**7])
     m.add_argument("--zarr-rows", type=int, nargs="*", default=[10**4, 10**5, 10**6],
                    help="sizes also read from a Zarr store")
+    m.add_argument("--zarr-raw-rows", type=int, nargs="*", default=[], help="sizes also read from an uncompressed one")
+    m.add_argument("--repeats", type=int, default=3, help="runs of each point below 10^7 rows (default 3)")
     m.add_argument("--results", type=Path, metavar="FILE", help="also write the table as a result file")
     c = sub.add_parser("child")
     c.add_argument("path")
@@ -169,7 +195,7 @@ def main(argv=None):
     c.add_argument("epochs", type=int)
     args = p.parse_args(argv)
     if args.what == "generate":
-        generate(args.path, args.rows, args.zarr)
+        generate(args.path, args.rows, args.zarr, compress=not args.uncompressed)
     elif args.what == "measure":
         measure(args)
     else:

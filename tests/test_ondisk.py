@@ -366,7 +366,8 @@ def test_the_benchmark_script_runs_on_tiny_settings(tmp_path):
 
     out = tmp_path / "r.json"
     subprocess.run([sys.executable, str(ROOT / "bench" / "ondisk.py"), "measure", "--dir", str(tmp_path), "--rows",
-                    "200", "--zarr-rows", "200", "--results", str(out)], check=True, capture_output=True, timeout=600)
+                    "200", "--zarr-rows", "200", "--repeats", "2", "--results", str(out)], check=True,
+                   capture_output=True, timeout=600)
     rows_ = json.loads(out.read_text())["rows"]
     assert [r[:2] for r in rows_] == [[200, "memory"], [200, "disk (.npy)"], [200, "disk (Zarr)"]]
     assert all(r[2] > 0 and r[3] > 0 for r in rows_)
