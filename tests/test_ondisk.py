@@ -112,6 +112,7 @@ def save_splits(folder, ds):
     return folder
 
 
+@pytest.mark.slow  # SdA fits: the default tier streams the dA
 def test_SdA_from_a_folder_of_splits_trains_what_it_trains_in_memory(tmp_path, tiny, small_windows):
     folder = save_splits(tmp_path / "splits", tiny)
     kw = dict(pretraining_epochs=2, training_epochs=3, batch_size=5, hidden_layers_sizes=(6, 5), pretrain_lr=0.05,
@@ -235,6 +236,7 @@ def test_dask_ml_incremental_trains_chunk_by_chunk_as_partial_fit_does():
     assert_same(inc.estimator_.params_, by_hand.params_)
 
 
+@pytest.mark.slow  # SdA fits: the default tier streams the dA
 @pytest.mark.parametrize("train_path", PATHS)
 def test_the_classifier_streams_a_dask_array_or_memory_map_to_the_parameters_of_the_rows_in_memory(
         tmp_path, tiny, small_windows, train_path):
@@ -248,6 +250,7 @@ def test_the_classifier_streams_a_dask_array_or_memory_map_to_the_parameters_of_
         assert_same(SdAClassifier(**kw).fit(given, y).params_, want.params_)
 
 
+@pytest.mark.slow  # SdA fits: the default tier streams the dA
 def test_streamed_rows_outside_the_unit_interval_are_scaled_as_rows_in_memory_are(tmp_path, small_windows):
     X = rows(n=120) * 6 - 2  # in [-2, 4]
     np.save(tmp_path / "rows.npy", X)
