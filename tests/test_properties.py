@@ -198,7 +198,7 @@ def _changed_model(saved, data):
             meta[data.draw(st.sampled_from(sorted(meta) + ["n_hidden", "tied_weights", "model", "config", "new"]))] = \
                 data.draw(FIELD_VALUE)
         elif change == "set config field" and isinstance(meta.get("config"), dict):
-            config = meta["config"]
+            config = meta["config"] = dict(meta["config"])  # a copy: it may be FIELD_VALUE's own {}, shared
             key = data.draw(st.sampled_from(sorted(config) + ["new"]))
             if data.draw(st.booleans()) and key in config:
                 del config[key]
